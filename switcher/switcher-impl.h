@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal contract between the generic channel layer (chan.c) and each
+ * transport (shm.c, sock.c, ivshmem.c, vmfunc.c).  Not installed.
+ */
+#ifndef WORMHOLE_SWITCHER_IMPL_H
+#define WORMHOLE_SWITCHER_IMPL_H
+
+#include "wormhole/switcher.h"
+
+struct wh_switcher_ops {
+	const char *scheme;     /* "shm", "unix", "tcp", "ivshmem", "vmfunc" */
+	/* Transport connect/listen; rest is the address after "scheme:". */
+	int (*connect)(const char *rest, const struct wh_client_opts *opts,
+		       struct wh_chan **out, char *err, size_t errlen);
+	int (*listen)(const char *rest, const struct wh_listen_opts *opts,
+		      struct wh_listener **out, char *err, size_t errlen);
+	int (*accept)(struct wh_listener *l, struct wh_chan **out,
+		      int timeout_ms);
+	int (*listener_fd)(const struct wh_listener *l);
+	void (*listener_close)(struct wh_listener *l);
+	/* Queue one message.  ASYNC messages may be held back until flush();
+	 * anything else is sent (and earlier held messages first). */
+	int (*send)(struct wh_chan *ch, const struct wh_msg_hdr *h,
+		    const void *payload, size_t len);
+	int (*flush)(struct wh_chan *ch);
+	int (*recv)(struct wh_chan *ch, struct wh_msg *m, int timeout_ms);
+	void (*msg_done)(struct wh_chan *ch, struct wh_msg *m);
+	void (*shutdown)(struct wh_chan *ch);
+	void (*close)(struct wh_chan *ch);
+};
+
+/* Common head of every transport's channel. */
+struct wh_chan {
+	const struct wh_switcher_ops *ops;
+	struct wh_peer peer;
+	struct wh_bulk bulk;
+	bool has_bulk;
+	bool is_server;
+	uint64_t next_call_id;
+	int liveness_ms;
+	wh_event_fn on_event;
+	void *event_ctx;
+};
+
+struct wh_listener {
+	const struct wh_switcher_ops *ops;
+	struct wh_listen_opts opts;
+	char addr[256];
+};
+
+extern const struct wh_switcher_ops wh_shm_ops;
+extern const struct wh_switcher_ops wh_unix_ops;
+extern const struct wh_switcher_ops wh_tcp_ops;
+
+#endif
