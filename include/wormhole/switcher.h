@@ -15,7 +15,10 @@
  * or wh_flush()).  The server receives, dispatches and replies.  Either side
  * may send a WH_F_EVENT message (server -> client callbacks).
  *
- * A channel is used by one thread at a time; callers serialize.
+ * A channel is used by one thread at a time, with one exception: one thread
+ * may send (wh_reply, wh_send_event, wh_post) while another is blocked in
+ * wh_recv on the same channel, as the server does to deliver callback events
+ * to an idle client.  Concurrent senders must hold a lock of their own.
  * Every function returns enum wh_status (WH_OK on success).
  */
 #ifndef WORMHOLE_SWITCHER_H
