@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Operator API (served only on the admin address) and the echo API used by
+ * tests and benchmarks.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core.h"
+
+static struct wh_server *admin_srv;
+
+void wh_admin_attach(struct wh_server *srv)
+{
+	admin_srv = srv;
+}
+
+static void put_client(struct wh_enc *e, struct wh_client *c)
+{
+	wh_enc_u32(e, c->id);
+	wh_enc_string(e, c->name);
+	wh_enc_string(e, c->peer.id);
+	wh_enc_u64(e, wh_handles_count(&c->handles));
+	wh_enc_u64(e, atomic_load(&c->usage.mem_bytes));
+	wh_enc_u64(e, atomic_load(&c->usage.device_ns));
+	wh_enc_u64(e, atomic_load(&c->usage.calls));
+	wh_enc_u64(e, atomic_load(&c->usage.rejected));
+	wh_enc_u64(e, atomic_load(&c->usage.bad_handles));
+	wh_enc_u64(e, atomic_load(&c->usage.inflight));
+	pthread_mutex_lock(&c->pending_lock);
+	struct wh_limits l = c->pending_limits;
+	pthread_mutex_unlock(&c->pending_lock);
+	wh_enc_u64(e, l.mem_bytes);
+	wh_enc_u64(e, l.objects);
+	wh_enc_u64(e, l.inflight);
+	wh_enc_u64(e, l.rate_per_s);
+	wh_enc_u32(e, l.weight);
+	wh_enc_u32(e, l.cap_pct);
+}
+
+static int set_key(struct wh_limits *l, const char *key, uint64_t v)
+{
+	if (!strcmp(key, "mem"))
+		l->mem_bytes = v;
+	else if (!strcmp(key, "objects"))
+		l->objects = v;
+	else if (!strcmp(key, "inflight"))
+		l->inflight = v;
+	else if (!strcmp(key, "rate"))
+		l->rate_per_s = v;
+	else if (!strcmp(key, "weight") && v >= 1 && v <= 10000)
+		l->weight = (uint32_t)v;
+	else if (!strcmp(key, "cap") && v <= 100)
+		l->cap_pct = (uint32_t)v;
+	else
+		return -1;
+	return 0;
+}
+
+static int admin_dispatch(struct wh_client *self, void *state,
+			  const struct wh_msg *m, struct wh_dec *d,
+			  struct wh_enc *rep)
+{
+	struct wh_server *srv = admin_srv;
+	(void)self;
+	(void)state;
+	switch (m->hdr.func_id) {
+	case WH_ADMIN_LIST: {
+		if (wh_dec_finish(d))
+			return WH_E_MALFORMED;
+		pthread_mutex_lock(&srv->clients_lock);
+		uint32_t n = 0;
+		for (struct wh_client *c = srv->clients; c; c = c->next)
+			n += !c->is_admin;
+		wh_enc_count(rep, n);
+		for (struct wh_client *c = srv->clients; c; c = c->next)
+			if (!c->is_admin)
+				put_client(rep, c);
+		pthread_mutex_unlock(&srv->clients_lock);
+		wh_enc_u64(rep, atomic_load(&srv->objects));
+		wh_enc_u64(rep, atomic_load(&srv->mem_bytes));
+		return rep->err;
+	}
+	case WH_ADMIN_SET: {
+		uint32_t id = wh_dec_u32(d);
+		const char *key;
+		wh_dec_string(d, &key, 64);
+		uint64_t v = wh_dec_u64(d);
+		if (wh_dec_finish(d) || !key)
+			return WH_E_MALFORMED;
+		int rc = -1;
+		pthread_mutex_lock(&srv->clients_lock);
+		for (struct wh_client *c = srv->clients; c; c = c->next) {
+			if (c->id != id)
+				continue;
+			pthread_mutex_lock(&c->pending_lock);
+			struct wh_limits l = c->pending_limits;
+			pthread_mutex_unlock(&c->pending_lock);
+			rc = set_key(&l, key, v) ? -2 : 0;
+			if (!rc) {
+				pthread_mutex_lock(&c->pending_lock);
+				c->pending_limits = l;
+				pthread_mutex_unlock(&c->pending_lock);
+				atomic_store(&c->limits_changed, true);
+				wh_log("admin: client %u %s = %" PRIu64, id, key, v);
+			}
+		}
+		pthread_mutex_unlock(&srv->clients_lock);
+		wh_enc_i32(rep, rc);
+		return rep->err;
+	}
+	case WH_ADMIN_KICK: {
+		uint32_t id = wh_dec_u32(d);
+		if (wh_dec_finish(d))
+			return WH_E_MALFORMED;
+		int rc = wh_server_kick(srv, id);
+		if (!rc)
+			wh_log("admin: disconnecting client %u", id);
+		wh_enc_i32(rep, rc);
+		return rep->err;
+	}
+	case WH_ADMIN_METRICS: {
+		if (wh_dec_finish(d))
+			return WH_E_MALFORMED;
+		struct wh_enc text;
+		wh_enc_init(&text, 4096, 16u << 20);
+		wh_metrics_render(srv, &text);
+		wh_enc_u8(&text, 0);
+		if (!text.err)
+			wh_enc_string(rep, (const char *)text.buf);
+		int err = text.err ? text.err : rep->err;
+		wh_enc_free(&text);
+		return err;
+	}
+	}
+	return WH_E_UNKNOWN_FUNC;
+}
+
+const struct wh_backend wh_admin_backend = {
+	.api_id = WH_API_ADMIN,
+	.name = "admin",
+	.dispatch = admin_dispatch,
+};
+
+/* ---- echo ------------------------------------------------------------- */
+
+static int echo_dispatch(struct wh_client *c, void *state,
+			 const struct wh_msg *m, struct wh_dec *d,
+			 struct wh_enc *rep)
+{
+	(void)state;
+	switch (m->hdr.func_id) {
+	case WH_ECHO_ECHO: {
+		const void *p;
+		uint64_t n;
+		wh_dec_bytes(d, &p, &n, WH_MAX_PAYLOAD);
+		if (wh_dec_finish(d))
+			return d->err ? d->err : WH_E_MALFORMED;
+		wh_enc_bytes(rep, p, n);
+		return rep->err;
+	}
+	case WH_ECHO_SINK: {
+		const void *p;
+		uint64_t n;
+		wh_dec_bytes(d, &p, &n, WH_MAX_PAYLOAD);
+		if (wh_dec_finish(d))
+			return d->err ? d->err : WH_E_MALFORMED;
+		/* Touch every cache line so the transfer is real. */
+		uint64_t sum = 0;
+		for (uint64_t i = 0; i < n; i += 64)
+			sum += ((const uint8_t *)p)[i];
+		wh_enc_u64(rep, n);
+		wh_enc_u64(rep, sum);
+		return rep->err;
+	}
+	case WH_ECHO_SPIN: {
+		uint64_t ns = wh_dec_u64(d);
+		if (wh_dec_finish(d))
+			return WH_E_MALFORMED;
+		if (ns > 1000000000ull)
+			return WH_E_TOO_BIG;
+		uint64_t t0 = wh_now_ns();
+		while (wh_now_ns() - t0 < ns)
+			;
+		wh_account_device_time(c, ns);
+		wh_enc_u64(rep, wh_now_ns() - t0);
+		return rep->err;
+	}
+	}
+	return WH_E_UNKNOWN_FUNC;
+}
+
+const struct wh_backend wh_echo_backend = {
+	.api_id = WH_API_ECHO,
+	.name = "echo",
+	.dispatch = echo_dispatch,
+};

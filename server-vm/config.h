@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wormholed policy file: who the clients are and what each may use.
+ *
+ *   # comment
+ *   [server]
+ *   listen = shm:wormhole          ; repeatable
+ *   admin = unix:/run/wormhole/admin.sock
+ *   metrics = 127.0.0.1:9464
+ *
+ *   [default]                      ; limits for clients no section names
+ *   weight = 1
+ *   mem = 4G                       ; K, M, G suffixes (binary)
+ *
+ *   [client alice]
+ *   token = 6f1c...                ; tcp: shared secret (required for tcp)
+ *   uid = 1000                     ; unix/shm: match by SO_PEERCRED uid
+ *   region = ivshmem:0000:00:04.0  ; ivshmem: match by region
+ *   weight = 3
+ *   cap = 50                       ; device-time cap, percent
+ *   mem = 1G
+ *   objects = 10000
+ *   inflight = 256
+ *   rate = 100000                  ; calls per second
+ *
+ * A bad line stops the server at start-up with "FILE:LINE: reason".
+ */
+#ifndef WORMHOLE_CONFIG_H
+#define WORMHOLE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "server.h"
+
+#define WH_CONFIG_MAX_LISTEN 16
+#define WH_CONFIG_MAX_CLIENTS 256
+
+struct wh_client_policy {
+	char name[64];
+	char token[128];       /* empty: no token */
+	bool has_uid;
+	uid_t uid;
+	char region[128];
+	struct wh_limits limits;
+};
+
+struct wh_config {
+	char *listen[WH_CONFIG_MAX_LISTEN];
+	int nlisten;
+	char admin[256];
+	char metrics[256];
+	struct wh_limits defaults;
+	struct wh_client_policy clients[WH_CONFIG_MAX_CLIENTS];
+	int nclients;
+};
+
+void wh_config_defaults(struct wh_config *cfg);
+/* Returns 0, or -1 with "path:line: reason" in err. */
+int wh_config_load(struct wh_config *cfg, const char *path, char *err,
+		   size_t errlen);
+void wh_config_free(struct wh_config *cfg);
+/* Parses "123", "4K", "1G"...; false on garbage or overflow. */
+bool wh_parse_size(const char *s, uint64_t *out);
+/* Constant-time lookup of the policy whose token matches. */
+const struct wh_client_policy *wh_config_by_token(const struct wh_config *cfg,
+						  const char *token, size_t len);
+const struct wh_client_policy *wh_config_match(const struct wh_config *cfg,
+					       const struct wh_peer *peer);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* wormholed internals shared by server.c, admin.c, metrics.c and main. */
+#ifndef WORMHOLE_CORE_H
+#define WORMHOLE_CORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "config.h"
+#include "server.h"
+
+#define WH_MAX_CLIENTS 1024
+#define WH_MAX_LISTENERS (WH_CONFIG_MAX_LISTEN + 1)
+
+struct listener_ctx;
+
+struct wh_server {
+	struct wh_config cfg;
+	pthread_mutex_t clients_lock;
+	pthread_cond_t clients_cond;
+	struct wh_client *clients;
+	int nclients;
+	uint64_t total_clients;
+	struct listener_ctx *listeners[WH_MAX_LISTENERS];
+	int nlisteners;
+	_Atomic bool stopping;
+	_Atomic uint64_t mem_bytes;  /* all clients */
+	_Atomic uint64_t objects;
+	uint64_t start_ns;
+};
+
+void wh_server_init(struct wh_server *srv);
+int wh_server_listen(struct wh_server *srv, const char *addr, bool admin);
+void wh_server_stop(struct wh_server *srv);
+/* Disconnect a client; -1 if no such client. */
+int wh_server_kick(struct wh_server *srv, uint32_t id);
+int wh_server_set_limits(struct wh_server *srv, uint32_t id,
+			 const struct wh_limits *l);
+
+/* Admin API (wormholectl) and the Prometheus exporter. */
+extern const struct wh_backend wh_admin_backend;
+extern const struct wh_backend wh_echo_backend;
+void wh_admin_attach(struct wh_server *srv);
+int wh_metrics_start(struct wh_server *srv, const char *addr);
+void wh_metrics_render(struct wh_server *srv, struct wh_enc *out);
+
+enum wh_admin_func {
+	WH_ADMIN_LIST = 1,     /* -> u32 n, n x client record */
+	WH_ADMIN_SET = 2,      /* u32 id, string key, u64 value -> i32 rc */
+	WH_ADMIN_KICK = 3,     /* u32 id -> i32 rc */
+	WH_ADMIN_METRICS = 4,  /* -> string (Prometheus text) */
+};
+
+enum wh_echo_func {
+	WH_ECHO_ECHO = 1,      /* bytes -> same bytes */
+	WH_ECHO_SINK = 2,      /* bytes -> u64 length (one-way transfer) */
+	WH_ECHO_SPIN = 3,      /* u64 ns: busy for that long (scheduler tests) */
+};
+
+#endif

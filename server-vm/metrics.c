@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Prometheus text exposition of per-client figures, served over plain HTTP
+ * on the --metrics address (one small thread; GET only, bounded request).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static void emit(struct wh_enc *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void emit(struct wh_enc *out, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		wh_enc_raw(out, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* Label values come from client names and peer ids: escape them. */
+static void label(char *dst, size_t cap, const char *s)
+{
+	size_t j = 0;
+	for (; *s && j + 2 < cap; s++) {
+		if (*s == '"' || *s == '\\' || *s == '\n') {
+			dst[j++] = '\\';
+			dst[j++] = *s == '\n' ? 'n' : *s;
+		} else {
+			dst[j++] = *s;
+		}
+	}
+	dst[j] = '\0';
+}
+
+void wh_metrics_render(struct wh_server *srv, struct wh_enc *out)
+{
+	static const struct {
+		const char *name, *help, *type;
+	} m[] = {
+		{ "wormhole_client_objects", "Live objects (handles) of the client.", "gauge" },
+		{ "wormhole_client_device_memory_bytes", "Device memory charged to the client.", "gauge" },
+		{ "wormhole_client_device_seconds_total", "Measured device time of the client.", "counter" },
+		{ "wormhole_client_calls_total", "API calls received from the client.", "counter" },
+		{ "wormhole_client_rejected_total", "Calls refused by checks or limits.", "counter" },
+		{ "wormhole_client_bad_handles_total", "Forged, stale or wrong-kind handles.", "counter" },
+		{ "wormhole_client_weight", "Scheduler weight of the client.", "gauge" },
+		{ "wormhole_client_memory_limit_bytes", "Device memory limit (0: none).", "gauge" },
+	};
+	pthread_mutex_lock(&srv->clients_lock);
+	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+		emit(out, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help,
+		     m[k].name, m[k].type);
+		for (struct wh_client *c = srv->clients; c; c = c->next) {
+			if (c->is_admin)
+				continue;
+			char name[160], peer[160];
+			label(name, sizeof(name), c->name);
+			label(peer, sizeof(peer), c->peer.id);
+			pthread_mutex_lock(&c->pending_lock);
+			struct wh_limits l = c->pending_limits;
+			pthread_mutex_unlock(&c->pending_lock);
+			double v = 0;
+			switch (k) {
+			case 0: v = wh_handles_count(&c->handles); break;
+			case 1: v = (double)atomic_load(&c->usage.mem_bytes); break;
+			case 2: v = (double)atomic_load(&c->usage.device_ns) / 1e9; break;
+			case 3: v = (double)atomic_load(&c->usage.calls); break;
+			case 4: v = (double)atomic_load(&c->usage.rejected); break;
+			case 5: v = (double)atomic_load(&c->usage.bad_handles); break;
+			case 6: v = l.weight; break;
+			case 7: v = (double)l.mem_bytes; break;
+			}
+			emit(out, "%s{client=\"%s\",id=\"%u\",peer=\"%s\"} %.9g\n",
+			     m[k].name, name, c->id, peer, v);
+		}
+	}
+	emit(out, "# HELP wormhole_clients Connected clients.\n# TYPE wormhole_clients gauge\n"
+		  "wormhole_clients %d\n", srv->nclients);
+	emit(out, "# HELP wormhole_clients_total Clients ever accepted.\n"
+		  "# TYPE wormhole_clients_total counter\nwormhole_clients_total %" PRIu64 "\n",
+	     srv->total_clients);
+	pthread_mutex_unlock(&srv->clients_lock);
+	emit(out, "# HELP wormhole_objects Live objects, all clients.\n# TYPE wormhole_objects gauge\n"
+		  "wormhole_objects %" PRIu64 "\n", (uint64_t)atomic_load(&srv->objects));
+	emit(out, "# HELP wormhole_device_memory_bytes Device memory, all clients.\n"
+		  "# TYPE wormhole_device_memory_bytes gauge\nwormhole_device_memory_bytes %" PRIu64 "\n",
+	     (uint64_t)atomic_load(&srv->mem_bytes));
+}
+
+struct metrics_ctx {
+	struct wh_server *srv;
+	int fd;
+};
+
+static void serve_one(struct wh_server *srv, int cfd)
+{
+	char req[2048];
+	size_t got = 0;
+	struct pollfd p = { .fd = cfd, .events = POLLIN };
+
+	/* Read the request head, with a deadline and a size bound. */
+	while (got < sizeof(req) - 1 && poll(&p, 1, 2000) == 1) {
+		ssize_t n = read(cfd, req + got, sizeof(req) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		req[got] = '\0';
+		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
+			break;
+	}
+	req[got] = '\0';
+	struct wh_enc body;
+	wh_enc_init(&body, 8192, 16u << 20);
+	const char *status = "200 OK";
+	if (strncmp(req, "GET /metrics", 12) && strncmp(req, "GET / ", 6)) {
+		status = "404 Not Found";
+		wh_enc_raw(&body, "try /metrics\n", 13);
+	} else {
+		wh_metrics_render(srv, &body);
+	}
+	char head[256];
+	int hn = snprintf(head, sizeof(head),
+			  "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+			  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			  status, body.len);
+	if (write(cfd, head, (size_t)hn) == hn) {
+		size_t off = 0;
+		while (off < body.len) {
+			ssize_t n = write(cfd, body.buf + off, body.len - off);
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+	}
+	wh_enc_free(&body);
+}
+
+static void *metrics_main(void *arg)
+{
+	struct metrics_ctx *mc = arg;
+	while (!atomic_load(&mc->srv->stopping)) {
+		struct pollfd p = { .fd = mc->fd, .events = POLLIN };
+		if (poll(&p, 1, 500) != 1)
+			continue;
+		int cfd = accept(mc->fd, NULL, NULL);
+		if (cfd < 0)
+			continue;
+		serve_one(mc->srv, cfd);
+		close(cfd);
+	}
+	close(mc->fd);
+	free(mc);
+	return NULL;
+}
+
+int wh_metrics_start(struct wh_server *srv, const char *addr)
+{
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	if (!colon || (size_t)(colon - addr) >= sizeof(host)) {
+		wh_log("--metrics wants HOST:PORT, got '%s'", addr);
+		return -1;
+	}
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai;
+	int rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai);
+	if (rc) {
+		wh_log("--metrics %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 16)) {
+		wh_log("--metrics %s: %s", addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	struct metrics_ctx *mc = malloc(sizeof(*mc));
+	pthread_t t;
+	if (!mc) {
+		close(fd);
+		return -1;
+	}
+	mc->srv = srv;
+	mc->fd = fd;
+	if (pthread_create(&t, NULL, metrics_main, mc)) {
+		close(fd);
+		free(mc);
+		return -1;
+	}
+	pthread_detach(t);
+	wh_log("metrics on http://%s/metrics", addr);
+	return 0;
+}

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: MIT
+/*
+ * wormholed core: accepts clients on every listener, serves each on a
+ * thread of its own, routes messages to API backends, enforces per-client
+ * limits and cleans up after clients that leave or die.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static const struct wh_backend *backends[WH_API_COUNT];
+static _Atomic uint32_t next_client_id = 1;
+
+void wh_server_register_backend(const struct wh_backend *b)
+{
+	if (b->api_id < WH_API_COUNT)
+		backends[b->api_id] = b;
+}
+
+const struct wh_backend *wh_server_backend(uint16_t api_id)
+{
+	return api_id < WH_API_COUNT ? backends[api_id] : NULL;
+}
+
+uint64_t wh_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- logging ---------------------------------------------------------- */
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void vlog(const char *tag, const char *fmt, va_list ap)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+	pthread_mutex_lock(&log_lock);
+	fprintf(stderr, "wormholed %s.%03ld %s", stamp, ts.tv_nsec / 1000000, tag);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void wh_log(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void wh_audit(struct wh_client *c, const char *fmt, ...)
+{
+	char tag[256];
+	va_list ap;
+	snprintf(tag, sizeof(tag), "AUDIT client=%u name=%s peer=%s: ", c->id,
+		 c->name, c->peer.id);
+	va_start(ap, fmt);
+	vlog(tag, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- accounting ------------------------------------------------------- */
+
+bool wh_charge_mem(struct wh_client *c, uint64_t bytes)
+{
+	uint64_t limit = c->limits.mem_bytes;
+	uint64_t cur = atomic_load(&c->usage.mem_bytes);
+	do {
+		if (limit && (bytes > limit || cur > limit - bytes)) {
+			atomic_fetch_add(&c->usage.rejected, 1);
+			wh_audit(c, "device memory limit: %" PRIu64 " + %" PRIu64
+				 " > %" PRIu64 " bytes", cur, bytes, limit);
+			return false;
+		}
+	} while (!atomic_compare_exchange_weak(&c->usage.mem_bytes, &cur, cur + bytes));
+	atomic_fetch_add(&c->srv->mem_bytes, bytes);
+	return true;
+}
+
+void wh_uncharge_mem(struct wh_client *c, uint64_t bytes)
+{
+	atomic_fetch_sub(&c->usage.mem_bytes, bytes);
+	atomic_fetch_sub(&c->srv->mem_bytes, bytes);
+}
+
+bool wh_charge_object(struct wh_client *c)
+{
+	uint64_t limit = c->limits.objects;
+	uint64_t n = atomic_fetch_add(&c->usage.objects, 1);
+	if (limit && n >= limit) {
+		atomic_fetch_sub(&c->usage.objects, 1);
+		atomic_fetch_add(&c->usage.rejected, 1);
+		wh_audit(c, "object limit %" PRIu64 " reached", limit);
+		return false;
+	}
+	atomic_fetch_add(&c->srv->objects, 1);
+	return true;
+}
+
+void wh_uncharge_object(struct wh_client *c)
+{
+	atomic_fetch_sub(&c->usage.objects, 1);
+	atomic_fetch_sub(&c->srv->objects, 1);
+}
+
+bool wh_charge_inflight(struct wh_client *c)
+{
+	uint64_t limit = c->limits.inflight;
+	uint64_t n = atomic_fetch_add(&c->usage.inflight, 1);
+	if (limit && n >= limit) {
+		atomic_fetch_sub(&c->usage.inflight, 1);
+		atomic_fetch_add(&c->usage.rejected, 1);
+		return false;
+	}
+	return true;
+}
+
+void wh_uncharge_inflight(struct wh_client *c)
+{
+	atomic_fetch_sub(&c->usage.inflight, 1);
+}
+
+void wh_account_device_time(struct wh_client *c, uint64_t ns)
+{
+	atomic_fetch_add(&c->usage.device_ns, ns);
+}
+
+void *wh_client_handle(struct wh_client *c, uint64_t h, unsigned kind,
+		       const char *what)
+{
+	enum wh_handle_err why;
+	void *obj = wh_handles_get(&c->handles, h, kind, &why);
+	if (!obj && why != WH_HANDLE_NULL) {
+		atomic_fetch_add(&c->usage.bad_handles, 1);
+		atomic_fetch_add(&c->usage.rejected, 1);
+		wh_audit(c, "%s 0x%016" PRIx64 ": %s", what, h,
+			 wh_handle_err_str(why));
+	}
+	return obj;
+}
+
+/* Token bucket: rate_per_s tokens a second, bursts up to one second's. */
+static bool rate_ok(struct wh_client *c)
+{
+	uint64_t rate = c->limits.rate_per_s;
+	if (!rate)
+		return true;
+	uint64_t now = wh_now_ns();
+	if (!c->tokens_ns) {
+		c->tokens = (double)rate;
+	} else {
+		c->tokens += (double)(now - c->tokens_ns) * (double)rate / 1e9;
+		if (c->tokens > (double)rate)
+			c->tokens = (double)rate;
+	}
+	c->tokens_ns = now;
+	if (c->tokens < 1.0)
+		return false;
+	c->tokens -= 1.0;
+	return true;
+}
+
+int wh_client_send_event(struct wh_client *c, uint16_t api, uint16_t func,
+			 struct wh_enc *ev)
+{
+	if (atomic_load(&c->gone))
+		return WH_E_PEER_GONE;
+	pthread_mutex_lock(&c->send_lock);
+	int rc = wh_send_event(c->ch, api, func, ev);
+	pthread_mutex_unlock(&c->send_lock);
+	return rc;
+}
+
+/* ---- clients ---------------------------------------------------------- */
+
+static void client_release(struct wh_client *c)
+{
+	struct wh_server *srv = c->srv;
+	/* Backends release in reverse API order (cuBLAS before CUDA). */
+	for (int api = WH_API_COUNT - 1; api >= 0; api--) {
+		if (c->api_state[api] && backends[api] && backends[api]->client_close)
+			backends[api]->client_close(c, c->api_state[api]);
+		c->api_state[api] = NULL;
+	}
+	uint32_t left = wh_handles_count(&c->handles);
+	if (left)
+		wh_log("client %u: %u handles left after backend clean-up", c->id, left);
+	wh_handles_destroy(&c->handles);
+
+	pthread_mutex_lock(&srv->clients_lock);
+	for (struct wh_client **pp = &srv->clients; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	srv->nclients--;
+	c->next = NULL;
+	pthread_cond_broadcast(&srv->clients_cond);
+	pthread_mutex_unlock(&srv->clients_lock);
+}
+
+static int dispatch_one(struct wh_client *c, const struct wh_msg *m,
+			struct wh_enc *rep, char *why, size_t whylen)
+{
+	uint16_t api = m->hdr.api_id;
+	const struct wh_backend *b = wh_server_backend(api);
+
+	if (m->hdr.flags & (WH_F_REPLY | WH_F_EVENT)) {
+		snprintf(why, whylen, "clients may not send replies or events");
+		return WH_E_MALFORMED;
+	}
+	if (api == WH_API_ADMIN && !c->is_admin) {
+		snprintf(why, whylen, "admin API is only served on the admin address");
+		return WH_E_DENIED;
+	}
+	if (!b || !b->dispatch) {
+		snprintf(why, whylen, "API %u is not served here", api);
+		return WH_E_UNKNOWN_API;
+	}
+	if (!rate_ok(c)) {
+		atomic_fetch_add(&c->usage.rejected, 1);
+		snprintf(why, whylen, "call rate over %" PRIu64 "/s", c->limits.rate_per_s);
+		return WH_E_QUOTA;
+	}
+	if (!c->api_state[api] && b->client_open) {
+		int rc = b->client_open(c, &c->api_state[api]);
+		if (rc) {
+			snprintf(why, whylen, "%s backend refused the client", b->name);
+			return rc;
+		}
+	}
+	struct wh_dec d;
+	wh_dec_init(&d, m->payload, m->hdr.payload_len, wh_chan_bulk(c->ch));
+	wh_enc_reset(rep);
+	int rc = b->dispatch(c, c->api_state[api], m, &d, rep);
+	if (rc)
+		snprintf(why, whylen, "%s function %u rejected: %s", b->name,
+			 m->hdr.func_id, wh_status_str((uint32_t)rc));
+	return rc;
+}
+
+static void *client_main(void *arg)
+{
+	struct wh_client *c = arg;
+	struct wh_enc rep;
+	char why[256];
+
+	wh_enc_init(&rep, 4096, WH_MAX_PAYLOAD);
+	wh_log("client %u connected: %s (claims '%s') as '%s'", c->id, c->peer.id,
+	       c->peer.claimed_name, c->name);
+	for (;;) {
+		struct wh_msg m;
+		int rc = wh_recv(c->ch, &m, -1);
+		if (rc == WH_E_PEER_GONE || atomic_load(&c->kick))
+			break;
+		if (rc != WH_OK) {
+			/* The transport rejected a message it could not frame;
+			 * it cannot resynchronize, so the client goes. */
+			wh_audit(c, "bad message: %s; disconnecting", wh_status_str((uint32_t)rc));
+			break;
+		}
+		atomic_fetch_add(&c->usage.calls, 1);
+		if (atomic_exchange(&c->limits_changed, false)) {
+			pthread_mutex_lock(&c->pending_lock);
+			c->limits = c->pending_limits;
+			pthread_mutex_unlock(&c->pending_lock);
+		}
+		why[0] = '\0';
+		rc = dispatch_one(c, &m, &rep, why, sizeof(why));
+		if (rc != WH_OK && rc != WH_E_QUOTA && rc != WH_E_DENIED)
+			atomic_fetch_add(&c->usage.rejected, 1);
+		if (rc != WH_OK)
+			wh_audit(c, "%s", why);
+		if (m.hdr.flags & WH_F_SYNC) {
+			pthread_mutex_lock(&c->send_lock);
+			int src = rc == WH_OK ? wh_reply(c->ch, &m.hdr, &rep)
+					      : wh_reply_error(c->ch, &m.hdr, (uint32_t)rc, why);
+			pthread_mutex_unlock(&c->send_lock);
+			if (src == WH_E_PEER_GONE) {
+				wh_msg_done(c->ch, &m);
+				break;
+			}
+		}
+		wh_msg_done(c->ch, &m);
+	}
+	atomic_store(&c->gone, true);
+	wh_log("client %u (%s) left: releasing %u objects, %" PRIu64 " bytes",
+	       c->id, c->name, wh_handles_count(&c->handles),
+	       (uint64_t)atomic_load(&c->usage.mem_bytes));
+	wh_enc_free(&rep);
+	client_release(c);
+	/* Nobody else can reach c now except send_event callers that raced
+	 * with gone; the send lock orders them before the close. */
+	pthread_mutex_lock(&c->send_lock);
+	wh_close(c->ch);
+	pthread_mutex_unlock(&c->send_lock);
+	pthread_mutex_destroy(&c->send_lock);
+	pthread_mutex_destroy(&c->pending_lock);
+	free(c);
+	return NULL;
+}
+
+static int client_start(struct wh_server *srv, struct wh_chan *ch, bool admin)
+{
+	struct wh_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->srv = srv;
+	c->ch = ch;
+	c->id = atomic_fetch_add(&next_client_id, 1);
+	c->peer = *wh_chan_peer(ch);
+	c->is_admin = admin;
+	c->limits = srv->cfg.defaults;
+	const struct wh_client_policy *pol = wh_config_match(&srv->cfg, &c->peer);
+	if (pol) {
+		c->limits = pol->limits;
+		snprintf(c->name, sizeof(c->name), "%s", pol->name);
+	} else {
+		snprintf(c->name, sizeof(c->name), "anon-%u", c->id);
+	}
+	if (wh_handles_init(&c->handles)) {
+		free(c);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&c->send_lock, NULL);
+	pthread_mutex_init(&c->pending_lock, NULL);
+	c->pending_limits = c->limits;
+
+	pthread_mutex_lock(&srv->clients_lock);
+	c->next = srv->clients;
+	srv->clients = c;
+	srv->nclients++;
+	srv->total_clients++;
+	pthread_mutex_unlock(&srv->clients_lock);
+
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&c->thread, &attr, client_main, c);
+	pthread_attr_destroy(&attr);
+	if (rc) {
+		wh_log("cannot start a thread for client %u: %s", c->id, strerror(rc));
+		client_release(c);
+		wh_close(ch);
+		pthread_mutex_destroy(&c->send_lock);
+		free(c);
+		return -rc;
+	}
+	return 0;
+}
+
+/* ---- listeners -------------------------------------------------------- */
+
+static int auth_peer(void *ctx, struct wh_peer *peer, const char *token,
+		     size_t token_len)
+{
+	struct wh_server *srv = ctx;
+	const struct wh_client_policy *p = wh_config_by_token(&srv->cfg, token, token_len);
+
+	if (p) {
+		snprintf(peer->auth_name, sizeof(peer->auth_name), "%s", p->name);
+		return WH_OK;
+	}
+	if (token_len) {
+		wh_log("refused %s: unknown token", peer->id);
+		return WH_E_DENIED;
+	}
+	if (peer->kind == WH_PEER_TCP) {
+		wh_log("refused %s: tcp clients must present a token", peer->id);
+		return WH_E_DENIED;
+	}
+	return WH_OK;
+}
+
+struct listener_ctx {
+	struct wh_server *srv;
+	struct wh_listener *l;
+	bool admin;
+	pthread_t thread;
+};
+
+static void *listener_main(void *arg)
+{
+	struct listener_ctx *lc = arg;
+	while (!atomic_load(&lc->srv->stopping)) {
+		struct wh_chan *ch;
+		int rc = wh_accept(lc->l, &ch, 500);
+		if (rc == WH_E_TIMEOUT)
+			continue;
+		if (rc != WH_OK) {
+			if (rc != WH_E_DENIED && rc != WH_E_VERSION && rc != WH_E_PEER_GONE)
+				wh_log("%s: accept failed: %s", wh_listener_addr(lc->l),
+				       wh_status_str((uint32_t)rc));
+			continue;
+		}
+		if (lc->srv->nclients >= WH_MAX_CLIENTS) {
+			wh_log("%s: refusing a client: %d connected", wh_listener_addr(lc->l),
+			       WH_MAX_CLIENTS);
+			wh_close(ch);
+			continue;
+		}
+		client_start(lc->srv, ch, lc->admin);
+	}
+	return NULL;
+}
+
+int wh_server_listen(struct wh_server *srv, const char *addr, bool admin)
+{
+	char err[256] = "";
+	struct wh_listen_opts opts = {
+		.auth = auth_peer,
+		.auth_ctx = srv,
+		.server_name = "wormholed",
+	};
+	if (srv->nlisteners == WH_MAX_LISTENERS) {
+		wh_log("too many listen addresses");
+		return -1;
+	}
+	struct listener_ctx *lc = calloc(1, sizeof(*lc));
+	if (!lc)
+		return -1;
+	int rc = wh_listen(addr, &opts, &lc->l, err, sizeof(err));
+	if (rc != WH_OK) {
+		wh_log("cannot listen on %s: %s", addr, err[0] ? err : wh_status_str((uint32_t)rc));
+		free(lc);
+		return -1;
+	}
+	lc->srv = srv;
+	lc->admin = admin;
+	if (pthread_create(&lc->thread, NULL, listener_main, lc)) {
+		wh_listener_close(lc->l);
+		free(lc);
+		return -1;
+	}
+	srv->listeners[srv->nlisteners++] = lc;
+	wh_log("listening on %s%s", wh_listener_addr(lc->l), admin ? " (admin)" : "");
+	return 0;
+}
+
+void wh_server_stop(struct wh_server *srv)
+{
+	atomic_store(&srv->stopping, true);
+	for (int i = 0; i < srv->nlisteners; i++) {
+		struct listener_ctx *lc = srv->listeners[i];
+		pthread_join(lc->thread, NULL);
+		wh_listener_close(lc->l);
+		free(lc);
+	}
+	srv->nlisteners = 0;
+	/* Disconnect every client and wait for their clean-up. */
+	pthread_mutex_lock(&srv->clients_lock);
+	for (struct wh_client *c = srv->clients; c; c = c->next) {
+		atomic_store(&c->kick, true);
+		wh_chan_shutdown(c->ch);
+	}
+	while (srv->nclients > 0)
+		pthread_cond_wait(&srv->clients_cond, &srv->clients_lock);
+	pthread_mutex_unlock(&srv->clients_lock);
+}
+
+int wh_server_kick(struct wh_server *srv, uint32_t id)
+{
+	int found = -1;
+	pthread_mutex_lock(&srv->clients_lock);
+	for (struct wh_client *c = srv->clients; c; c = c->next) {
+		if (c->id == id) {
+			atomic_store(&c->kick, true);
+			wh_chan_shutdown(c->ch);
+			found = 0;
+		}
+	}
+	pthread_mutex_unlock(&srv->clients_lock);
+	return found;
+}
+
+int wh_server_set_limits(struct wh_server *srv, uint32_t id,
+			 const struct wh_limits *l)
+{
+	int found = -1;
+	pthread_mutex_lock(&srv->clients_lock);
+	for (struct wh_client *c = srv->clients; c; c = c->next) {
+		if (c->id == id) {
+			pthread_mutex_lock(&c->pending_lock);
+			c->pending_limits = *l;
+			pthread_mutex_unlock(&c->pending_lock);
+			atomic_store(&c->limits_changed, true);
+			found = 0;
+		}
+	}
+	pthread_mutex_unlock(&srv->clients_lock);
+	return found;
+}
+
+void wh_server_init(struct wh_server *srv)
+{
+	memset(srv, 0, sizeof(*srv));
+	wh_config_defaults(&srv->cfg);
+	pthread_mutex_init(&srv->clients_lock, NULL);
+	pthread_cond_init(&srv->clients_cond, NULL);
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wormholed core: clients, per-client handle tables, accounting and the
+ * registry of API backends (OpenCL, CUDA, cuBLAS, echo, admin).
+ *
+ * Threading: every client is served by one thread of its own, which owns
+ * the client's channel and runs its calls in order.  Backends keep per-client
+ * state in client->api_state[api]; anything shared between clients (the real
+ * driver's platforms, the scheduler) is the backend's to lock.
+ */
+#ifndef WORMHOLE_SERVER_H
+#define WORMHOLE_SERVER_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wormhole/switcher.h"
+#include "wormhole/wire.h"
+#include "handles.h"
+
+struct wh_server;
+struct wh_client;
+
+/* Operator-set limits (0 = unlimited). */
+struct wh_limits {
+	uint64_t mem_bytes;        /* device memory */
+	uint64_t objects;          /* live handles */
+	uint64_t inflight;         /* commands queued on the device */
+	uint64_t rate_per_s;       /* API calls per second (token bucket) */
+	uint32_t weight;           /* scheduler share (default 1) */
+	uint32_t cap_pct;          /* device-time cap in %, 0 = none */
+};
+
+/* Live usage, readable by wormholectl and the metrics exporter. */
+struct wh_usage {
+	_Atomic uint64_t mem_bytes;
+	_Atomic uint64_t objects;
+	_Atomic uint64_t inflight;
+	_Atomic uint64_t calls;
+	_Atomic uint64_t rejected;     /* calls refused by checks or limits */
+	_Atomic uint64_t bad_handles;  /* audit: forged, stale, wrong kind */
+	_Atomic uint64_t device_ns;    /* measured device time */
+};
+
+struct wh_client {
+	struct wh_server *srv;
+	uint32_t id;                   /* server-unique, never reused */
+	struct wh_chan *ch;
+	struct wh_peer peer;
+	char name[64];                 /* config name once authenticated */
+	struct wh_handles handles;     /* this client's namespace */
+	struct wh_limits limits;
+	struct wh_usage usage;
+	void *api_state[WH_API_COUNT];
+	pthread_t thread;
+	pthread_mutex_t send_lock;     /* replies and events share the channel */
+	_Atomic bool gone;
+	_Atomic bool kick;             /* wormholectl asked to disconnect it */
+	bool is_admin;                 /* came in on the admin address */
+	/* wormholectl's limit changes wait here until the client thread
+	 * picks them up between two calls (limits are the thread's own). */
+	pthread_mutex_t pending_lock;
+	struct wh_limits pending_limits;
+	_Atomic bool limits_changed;
+	/* rate limiting (token bucket, owned by the client thread) */
+	double tokens;
+	uint64_t tokens_ns;
+	struct wh_client *next;        /* server's client list */
+};
+
+/* A backend serves one API id. */
+struct wh_backend {
+	uint16_t api_id;
+	const char *name;
+	/* Once at start-up; a non-zero return stops the server with err. */
+	int (*init)(struct wh_server *srv, char *err, size_t errlen);
+	void (*fini)(struct wh_server *srv);
+	/* Per client, lazily on its first call to this API. */
+	int (*client_open)(struct wh_client *c, void **state);
+	/* Releases everything the client created; runs on disconnect/death. */
+	void (*client_close)(struct wh_client *c, void *state);
+	/* Decode the request in d, check it, run it, encode the reply in rep.
+	 * Returns WH_OK (reply sent for sync calls, nothing for posts) or a
+	 * wh_status to reject the message (the core sends an error reply). */
+	int (*dispatch)(struct wh_client *c, void *state, const struct wh_msg *m,
+			struct wh_dec *d, struct wh_enc *rep);
+};
+
+void wh_server_register_backend(const struct wh_backend *b);
+const struct wh_backend *wh_server_backend(uint16_t api_id);
+
+/* Logging: to stderr with a timestamp; audit lines name the client. */
+void wh_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void wh_audit(struct wh_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Accounting helpers: return false (and count a rejection) when the client
+ * would go over its limit; the backend then fails the call with the API's
+ * out-of-resources error. */
+bool wh_charge_mem(struct wh_client *c, uint64_t bytes);
+void wh_uncharge_mem(struct wh_client *c, uint64_t bytes);
+bool wh_charge_object(struct wh_client *c);
+void wh_uncharge_object(struct wh_client *c);
+bool wh_charge_inflight(struct wh_client *c);
+void wh_uncharge_inflight(struct wh_client *c);
+void wh_account_device_time(struct wh_client *c, uint64_t ns);
+uint64_t wh_now_ns(void);
+
+/* Send a WH_F_EVENT message (callbacks) to the client; safe from any
+ * thread, including driver callback threads. */
+int wh_client_send_event(struct wh_client *c, uint16_t api, uint16_t func,
+			 struct wh_enc *ev);
+
+/* Look a handle up for a backend: on failure counts and audits it. */
+void *wh_client_handle(struct wh_client *c, uint64_t h, unsigned kind,
+		       const char *what);
+
+#endif

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+/*
+ * wormholectl: operator tool for a running wormholed.
+ *
+ *   wormholectl [--server ADDR] list
+ *   wormholectl [--server ADDR] set CLIENT-ID KEY VALUE   (mem objects inflight rate weight cap)
+ *   wormholectl [--server ADDR] kick CLIENT-ID
+ *   wormholectl [--server ADDR] metrics
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "core.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: wormholectl [--server ADDR] list | set ID KEY VALUE | kick ID | metrics\n"
+		   "  ADDR defaults to $WORMHOLE_ADMIN or unix:/tmp/wormholed-admin.sock\n"
+		   "  KEY: mem objects inflight rate weight cap (sizes take K/M/G)\n");
+}
+
+static int call(struct wh_chan *ch, uint16_t func, struct wh_enc *req, struct wh_msg *rep)
+{
+	int rc = wh_call(ch, WH_API_ADMIN, func, req, rep);
+	if (rc) {
+		fprintf(stderr, "wormholectl: %s\n", wh_status_str((uint32_t)rc));
+		return 1;
+	}
+	return 0;
+}
+
+static void human(char *buf, size_t cap, uint64_t v)
+{
+	if (v >= (1ull << 30))
+		snprintf(buf, cap, "%.1fG", (double)v / (1ull << 30));
+	else if (v >= (1ull << 20))
+		snprintf(buf, cap, "%.1fM", (double)v / (1ull << 20));
+	else if (v >= 1024)
+		snprintf(buf, cap, "%.1fK", (double)v / 1024);
+	else
+		snprintf(buf, cap, "%" PRIu64, v);
+}
+
+static int cmd_list(struct wh_chan *ch)
+{
+	struct wh_enc req;
+	struct wh_msg rep;
+	wh_enc_init(&req, 64, 0);
+	int rc = call(ch, WH_ADMIN_LIST, &req, &rep);
+	wh_enc_free(&req);
+	if (rc)
+		return rc;
+	struct wh_dec d;
+	wh_dec_init(&d, rep.payload, rep.hdr.payload_len, NULL);
+	uint32_t n = wh_dec_count(&d, 1u << 20);
+	printf("%-5s %-16s %-28s %8s %9s %10s %10s %8s %8s %6s %9s\n", "ID", "NAME", "PEER",
+	       "OBJECTS", "MEM", "DEVTIME", "CALLS", "REJECT", "BADHDL", "WEIGHT", "MEMLIMIT");
+	for (uint32_t i = 0; i < n && !d.err; i++) {
+		uint32_t id = wh_dec_u32(&d);
+		const char *name, *peer;
+		wh_dec_string(&d, &name, 256);
+		wh_dec_string(&d, &peer, 256);
+		uint64_t objs = wh_dec_u64(&d), mem = wh_dec_u64(&d), dev = wh_dec_u64(&d);
+		uint64_t calls = wh_dec_u64(&d), rej = wh_dec_u64(&d), bad = wh_dec_u64(&d);
+		(void)wh_dec_u64(&d); /* inflight */
+		uint64_t lmem = wh_dec_u64(&d);
+		(void)wh_dec_u64(&d);
+		(void)wh_dec_u64(&d);
+		(void)wh_dec_u64(&d);
+		uint32_t weight = wh_dec_u32(&d);
+		(void)wh_dec_u32(&d);
+		if (d.err)
+			break;
+		char m1[16], m2[16];
+		human(m1, sizeof(m1), mem);
+		human(m2, sizeof(m2), lmem);
+		printf("%-5u %-16s %-28s %8" PRIu64 " %9s %9.3fs %10" PRIu64 " %8" PRIu64
+		       " %8" PRIu64 " %6u %9s\n", id, name ? name : "?", peer ? peer : "?",
+		       objs, m1, (double)dev / 1e9, calls, rej, bad, weight,
+		       lmem ? m2 : "-");
+	}
+	uint64_t tobj = wh_dec_u64(&d), tmem = wh_dec_u64(&d);
+	int err = wh_dec_finish(&d);
+	wh_msg_done(ch, &rep);
+	if (err) {
+		fprintf(stderr, "wormholectl: malformed reply\n");
+		return 1;
+	}
+	printf("total: %u clients, %" PRIu64 " objects, %" PRIu64 " bytes of device memory\n",
+	       n, tobj, tmem);
+	return 0;
+}
+
+static int simple(struct wh_chan *ch, uint16_t func, struct wh_enc *req, const char *what)
+{
+	struct wh_msg rep;
+	if (call(ch, func, req, &rep))
+		return 1;
+	struct wh_dec d;
+	wh_dec_init(&d, rep.payload, rep.hdr.payload_len, NULL);
+	int32_t r = wh_dec_i32(&d);
+	int err = wh_dec_finish(&d);
+	wh_msg_done(ch, &rep);
+	if (err || r) {
+		fprintf(stderr, "wormholectl: %s failed: %s\n", what,
+			err ? "malformed reply" : r == -1 ? "no such client" : "bad key or value");
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *addr = getenv("WORMHOLE_ADMIN");
+	int opt;
+	while ((opt = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': addr = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!addr)
+		addr = "unix:/tmp/wormholed-admin.sock";
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind];
+	char err[256] = "";
+	struct wh_client_opts copts = { .name = "wormholectl" };
+	struct wh_chan *ch;
+	if (wh_connect(addr, &copts, &ch, err, sizeof(err))) {
+		fprintf(stderr, "wormholectl: cannot reach wormholed at %s: %s\n", addr, err);
+		return 1;
+	}
+	struct wh_enc req;
+	wh_enc_init(&req, 128, 0);
+	int rc = 2;
+	if (!strcmp(cmd, "list") && argc - optind == 1) {
+		rc = cmd_list(ch);
+	} else if (!strcmp(cmd, "kick") && argc - optind == 2) {
+		wh_enc_u32(&req, (uint32_t)strtoul(argv[optind + 1], NULL, 10));
+		rc = simple(ch, WH_ADMIN_KICK, &req, "kick");
+	} else if (!strcmp(cmd, "set") && argc - optind == 4) {
+		uint64_t v;
+		if (!wh_parse_size(argv[optind + 3], &v)) {
+			fprintf(stderr, "wormholectl: bad value '%s'\n", argv[optind + 3]);
+		} else {
+			wh_enc_u32(&req, (uint32_t)strtoul(argv[optind + 1], NULL, 10));
+			wh_enc_string(&req, argv[optind + 2]);
+			wh_enc_u64(&req, v);
+			rc = simple(ch, WH_ADMIN_SET, &req, "set");
+		}
+	} else if (!strcmp(cmd, "metrics") && argc - optind == 1) {
+		struct wh_msg rep;
+		rc = call(ch, WH_ADMIN_METRICS, &req, &rep);
+		if (!rc) {
+			struct wh_dec d;
+			const char *text;
+			wh_dec_init(&d, rep.payload, rep.hdr.payload_len, NULL);
+			wh_dec_string(&d, &text, 16u << 20);
+			if (wh_dec_finish(&d) || !text)
+				rc = 1;
+			else
+				fputs(text, stdout);
+			wh_msg_done(ch, &rep);
+		}
+	} else {
+		usage(stderr);
+	}
+	wh_enc_free(&req);
+	wh_close(ch);
+	return rc;
+}
