@@ -139,6 +139,8 @@ int wh_config_load(struct wh_config *cfg, const char *path, char *err,
 				sec = SEC_SERVER;
 			} else if (!strcmp(name, "default")) {
 				sec = SEC_DEFAULT;
+			} else if (!strcmp(name, "client")) {
+				FAIL("client section needs a name");
 			} else if (!strncmp(name, "client", 6) &&
 				   isspace((unsigned char)name[6])) {
 				char *cname = trim(name + 7);
