@@ -1,0 +1,682 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Socket switchers: unix:PATH (unix:@NAME for the abstract namespace) and
+ * tcp:HOST:PORT.  Same framing as every switcher (32-byte header, then the
+ * payload), no arena: bulk data travels inline.
+ *
+ * Sends: posts are copied into a send buffer and go out with the next
+ * call, flush, or once the buffer passes SBUF_FLUSH bytes; everything else
+ * leaves at once in one sendmsg (gathered: buffered posts, header, payload).
+ * Receives: a read-ahead buffer so that batched posts cost one read; a
+ * payload too large for it is read straight into a buffer of its exact size
+ * (allocated only after the header passed wh_hdr_check()).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "switcher-impl.h"
+
+#define SBUF_MAX   (256u << 10)
+#define SBUF_FLUSH (64u << 10)
+#define RBUF_SIZE  (256u << 10)
+
+struct sock_chan {
+	struct wh_chan base;
+	int fd;
+	bool gone;       /* nothing more can be sent or received */
+	bool rx_broken;  /* a bad header: the stream cannot be read further */
+	uint8_t *sbuf;
+	size_t slen;
+	uint8_t *rbuf;
+	size_t rpos, rlen;
+	uint8_t *big;
+	size_t bigcap;
+};
+
+struct sock_listener {
+	struct wh_listener base;
+	int fd;
+	bool tcp;
+	bool unlink_path;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+__attribute__((format(printf, 3, 4)))
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int gone(struct sock_chan *c)
+{
+	c->gone = true;
+	return WH_E_PEER_GONE;
+}
+
+/* ---- I/O -------------------------------------------------------------- */
+
+static int write_all(struct sock_chan *c, struct iovec *iov, int n)
+{
+	while (n) {
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+				poll(&p, 1, -1);
+				continue;
+			}
+			return gone(c);
+		}
+		/* Skip what went out; a partial write resumes mid-iovec. */
+		size_t k = (size_t)w;
+		while (n && k >= iov->iov_len) {
+			k -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n) {
+			iov->iov_base = (uint8_t *)iov->iov_base + k;
+			iov->iov_len -= k;
+		}
+	}
+	return WH_OK;
+}
+
+/* Wait for input; 0 when readable, else WH_E_TIMEOUT. */
+static int wait_in(struct sock_chan *c, int timeout_ms)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	for (;;) {
+		int r = poll(&p, 1, timeout_ms);
+		if (r > 0)
+			return WH_OK;
+		if (r == 0)
+			return WH_E_TIMEOUT;
+		if (errno != EINTR)
+			return gone(c);
+	}
+}
+
+/* Read at most n bytes (at least one); WH_OK, WH_E_TIMEOUT or gone. */
+static int read_some(struct sock_chan *c, void *dst, size_t n, size_t *got,
+		     int timeout_ms)
+{
+	for (;;) {
+		ssize_t r = recv(c->fd, dst, n, MSG_DONTWAIT);
+		if (r > 0) {
+			*got = (size_t)r;
+			return WH_OK;
+		}
+		if (r == 0)
+			return gone(c);
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return gone(c);
+		int st = wait_in(c, timeout_ms);
+		if (st)
+			return st;
+	}
+}
+
+/* Make at least need bytes available in rbuf[rpos..rlen). */
+static int fill(struct sock_chan *c, size_t need, int timeout_ms)
+{
+	if (c->rlen - c->rpos >= need)
+		return WH_OK;
+	if (c->rpos + need > RBUF_SIZE) {
+		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+		c->rlen -= c->rpos;
+		c->rpos = 0;
+	}
+	while (c->rlen - c->rpos < need) {
+		size_t got;
+		int st = read_some(c, c->rbuf + c->rlen, RBUF_SIZE - c->rlen,
+				   &got, timeout_ms);
+		if (st)
+			return st;
+		c->rlen += got;
+	}
+	return WH_OK;
+}
+
+/* ---- channel ops ------------------------------------------------------ */
+
+static int sock_flush(struct wh_chan *ch)
+{
+	struct sock_chan *c = (struct sock_chan *)ch;
+	if (c->gone)
+		return WH_E_PEER_GONE;
+	if (!c->slen)
+		return WH_OK;
+	struct iovec iov = { c->sbuf, c->slen };
+	c->slen = 0;
+	return write_all(c, &iov, 1);
+}
+
+static int sock_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
+		     const void *payload, size_t len)
+{
+	struct sock_chan *c = (struct sock_chan *)ch;
+	if (c->gone)
+		return WH_E_PEER_GONE;
+	if ((h->flags & WH_F_ASYNC) && len <= SBUF_MAX - WH_HDR_SIZE) {
+		if (c->slen + WH_HDR_SIZE + len > SBUF_MAX) {
+			int st = sock_flush(ch);
+			if (st)
+				return st;
+		}
+		memcpy(c->sbuf + c->slen, h, WH_HDR_SIZE);
+		if (len)
+			memcpy(c->sbuf + c->slen + WH_HDR_SIZE, payload, len);
+		c->slen += WH_HDR_SIZE + len;
+		return c->slen >= SBUF_FLUSH ? sock_flush(ch) : WH_OK;
+	}
+	struct iovec iov[3];
+	int n = 0;
+	if (c->slen)
+		iov[n++] = (struct iovec){ c->sbuf, c->slen };
+	iov[n++] = (struct iovec){ (void *)h, WH_HDR_SIZE };
+	if (len)
+		iov[n++] = (struct iovec){ (void *)payload, len };
+	c->slen = 0;
+	return write_all(c, iov, n);
+}
+
+static int sock_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
+{
+	struct sock_chan *c = (struct sock_chan *)ch;
+	if (c->gone || c->rx_broken)
+		return WH_E_PEER_GONE;
+	/* A call or a wait for events must not leave our posts behind. */
+	int st = sock_flush(ch);
+	if (st)
+		return st;
+	st = fill(c, WH_HDR_SIZE, timeout_ms);
+	if (st)
+		return st;
+	memcpy(&m->hdr, c->rbuf + c->rpos, WH_HDR_SIZE);
+	m->payload = NULL;
+	st = wh_hdr_check(&m->hdr, WH_MAX_PAYLOAD);
+	if (st) {
+		/* A byte stream cannot be resynchronized; sending still works
+		 * so the caller can answer with an error. */
+		c->rx_broken = true;
+		return st;
+	}
+	size_t len = m->hdr.payload_len;
+	if (WH_HDR_SIZE + len <= RBUF_SIZE) {
+		/* The header is in; the payload follows without delay. */
+		st = fill(c, WH_HDR_SIZE + len, -1);
+		if (st)
+			return st;
+		m->payload = len ? c->rbuf + c->rpos + WH_HDR_SIZE : NULL;
+		c->rpos += WH_HDR_SIZE + len;
+		if (c->rpos == c->rlen)
+			c->rpos = c->rlen = 0;
+		return WH_OK;
+	}
+	if (c->bigcap < len) {
+		uint8_t *n = realloc(c->big, len);
+		if (!n)
+			return WH_E_NOMEM;
+		c->big = n;
+		c->bigcap = len;
+	}
+	c->rpos += WH_HDR_SIZE;
+	size_t have = c->rlen - c->rpos; /* < len: rbuf is smaller */
+	memcpy(c->big, c->rbuf + c->rpos, have);
+	c->rpos = c->rlen = 0;
+	while (have < len) {
+		size_t got;
+		st = read_some(c, c->big + have, len - have, &got, -1);
+		if (st)
+			return st;
+		have += got;
+	}
+	m->payload = c->big;
+	return WH_OK;
+}
+
+static void sock_msg_done(struct wh_chan *ch, struct wh_msg *m)
+{
+	(void)ch;
+	(void)m;
+}
+
+static void sock_shutdown(struct wh_chan *ch)
+{
+	struct sock_chan *c = (struct sock_chan *)ch;
+	/* Wakes a poll() on this socket and tells the peer. */
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+static void sock_close(struct wh_chan *ch)
+{
+	struct sock_chan *c = (struct sock_chan *)ch;
+	if (!c)
+		return;
+	if (!c->gone)
+		sock_flush(ch);
+	close(c->fd);
+	free(c->sbuf);
+	free(c->rbuf);
+	free(c->big);
+	free(c);
+}
+
+static struct sock_chan *chan_new(int fd, const struct wh_switcher_ops *ops,
+				  bool server)
+{
+	struct sock_chan *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->sbuf = malloc(SBUF_MAX);
+	c->rbuf = malloc(RBUF_SIZE);
+	if (!c->sbuf || !c->rbuf) {
+		free(c->sbuf);
+		free(c->rbuf);
+		free(c);
+		return NULL;
+	}
+	c->fd = fd;
+	c->base.ops = ops;
+	c->base.is_server = server;
+	c->base.has_bulk = false;
+	c->base.next_call_id = 1;
+	c->base.liveness_ms = 3000;
+	c->base.peer.pid = -1;
+	return c;
+}
+
+static void tcp_tune(int fd, int liveness_ms)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A host that vanishes is noticed by keepalive / unacked data. */
+	int idle = liveness_ms / 1000 > 0 ? liveness_ms / 1000 : 1, intvl = 1,
+	    cnt = 3;
+	unsigned ut = (unsigned)liveness_ms;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut));
+}
+
+/* ---- addresses -------------------------------------------------------- */
+
+static int unix_addr(const char *rest, struct sockaddr_un *sa, socklen_t *sl,
+		     char *err, size_t errlen)
+{
+	size_t n = strlen(rest);
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (n == 0 || n >= sizeof(sa->sun_path)) {
+		set_err(err, errlen, "unix: bad path '%s'", rest);
+		return WH_E_MALFORMED;
+	}
+	memcpy(sa->sun_path, rest, n);
+	if (rest[0] == '@')
+		sa->sun_path[0] = '\0'; /* abstract namespace */
+	*sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+			  (rest[0] == '@' ? 0 : 1));
+	return WH_OK;
+}
+
+/* Split "HOST:PORT" ("[v6]:PORT" allowed). */
+static int split_hostport(const char *rest, char *host, size_t hl, char *port,
+			  size_t pl)
+{
+	const char *colon = strrchr(rest, ':');
+	if (!colon || colon == rest || !colon[1] || strlen(colon + 1) >= pl)
+		return -1;
+	const char *h = rest;
+	size_t n = (size_t)(colon - rest);
+	if (h[0] == '[' && n >= 2 && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n >= hl)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+/* ---- connect ---------------------------------------------------------- */
+
+static int connect_timed(int fd, const struct sockaddr *sa, socklen_t sl,
+			 int tmo)
+{
+	int fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	int r = connect(fd, sa, sl);
+	if (r < 0 && errno == EINPROGRESS) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		r = poll(&p, 1, tmo);
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		int e = 0;
+		socklen_t el = sizeof(e);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+		if (e) {
+			errno = e;
+			return -1;
+		}
+		r = 0;
+	}
+	fcntl(fd, F_SETFL, fl);
+	return r;
+}
+
+static int unix_connect(const char *rest, const struct wh_client_opts *opts,
+			struct wh_chan **out, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	socklen_t sl;
+	int st = unix_addr(rest, &sa, &sl, err, errlen);
+	if (st)
+		return st;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return WH_E_INTERNAL;
+	int tmo = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
+	if (connect_timed(fd, (struct sockaddr *)&sa, sl, tmo) < 0) {
+		set_err(err, errlen, "unix:%s: %s", rest, strerror(errno));
+		close(fd);
+		return errno == ETIMEDOUT ? WH_E_TIMEOUT : WH_E_PEER_GONE;
+	}
+	struct sock_chan *c = chan_new(fd, &wh_unix_ops, false);
+	if (!c) {
+		close(fd);
+		return WH_E_NOMEM;
+	}
+	struct ucred cred = { .pid = -1 };
+	socklen_t cl = sizeof(cred);
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl);
+	c->base.peer.kind = WH_PEER_UNIX;
+	snprintf(c->base.peer.id, sizeof(c->base.peer.id), "unix:%s", rest);
+	c->base.peer.pid = cred.pid;
+	c->base.peer.uid = cred.uid;
+	c->base.peer.gid = cred.gid;
+	*out = &c->base;
+	return WH_OK;
+}
+
+static int tcp_connect(const char *rest, const struct wh_client_opts *opts,
+		       struct wh_chan **out, char *err, size_t errlen)
+{
+	char host[256], port[16];
+	if (split_hostport(rest, host, sizeof(host), port, sizeof(port))) {
+		set_err(err, errlen, "tcp: bad address '%s' (want HOST:PORT)",
+			rest);
+		return WH_E_MALFORMED;
+	}
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
+	int r = getaddrinfo(host, port, &hints, &ai);
+	if (r) {
+		set_err(err, errlen, "tcp:%s: %s", rest, gai_strerror(r));
+		return WH_E_PEER_GONE;
+	}
+	int tmo = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
+	int live = opts && opts->liveness_ms ? opts->liveness_ms : 3000;
+	int fd = -1, e = 0;
+	for (a = ai; a; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+			    a->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect_timed(fd, a->ai_addr, a->ai_addrlen, tmo) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	if (fd < 0) {
+		set_err(err, errlen, "tcp:%s: %s", rest, strerror(e));
+		return e == ETIMEDOUT ? WH_E_TIMEOUT : WH_E_PEER_GONE;
+	}
+	tcp_tune(fd, live);
+	struct sock_chan *c = chan_new(fd, &wh_tcp_ops, false);
+	if (!c) {
+		close(fd);
+		return WH_E_NOMEM;
+	}
+	c->base.peer.kind = WH_PEER_TCP;
+	snprintf(c->base.peer.id, sizeof(c->base.peer.id), "tcp:%s", rest);
+	*out = &c->base;
+	return WH_OK;
+}
+
+/* ---- listen / accept -------------------------------------------------- */
+
+static int unix_listen(const char *rest, const struct wh_listen_opts *opts,
+		       struct wh_listener **out, char *err, size_t errlen)
+{
+	(void)opts;
+	struct sockaddr_un sa;
+	socklen_t sl;
+	int st = unix_addr(rest, &sa, &sl, err, errlen);
+	if (st)
+		return st;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return WH_E_INTERNAL;
+	struct stat sb;
+	if (rest[0] != '@' && stat(rest, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
+		/* A socket file: reuse it only if nobody listens (stale). */
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sl) < 0 &&
+		    errno == ECONNREFUSED)
+			unlink(rest);
+		if (probe >= 0)
+			close(probe);
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sl) < 0 || listen(fd, 64) < 0) {
+		set_err(err, errlen, "unix:%s: %s", rest, strerror(errno));
+		close(fd);
+		return WH_E_INTERNAL;
+	}
+	struct sock_listener *l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(fd);
+		return WH_E_NOMEM;
+	}
+	l->fd = fd;
+	if (rest[0] != '@') {
+		l->unlink_path = true;
+		snprintf(l->path, sizeof(l->path), "%s", rest);
+	}
+	*out = &l->base;
+	return WH_OK;
+}
+
+static int tcp_listen(const char *rest, const struct wh_listen_opts *opts,
+		      struct wh_listener **out, char *err, size_t errlen)
+{
+	char host[256], port[16];
+	if (!opts->auth) {
+		/* Anyone who can reach the port could call the server. */
+		set_err(err, errlen,
+			"tcp:%s: refusing to listen without an authentication "
+			"callback", rest);
+		return WH_E_DENIED;
+	}
+	if (split_hostport(rest, host, sizeof(host), port, sizeof(port))) {
+		set_err(err, errlen, "tcp: bad address '%s' (want HOST:PORT)",
+			rest);
+		return WH_E_MALFORMED;
+	}
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE }, *ai;
+	int r = getaddrinfo(host, port, &hints, &ai);
+	if (r) {
+		set_err(err, errlen, "tcp:%s: %s", rest, gai_strerror(r));
+		return WH_E_INTERNAL;
+	}
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			ai->ai_protocol);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, 64) < 0) {
+		set_err(err, errlen, "tcp:%s: %s", rest, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return WH_E_INTERNAL;
+	}
+	freeaddrinfo(ai);
+	struct sock_listener *l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(fd);
+		return WH_E_NOMEM;
+	}
+	l->fd = fd;
+	l->tcp = true;
+	/* Report the real port (PORT 0 picks a free one). */
+	struct sockaddr_storage ss;
+	socklen_t ssl = sizeof(ss);
+	char hbuf[INET6_ADDRSTRLEN] = "?";
+	unsigned p = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &ssl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &s4->sin_addr, hbuf, sizeof(hbuf));
+			p = ntohs(s4->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &s6->sin6_addr, hbuf, sizeof(hbuf));
+			p = ntohs(s6->sin6_port);
+		}
+	}
+	snprintf(l->base.addr, sizeof(l->base.addr),
+		 ss.ss_family == AF_INET6 ? "tcp:[%s]:%u" : "tcp:%s:%u", hbuf, p);
+	*out = &l->base;
+	return WH_OK;
+}
+
+static int sock_accept(struct wh_listener *base, struct wh_chan **out,
+		       int timeout_ms)
+{
+	struct sock_listener *l = (struct sock_listener *)base;
+	struct pollfd p = { .fd = l->fd, .events = POLLIN };
+	int r;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return WH_E_TIMEOUT;
+	struct sockaddr_storage ss;
+	socklen_t ssl = sizeof(ss);
+	int fd = accept4(l->fd, (struct sockaddr *)&ss, &ssl, SOCK_CLOEXEC);
+	if (fd < 0)
+		return errno == EAGAIN ? WH_E_TIMEOUT : WH_E_INTERNAL;
+	struct sock_chan *c = chan_new(fd, l->tcp ? &wh_tcp_ops : &wh_unix_ops,
+				       true);
+	if (!c) {
+		close(fd);
+		return WH_E_NOMEM;
+	}
+	struct wh_peer *pe = &c->base.peer;
+	if (l->tcp) {
+		tcp_tune(fd, 3000);
+		char hbuf[INET6_ADDRSTRLEN] = "?";
+		unsigned port = 0;
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &s4->sin_addr, hbuf, sizeof(hbuf));
+			port = ntohs(s4->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &s6->sin6_addr, hbuf, sizeof(hbuf));
+			port = ntohs(s6->sin6_port);
+		}
+		pe->kind = WH_PEER_TCP;
+		snprintf(pe->id, sizeof(pe->id), "tcp:%s:%u", hbuf, port);
+	} else {
+		struct ucred cred = { .pid = -1 };
+		socklen_t cl = sizeof(cred);
+		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl);
+		pe->kind = WH_PEER_UNIX;
+		pe->pid = cred.pid;
+		pe->uid = cred.uid;
+		pe->gid = cred.gid;
+		snprintf(pe->id, sizeof(pe->id), "unix:uid=%u,pid=%d",
+			 (unsigned)cred.uid, (int)cred.pid);
+	}
+	*out = &c->base;
+	return WH_OK;
+}
+
+static int sock_listener_fd(const struct wh_listener *base)
+{
+	return ((const struct sock_listener *)base)->fd;
+}
+
+static void sock_listener_close(struct wh_listener *base)
+{
+	struct sock_listener *l = (struct sock_listener *)base;
+	close(l->fd);
+	if (l->unlink_path)
+		unlink(l->path);
+	free(l);
+}
+
+const struct wh_switcher_ops wh_unix_ops = {
+	.scheme = "unix",
+	.connect = unix_connect,
+	.listen = unix_listen,
+	.accept = sock_accept,
+	.listener_fd = sock_listener_fd,
+	.listener_close = sock_listener_close,
+	.send = sock_send,
+	.flush = sock_flush,
+	.recv = sock_recv,
+	.msg_done = sock_msg_done,
+	.shutdown = sock_shutdown,
+	.close = sock_close,
+};
+
+const struct wh_switcher_ops wh_tcp_ops = {
+	.scheme = "tcp",
+	.connect = tcp_connect,
+	.listen = tcp_listen,
+	.accept = sock_accept,
+	.listener_fd = sock_listener_fd,
+	.listener_close = sock_listener_close,
+	.send = sock_send,
+	.flush = sock_flush,
+	.recv = sock_recv,
+	.msg_done = sock_msg_done,
+	.shutdown = sock_shutdown,
+	.close = sock_close,
+};
