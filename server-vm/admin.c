@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core.h"
+#include "sched.h"
 
 static struct wh_server *admin_srv;
 
@@ -181,10 +182,12 @@ static int echo_dispatch(struct wh_client *c, void *state,
 			return WH_E_MALFORMED;
 		if (ns > 1000000000ull)
 			return WH_E_TOO_BIG;
+		if (!wh_sched_begin(c))
+			return WH_E_PEER_GONE;
 		uint64_t t0 = wh_now_ns();
 		while (wh_now_ns() - t0 < ns)
 			;
-		wh_account_device_time(c, ns);
+		wh_sched_charge(c, wh_now_ns() - t0);
 		wh_enc_u64(rep, wh_now_ns() - t0);
 		return rep->err;
 	}

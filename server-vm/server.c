@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "sched.h"
 
 static const struct wh_backend *backends[WH_API_COUNT];
 static _Atomic uint32_t next_client_id = 1;
@@ -197,6 +198,7 @@ static void client_release(struct wh_client *c)
 			backends[api]->client_close(c, c->api_state[api]);
 		c->api_state[api] = NULL;
 	}
+	wh_sched_leave(c);
 	uint32_t left = wh_handles_count(&c->handles);
 	if (left)
 		wh_log("client %u: %u handles left after backend clean-up", c->id, left);
@@ -342,6 +344,7 @@ static int client_start(struct wh_server *srv, struct wh_chan *ch, bool admin)
 	pthread_mutex_init(&c->pending_lock, NULL);
 	c->pending_limits = c->limits;
 
+	wh_sched_join(c);
 	pthread_mutex_lock(&srv->clients_lock);
 	c->next = srv->clients;
 	srv->clients = c;
