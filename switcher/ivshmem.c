@@ -1,0 +1,969 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ivshmem switcher: the ring region of ring.h carried by an ivshmem-plain
+ * PCI device (QEMU memory-backend-file,share=on) that the host maps into
+ * the server VM and into one client VM per region.  Inside a guest the BAR
+ * is mapped through sysfs (/sys/bus/pci/devices/BDF/resource2), so no guest
+ * kernel driver is needed; on the host the same region can be a plain file.
+ *
+ * Addresses (after "ivshmem:"):
+ *   auto               first ivshmem device (1af4:1110) in PCI order
+ *   all                server: every ivshmem device, one client slot each
+ *   0000:00:04.0       that device (the domain may be left out)
+ *   /path/file         a file (host tests); the server creates it if absent
+ *   A,B,...            server: several of the above, one slot each
+ *
+ * BAR layout:
+ *   [0, 4096)          struct ivs_hdr: epoch, ready flag, claim word
+ *   [4096, size)       a ring.h region (rings + bulk arena)
+ *
+ * Nothing but shared memory is available between two VMs (no socket, no
+ * shared futex), so the protocol lives in the BAR:
+ *   - The server (re)formats the region for each session: ready = 0, claim
+ *     = 0, wh_region_init(), epoch += 1, ready = 1.
+ *   - A client claims the session by a compare-and-swap of claim from 0 to
+ *     the epoch it saw, then re-checks that the epoch did not move (else it
+ *     gives the claim back and retries).  Only one client per region.
+ *   - Each side bumps its wh_region.heartbeat[] from a small thread every
+ *     HB_MS; a peer whose heartbeat stands still for the liveness period, a
+ *     peer state of CLOSED, or (client) an epoch change means the peer is
+ *     gone.  This is how the server notices a client VM that was killed.
+ *   - After a session ends the server waits until the client is closed or
+ *     silent before it reformats, so a straggler cannot scribble over the
+ *     next session.  The region is the client's identity: the server names
+ *     the peer after its own device (slot), never after what the guest says.
+ *   - Waiting: spin, yield, then sleep-poll with a back-off that grows with
+ *     idle time up to WH_IVSHMEM_POLL_MAX_US (default 10 ms), so the fast
+ *     path is pure shared memory and an idle VM costs ~100 wake-ups/s.
+ *
+ * Channel and arena handling follow shm.c.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ivshmem-layout.h"
+#include "ring.h"
+#include "switcher-impl.h"
+
+#define DEF_RING    (1u << 20)
+#define DEF_FILE    (64u << 20)    /* server-created host file */
+#define ARENA_ALIGN 64u
+#define HB_MS       100
+#define MIN_LIVE_MS 3000
+#define MAX_SLOTS   64
+#define PCI_DIR     "/sys/bus/pci/devices"
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+	nanosleep(&ts, NULL);
+}
+
+/* ---- wait strategy ------------------------------------------------------ */
+
+static _Atomic int64_t poll_max_ns; /* 0: not read from the environment yet */
+
+static int64_t ivs_poll_max_ns(void)
+{
+	int64_t v = atomic_load_explicit(&poll_max_ns, memory_order_relaxed);
+	if (v)
+		return v;
+	v = 10 * 1000 * 1000;
+	const char *e = getenv("WH_IVSHMEM_POLL_MAX_US");
+	if (e && *e) {
+		long us = strtol(e, NULL, 10);
+		if (us >= 10 && us <= 1000000)
+			v = (int64_t)us * 1000;
+	}
+	atomic_store_explicit(&poll_max_ns, v, memory_order_relaxed);
+	return v;
+}
+
+/* Sleep 10 us for the first 8 sleeps of a wait, then 20 us for 8, and so
+ * on, doubling up to the cap: the cap is reached after ~8x its length of
+ * idle time, so a chatty peer is answered in microseconds and a silent one
+ * costs little. */
+static void ivs_wait(_Atomic uint32_t *word, uint32_t expected,
+		     int64_t timeout_ns, unsigned attempt)
+{
+	unsigned sh = attempt / 8;
+	int64_t ns = 10000ll << (sh > 20 ? 20 : sh);
+	int64_t cap = ivs_poll_max_ns();
+	if (ns > cap)
+		ns = cap;
+	if (ns > timeout_ns)
+		ns = timeout_ns;
+	if (atomic_load_explicit(word, memory_order_relaxed) != expected)
+		return;
+	sleep_ns(ns);
+}
+
+static void ivs_wake(_Atomic uint32_t *word)
+{
+	(void)word; /* no doorbell: the sleeper polls */
+}
+
+static const struct wh_wait_ops ivs_wait_ops = {
+	.name = "ivshmem-poll", .wait = ivs_wait, .wake = ivs_wake,
+};
+
+/* ---- mappings ----------------------------------------------------------- */
+
+/* One mapped BAR or file, shared by a listener slot and its channel. */
+struct ivs_map {
+	_Atomic int refs;
+	uint8_t *base;
+	uint64_t len;
+	char id[96];             /* "0000:00:10.0" or the file path */
+	/* Server slot state (listener thread + channel close). */
+	_Atomic bool active;     /* a server channel owns the session */
+	_Atomic bool need_format;
+	int64_t drain_since;     /* when the last session ended */
+	uint64_t drain_hb;
+	int64_t drain_hb_at;
+};
+
+static void map_put(struct ivs_map *m)
+{
+	if (!m || atomic_fetch_sub(&m->refs, 1) != 1)
+		return;
+	munmap(m->base, m->len);
+	free(m);
+}
+
+static struct ivs_hdr *map_hdr(const struct ivs_map *m)
+{
+	return (struct ivs_hdr *)m->base;
+}
+
+static struct wh_region *map_reg(const struct ivs_map *m)
+{
+	return (struct wh_region *)(m->base + WH_IVS_HDR_SIZE);
+}
+
+static bool is_bdf(const char *s)
+{
+	unsigned a, b, c, d;
+	char t;
+	return sscanf(s, "%4x:%2x:%2x.%1x%c", &a, &b, &c, &d, &t) == 4 ||
+	       sscanf(s, "%2x:%2x.%1x%c", &b, &c, &d, &t) == 3;
+}
+
+static const char *pci_dir(void)
+{
+	const char *e = getenv("WH_IVSHMEM_SYSFS"); /* tests: a fake sysfs */
+	return e && *e ? e : PCI_DIR;
+}
+
+static bool read_hex(const char *dir, const char *dev, const char *file,
+		     unsigned *out)
+{
+	char p[512], buf[32];
+	snprintf(p, sizeof(p), "%s/%s/%s", dir, dev, file);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	*out = (unsigned)strtoul(buf, NULL, 16);
+	return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ivshmem devices (1af4:1110) in PCI order; returns the count. */
+static int list_devices(char names[][32], int max)
+{
+	DIR *d = opendir(pci_dir());
+	if (!d)
+		return 0;
+	char *found[MAX_SLOTS];
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < MAX_SLOTS) {
+		unsigned v, id;
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= 32)
+			continue;
+		if (read_hex(pci_dir(), e->d_name, "vendor", &v) && v == WH_IVS_PCI_VENDOR &&
+		    read_hex(pci_dir(), e->d_name, "device", &id) && id == WH_IVS_PCI_DEVICE)
+			found[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(found, (size_t)n, sizeof(found[0]), cmp_str);
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		if (found[i] && k < max)
+			snprintf(names[k++], 32, "%s", found[i]);
+		free(found[i]);
+	}
+	return k;
+}
+
+/* Map one target: a PCI address or a file path.  create: server-side file
+ * that may be created. */
+static int map_open(const char *target, bool create, struct ivs_map **out,
+		    char *err, size_t errlen)
+{
+	char path[512];
+	char id[96];
+	bool pci = !strchr(target, '/') && is_bdf(target);
+	if (pci) {
+		char bdf[32];
+		if (strchr(target, ':') == strrchr(target, ':'))
+			snprintf(bdf, sizeof(bdf), "0000:%s", target);
+		else
+			snprintf(bdf, sizeof(bdf), "%s", target);
+		snprintf(id, sizeof(id), "%s", bdf);
+		/* Make sure memory decoding is on (a no-op when it is). */
+		snprintf(path, sizeof(path), "%s/%s/enable", pci_dir(), bdf);
+		int efd = open(path, O_RDWR | O_CLOEXEC);
+		if (efd >= 0) {
+			char c = 0;
+			if (read(efd, &c, 1) == 1 && c == '0' &&
+			    pwrite(efd, "1", 1, 0) != 1) {
+				/* Not fatal: mmap still works if it was enabled. */
+			}
+			close(efd);
+		}
+		snprintf(path, sizeof(path), "%s/%s/resource2", pci_dir(), bdf);
+	} else {
+		snprintf(path, sizeof(path), "%s", target);
+		snprintf(id, sizeof(id), "%s", target);
+	}
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create && !pci) {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0 && ftruncate(fd, DEF_FILE) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		set_err(err, errlen, "ivshmem:%s: cannot open %s: %s", target, path,
+			strerror(errno));
+		return WH_E_PEER_GONE;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size < (off_t)(WH_IVS_HDR_SIZE + (1u << 20)) ||
+	    (st.st_size & 4095)) {
+		set_err(err, errlen, "ivshmem:%s: region of %lld bytes is unusable "
+			"(need a multiple of 4 KiB, at least 1 MiB)", target,
+			(long long)st.st_size);
+		close(fd);
+		return WH_E_MALFORMED;
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0);
+	int e = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		set_err(err, errlen, "ivshmem:%s: mmap %s: %s", target, path,
+			strerror(e));
+		return WH_E_PEER_GONE;
+	}
+	struct ivs_map *m = calloc(1, sizeof(*m));
+	if (!m) {
+		munmap(p, (size_t)st.st_size);
+		return WH_E_NOMEM;
+	}
+	atomic_init(&m->refs, 1);
+	m->base = p;
+	m->len = (uint64_t)st.st_size;
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	atomic_init(&m->need_format, true);
+	*out = m;
+	return WH_OK;
+}
+
+/* ---- channel ------------------------------------------------------------ */
+
+struct arena_res {
+	uint64_t end;
+	uint64_t call_id;
+	bool tagged, post;
+};
+
+struct ivs_chan {
+	struct wh_chan base;
+	struct ivs_map *map;
+	int side;
+	uint64_t epoch;            /* session this channel belongs to */
+	struct ivs_hdr *hdr;
+	struct wh_region *reg;
+	struct wh_region_view view;
+	struct wh_ring tx, rx;
+	struct wh_waiter waiter;
+	_Atomic bool shut;
+	_Atomic bool gone;
+	bool rx_broken;
+	bool held;
+	struct wh_msg_hdr held_hdr;
+	uint8_t *scratch;
+	size_t scratch_cap;
+	/* peer liveness */
+	uint64_t peer_hb;
+	int64_t peer_hb_at;
+	int live_ms;
+	pthread_t hb_thread;
+	bool hb_running;
+	/* client arena allocator (as shm.c) */
+	struct arena_res *fifo;
+	size_t fifo_cap, fifo_first, fifo_len;
+	uint64_t a_head, a_tail;
+	uint64_t released_id;
+};
+
+static int ivs_check(void *ctx)
+{
+	struct ivs_chan *c = ctx;
+	if (atomic_load_explicit(&c->shut, memory_order_acquire) ||
+	    atomic_load_explicit(&c->gone, memory_order_acquire))
+		return WH_E_PEER_GONE;
+	int peer = 1 - c->side;
+	if (atomic_load_explicit(&c->reg->state[peer], memory_order_acquire) ==
+	    WH_STATE_CLOSED)
+		return WH_E_PEER_GONE;
+	if (c->side == WH_SIDE_CLIENT) {
+		if (atomic_load_explicit(&c->hdr->epoch, memory_order_acquire) != c->epoch ||
+		    !atomic_load_explicit(&c->hdr->ready, memory_order_acquire))
+			return WH_E_PEER_GONE;
+	} else if (atomic_load_explicit(&c->hdr->claim, memory_order_acquire) != c->epoch) {
+		return WH_E_PEER_GONE;
+	}
+	uint64_t hb = atomic_load_explicit(&c->reg->heartbeat[peer],
+					   memory_order_relaxed);
+	int64_t t = now_ns();
+	if (hb != c->peer_hb || !c->peer_hb_at) {
+		c->peer_hb = hb;
+		c->peer_hb_at = t;
+	} else if (t - c->peer_hb_at > (int64_t)c->live_ms * 1000000) {
+		return WH_E_PEER_GONE;
+	}
+	return 0;
+}
+
+static void *hb_main(void *arg)
+{
+	struct ivs_chan *c = arg;
+	while (!atomic_load_explicit(&c->shut, memory_order_acquire)) {
+		atomic_fetch_add_explicit(&c->reg->heartbeat[c->side], 1,
+					  memory_order_relaxed);
+		sleep_ns((int64_t)HB_MS * 1000000);
+	}
+	return NULL;
+}
+
+static void arena_reclaim(struct ivs_chan *c)
+{
+	uint64_t done = atomic_load_explicit(&c->reg->arena_done,
+					     memory_order_acquire);
+	while (c->fifo_len) {
+		struct arena_res *f = &c->fifo[c->fifo_first];
+		if (!f->tagged || f->call_id > done ||
+		    (!f->post && f->call_id > c->released_id))
+			break;
+		c->a_tail = f->end;
+		c->fifo_first = (c->fifo_first + 1) % c->fifo_cap;
+		c->fifo_len--;
+	}
+	if (!c->fifo_len)
+		c->a_head = c->a_tail = 0;
+}
+
+static bool fifo_push(struct ivs_chan *c, uint64_t end)
+{
+	if (c->fifo_len == c->fifo_cap) {
+		size_t ncap = c->fifo_cap ? c->fifo_cap * 2 : 64;
+		struct arena_res *n = malloc(ncap * sizeof(*n));
+		if (!n)
+			return false;
+		for (size_t i = 0; i < c->fifo_len; i++)
+			n[i] = c->fifo[(c->fifo_first + i) % c->fifo_cap];
+		free(c->fifo);
+		c->fifo = n;
+		c->fifo_cap = ncap;
+		c->fifo_first = 0;
+	}
+	struct arena_res *r = &c->fifo[(c->fifo_first + c->fifo_len) % c->fifo_cap];
+	r->end = end;
+	r->call_id = 0;
+	r->tagged = r->post = false;
+	c->fifo_len++;
+	return true;
+}
+
+static void *ivs_reserve(void *ctx, uint64_t len, uint64_t *off)
+{
+	struct ivs_chan *c = ctx;
+	uint64_t size = c->view.arena_size;
+
+	if (c->side != WH_SIDE_CLIENT || atomic_load(&c->gone) || len == 0 ||
+	    size <= ARENA_ALIGN || len > size - ARENA_ALIGN)
+		return NULL;
+	uint64_t alen = (len + ARENA_ALIGN - 1) & ~(uint64_t)(ARENA_ALIGN - 1);
+	int64_t t0 = now_ns();
+	for (unsigned spin = 0;; spin++) {
+		arena_reclaim(c);
+		uint64_t pos = c->a_head % size;
+		uint64_t pad = pos + alen > size ? size - pos : 0;
+		if (c->a_head + pad + alen - c->a_tail <= size) {
+			if (!fifo_push(c, c->a_head + pad + alen))
+				return NULL;
+			*off = (c->a_head + pad) % size;
+			c->a_head += pad + alen;
+			return wh_region_arena(&c->view, *off, len);
+		}
+		struct arena_res *f = &c->fifo[c->fifo_first];
+		if (!f->tagged || (!f->post && f->call_id > c->released_id))
+			return NULL;
+		if (spin < 1000) {
+			sched_yield();
+			continue;
+		}
+		if (now_ns() - t0 > (int64_t)c->live_ms * 1000000 || ivs_check(c))
+			return NULL;
+		sleep_ns(50000);
+	}
+}
+
+static void *ivs_map_bulk(void *ctx, uint64_t off, uint64_t len)
+{
+	struct ivs_chan *c = ctx;
+	return wh_region_arena(&c->view, off, len);
+}
+
+static void arena_tag(struct ivs_chan *c, const struct wh_msg_hdr *h)
+{
+	for (size_t i = c->fifo_len; i-- > 0;) {
+		struct arena_res *r = &c->fifo[(c->fifo_first + i) % c->fifo_cap];
+		if (r->tagged)
+			break;
+		r->tagged = true;
+		r->call_id = h->call_id;
+		r->post = h->flags & WH_F_ASYNC;
+	}
+}
+
+static struct ivs_chan *chan_new(struct ivs_map *m, const struct wh_region_view *v,
+				 int side, uint64_t epoch, int liveness_ms)
+{
+	struct ivs_chan *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->base.ops = &wh_ivshmem_ops;
+	c->base.is_server = side == WH_SIDE_SERVER;
+	c->base.has_bulk = true;
+	c->base.bulk.ctx = c;
+	c->base.bulk.reserve = ivs_reserve;
+	c->base.bulk.map = ivs_map_bulk;
+	c->base.next_call_id = 1;
+	c->live_ms = liveness_ms > MIN_LIVE_MS ? liveness_ms : MIN_LIVE_MS;
+	c->base.liveness_ms = c->live_ms;
+	c->base.peer.kind = WH_PEER_IVSHMEM;
+	c->base.peer.pid = -1;
+	c->base.peer.uid = (uid_t)-1;
+	c->base.peer.gid = (gid_t)-1;
+	snprintf(c->base.peer.id, sizeof(c->base.peer.id), "ivshmem:%s", m->id);
+	c->map = m;
+	c->side = side;
+	c->epoch = epoch;
+	c->hdr = map_hdr(m);
+	c->reg = map_reg(m);
+	c->view = *v;
+	wh_ring_attach(side == WH_SIDE_CLIENT ? &c->tx : &c->rx, v, 0);
+	wh_ring_attach(side == WH_SIDE_CLIENT ? &c->rx : &c->tx, v, 1);
+	c->waiter.ops = &ivs_wait_ops;
+	c->waiter.check = ivs_check;
+	c->waiter.ctx = c;
+	c->waiter.slice_ms = 100;
+	atomic_fetch_add_explicit(&c->reg->heartbeat[side], 1, memory_order_relaxed);
+	atomic_store(&c->reg->state[side], WH_STATE_UP);
+	if (pthread_create(&c->hb_thread, NULL, hb_main, c) == 0)
+		c->hb_running = true;
+	else {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void release_held(struct ivs_chan *c)
+{
+	if (!c->held)
+		return;
+	c->held = false;
+	wh_ring_release(&c->rx, c->waiter.ops);
+	if (c->side == WH_SIDE_SERVER &&
+	    (c->held_hdr.flags & (WH_F_SYNC | WH_F_ASYNC)))
+		atomic_store_explicit(&c->reg->arena_done, c->held_hdr.call_id,
+				      memory_order_release);
+	if (c->side == WH_SIDE_CLIENT && (c->held_hdr.flags & WH_F_REPLY) &&
+	    c->held_hdr.call_id > c->released_id)
+		c->released_id = c->held_hdr.call_id;
+}
+
+static int ivs_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
+		    const void *payload, size_t len)
+{
+	struct ivs_chan *c = (struct ivs_chan *)ch;
+	if (atomic_load(&c->gone) || ivs_check(c)) {
+		atomic_store(&c->gone, true);
+		return WH_E_PEER_GONE;
+	}
+	if (c->side == WH_SIDE_CLIENT && !(h->flags & WH_F_REPLY))
+		arena_tag(c, h);
+	struct iovec iov[2] = {
+		{ (void *)h, WH_HDR_SIZE },
+		{ (void *)payload, len },
+	};
+	/* Publishing is the whole send: the peer polls, no wake-up call. */
+	int st = wh_ring_sendv(&c->tx, iov, len ? 2 : 1, true, &c->waiter);
+	if (st) {
+		atomic_store(&c->gone, true);
+		return st == WH_E_MALFORMED ? WH_E_PEER_GONE : st;
+	}
+	return WH_OK;
+}
+
+static int ivs_flush(struct wh_chan *ch)
+{
+	struct ivs_chan *c = (struct ivs_chan *)ch;
+	return atomic_load(&c->gone) ? WH_E_PEER_GONE : WH_OK;
+}
+
+static int ivs_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
+{
+	struct ivs_chan *c = (struct ivs_chan *)ch;
+	release_held(c);
+	if (atomic_load(&c->gone) || c->rx_broken)
+		return WH_E_PEER_GONE;
+	int st = wh_ring_wait_data(&c->rx, WH_HDR_SIZE, timeout_ms, &c->waiter);
+	if (st) {
+		if (st != WH_E_TIMEOUT)
+			atomic_store(&c->gone, true);
+		return st == WH_E_MALFORMED ? WH_E_PEER_GONE : st;
+	}
+	wh_ring_read(&c->rx, &m->hdr, WH_HDR_SIZE);
+	st = wh_hdr_check(&m->hdr, WH_MAX_PAYLOAD);
+	if (st) {
+		c->rx_broken = true;
+		m->payload = NULL;
+		return st;
+	}
+	uint32_t len = m->hdr.payload_len;
+	const void *p = NULL;
+	if (len && len <= c->rx.size) {
+		/* Usually already there; wait (liveness-checked) if not. */
+		st = wh_ring_wait_data(&c->rx, len, -1, &c->waiter);
+		if (st) {
+			atomic_store(&c->gone, true);
+			return st == WH_E_MALFORMED ? WH_E_PEER_GONE : st;
+		}
+		p = wh_ring_peek(&c->rx, len);
+	}
+	if (p) {
+		wh_ring_skip(&c->rx, len);
+		m->payload = p;
+	} else if (len) {
+		if (c->scratch_cap < len) {
+			size_t cap = c->scratch_cap ? c->scratch_cap : 4096;
+			while (cap < len)
+				cap *= 2;
+			uint8_t *n = realloc(c->scratch, cap);
+			if (!n) {
+				atomic_store(&c->gone, true);
+				return WH_E_NOMEM;
+			}
+			c->scratch = n;
+			c->scratch_cap = cap;
+		}
+		st = wh_ring_recv(&c->rx, c->scratch, len, -1, &c->waiter);
+		if (st) {
+			atomic_store(&c->gone, true);
+			return st == WH_E_MALFORMED ? WH_E_PEER_GONE : st;
+		}
+		m->payload = c->scratch;
+	} else {
+		m->payload = NULL;
+	}
+	c->held = true;
+	c->held_hdr = m->hdr;
+	return WH_OK;
+}
+
+static void ivs_msg_done(struct wh_chan *ch, struct wh_msg *m)
+{
+	(void)m;
+	release_held((struct ivs_chan *)ch);
+}
+
+static void ivs_shutdown(struct wh_chan *ch)
+{
+	struct ivs_chan *c = (struct ivs_chan *)ch;
+	atomic_store_explicit(&c->shut, true, memory_order_release);
+	/* Only touch the shared state if the session is still ours. */
+	bool ours = c->side == WH_SIDE_SERVER
+			    ? atomic_load(&c->hdr->epoch) == c->epoch
+			    : atomic_load(&c->hdr->claim) == c->epoch;
+	if (ours)
+		atomic_store_explicit(&c->reg->state[c->side], WH_STATE_CLOSED,
+				      memory_order_release);
+	/* Waiters notice shut at their next poll (<= the poll cap). */
+}
+
+static void ivs_close(struct wh_chan *ch)
+{
+	struct ivs_chan *c = (struct ivs_chan *)ch;
+	if (!c)
+		return;
+	ivs_shutdown(ch);
+	if (c->hb_running)
+		pthread_join(c->hb_thread, NULL);
+	if (c->side == WH_SIDE_CLIENT) {
+		/* Give the session back so the server can start a new one. */
+		uint64_t e = c->epoch;
+		atomic_compare_exchange_strong(&c->hdr->claim, &e, 0);
+	} else {
+		c->map->drain_since = now_ns();
+		c->map->drain_hb = atomic_load(&c->reg->heartbeat[WH_SIDE_CLIENT]);
+		c->map->drain_hb_at = c->map->drain_since;
+		atomic_store(&c->map->need_format, true);
+		atomic_store(&c->map->active, false);
+	}
+	map_put(c->map);
+	free(c->scratch);
+	free(c->fifo);
+	free(c);
+}
+
+/* ---- server ------------------------------------------------------------- */
+
+struct ivs_listener {
+	struct wh_listener base;
+	int nslots;
+	int next;                 /* round-robin start */
+	uint64_t ring_size;
+	struct ivs_map *slots[MAX_SLOTS];
+};
+
+/* (Re)format a slot for a new session. */
+static int slot_format(struct ivs_listener *l, struct ivs_map *m)
+{
+	struct ivs_hdr *h = map_hdr(m);
+	uint64_t rlen = m->len - WH_IVS_HDR_SIZE;
+	uint64_t ring = l->ring_size;
+	/* Small BARs: keep at least half of the region for the arena. */
+	while (ring > 4096 && wh_region_size(ring, 0) > rlen / 2)
+		ring >>= 1;
+	uint64_t base = wh_region_size(ring, 0);
+	if (!base || base >= rlen)
+		return -1;
+	uint64_t arena = (rlen - base) & ~(uint64_t)4095;
+	uint64_t old = h->magic == WH_IVS_MAGIC ? atomic_load(&h->epoch) : 0;
+
+	atomic_store_explicit(&h->ready, 0, memory_order_seq_cst);
+	atomic_store_explicit(&h->claim, 0, memory_order_seq_cst);
+	if (wh_region_init(map_reg(m), rlen, ring, arena))
+		return -1;
+	h->version = WH_IVS_VERSION;
+	h->hdr_size = WH_IVS_HDR_SIZE;
+	snprintf(h->server_slot, sizeof(h->server_slot), "%s", m->id);
+	atomic_store_explicit(&map_reg(m)->state[WH_SIDE_SERVER], WH_STATE_UP,
+			      memory_order_relaxed);
+	atomic_store_explicit(&h->epoch, old + 1, memory_order_seq_cst);
+	h->magic = WH_IVS_MAGIC;
+	atomic_store_explicit(&h->ready, 1, memory_order_seq_cst);
+	atomic_store(&m->need_format, false);
+	return 0;
+}
+
+/* May the slot be reformatted?  Only when the last client has closed, or
+ * never claimed, or has been silent for the liveness period. */
+static bool slot_drained(struct ivs_map *m)
+{
+	struct ivs_hdr *h = map_hdr(m);
+	struct wh_region *r = map_reg(m);
+	if (h->magic != WH_IVS_MAGIC || !atomic_load(&h->ready))
+		return true;
+	uint64_t claim = atomic_load(&h->claim);
+	if (claim == 0 || claim != atomic_load(&h->epoch))
+		return true;
+	if (atomic_load(&r->state[WH_SIDE_CLIENT]) == WH_STATE_CLOSED)
+		return true;
+	uint64_t hb = atomic_load(&r->heartbeat[WH_SIDE_CLIENT]);
+	int64_t t = now_ns();
+	if (hb != m->drain_hb) {
+		m->drain_hb = hb;
+		m->drain_hb_at = t;
+		return false;
+	}
+	return t - m->drain_hb_at > (int64_t)MIN_LIVE_MS * 1000000;
+}
+
+/* A claimed, ready session on slot m: make its channel. */
+static int slot_try_accept(struct ivs_listener *l, struct ivs_map *m,
+			   struct wh_chan **out)
+{
+	(void)l;
+	if (atomic_load(&m->active))
+		return WH_E_TIMEOUT;
+	if (atomic_load(&m->need_format)) {
+		if (!slot_drained(m))
+			return WH_E_TIMEOUT;
+		if (slot_format(l, m))
+			return WH_E_INTERNAL;
+	}
+	struct ivs_hdr *h = map_hdr(m);
+	uint64_t epoch = atomic_load_explicit(&h->epoch, memory_order_acquire);
+	uint64_t claim = atomic_load_explicit(&h->claim, memory_order_acquire);
+	if (claim == 0)
+		return WH_E_TIMEOUT;
+	if (claim != epoch) {
+		/* A client raced a reformat: drop its stale claim. */
+		atomic_compare_exchange_strong(&h->claim, &claim, 0);
+		return WH_E_TIMEOUT;
+	}
+	struct wh_region_view v;
+	const char *why;
+	if (wh_region_validate(map_reg(m), m->len - WH_IVS_HDR_SIZE, &v, &why)) {
+		/* The client broke the header: start over. */
+		atomic_store(&m->need_format, true);
+		return WH_E_MALFORMED;
+	}
+	atomic_fetch_add(&m->refs, 1);
+	struct ivs_chan *c = chan_new(m, &v, WH_SIDE_SERVER, epoch, 0);
+	if (!c) {
+		map_put(m);
+		return WH_E_NOMEM;
+	}
+	atomic_store(&m->active, true);
+	*out = &c->base;
+	return WH_OK;
+}
+
+static int ivs_accept(struct wh_listener *base, struct wh_chan **out,
+		      int timeout_ms)
+{
+	struct ivs_listener *l = (struct ivs_listener *)base;
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX
+					  : now_ns() + (int64_t)timeout_ms * 1000000;
+	int64_t nap = 1000000; /* 1 ms, backing off to 50 ms */
+	for (;;) {
+		for (int k = 0; k < l->nslots; k++) {
+			int i = (l->next + k) % l->nslots;
+			int st = slot_try_accept(l, l->slots[i], out);
+			if (st == WH_OK) {
+				l->next = (i + 1) % l->nslots;
+				return WH_OK;
+			}
+		}
+		int64_t t = now_ns();
+		if (t >= deadline)
+			return WH_E_TIMEOUT;
+		int64_t s = deadline - t < nap ? deadline - t : nap;
+		sleep_ns(s);
+		if (nap < 50000000)
+			nap *= 2;
+	}
+}
+
+static void ivs_listener_close(struct wh_listener *base)
+{
+	struct ivs_listener *l = (struct ivs_listener *)base;
+	for (int i = 0; i < l->nslots; i++) {
+		struct ivs_map *m = l->slots[i];
+		if (!atomic_load(&m->active)) {
+			/* Nobody is served here any more. */
+			atomic_store(&map_hdr(m)->ready, 0);
+			atomic_store(&map_reg(m)->state[WH_SIDE_SERVER], WH_STATE_CLOSED);
+		}
+		map_put(m);
+	}
+	free(l);
+}
+
+static int ivs_listener_fd(const struct wh_listener *base)
+{
+	(void)base;
+	return -1; /* shared memory only: call wh_accept with a timeout */
+}
+
+static int ivs_listen(const char *rest, const struct wh_listen_opts *opts,
+		      struct wh_listener **out, char *err, size_t errlen)
+{
+	struct ivs_listener *l = calloc(1, sizeof(*l));
+	if (!l)
+		return WH_E_NOMEM;
+	l->ring_size = opts && opts->shm_ring_size ? opts->shm_ring_size : DEF_RING;
+	char targets[MAX_SLOTS][32 + 480];
+	int nt = 0;
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s", rest);
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "all") || !strcmp(t, "auto")) {
+			char names[MAX_SLOTS][32];
+			int n = list_devices(names, MAX_SLOTS);
+			if (n == 0) {
+				set_err(err, errlen, "ivshmem:%s: no ivshmem device "
+					"(1af4:1110) under %s", rest, pci_dir());
+				free(l);
+				return WH_E_PEER_GONE;
+			}
+			if (!strcmp(t, "auto"))
+				n = 1;
+			for (int i = 0; i < n && nt < MAX_SLOTS; i++)
+				snprintf(targets[nt++], sizeof(targets[0]), "%.31s", names[i]);
+		} else if (nt < MAX_SLOTS) {
+			snprintf(targets[nt++], sizeof(targets[0]), "%s", t);
+		}
+	}
+	if (nt == 0) {
+		set_err(err, errlen, "ivshmem: empty address");
+		free(l);
+		return WH_E_MALFORMED;
+	}
+	for (int i = 0; i < nt; i++) {
+		int st = map_open(targets[i], true, &l->slots[l->nslots], err, errlen);
+		if (st) {
+			ivs_listener_close(&l->base);
+			return st;
+		}
+		l->nslots++;
+		if (slot_format(l, l->slots[i])) {
+			set_err(err, errlen, "ivshmem:%s: region too small", targets[i]);
+			ivs_listener_close(&l->base);
+			return WH_E_TOO_BIG;
+		}
+	}
+	l->base.ops = &wh_ivshmem_ops;
+	if (opts)
+		l->base.opts = *opts;
+	snprintf(l->base.addr, sizeof(l->base.addr), "ivshmem:%s", rest);
+	*out = &l->base;
+	return WH_OK;
+}
+
+/* ---- client ------------------------------------------------------------- */
+
+static int ivs_connect(const char *rest, const struct wh_client_opts *opts,
+		       struct wh_chan **out, char *err, size_t errlen)
+{
+	char target[512];
+	if (!strcmp(rest, "auto") || !*rest) {
+		char names[MAX_SLOTS][32];
+		if (list_devices(names, MAX_SLOTS) < 1) {
+			set_err(err, errlen, "ivshmem:%s: no ivshmem device (1af4:1110) "
+				"under %s", rest, pci_dir());
+			return WH_E_PEER_GONE;
+		}
+		snprintf(target, sizeof(target), "%s", names[0]);
+	} else {
+		snprintf(target, sizeof(target), "%s", rest);
+	}
+	struct ivs_map *m;
+	int st = map_open(target, false, &m, err, errlen);
+	if (st)
+		return st;
+	int tmo = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
+	int live = opts && opts->liveness_ms ? opts->liveness_ms : 0;
+	int64_t deadline = now_ns() + (int64_t)tmo * 1000000;
+	struct ivs_hdr *h = map_hdr(m);
+	struct wh_region *r = map_reg(m);
+	const char *why = "no server on this region";
+	int64_t nap = 1000000;
+	for (;;) {
+		if (h->magic == WH_IVS_MAGIC &&
+		    atomic_load_explicit(&h->ready, memory_order_acquire)) {
+			uint64_t e1 = atomic_load_explicit(&h->epoch, memory_order_acquire);
+			struct wh_region_view v;
+			uint64_t zero = 0;
+			if (e1 == 0) {
+				why = "bad epoch";
+			} else if (wh_region_validate(r, m->len - WH_IVS_HDR_SIZE, &v, &why)) {
+				/* retry: the server may be reformatting */
+			} else if (atomic_load(&r->state[WH_SIDE_SERVER]) != WH_STATE_UP) {
+				why = "server closed this region";
+			} else if (!atomic_compare_exchange_strong(&h->claim, &zero, e1)) {
+				why = "region busy (another client holds it)";
+			} else if (atomic_load(&h->epoch) != e1 || !atomic_load(&h->ready)) {
+				uint64_t mine = e1;
+				atomic_compare_exchange_strong(&h->claim, &mine, 0);
+				why = "server restarted the session";
+			} else {
+				struct ivs_chan *c = chan_new(m, &v, WH_SIDE_CLIENT, e1, live);
+				if (!c) {
+					uint64_t mine = e1;
+					atomic_compare_exchange_strong(&h->claim, &mine, 0);
+					map_put(m);
+					return WH_E_NOMEM;
+				}
+				*out = &c->base;
+				return WH_OK;
+			}
+		}
+		int64_t t = now_ns();
+		if (t >= deadline)
+			break;
+		sleep_ns(deadline - t < nap ? deadline - t : nap);
+		if (nap < 20000000)
+			nap *= 2;
+	}
+	set_err(err, errlen, "ivshmem:%s: %s", target, why);
+	map_put(m);
+	return WH_E_TIMEOUT;
+}
+
+const struct wh_switcher_ops wh_ivshmem_ops = {
+	.scheme = "ivshmem",
+	.connect = ivs_connect,
+	.listen = ivs_listen,
+	.accept = ivs_accept,
+	.listener_fd = ivs_listener_fd,
+	.listener_close = ivs_listener_close,
+	.send = ivs_send,
+	.flush = ivs_flush,
+	.recv = ivs_recv,
+	.msg_done = ivs_msg_done,
+	.shutdown = ivs_shutdown,
+	.close = ivs_close,
+};
