@@ -17,7 +17,7 @@ WH_KERNEL_PKG=${WH_KERNEL_PKG:-linux-image-cloud-amd64}
 # accelerator when no real one is passed through), hwloc for placement.
 WH_ROOT_PKGS=${WH_ROOT_PKGS:-ocl-icd-libopencl1,pocl-opencl-icd,libhwloc15,clinfo}
 # Modules the initramfs loads to reach the root disk (cloud kernel: =m).
-WH_INITRD_MODS="virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk"
+WH_INITRD_MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk"
 
 log() { printf '[wormhole-vms] %s\n' "$*" >&2; }
 die() { printf '[wormhole-vms] error: %s\n' "$*" >&2; exit 1; }
@@ -64,7 +64,6 @@ build_kernel() {
 		cp "$tmp/x/boot/vmlinuz-$ver" "$tmp/out/vmlinuz"
 		cp "$tmp/x/boot/config-$ver" "$tmp/out/config"
 		cp -a "$tmp/x/lib/modules/$ver" "$tmp/out/modules/"
-		depmod -b "$tmp/out" "$ver" 2>/dev/null || true
 		rm -rf "$dir"
 		mv "$tmp/out" "$dir"
 		rm -rf "$tmp"
