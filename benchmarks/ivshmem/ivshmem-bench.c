@@ -6,7 +6,9 @@
  * without the HELLO handshake or any API layer.
  *
  *   ivshmem-bench serve  ADDR [--clients N]   echo server (N sessions, 0: forever)
- *   ivshmem-bench client ADDR [--iters N] [--quick] [--bw-mib M]
+ *   ivshmem-bench client ADDR [--iters N] [--quick] [--bw-mib M] [--soak S]
+ *                                              (--soak: then echo every 10 ms
+ *                                               for S seconds, 0: forever)
  *
  * ADDR is what follows "ivshmem:" (auto, all, 0000:00:10.0, /path).
  * Output: one "key=value ..." line per measurement, and "ECHO OK" when every
@@ -14,6 +16,8 @@
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +102,22 @@ static int serve_chan(struct wh_chan *ch)
 	return (int)(n > 0x7fffffff ? 0x7fffffff : n);
 }
 
+static _Atomic int sessions;
+
+/* One thread per session: every client slot is served at once. */
+static void *session_main(void *arg)
+{
+	struct wh_chan *ch = arg;
+	double t0 = now_us();
+	int n = serve_chan(ch);
+	printf("SESSION-END peer=%s messages=%d seconds=%.1f\n", ch->peer.id, n,
+	       (now_us() - t0) / 1e6);
+	fflush(stdout);
+	ops->close(ch);
+	atomic_fetch_sub(&sessions, 1);
+	return NULL;
+}
+
 static int do_serve(const char *addr, int clients)
 {
 	struct wh_listener *l;
@@ -121,14 +141,20 @@ static int do_serve(const char *addr, int clients)
 		}
 		printf("ACCEPTED peer=%s\n", ch->peer.id);
 		fflush(stdout);
-		double t0 = now_us();
-		int n = serve_chan(ch);
-		printf("SESSION-END peer=%s messages=%d seconds=%.1f\n", ch->peer.id,
-		       n, (now_us() - t0) / 1e6);
-		fflush(stdout);
-		ops->close(ch);
+		pthread_t t;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		atomic_fetch_add(&sessions, 1);
+		if (pthread_create(&t, &a, session_main, ch)) {
+			atomic_fetch_sub(&sessions, 1);
+			ops->close(ch);
+		}
+		pthread_attr_destroy(&a);
 		k++;
 	}
+	while (atomic_load(&sessions) > 0)
+		usleep(10000);
 	ops->listener_close(l);
 	return 0;
 }
@@ -274,7 +300,43 @@ static int bw_arena(struct wh_chan *ch, size_t size, int total_mib, bool *ok)
 	return 0;
 }
 
-static int do_client(const char *addr, int iters, bool quick, int bw_mib)
+/* Echo a fresh 64-byte pattern every period_ms for seconds (0: forever);
+ * progress every 5 s.  Fails on the first mismatch or error. */
+static int soak(struct wh_chan *ch, int seconds, int period_ms)
+{
+	double t0 = now_us(), last = t0;
+	unsigned long calls = 0;
+	uint8_t buf[64];
+	while (seconds == 0 || now_us() - t0 < seconds * 1e6) {
+		for (unsigned k = 0; k < sizeof(buf); k++)
+			buf[k] = (uint8_t)(calls * 7 + k);
+		struct wh_msg m;
+		int st = call(ch, F_ECHO, buf, sizeof(buf), &m);
+		if (st) {
+			printf("SOAK FAILED after %lu calls: %s\n", calls,
+			       wh_status_str((uint32_t)st));
+			return 1;
+		}
+		bool same = m.hdr.payload_len == sizeof(buf) &&
+			    !memcmp(m.payload, buf, sizeof(buf));
+		ops->msg_done(ch, &m);
+		if (!same) {
+			printf("SOAK FAILED: echo mismatch at call %lu\n", calls);
+			return 1;
+		}
+		calls++;
+		if (now_us() - last > 5e6) {
+			last = now_us();
+			printf("SOAK calls=%lu t=%.0fs\n", calls, (last - t0) / 1e6);
+		}
+		usleep((useconds_t)period_ms * 1000);
+	}
+	printf("SOAK OK calls=%lu\n", calls);
+	return 0;
+}
+
+static int do_client(const char *addr, int iters, bool quick, int bw_mib,
+		     int soak_s)
 {
 	struct wh_chan *ch;
 	char err[256] = "";
@@ -303,6 +365,8 @@ static int do_client(const char *addr, int iters, bool quick, int bw_mib)
 		printf("ECHO OK\n");
 	else
 		printf("ECHO FAILED (rc=%d ok=%d)\n", rc, ok);
+	if (soak_s >= 0 && ok && !rc)
+		rc |= soak(ch, soak_s, 10);
 	ops->close(ch);
 	return ok && !rc ? 0 : 1;
 }
@@ -313,7 +377,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s serve|client ADDR [options]\n", argv[0]);
 		return 2;
 	}
-	int iters = 1000, clients = 0, bw = 64;
+	int iters = 1000, clients = 0, bw = 64, soak_s = -1;
 	bool quick = false;
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--iters") && i + 1 < argc)
@@ -322,6 +386,8 @@ int main(int argc, char **argv)
 			clients = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--bw-mib") && i + 1 < argc)
 			bw = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--soak") && i + 1 < argc)
+			soak_s = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--quick"))
 			quick = true;
 		else {
@@ -335,7 +401,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "serve"))
 		return do_serve(argv[2], clients);
 	if (!strcmp(argv[1], "client"))
-		return do_client(argv[2], iters, quick, bw);
+		return do_client(argv[2], iters, quick, bw, soak_s);
 	fprintf(stderr, "unknown mode %s\n", argv[1]);
 	return 2;
 }
