@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bare-metal guests for the wormhole test (64-bit, identity mapped).
+ *
+ *   .client  loaded at CODE_BASE in every VM: test entry points and
+ *            exception stubs (the server VM uses only T_SERVER_INIT)
+ *   .tramp   the server's trampoline page; clients map it read-only at
+ *            C_TRAMP in their normal view
+ *   .gate    the server's gate code page; clients see it at C_TRAMP in
+ *            the wormhole view only
+ *
+ * Everything not code in .tramp and .gate is HLT (0xf4): any landing
+ * there stops the vCPU with a VM exit.
+ */
+#include "layout.h"
+
+#define VMFUNC	.byte 0x0f, 0x01, 0xd4
+
+	.code64
+
+/* ---------------------------------------------------------------- gate */
+	.section .gate, "ax"
+	.org	GATE_ENTRY, 0xf4
+gate_entry:
+	cli			/* #GP at CPL3: intercepted, gate aborted */
+	lea	0(%rip), %rax	/* entered at the expected address? */
+gate_after_lea:
+	movabs	$(C_TRAMP + GATE_ENTRY + (gate_after_lea - gate_entry)), %rdx
+	cmp	%rdx, %rax
+	jne	gate_bad
+	mov	%cr3, %r8	/* client page tables */
+	mov	$W_PML4, %edx
+	mov	%rdx, %cr3	/* own page tables: window + this page */
+	mov	%rsp, %r9
+	mov	$W_STACK_TOP, %esp	/* own stack */
+	mov	$W_DATA, %edx
+	lea	(%rdi,%rdi,2), %rsi
+	add	D_K(%rdx), %rsi	/* f(x) = 3x + k */
+	incq	D_COUNT(%rdx)
+	push	%rsi
+	pop	%rsi
+	mov	%r8, %cr3
+	mov	%r9, %rsp
+	xor	%r8d, %r8d
+	xor	%r9d, %r9d
+	xor	%edx, %edx
+	xor	%eax, %eax	/* VMFUNC 0, index 0: back to the normal view */
+	xor	%ecx, %ecx
+	jmp	gate_ret
+gate_bad:
+	hlt
+	jmp	gate_bad
+	.org	GATE_RET, 0xf4
+gate_ret:
+	VMFUNC
+	.org	4096, 0xf4
+
+/* ---------------------------------------------------------- trampoline */
+	.section .tramp, "ax"
+	.org	TP_CALL, 0xf4
+tp_call:
+	pushfq
+	cli
+	xor	%eax, %eax	/* VMFUNC 0: EPTP switching */
+	mov	$1, %ecx	/* KVM_WORMHOLE_EPTP_INDEX */
+	jmp	tp_vmfunc
+	.org	GATE_ENTRY - 3, 0xf4
+tp_vmfunc:
+	VMFUNC			/* continues at GATE_ENTRY in the gate */
+	.org	GATE_RET + 3, 0xf4
+tp_back:			/* the gate's VMFUNC lands here */
+	mov	%rsi, %rax
+	xor	%esi, %esi
+	popfq
+	ret
+	.org	4096, 0xf4
+
+/* -------------------------------------------------------------- client */
+	.section .client, "ax"
+	.org	T_CALLS, 0xf4
+	mov	$STACK_TOP, %esp
+	xor	%r12d, %r12d		/* wrong answers */
+	mov	$5, %edi		/* warm-up call */
+	mov	$(C_TRAMP + TP_CALL), %eax
+	call	*%rax
+	cmp	$(3 * 5 + K_VALUE), %rax
+	je	1f
+	inc	%r12
+1:	out	%al, $PORT_START
+	xor	%r13d, %r13d
+2:	mov	%r13, %rdi
+	mov	$(C_TRAMP + TP_CALL), %eax
+	call	*%rax
+	lea	K_VALUE(%r13,%r13,2), %rcx
+	cmp	%rcx, %rax
+	je	3f
+	inc	%r12
+3:	inc	%r13
+	cmp	%rbx, %r13
+	jb	2b
+	out	%al, $PORT_END
+	hlt
+
+	.org	T_READ_WIN, 0xf4
+	mov	(W_DATA + D_SECRET), %rax
+	out	%al, $PORT_PROBE
+	hlt
+
+	.org	T_WRITE_WIN, 0xf4
+	movq	$0x41, (W_DATA + D_K)
+	out	%al, $PORT_PROBE
+	hlt
+
+	.org	T_WRITE_TRAMP, 0xf4
+	movb	$0xcc, (C_TRAMP + GATE_ENTRY - 3)
+	out	%al, $PORT_PROBE
+	hlt
+
+	.org	T_EXEC_VIEW1, 0xf4
+	xor	%eax, %eax
+	mov	$1, %ecx
+	VMFUNC			/* next fetch: this (client) page, view 1 */
+	out	%al, $PORT_PROBE
+	hlt
+
+	.org	T_PROBE_VIEW, 0xf4
+	mov	(W_DATA), %rax
+	out	%al, $PORT_PROBE
+	hlt
+
+	.org	T_BAD_INDEX, 0xf4
+	VMFUNC			/* rax, rcx from the VMM */
+	out	%al, $PORT_PROBE
+	hlt
+
+	.org	T_MID_TRAMP, 0xf4
+	mov	$STACK_TOP, %esp
+	jmp	*%rsi
+
+	.org	T_EDGE, 0xf4
+	xor	%eax, %eax
+	mov	$1, %ecx
+	mov	$EDGE_VMFUNC, %edx
+	jmp	*%rdx		/* VMFUNC in the last bytes before C_TRAMP */
+
+	.org	T_DEBUG, 0xf4
+	mov	$(C_TRAMP + GATE_ENTRY + (gate_after_lea - gate_entry)), %eax
+	mov	%rax, %dr0
+	mov	$0x401, %eax	/* L0, execute breakpoint */
+	mov	%rax, %dr7
+	mov	$STACK_TOP, %esp
+	mov	$9, %edi
+	mov	$(C_TRAMP + TP_CALL), %eax
+	call	*%rax
+	out	%al, $PORT_PROBE
+	hlt
+
+	.org	T_REFLECT_BP, 0xf4
+	mov	$STACK_TOP, %esp
+	int3
+	out	%al, $PORT_PROBE
+	hlt
+
+	.org	T_REFLECT_PF, 0xf4
+	mov	$STACK_TOP, %esp
+	movabs	0x8000000000, %rax	/* not mapped: #PF */
+	out	%al, $PORT_PROBE
+	hlt
+
+	.org	T_PLAIN, 0xf4
+	mov	$STACK_TOP, %esp
+	xor	%eax, %eax
+	mov	$1000, %ecx
+1:	add	%rcx, %rax
+	loop	1b
+	out	%al, $PORT_DONE		/* rax = 500500 */
+	xor	%eax, %eax
+	xor	%ecx, %ecx
+	VMFUNC			/* no wormhole: #UD, as in stock KVM */
+	out	%al, $PORT_PROBE
+	hlt
+
+	.org	T_SERVER_INIT, 0xf4
+	movq	$K_VALUE, (S_WIN + 0x4000 + D_K)
+	movq	$0, (S_WIN + 0x4000 + D_COUNT)
+	movabs	$SECRET_VALUE, %rax
+	mov	%rax, (S_WIN + 0x4000 + D_SECRET)
+	out	%al, $PORT_DONE
+	hlt
+
+	.org	T_CPUID_LOOP, 0xf4
+	mov	%rbx, %r13
+1:	xor	%eax, %eax
+	cpuid			/* a VM exit handled inside KVM */
+	dec	%r13
+	jnz	1b
+	out	%al, $PORT_END
+	hlt
+
+	.org	VEC_STUBS, 0xf4
+	vec = 0
+	.rept	32
+	.org	VEC_STUBS + 16 * vec, 0xf4
+	mov	$vec, %al
+	out	%al, $PORT_VECTOR
+	hlt
+	vec = vec + 1
+	.endr
+	.org	4096, 0xf4

@@ -1,0 +1,774 @@
+// SPDX-License-Identifier: MIT
+/*
+ * whvmm: a tiny VMM (raw /dev/kvm ioctls) that tests the wormhole KVM patch.
+ *
+ *   whvmm plain            a guest without a wormhole (stock or patched KVM)
+ *   whvmm wormhole N       server VM + client VM, N gate calls + attacks
+ *   whvmm bench N          N gate calls vs N VM exits (hlt/out round trips)
+ *
+ * Guest code comes from GUEST_DIR (default /guest): client.bin, tramp.bin,
+ * gate.bin, built from guests.S.  Prints "PASS: name", "FAIL: name" and
+ * "INFO: ..." lines; exits 1 if any check failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "layout.h"
+
+/* From kvm-patch/0001 (include/uapi/linux/kvm.h); stock headers lack them. */
+#ifndef KVM_CAP_WORMHOLE
+#define KVM_CAP_WORMHOLE 0x5748
+#define KVM_EXIT_WORMHOLE 0x5748
+#define KVM_WORMHOLE_BAD_VMFUNC 1
+#define KVM_WORMHOLE_ABORT_EXEC 2
+#define KVM_WORMHOLE_ABORT_ACCESS 3
+#define KVM_WORMHOLE_ABORT_EXCEPTION 4
+#define KVM_WORMHOLE_ABORT_EVENT 5
+#define KVM_WORMHOLE_ABORT_EXIT 6
+#define KVM_WORMHOLE_ABORT_REVOKED 7
+struct kvm_wormhole_export {
+	__u64 entry_gpa, tramp_gpa, window_gpa, window_size;
+	__u64 client_tramp_gpa, client_window_gpa;
+	__u32 flags, pad;
+};
+struct kvm_wormhole_attach {
+	__s32 gate_fd;
+	__u32 flags;
+};
+#define KVM_WORMHOLE_EXPORT _IOW(KVMIO, 0xf0, struct kvm_wormhole_export)
+#define KVM_WORMHOLE_ATTACH _IOW(KVMIO, 0xf1, struct kvm_wormhole_attach)
+#define KVM_WORMHOLE_DETACH _IO(KVMIO, 0xf2)
+#define KVM_CPUID_WORMHOLE 0x40000100
+#define KVM_CPUID_WORMHOLE_SIG_EBX 0x6d726f57
+#define KVM_CPUID_WORMHOLE_SIG_ECX 0x656c6f68
+#define KVM_CPUID_WORMHOLE_SIG_EDX 0x65746147
+#endif
+/* The wormhole member of struct kvm_run's exit union, at offset 32. */
+struct wh_exit_info {
+	__u32 reason;
+	__u32 exit_reason;
+	__u64 qualification;
+	__u64 gpa;
+	__u64 rip;
+};
+
+#define EXIT_REASON_HLT 12
+#define EXIT_REASON_EXCEPTION_NMI 0
+#define EXIT_REASON_EPT_VIOLATION 48
+
+static int kvm_fd;
+static int failures, passes;
+static const char *guest_dir = "/guest";
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("FAIL: whvmm: ", stdout);
+	vprintf(fmt, ap);
+	printf(" (%s)\n", strerror(errno));
+	va_end(ap);
+	exit(2);
+}
+
+static void check(bool ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: %s", ok ? "PASS" : "FAIL", name);
+	if (fmt) {
+		fputs(" (", stdout);
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		fputs(")", stdout);
+	}
+	putchar('\n');
+	fflush(stdout);
+	if (ok)
+		passes++;
+	else
+		failures++;
+}
+
+struct vm {
+	const char *name;
+	int fd, vcpu, stats_fd;
+	uint8_t *mem;
+	struct kvm_run *run;
+	size_t run_size;
+};
+
+struct stats {
+	int fd;
+	uint64_t data_off;
+	int n;
+	char (*names)[64];
+	uint32_t *offsets;
+};
+
+static struct stats vm_stats;
+
+static void *guest_ptr(struct vm *vm, uint64_t gpa)
+{
+	return vm->mem + gpa;
+}
+
+static void load_blob(struct vm *vm, const char *file, uint64_t gpa)
+{
+	char path[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", guest_dir, file);
+	f = fopen(path, "rb");
+	if (!f)
+		die("open %s", path);
+	n = fread(guest_ptr(vm, gpa), 1, 4096, f);
+	fclose(f);
+	if (n != 4096)
+		die("short blob %s", path);
+}
+
+static void set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		     void *host, uint32_t flags)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = (uintptr_t)host,
+	};
+
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r))
+		die("%s: KVM_SET_USER_MEMORY_REGION slot %u", vm->name, slot);
+}
+
+static void *alloc_mem(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	/* A THP collapse would invalidate (and so revoke) pinned gate pages. */
+	madvise(p, size, MADV_NOHUGEPAGE);
+	return p;
+}
+
+static void write_u64(struct vm *vm, uint64_t gpa, uint64_t v)
+{
+	memcpy(guest_ptr(vm, gpa), &v, 8);
+}
+
+static uint64_t read_u64(struct vm *vm, uint64_t gpa)
+{
+	uint64_t v;
+
+	memcpy(&v, guest_ptr(vm, gpa), 8);
+	return v;
+}
+
+static void vm_create(struct vm *vm, const char *name)
+{
+	int mmap_size;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->name = name;
+	vm->fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0)
+		die("%s: KVM_CREATE_VM", name);
+	vm->mem = alloc_mem(MEM_SIZE);
+	set_slot(vm, 0, 0, MEM_SIZE, vm->mem, 0);
+
+	/* Identity map of the first GiB with 2 MiB pages. */
+	write_u64(vm, PT_PML4, PT_PDPT | 3);
+	write_u64(vm, PT_PDPT, PT_PD | 3);
+	for (uint64_t i = 0; i < 512; i++)
+		write_u64(vm, PT_PD + 8 * i, (i << 21) | 0x83);
+	/* GDT: null, 64-bit code (8), data (16). */
+	write_u64(vm, GDT_BASE + 8, 0x00af9a000000ffffULL);
+	write_u64(vm, GDT_BASE + 16, 0x00cf92000000ffffULL);
+	load_blob(vm, "client.bin", CODE_BASE);
+	/* IDT: vectors 0-31 go to stubs that report the vector on a port. */
+	for (uint64_t v = 0; v < 32; v++) {
+		uint64_t h = CODE_BASE + VEC_STUBS + 16 * v;
+
+		write_u64(vm, IDT_BASE + 16 * v, (h & 0xffff) | (8ULL << 16) |
+			  (0x8eULL << 40) | ((h >> 16 & 0xffff) << 48));
+		write_u64(vm, IDT_BASE + 16 * v + 8, h >> 32);
+	}
+
+	vm->vcpu = ioctl(vm->fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu < 0)
+		die("%s: KVM_CREATE_VCPU", name);
+	mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm->run_size = mmap_size;
+	vm->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       vm->vcpu, 0);
+	if (vm->run == MAP_FAILED)
+		die("%s: mmap kvm_run", name);
+
+	/* CPUID: what the host supports, so the guest sees sane leaves. */
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[100];
+	} cpuid = { .c.nent = 100 };
+	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid))
+		die("KVM_GET_SUPPORTED_CPUID");
+	if (ioctl(vm->vcpu, KVM_SET_CPUID2, &cpuid))
+		die("KVM_SET_CPUID2");
+}
+
+/* Fresh 64-bit state: rip, with rsp and every GPR given in *regs. */
+static void vcpu_reset(struct vm *vm, uint64_t rip, struct kvm_regs *in)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 8, .type = 11,
+		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = code;
+	struct kvm_debugregs dr;
+
+	if (ioctl(vm->vcpu, KVM_GET_SREGS, &s))
+		die("KVM_GET_SREGS");
+	data.selector = 16;
+	data.type = 3;
+	data.l = 0;
+	data.db = 1;
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.gdt.base = GDT_BASE;
+	s.gdt.limit = 23;
+	s.idt.base = IDT_BASE;
+	s.idt.limit = 32 * 16 - 1;
+	s.cr3 = PT_PML4;
+	s.cr4 = 0x20 | 0x200;		/* PAE, OSFXSR */
+	s.cr0 = 0x80050033;		/* PG, AM, WP, NE, ET, MP, PE */
+	s.efer = 0x500;			/* LMA, LME */
+	if (ioctl(vm->vcpu, KVM_SET_SREGS, &s))
+		die("KVM_SET_SREGS");
+	memset(&dr, 0, sizeof(dr));
+	dr.dr6 = 0xffff0ff0;
+	dr.dr7 = 0x400;
+	if (ioctl(vm->vcpu, KVM_SET_DEBUGREGS, &dr))
+		die("KVM_SET_DEBUGREGS");
+	r = in ? *in : (struct kvm_regs){ 0 };
+	r.rip = CODE_BASE + rip;
+	r.rflags = 0x2;
+	if (!r.rsp)
+		r.rsp = STACK_TOP;
+	if (ioctl(vm->vcpu, KVM_SET_REGS, &r))
+		die("KVM_SET_REGS");
+}
+
+static struct kvm_regs get_regs(struct vm *vm)
+{
+	struct kvm_regs r;
+
+	if (ioctl(vm->vcpu, KVM_GET_REGS, &r))
+		die("KVM_GET_REGS");
+	return r;
+}
+
+static const struct wh_exit_info *wh_info(struct vm *vm)
+{
+	return (const struct wh_exit_info *)&vm->run->hw;
+}
+
+/* Run until something other than a handled I/O; returns the exit reason. */
+static int vcpu_run(struct vm *vm)
+{
+	if (ioctl(vm->vcpu, KVM_RUN, 0) < 0)
+		die("%s: KVM_RUN", vm->name);
+	return vm->run->exit_reason;
+}
+
+static uint8_t io_byte(struct vm *vm)
+{
+	return *((uint8_t *)vm->run + vm->run->io.data_offset);
+}
+
+static void describe(struct vm *vm, char *buf, size_t len)
+{
+	struct kvm_run *run = vm->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		snprintf(buf, len, "io port %#x", run->io.port);
+		break;
+	case KVM_EXIT_MMIO:
+		snprintf(buf, len, "mmio %s %#llx", run->mmio.is_write ?
+			 "write" : "read", (unsigned long long)run->mmio.phys_addr);
+		break;
+	case KVM_EXIT_HLT:
+		snprintf(buf, len, "hlt at %#llx",
+			 (unsigned long long)get_regs(vm).rip);
+		break;
+	case KVM_EXIT_WORMHOLE:
+		snprintf(buf, len, "wormhole report %u, vmx exit %u, qual %#llx, gpa %#llx, rip %#llx",
+			 wh_info(vm)->reason, wh_info(vm)->exit_reason,
+			 (unsigned long long)wh_info(vm)->qualification,
+			 (unsigned long long)wh_info(vm)->gpa,
+			 (unsigned long long)wh_info(vm)->rip);
+		break;
+	default:
+		snprintf(buf, len, "exit %u", run->exit_reason);
+	}
+}
+
+/* ---- KVM_GET_STATS_FD ---------------------------------------------- */
+
+static void stats_open(struct stats *st, int vcpu)
+{
+	struct kvm_stats_header h;
+	size_t dsz;
+	char *descs;
+
+	st->fd = ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+	if (st->fd < 0)
+		die("KVM_GET_STATS_FD");
+	if (pread(st->fd, &h, sizeof(h), 0) != sizeof(h))
+		die("stats header");
+	dsz = sizeof(struct kvm_stats_desc) + h.name_size;
+	descs = calloc(h.num_desc, dsz);
+	st->names = calloc(h.num_desc, sizeof(*st->names));
+	st->offsets = calloc(h.num_desc, sizeof(*st->offsets));
+	if (!descs || !st->names || !st->offsets)
+		die("calloc");
+	if (pread(st->fd, descs, dsz * h.num_desc, h.desc_offset) !=
+	    (ssize_t)(dsz * h.num_desc))
+		die("stats descriptors");
+	for (uint32_t i = 0; i < h.num_desc; i++) {
+		struct kvm_stats_desc *d = (void *)(descs + i * dsz);
+
+		snprintf(st->names[i], sizeof(st->names[i]), "%s", d->name);
+		st->offsets[i] = d->offset;
+	}
+	st->n = h.num_desc;
+	st->data_off = h.data_offset;
+	free(descs);
+}
+
+static uint64_t stat_get(struct stats *st, const char *name)
+{
+	for (int i = 0; i < st->n; i++) {
+		if (!strcmp(st->names[i], name)) {
+			uint64_t v;
+
+			if (pread(st->fd, &v, 8, st->data_off + st->offsets[i]) != 8)
+				die("stats read");
+			return v;
+		}
+	}
+	die("no stat %s", name);
+	return 0;
+}
+
+struct counters {
+	uint64_t exits, irq, io, mmio, halt, window, signal;
+};
+
+static struct counters counters_read(struct stats *st)
+{
+	return (struct counters){
+		.exits = stat_get(st, "exits"),
+		.irq = stat_get(st, "irq_exits"),
+		.io = stat_get(st, "io_exits"),
+		.mmio = stat_get(st, "mmio_exits"),
+		.halt = stat_get(st, "halt_exits"),
+		.window = stat_get(st, "irq_window_exits") +
+			  stat_get(st, "nmi_window_exits"),
+		.signal = stat_get(st, "signal_exits"),
+	};
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- plain: behaviour without a wormhole ----------------------------- */
+
+static int cmd_plain(void)
+{
+	struct vm vm;
+	char what[160];
+	int r;
+
+	r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_WORMHOLE);
+	printf("INFO: KVM_CAP_WORMHOLE = %d\n", r);
+	vm_create(&vm, "plain");
+	vcpu_reset(&vm, T_PLAIN, NULL);
+	r = vcpu_run(&vm);
+	check(r == KVM_EXIT_IO && vm.run->io.port == PORT_DONE &&
+	      get_regs(&vm).rax == 500500, "plain-guest-computes",
+	      "rax %llu", (unsigned long long)get_regs(&vm).rax);
+	r = vcpu_run(&vm);
+	describe(&vm, what, sizeof(what));
+	check(r == KVM_EXIT_IO && vm.run->io.port == PORT_VECTOR &&
+	      io_byte(&vm) == 6, "plain-vmfunc-raises-ud", "%s, vector %u",
+	      what, r == KVM_EXIT_IO ? io_byte(&vm) : 0);
+	{
+		struct kvm_wormhole_export x = { 0 };
+
+		errno = 0;
+		r = ioctl(vm.fd, KVM_WORMHOLE_EXPORT, &x);
+		printf("INFO: KVM_WORMHOLE_EXPORT with an empty request: %d (%s)\n",
+		       r, strerror(errno));
+		check(r < 0, "plain-export-refused", "errno %d", errno);
+	}
+	return failures ? 1 : 0;
+}
+
+/* ---- wormhole: server + client ---------------------------------------- */
+
+static struct vm server, client;
+static uint8_t *tramp_copy;
+
+static void server_setup(void)
+{
+	int r;
+
+	vm_create(&server, "server");
+	load_blob(&server, "gate.bin", S_GATE);
+	load_blob(&server, "tramp.bin", S_TRAMP);
+	/* The gate's page tables, in client-view addresses: one 2 MiB page
+	 * maps C_TRAMP (the gate page) and C_WIN (the window). */
+	write_u64(&server, S_WIN + 0x0000, W_PDPT | 3);
+	write_u64(&server, S_WIN + 0x1000, W_PD | 3);
+	write_u64(&server, S_WIN + 0x2000 + 8 * (C_TRAMP >> 21),
+		  (C_TRAMP & ~0x1fffffULL) | 0x83);
+	/* The server guest initialises its own data. */
+	vcpu_reset(&server, T_SERVER_INIT, NULL);
+	r = vcpu_run(&server);
+	check(r == KVM_EXIT_IO && server.run->io.port == PORT_DONE &&
+	      read_u64(&server, S_WIN + 0x4000 + D_SECRET) == SECRET_VALUE,
+	      "server-guest-init", NULL);
+}
+
+static int gate_export(void)
+{
+	struct kvm_wormhole_export x = {
+		.entry_gpa = S_GATE, .tramp_gpa = S_TRAMP,
+		.window_gpa = S_WIN, .window_size = WIN_PAGES * 4096,
+		.client_tramp_gpa = C_TRAMP, .client_window_gpa = C_WIN,
+	};
+
+	return ioctl(server.fd, KVM_WORMHOLE_EXPORT, &x);
+}
+
+static void client_setup(int gate_fd)
+{
+	struct kvm_wormhole_attach a = { .gate_fd = gate_fd };
+	int r;
+
+	vm_create(&client, "client");
+	/* Code for the page-edge test: VMFUNC in the last 3 bytes of RAM. */
+	memcpy(guest_ptr(&client, EDGE_VMFUNC), "\x0f\x01\xd4", 3);
+
+	/* Attaching without the trampoline slot must be refused. */
+	errno = 0;
+	r = ioctl(client.fd, KVM_WORMHOLE_ATTACH, &a);
+	check(r < 0 && errno == EPERM, "attach-needs-readonly-trampoline",
+	      "%d %s", r, strerror(errno));
+
+	/* The trampoline: a read-only slot with the server's page. */
+	tramp_copy = alloc_mem(4096);
+	memcpy(tramp_copy, guest_ptr(&server, S_TRAMP), 4096);
+	set_slot(&client, 1, C_TRAMP, 4096, tramp_copy, KVM_MEM_READONLY);
+
+	r = ioctl(client.fd, KVM_WORMHOLE_ATTACH, &a);
+	check(r == 0, "attach", "%s", r ? strerror(errno) : "ok");
+	if (r)
+		exit(1);
+
+	/* The window must stay absent from the client's normal view. */
+	{
+		void *p = alloc_mem(4096);
+		struct kvm_userspace_memory_region m = {
+			.slot = 2, .guest_phys_addr = C_WIN, .memory_size = 4096,
+			.userspace_addr = (uintptr_t)p,
+		};
+
+		errno = 0;
+		r = ioctl(client.fd, KVM_SET_USER_MEMORY_REGION, &m);
+		check(r < 0 && errno == EEXIST, "memslot-over-window-refused",
+		      "%d %s", r, strerror(errno));
+	}
+}
+
+static bool regs_scrubbed(struct kvm_regs *r)
+{
+	return !r->rax && !r->rbx && !r->rcx && !r->rdx && !r->rsi &&
+	       !r->rdi && !r->rsp && !r->rbp && !r->r8 && !r->r9 && !r->r10 &&
+	       !r->r11 && !r->r12 && !r->r13 && !r->r14 && !r->r15;
+}
+
+/* Is the client back in its normal view?  A window read must fault out. */
+static bool in_view0(void)
+{
+	vcpu_reset(&client, T_PROBE_VIEW, NULL);
+	return vcpu_run(&client) == KVM_EXIT_MMIO &&
+	       client.run->mmio.phys_addr == W_DATA;
+}
+
+static uint64_t server_count(void)
+{
+	return read_u64(&server, S_WIN + 0x4000 + D_COUNT);
+}
+
+static bool server_intact(void)
+{
+	return read_u64(&server, S_WIN + 0x4000 + D_K) == K_VALUE &&
+	       read_u64(&server, S_WIN + 0x4000 + D_SECRET) == SECRET_VALUE &&
+	       !memcmp(guest_ptr(&server, S_TRAMP), tramp_copy, 4096);
+}
+
+static void test_calls(uint64_t n)
+{
+	struct counters c0, c1;
+	struct kvm_regs regs = { .rbx = n };
+	uint64_t count0 = server_count();
+	double t0, t1;
+	int r;
+
+	vcpu_reset(&client, T_CALLS, &regs);
+	r = vcpu_run(&client);
+	if (r != KVM_EXIT_IO || client.run->io.port != PORT_START) {
+		char what[160];
+
+		describe(&client, what, sizeof(what));
+		check(false, "gate-calls", "warm-up call did not return: %s", what);
+		return;
+	}
+	c0 = counters_read(&vm_stats);
+	t0 = now();
+	r = vcpu_run(&client);
+	t1 = now();
+	c1 = counters_read(&vm_stats);
+	if (r != KVM_EXIT_IO || client.run->io.port != PORT_END) {
+		char what[160];
+
+		describe(&client, what, sizeof(what));
+		check(false, "gate-calls", "loop did not finish: %s", what);
+		return;
+	}
+	regs = get_regs(&client);
+	check(regs.r12 == 0 && regs.r13 == n && server_count() - count0 == n + 1,
+	      "gate-calls-correct", "%llu calls, %llu wrong answers, server counted %llu",
+	      (unsigned long long)regs.r13, (unsigned long long)regs.r12,
+	      (unsigned long long)(server_count() - count0));
+	{
+		uint64_t exits = c1.exits - c0.exits, irq = c1.irq - c0.irq;
+		/* The loop's own end marker is one I/O exit. */
+		uint64_t other = exits - irq - 1;
+
+		printf("INFO: %llu gate calls in %.3f s host time: %llu VM exits "
+		       "(%llu host interrupts, %llu io, %llu mmio, %llu hlt, %llu other)\n",
+		       (unsigned long long)n, t1 - t0, (unsigned long long)exits,
+		       (unsigned long long)irq,
+		       (unsigned long long)(c1.io - c0.io),
+		       (unsigned long long)(c1.mmio - c0.mmio),
+		       (unsigned long long)(c1.halt - c0.halt),
+		       (unsigned long long)other);
+		check(other == 0 && exits * 100 < n, "gate-calls-exit-free",
+		      "%llu exits for %llu calls, %llu not host interrupts",
+		      (unsigned long long)exits, (unsigned long long)n,
+		      (unsigned long long)other);
+	}
+}
+
+static void expect_stop(const char *name, uint64_t entry, struct kvm_regs *in,
+			int exit_reason, uint32_t wh_reason, uint64_t addr)
+{
+	uint64_t count0 = server_count();
+	char what[200];
+	bool ok;
+	int r;
+
+	vcpu_reset(&client, entry, in);
+	r = vcpu_run(&client);
+	describe(&client, what, sizeof(what));
+	ok = r == exit_reason;
+	if (ok && r == KVM_EXIT_MMIO)
+		ok = client.run->mmio.phys_addr == addr;
+	if (ok && r == KVM_EXIT_WORMHOLE) {
+		struct kvm_regs regs = get_regs(&client);
+
+		ok = wh_info(&client)->reason == wh_reason &&
+		     (!addr || wh_info(&client)->exit_reason == addr);
+		if (wh_reason != KVM_WORMHOLE_BAD_VMFUNC && !regs_scrubbed(&regs)) {
+			ok = false;
+			strcat(what, "; registers not scrubbed");
+		}
+	}
+	if (server_count() != count0 || !server_intact()) {
+		ok = false;
+		strcat(what, "; SERVER DATA CHANGED");
+	}
+	check(ok, name, "%s", what);
+	if (r == KVM_EXIT_WORMHOLE && wh_reason != KVM_WORMHOLE_BAD_VMFUNC) {
+		check(in_view0(), name, "vCPU is back in the normal view");
+	}
+}
+
+static int cmd_wormhole(uint64_t n)
+{
+	int gate_fd, r;
+
+	r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_WORMHOLE);
+	printf("INFO: KVM_CAP_WORMHOLE = %d\n", r);
+	check(r == 1, "cap-wormhole", NULL);
+	if (r != 1)
+		return 1;
+	server_setup();
+	gate_fd = gate_export();
+	check(gate_fd >= 0, "export", "%s", gate_fd < 0 ? strerror(errno) : "ok");
+	if (gate_fd < 0)
+		return 1;
+	client_setup(gate_fd);
+	stats_open(&vm_stats, client.vcpu);
+
+	/* (a) calls through the gate, and no VM exit per call. */
+	test_calls(n);
+
+	/* (b) what the client must not be able to do. */
+	expect_stop("read-server-from-normal-view", T_READ_WIN, NULL,
+		    KVM_EXIT_MMIO, 0, W_DATA + D_SECRET);
+	if (client.run->exit_reason == KVM_EXIT_MMIO) {
+		uint64_t v;
+
+		memcpy(&v, client.run->mmio.data, 8);
+		check(v != SECRET_VALUE, "no-secret-in-mmio-exit", NULL);
+	}
+	expect_stop("write-server-from-normal-view", T_WRITE_WIN, NULL,
+		    KVM_EXIT_MMIO, 0, W_DATA + D_K);
+	expect_stop("write-trampoline", T_WRITE_TRAMP, NULL, KVM_EXIT_MMIO, 0,
+		    C_TRAMP + GATE_ENTRY - 3);
+	expect_stop("exec-client-code-in-wormhole-view", T_EXEC_VIEW1, NULL,
+		    KVM_EXIT_WORMHOLE, KVM_WORMHOLE_ABORT_EXEC,
+		    EXIT_REASON_EPT_VIOLATION);
+	{
+		struct kvm_regs in = { .rsi = C_TRAMP + GATE_ENTRY };
+
+		expect_stop("enter-trampoline-off-entry", T_MID_TRAMP, &in,
+			    KVM_EXIT_HLT, 0, 0);
+		in.rsi = C_TRAMP + GATE_ENTRY + 0x10;
+		expect_stop("enter-trampoline-mid-page", T_MID_TRAMP, &in,
+			    KVM_EXIT_HLT, 0, 0);
+	}
+	expect_stop("enter-gate-at-page-start", T_EDGE, NULL, KVM_EXIT_WORMHOLE,
+		    KVM_WORMHOLE_ABORT_EXIT, EXIT_REASON_HLT);
+	expect_stop("fault-inside-gate", T_DEBUG, NULL, KVM_EXIT_WORMHOLE,
+		    KVM_WORMHOLE_ABORT_EXCEPTION, EXIT_REASON_EXCEPTION_NMI);
+	{
+		struct kvm_regs in = { .rax = 0, .rcx = 2 };
+
+		expect_stop("eptp-index-2-fails", T_BAD_INDEX, &in,
+			    KVM_EXIT_WORMHOLE, KVM_WORMHOLE_BAD_VMFUNC, 0);
+		in.rcx = 600;
+		expect_stop("eptp-index-600-fails", T_BAD_INDEX, &in,
+			    KVM_EXIT_WORMHOLE, KVM_WORMHOLE_BAD_VMFUNC, 0);
+		in.rax = 1;
+		in.rcx = 0;
+		expect_stop("vmfunc-1-fails", T_BAD_INDEX, &in,
+			    KVM_EXIT_WORMHOLE, KVM_WORMHOLE_BAD_VMFUNC, 0);
+		/* After the report the guest gets #UD, as without a wormhole. */
+		r = vcpu_run(&client);
+		check(r == KVM_EXIT_IO && client.run->io.port == PORT_VECTOR &&
+		      io_byte(&client) == 6, "bad-vmfunc-then-ud", NULL);
+	}
+
+	/* Exceptions in the normal view still reach the client's own IDT. */
+	vcpu_reset(&client, T_REFLECT_BP, NULL);
+	r = vcpu_run(&client);
+	check(r == KVM_EXIT_IO && client.run->io.port == PORT_VECTOR &&
+	      io_byte(&client) == 3, "client-int3-reflected", NULL);
+	vcpu_reset(&client, T_REFLECT_PF, NULL);
+	r = vcpu_run(&client);
+	check(r == KVM_EXIT_IO && client.run->io.port == PORT_VECTOR &&
+	      io_byte(&client) == 14, "client-page-fault-reflected", NULL);
+
+	/* The gate still works after all that. */
+	test_calls(100);
+	check(server_intact(), "server-data-unchanged", "count %llu",
+	      (unsigned long long)server_count());
+
+	/* Detach: the wormhole view is gone, VMFUNC 1 fails again. */
+	r = ioctl(client.fd, KVM_WORMHOLE_DETACH, 0);
+	check(r == 0, "detach", NULL);
+	vcpu_reset(&client, T_CALLS, &(struct kvm_regs){ .rbx = 1 });
+	r = vcpu_run(&client);
+	check(r == KVM_EXIT_IO && client.run->io.port == PORT_VECTOR &&
+	      io_byte(&client) == 6, "after-detach-vmfunc-ud", NULL);
+	return failures ? 1 : 0;
+}
+
+/* ---- bench: gate round trip vs exit round trip ------------------------ */
+
+static int cmd_bench(uint64_t n)
+{
+	struct kvm_regs regs = { .rbx = n };
+	double t0, t1, t2;
+	int gate_fd;
+
+	server_setup();
+	gate_fd = gate_export();
+	if (gate_fd < 0)
+		die("export");
+	client_setup(gate_fd);
+	vcpu_reset(&client, T_CALLS, &regs);
+	if (vcpu_run(&client) != KVM_EXIT_IO)
+		die("warm-up");
+	t0 = now();
+	if (vcpu_run(&client) != KVM_EXIT_IO)
+		die("calls");
+	t1 = now();
+	/* Exit round trips: CPUID, handled inside KVM, n times. */
+	vcpu_reset(&client, T_CPUID_LOOP, &regs);
+	if (vcpu_run(&client) != KVM_EXIT_IO)
+		die("cpuid loop");
+	t2 = now();
+	printf("INFO: bench: %llu gate calls: %.0f ns each; %llu CPUID exits: %.0f ns each\n",
+	       (unsigned long long)n, (t1 - t0) / n * 1e9,
+	       (unsigned long long)n, (t2 - t1) / n * 1e9);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+	uint64_t n = argc > 2 ? strtoull(argv[2], NULL, 0) : 10000;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("GUEST_DIR"))
+		guest_dir = getenv("GUEST_DIR");
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd < 0)
+		die("open /dev/kvm");
+	if (!strcmp(cmd, "plain"))
+		return cmd_plain();
+	if (!strcmp(cmd, "wormhole"))
+		return cmd_wormhole(n);
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(n);
+	fprintf(stderr, "usage: whvmm plain | wormhole [N] | bench [N]\n");
+	return 2;
+}
