@@ -1,0 +1,1130 @@
+// SPDX-License-Identifier: MIT
+/*
+ * wormholed CUDA backend: serves WH_API_CUDA with the driver API.
+ *
+ * Per client: one context per device it uses (created with cuCtxCreate, so
+ * a client whose kernel faults poisons only its own context, and
+ * cuCtxDestroy at disconnect returns every byte it held), a sorted table of
+ * its allocations, and its objects (streams, events, modules, functions)
+ * in its handle table.  Every range a copy or memset names is checked
+ * against the client's own allocations before the driver sees it; what a
+ * kernel dereferences cannot be checked (docs/cuda.md).
+ *
+ * The channel's shared arena is registered with the driver
+ * (cuMemHostRegister), so bulk host<->device copies DMA straight from and
+ * into the pages the client wrote or will read.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* server.h first: the CUDA headers must not see pthread.h before it. */
+#include "server.h"
+#include "fatbin.h"
+#include "whcuda_server.h"
+
+#include "cudrv.h"
+#include <cuda_runtime_api.h>
+
+/* ---- process-wide device information (read-only after init) ----------- */
+
+struct devinfo {
+	CUdevice dev;
+	struct cudaDeviceProp prop;
+	int attr[WHC_MAX_ATTRS];
+};
+
+static int g_ndev;
+static int g_drv_version;
+static struct devinfo *g_devs;
+
+static uint32_t cu2cuda(CUresult r)
+{
+	/* The runtime's codes match the driver's for every error a client
+	 * can provoke through this backend, except these. */
+	switch (r) {
+	case CUDA_SUCCESS: return cudaSuccess;
+	case CUDA_ERROR_NOT_FOUND: return cudaErrorSymbolNotFound;
+	case CUDA_ERROR_INVALID_IMAGE: return cudaErrorInvalidKernelImage;
+	case CUDA_ERROR_INVALID_CONTEXT: return cudaErrorDeviceUninitialized;
+	default: return (uint32_t)r;
+	}
+}
+
+static int cuda_init(struct wh_server *srv, char *err, size_t errlen)
+{
+	(void)srv;
+	if (!whcs_drv_load(err, errlen))
+		return WH_E_INTERNAL;
+	CUresult r = cuInit(0);
+	if (r != CUDA_SUCCESS) {
+		const char *s = NULL;
+		cuGetErrorString(r, &s);
+		snprintf(err, errlen, "cuInit: %s", s ? s : "error");
+		return WH_E_INTERNAL;
+	}
+	cuDriverGetVersion(&g_drv_version);
+	int n = 0;
+	if (cuDeviceGetCount(&n) != CUDA_SUCCESS || n <= 0) {
+		snprintf(err, errlen, "no CUDA device");
+		return WH_E_INTERNAL;
+	}
+	if (n > WHC_MAX_DEVICES)
+		n = WHC_MAX_DEVICES;
+	g_devs = calloc((size_t)n, sizeof(*g_devs));
+	if (!g_devs) {
+		snprintf(err, errlen, "out of memory");
+		return WH_E_NOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		struct devinfo *d = &g_devs[i];
+		cuDeviceGet(&d->dev, i);
+		if (cudaGetDeviceProperties(&d->prop, i) != cudaSuccess) {
+			snprintf(err, errlen, "cudaGetDeviceProperties(%d) failed", i);
+			return WH_E_INTERNAL;
+		}
+		for (int a = 1; a < WHC_MAX_ATTRS && a < CU_DEVICE_ATTRIBUTE_MAX; a++) {
+			int v = 0;
+			if (cuDeviceGetAttribute(&v, (CUdevice_attribute)a, d->dev) == CUDA_SUCCESS)
+				d->attr[a] = v;
+		}
+		/* What a remote client cannot have: managed memory, mapped
+		 * host memory, coherent access to its pageable memory. */
+		d->prop.managedMemory = 0;
+		d->prop.concurrentManagedAccess = 0;
+		d->prop.pageableMemoryAccess = 0;
+		d->prop.canMapHostMemory = 0;
+		d->prop.pageableMemoryAccessUsesHostPageTables = 0;
+		d->prop.directManagedMemAccessFromHost = 0;
+		d->attr[CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY] = 0;
+		d->attr[CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS] = 0;
+		d->attr[CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS] = 0;
+		d->attr[CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY] = 0;
+		d->attr[CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS_USES_HOST_PAGE_TABLES] = 0;
+		d->attr[CU_DEVICE_ATTRIBUTE_DIRECT_MANAGED_MEM_ACCESS_FROM_HOST] = 0;
+	}
+	g_ndev = n;
+	wh_log("cuda: %d device(s), driver %d, first: %s", n, g_drv_version,
+	       g_devs[0].prop.name);
+	return WH_OK;
+}
+
+static void cuda_fini(struct wh_server *srv)
+{
+	(void)srv;
+	free(g_devs);
+	g_devs = NULL;
+	g_ndev = 0;
+}
+
+/* ---- per-client state --------------------------------------------------- */
+
+void whcs_defer(struct whcs_state *st, uint32_t err)
+{
+	if (err && !st->deferred)
+		st->deferred = err;
+}
+
+struct whcs_obj *whcs_obj_new(struct whcs_state *st, unsigned kind)
+{
+	struct whcs_obj *o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->id = wh_handles_add(&st->c->handles, kind, o);
+	if (!o->id) {
+		free(o);
+		return NULL;
+	}
+	o->kind = kind;
+	o->dev = st->dev;
+	o->next = st->objs.next;
+	o->prev = &st->objs;
+	st->objs.next->prev = o;
+	st->objs.next = o;
+	atomic_fetch_add(&st->c->usage.objects, 1);
+	return o;
+}
+
+struct whcs_obj *whcs_obj_get(struct whcs_state *st, uint64_t id, unsigned kind)
+{
+	return wh_client_handle(st->c, id, kind, "cuda object");
+}
+
+void whcs_obj_free(struct whcs_state *st, struct whcs_obj *o)
+{
+	enum wh_handle_err why;
+	wh_handles_remove(&st->c->handles, o->id, o->kind, &why);
+	o->prev->next = o->next;
+	o->next->prev = o->prev;
+	if (o->kind == WHC_KIND_FUNC) {
+		free(o->u.func.off);
+		free(o->u.func.size);
+	}
+	atomic_fetch_sub(&st->c->usage.objects, 1);
+	free(o);
+}
+
+static bool ensure_ctx(struct whcs_state *st, int dev)
+{
+	if (st->ctx[dev])
+		return true;
+	CUcontext ctx = NULL;
+	CUresult r = cuCtxCreate(&ctx, NULL, 0, g_devs[dev].dev);
+	if (r != CUDA_SUCCESS) {
+		CUctxCreateParams p;
+		memset(&p, 0, sizeof(p));
+		r = cuCtxCreate(&ctx, &p, 0, g_devs[dev].dev);
+	}
+	if (r != CUDA_SUCCESS) {
+		wh_log("cuda: client %u: cuCtxCreate(dev %d) failed: %d",
+		       st->c->id, dev, (int)r);
+		return false;
+	}
+	st->ctx[dev] = ctx;
+	return true;
+}
+
+/* Find base/length of the channel's arena from the codec's map callback
+ * (map(0, len) succeeds exactly for len <= arena size) and pin it. */
+static void register_arena(struct whcs_state *st)
+{
+	const struct wh_bulk *b = wh_chan_bulk(st->c->ch);
+	if (st->arena_registered || !b || !b->map)
+		return;
+	uint8_t *base = b->map(b->ctx, 0, 1);
+	if (!base)
+		return;
+	uint64_t lo = 1, hi = 1ull << 40;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo + 1) / 2;
+		if (b->map(b->ctx, 0, mid))
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	/* Whole pages inside the arena. */
+	uintptr_t a0 = ((uintptr_t)base + 4095) & ~(uintptr_t)4095;
+	uintptr_t a1 = ((uintptr_t)base + lo) & ~(uintptr_t)4095;
+	if (a1 <= a0)
+		return;
+	CUresult r = cuMemHostRegister((void *)a0, a1 - a0,
+				       CU_MEMHOSTREGISTER_PORTABLE);
+	if (r != CUDA_SUCCESS) {
+		wh_log("cuda: client %u: cannot register the %" PRIu64
+		       "-byte arena (%d); bulk copies will be staged",
+		       st->c->id, (uint64_t)(a1 - a0), (int)r);
+		return;
+	}
+	st->arena = (void *)a0;
+	st->arena_len = a1 - a0;
+	st->arena_registered = true;
+}
+
+int whcs_activate(struct whcs_state *st)
+{
+	if (!ensure_ctx(st, st->dev))
+		return cudaErrorDevicesUnavailable;
+	if (cuCtxSetCurrent(st->ctx[st->dev]) != CUDA_SUCCESS)
+		return cudaErrorDevicesUnavailable;
+	register_arena(st);
+	return cudaSuccess;
+}
+
+static int cuda_client_open(struct wh_client *c, void **state)
+{
+	if (!g_ndev)
+		return WH_E_INTERNAL;
+	struct whcs_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return WH_E_NOMEM;
+	st->c = c;
+	st->objs.next = st->objs.prev = &st->objs;
+	*state = st;
+	return WH_OK;
+}
+
+bool whcs_available(void)
+{
+	return g_ndev > 0;
+}
+
+struct whcs_state *whcs_get(struct wh_client *c)
+{
+	if (!c->api_state[WH_API_CUDA] &&
+	    cuda_client_open(c, &c->api_state[WH_API_CUDA]) != WH_OK)
+		return NULL;
+	return c->api_state[WH_API_CUDA];
+}
+
+static void cuda_client_close(struct wh_client *c, void *state)
+{
+	struct whcs_state *st = state;
+	uint64_t freed = 0;
+	(void)c;
+	for (int d = 0; d < WHC_MAX_DEVICES; d++)
+		if (st->ctx[d]) {
+			cuCtxSetCurrent(st->ctx[d]);
+			break;
+		}
+	if (st->arena_registered)
+		cuMemHostUnregister(st->arena);
+	while (st->objs.next != &st->objs) {
+		struct whcs_obj *o = st->objs.next;
+		/* Destroying the context frees modules, streams and events;
+		 * only the table entries need to go. */
+		whcs_obj_free(st, o);
+	}
+	for (size_t i = 0; i < st->nallocs; i++)
+		if (!st->allocs[i].global) {
+			freed += st->allocs[i].size;
+			wh_uncharge_mem(st->c, st->allocs[i].size);
+		}
+	for (int d = 0; d < WHC_MAX_DEVICES; d++)
+		if (st->ctx[d])
+			cuCtxDestroy(st->ctx[d]);
+	if (freed)
+		wh_log("cuda: client %u: released %" PRIu64 " bytes of device memory",
+		       st->c->id, freed);
+	free(st->allocs);
+	free(st);
+}
+
+/* ---- allocation table ---------------------------------------------------- */
+
+static size_t alloc_upper(const struct whcs_state *st, uint64_t p)
+{
+	size_t lo = 0, hi = st->nallocs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (st->allocs[mid].base <= p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo; /* first index with base > p */
+}
+
+bool whcs_range_ok(struct whcs_state *st, uint64_t p, uint64_t n)
+{
+	size_t i = alloc_upper(st, p);
+	if (i == 0)
+		return false;
+	const struct whcs_alloc *a = &st->allocs[i - 1];
+	uint64_t off = p - a->base;
+	return off < a->size && n <= a->size - off;
+}
+
+static bool alloc_insert(struct whcs_state *st, uint64_t base, uint64_t size,
+			 bool global, uint64_t module_id)
+{
+	if (st->nallocs == st->cap) {
+		size_t nc = st->cap ? st->cap * 2 : 64;
+		struct whcs_alloc *n = realloc(st->allocs, nc * sizeof(*n));
+		if (!n)
+			return false;
+		st->allocs = n;
+		st->cap = nc;
+	}
+	size_t i = alloc_upper(st, base);
+	memmove(&st->allocs[i + 1], &st->allocs[i],
+		(st->nallocs - i) * sizeof(*st->allocs));
+	st->allocs[i].base = base;
+	st->allocs[i].size = size;
+	st->allocs[i].dev = st->dev;
+	st->allocs[i].global = global;
+	st->allocs[i].module_id = module_id;
+	st->nallocs++;
+	return true;
+}
+
+static struct whcs_alloc *alloc_find_base(struct whcs_state *st, uint64_t base)
+{
+	size_t i = alloc_upper(st, base);
+	if (i && st->allocs[i - 1].base == base)
+		return &st->allocs[i - 1];
+	return NULL;
+}
+
+static void alloc_remove(struct whcs_state *st, struct whcs_alloc *a)
+{
+	size_t i = (size_t)(a - st->allocs);
+	memmove(&st->allocs[i], &st->allocs[i + 1],
+		(st->nallocs - i - 1) * sizeof(*st->allocs));
+	st->nallocs--;
+}
+
+bool whcs_stream(struct whcs_state *st, uint64_t id, CUstream *out)
+{
+	if (id == WHC_STREAM_LEGACY || id == 1) {
+		*out = CU_STREAM_LEGACY;
+		return true;
+	}
+	if (id == WHC_STREAM_PER_THREAD) {
+		*out = CU_STREAM_PER_THREAD;
+		return true;
+	}
+	struct whcs_obj *o = whcs_obj_get(st, id, WHC_KIND_STREAM);
+	if (!o)
+		return false;
+	*out = o->u.stream;
+	return true;
+}
+
+/* ---- handlers ---------------------------------------------------------- */
+
+/* A handler decodes from d, runs, and returns a cudaError_t; outputs go to
+ * rep after the reply head (dropped again when the result is an error).
+ * Returning a negative number -WH_E_x rejects a malformed message. */
+typedef int (*handler_fn)(struct whcs_state *st, struct wh_dec *d,
+			  struct wh_enc *rep, bool sync);
+
+#define BAD(st, ...) (wh_audit((st)->c, __VA_ARGS__), cudaErrorInvalidValue)
+#define DEC_OK(d) ((d)->err == WH_OK)
+
+static int h_init(struct whcs_state *st, struct wh_dec *d, struct wh_enc *rep,
+		  bool sync)
+{
+	(void)d;
+	(void)sync;
+	wh_enc_i32(rep, g_ndev);
+	wh_enc_i32(rep, g_drv_version);
+	wh_enc_i32(rep, CUDART_VERSION);
+	for (int i = 0; i < g_ndev; i++) {
+		wh_enc_u8(rep, 0);  /* inline bytes */
+		wh_enc_u64(rep, sizeof(struct cudaDeviceProp));
+		wh_enc_raw(rep, &g_devs[i].prop, sizeof(struct cudaDeviceProp));
+		wh_enc_count(rep, WHC_MAX_ATTRS);
+		for (int a = 0; a < WHC_MAX_ATTRS; a++)
+			wh_enc_i32(rep, g_devs[i].attr[a]);
+	}
+	return whcs_activate(st);
+}
+
+static int h_set_device(struct whcs_state *st, struct wh_dec *d,
+			struct wh_enc *rep, bool sync)
+{
+	(void)rep;
+	(void)sync;
+	int32_t dev = wh_dec_i32(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	if (dev < 0 || dev >= g_ndev)
+		return cudaErrorInvalidDevice;
+	st->dev = dev;
+	return whcs_activate(st);
+}
+
+static int h_device_sync(struct whcs_state *st, struct wh_dec *d,
+			 struct wh_enc *rep, bool sync)
+{
+	(void)st; (void)d; (void)rep; (void)sync;
+	return (int)cu2cuda(cuCtxSynchronize());
+}
+
+static int h_device_reset(struct whcs_state *st, struct wh_dec *d,
+			  struct wh_enc *rep, bool sync)
+{
+	(void)d; (void)rep; (void)sync;
+	cuCtxSynchronize();
+	/* Frees this device's allocations, streams and events; modules stay
+	 * loaded so registered kernels keep working. */
+	for (size_t i = st->nallocs; i-- > 0;) {
+		struct whcs_alloc *a = &st->allocs[i];
+		if (a->dev != st->dev || a->global)
+			continue;
+		cuMemFree((CUdeviceptr)a->base);
+		wh_uncharge_mem(st->c, a->size);
+		alloc_remove(st, a);
+	}
+	for (struct whcs_obj *o = st->objs.next, *n; o != &st->objs; o = n) {
+		n = o->next;
+		if (o->dev != st->dev)
+			continue;
+		if (o->kind == WHC_KIND_STREAM) {
+			cuStreamDestroy(o->u.stream);
+			whcs_obj_free(st, o);
+		} else if (o->kind == WHC_KIND_EVENT) {
+			cuEventDestroy(o->u.event);
+			whcs_obj_free(st, o);
+		}
+	}
+	st->deferred = 0;
+	return cudaSuccess;
+}
+
+static int h_mem_get_info(struct whcs_state *st, struct wh_dec *d,
+			  struct wh_enc *rep, bool sync)
+{
+	(void)st; (void)d; (void)sync;
+	size_t f = 0, t = 0;
+	CUresult r = cuMemGetInfo(&f, &t);
+	/* Report at most the client's quota as free. */
+	uint64_t lim = st->c->limits.mem_bytes;
+	if (lim) {
+		uint64_t used = atomic_load(&st->c->usage.mem_bytes);
+		uint64_t left = used < lim ? lim - used : 0;
+		if (f > left)
+			f = left;
+		if (t > lim)
+			t = lim;
+	}
+	wh_enc_u64(rep, f);
+	wh_enc_u64(rep, t);
+	return (int)cu2cuda(r);
+}
+
+static int h_malloc(struct whcs_state *st, struct wh_dec *d,
+		    struct wh_enc *rep, bool sync)
+{
+	(void)sync;
+	uint64_t size = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	if (size == 0 || size > (1ull << 46))
+		return cudaErrorMemoryAllocation;
+	if (!wh_charge_mem(st->c, size))
+		return cudaErrorMemoryAllocation;
+	CUdeviceptr p = 0;
+	CUresult r = cuMemAlloc(&p, size);
+	if (r != CUDA_SUCCESS) {
+		wh_uncharge_mem(st->c, size);
+		return (int)cu2cuda(r);
+	}
+	if (!alloc_insert(st, p, size, false, 0)) {
+		cuMemFree(p);
+		wh_uncharge_mem(st->c, size);
+		return cudaErrorMemoryAllocation;
+	}
+	wh_enc_u64(rep, p);
+	return cudaSuccess;
+}
+
+static int h_free(struct whcs_state *st, struct wh_dec *d, struct wh_enc *rep,
+		  bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t p = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	struct whcs_alloc *a = alloc_find_base(st, p);
+	if (!a || a->global)
+		return BAD(st, "cudaFree of 0x%" PRIx64 ": not an allocation of this client", p);
+	CUresult r = cuMemFree((CUdeviceptr)p);
+	if (r != CUDA_SUCCESS)
+		return (int)cu2cuda(r);
+	wh_uncharge_mem(st->c, a->size);
+	alloc_remove(st, a);
+	return cudaSuccess;
+}
+
+static int h_memcpy_h2d(struct whcs_state *st, struct wh_dec *d,
+			struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t dst = wh_dec_u64(d);
+	uint64_t sid = wh_dec_u64(d);
+	const void *src;
+	uint64_t n;
+	if (!wh_dec_bytes(d, &src, &n, WH_MAX_PAYLOAD) || !DEC_OK(d))
+		return -WH_E_MALFORMED;
+	if (!whcs_range_ok(st, dst, n))
+		return BAD(st, "memcpy H2D to [0x%" PRIx64 ", +%" PRIu64 "): outside the client's allocations", dst, n);
+	CUstream s;
+	if (!whcs_stream(st, sid, &s))
+		return cudaErrorInvalidResourceHandle;
+	/* The source is the request (ring or arena), released when this
+	 * returns: the copy must be complete by then. */
+	CUresult r;
+	if (s == CU_STREAM_LEGACY) {
+		r = cuMemcpyHtoD((CUdeviceptr)dst, src, n);
+	} else {
+		r = cuMemcpyHtoDAsync((CUdeviceptr)dst, src, n, s);
+		if (r == CUDA_SUCCESS)
+			r = cuStreamSynchronize(s);
+	}
+	return (int)cu2cuda(r);
+}
+
+static int h_memcpy_d2h(struct whcs_state *st, struct wh_dec *d,
+			struct wh_enc *rep, bool sync)
+{
+	uint64_t src = wh_dec_u64(d);
+	uint64_t sid = wh_dec_u64(d);
+	uint32_t k = wh_dec_count(d, WHC_MAX_D2H_CHUNKS);
+	void *outs[WHC_MAX_D2H_CHUNKS];
+	uint64_t lens[WHC_MAX_D2H_CHUNKS];
+	uint64_t total = 0, inline_total = 0;
+	for (uint32_t i = 0; i < k; i++) {
+		if (!wh_dec_outbuf(d, &outs[i], &lens[i], WH_MAX_PAYLOAD))
+			return -WH_E_MALFORMED;
+		total += lens[i];
+		if (!outs[i])
+			inline_total += lens[i];
+	}
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	if (!sync)
+		return -WH_E_MALFORMED; /* nowhere to put the data */
+	if (inline_total > WH_MAX_PAYLOAD - 4096)
+		return -WH_E_TOO_BIG;
+	if (!whcs_range_ok(st, src, total))
+		return BAD(st, "memcpy D2H from [0x%" PRIx64 ", +%" PRIu64 "): outside the client's allocations", src, total);
+	CUstream s;
+	if (!whcs_stream(st, sid, &s))
+		return cudaErrorInvalidResourceHandle;
+	CUresult r = CUDA_SUCCESS;
+	for (uint32_t i = 0; i < k && r == CUDA_SUCCESS; i++) {
+		void *dst = outs[i];
+		if (!dst) {
+			wh_enc_u8(rep, 0);
+			wh_enc_u64(rep, lens[i]);
+			dst = wh_enc_space(rep, lens[i]);
+			if (!dst)
+				return cudaErrorMemoryAllocation;
+		}
+		r = cuMemcpyDtoHAsync(dst, (CUdeviceptr)src, lens[i], s);
+		src += lens[i];
+	}
+	if (r == CUDA_SUCCESS)
+		r = cuStreamSynchronize(s);
+	return (int)cu2cuda(r);
+}
+
+static int h_memcpy_d2d(struct whcs_state *st, struct wh_dec *d,
+			struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t dst = wh_dec_u64(d), src = wh_dec_u64(d), n = wh_dec_u64(d);
+	uint64_t sid = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	if (!whcs_range_ok(st, dst, n) || !whcs_range_ok(st, src, n))
+		return BAD(st, "memcpy D2D [0x%" PRIx64 "] <- [0x%" PRIx64 "], %" PRIu64 " bytes: outside the client's allocations", dst, src, n);
+	CUstream s;
+	if (!whcs_stream(st, sid, &s))
+		return cudaErrorInvalidResourceHandle;
+	return (int)cu2cuda(cuMemcpyDtoDAsync((CUdeviceptr)dst, (CUdeviceptr)src, n, s));
+}
+
+static int h_memset(struct whcs_state *st, struct wh_dec *d,
+		    struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t dst = wh_dec_u64(d);
+	int32_t v = wh_dec_i32(d);
+	uint64_t n = wh_dec_u64(d), sid = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	if (!whcs_range_ok(st, dst, n))
+		return BAD(st, "memset [0x%" PRIx64 ", +%" PRIu64 "): outside the client's allocations", dst, n);
+	CUstream s;
+	if (!whcs_stream(st, sid, &s))
+		return cudaErrorInvalidResourceHandle;
+	return (int)cu2cuda(cuMemsetD8Async((CUdeviceptr)dst, (unsigned char)v, n, s));
+}
+
+static int h_stream_create(struct whcs_state *st, struct wh_dec *d,
+			   struct wh_enc *rep, bool sync)
+{
+	(void)sync;
+	uint32_t flags = wh_dec_u32(d);
+	int32_t prio = wh_dec_i32(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	if (flags & ~1u)
+		return cudaErrorInvalidValue;
+	struct whcs_obj *o = whcs_obj_new(st, WHC_KIND_STREAM);
+	if (!o)
+		return cudaErrorMemoryAllocation;
+	CUresult r = cuStreamCreateWithPriority(&o->u.stream, flags, prio);
+	if (r != CUDA_SUCCESS) {
+		whcs_obj_free(st, o);
+		return (int)cu2cuda(r);
+	}
+	wh_enc_u64(rep, o->id);
+	return cudaSuccess;
+}
+
+static int h_stream_destroy(struct whcs_state *st, struct wh_dec *d,
+			    struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t id = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	struct whcs_obj *o = whcs_obj_get(st, id, WHC_KIND_STREAM);
+	if (!o)
+		return cudaErrorInvalidResourceHandle;
+	CUresult r = cuStreamDestroy(o->u.stream);
+	whcs_obj_free(st, o);
+	return (int)cu2cuda(r);
+}
+
+static int h_stream_sync(struct whcs_state *st, struct wh_dec *d,
+			 struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t id = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	CUstream s;
+	if (!whcs_stream(st, id, &s))
+		return cudaErrorInvalidResourceHandle;
+	return (int)cu2cuda(cuStreamSynchronize(s));
+}
+
+static int h_stream_query(struct whcs_state *st, struct wh_dec *d,
+			  struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t id = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	CUstream s;
+	if (!whcs_stream(st, id, &s))
+		return cudaErrorInvalidResourceHandle;
+	return (int)cu2cuda(cuStreamQuery(s));
+}
+
+static int h_stream_wait_event(struct whcs_state *st, struct wh_dec *d,
+			       struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t sid = wh_dec_u64(d), eid = wh_dec_u64(d);
+	uint32_t flags = wh_dec_u32(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	CUstream s;
+	struct whcs_obj *e = whcs_obj_get(st, eid, WHC_KIND_EVENT);
+	if (!whcs_stream(st, sid, &s) || !e)
+		return cudaErrorInvalidResourceHandle;
+	if (flags & ~1u)
+		return cudaErrorInvalidValue;
+	return (int)cu2cuda(cuStreamWaitEvent(s, e->u.event, flags));
+}
+
+static int h_event_create(struct whcs_state *st, struct wh_dec *d,
+			  struct wh_enc *rep, bool sync)
+{
+	(void)sync;
+	uint32_t flags = wh_dec_u32(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	if (flags & ~3u) /* no interprocess events across clients */
+		return cudaErrorInvalidValue;
+	struct whcs_obj *o = whcs_obj_new(st, WHC_KIND_EVENT);
+	if (!o)
+		return cudaErrorMemoryAllocation;
+	CUresult r = cuEventCreate(&o->u.event, flags);
+	if (r != CUDA_SUCCESS) {
+		whcs_obj_free(st, o);
+		return (int)cu2cuda(r);
+	}
+	wh_enc_u64(rep, o->id);
+	return cudaSuccess;
+}
+
+static int h_event_destroy(struct whcs_state *st, struct wh_dec *d,
+			   struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t id = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	struct whcs_obj *o = whcs_obj_get(st, id, WHC_KIND_EVENT);
+	if (!o)
+		return cudaErrorInvalidResourceHandle;
+	CUresult r = cuEventDestroy(o->u.event);
+	whcs_obj_free(st, o);
+	return (int)cu2cuda(r);
+}
+
+static int h_event_record(struct whcs_state *st, struct wh_dec *d,
+			  struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t eid = wh_dec_u64(d), sid = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	CUstream s;
+	struct whcs_obj *e = whcs_obj_get(st, eid, WHC_KIND_EVENT);
+	if (!e || !whcs_stream(st, sid, &s))
+		return cudaErrorInvalidResourceHandle;
+	return (int)cu2cuda(cuEventRecord(e->u.event, s));
+}
+
+static int h_event_one(struct whcs_state *st, struct wh_dec *d, bool query)
+{
+	uint64_t eid = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	struct whcs_obj *e = whcs_obj_get(st, eid, WHC_KIND_EVENT);
+	if (!e)
+		return cudaErrorInvalidResourceHandle;
+	return (int)cu2cuda(query ? cuEventQuery(e->u.event)
+				  : cuEventSynchronize(e->u.event));
+}
+
+static int h_event_sync(struct whcs_state *st, struct wh_dec *d,
+			struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	return h_event_one(st, d, false);
+}
+
+static int h_event_query(struct whcs_state *st, struct wh_dec *d,
+			 struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	return h_event_one(st, d, true);
+}
+
+static int h_event_elapsed(struct whcs_state *st, struct wh_dec *d,
+			   struct wh_enc *rep, bool sync)
+{
+	(void)sync;
+	uint64_t a = wh_dec_u64(d), b = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	struct whcs_obj *ea = whcs_obj_get(st, a, WHC_KIND_EVENT);
+	struct whcs_obj *eb = whcs_obj_get(st, b, WHC_KIND_EVENT);
+	if (!ea || !eb)
+		return cudaErrorInvalidResourceHandle;
+	float ms = 0;
+	CUresult r = cuEventElapsedTime(&ms, ea->u.event, eb->u.event);
+	wh_enc_f32(rep, ms);
+	return (int)cu2cuda(r);
+}
+
+static CUresult load_image(const void *img, CUmodule *mod, CUlibrary *lib)
+{
+	CUresult r = cuModuleLoadData(mod, img);
+	if (r == CUDA_SUCCESS)
+		return r;
+	/* Fall back to the library loader (handles every container the
+	 * runtime handles, compressed ones included). */
+	CUresult r2 = cuLibraryLoadData(lib, img, NULL, NULL, 0, NULL, NULL, 0);
+	if (r2 != CUDA_SUCCESS)
+		return r;
+	r2 = cuLibraryGetModule(mod, *lib);
+	if (r2 != CUDA_SUCCESS) {
+		cuLibraryUnload(*lib);
+		*lib = NULL;
+		return r2;
+	}
+	return CUDA_SUCCESS;
+}
+
+static int h_module_load(struct whcs_state *st, struct wh_dec *d,
+			 struct wh_enc *rep, bool sync)
+{
+	(void)sync;
+	const void *img;
+	uint64_t n;
+	if (!wh_dec_bytes(d, &img, &n, WHC_MAX_FATBIN))
+		return -WH_E_MALFORMED;
+	uint32_t nf = wh_dec_count(d, WHC_MAX_FUNCS);
+	const char **fnames = calloc((size_t)nf + 1, sizeof(char *));
+	if (!fnames)
+		return cudaErrorMemoryAllocation;
+	for (uint32_t i = 0; i < nf; i++)
+		wh_dec_string(d, &fnames[i], WHC_MAX_NAME);
+	uint32_t nv = wh_dec_count(d, WHC_MAX_FUNCS);
+	const char **vnames = calloc((size_t)nv + 1, sizeof(char *));
+	if (!vnames) {
+		free(fnames);
+		return cudaErrorMemoryAllocation;
+	}
+	for (uint32_t i = 0; i < nv; i++)
+		wh_dec_string(d, &vnames[i], WHC_MAX_NAME);
+	int ret = cudaSuccess;
+	void *copy = NULL;
+	if (!DEC_OK(d)) {
+		ret = -WH_E_MALFORMED;
+		goto out;
+	}
+	for (uint32_t i = 0; i < nf; i++)
+		if (!fnames[i]) {
+			ret = -WH_E_MALFORMED;
+			goto out;
+		}
+	for (uint32_t i = 0; i < nv; i++)
+		if (!vnames[i]) {
+			ret = -WH_E_MALFORMED;
+			goto out;
+		}
+	struct whc_fatbin_info info;
+	char why[160];
+	if (!whc_fatbin_check(img, n, &info, why, sizeof(why))) {
+		wh_audit(st->c, "module load refused: %s", why);
+		ret = cudaErrorInvalidKernelImage;
+		goto out;
+	}
+	/* Aligned private copy with a zero tail: the driver reads it by
+	 * pointer only, and nothing else may change it meanwhile. */
+	if (posix_memalign(&copy, 64, n + 64)) {
+		ret = cudaErrorMemoryAllocation;
+		goto out;
+	}
+	memcpy(copy, img, n);
+	memset((char *)copy + n, 0, 64);
+	CUmodule mod = NULL;
+	CUlibrary lib = NULL;
+	CUresult r = load_image(copy, &mod, &lib);
+	if (r != CUDA_SUCCESS) {
+		wh_log("cuda: client %u: module load failed (%d): %u entries, %u compressed",
+		       st->c->id, (int)r, info.entries, info.compressed);
+		ret = (int)cu2cuda(r);
+		if (r == CUDA_ERROR_NO_BINARY_FOR_GPU)
+			ret = cudaErrorNoKernelImageForDevice;
+		goto out;
+	}
+	struct whcs_obj *mo = whcs_obj_new(st, WHC_KIND_MODULE);
+	if (!mo) {
+		if (lib)
+			cuLibraryUnload(lib);
+		else
+			cuModuleUnload(mod);
+		ret = cudaErrorMemoryAllocation;
+		goto out;
+	}
+	mo->u.module.mod = mod;
+	mo->u.module.lib = lib;
+	wh_enc_u64(rep, mo->id);
+	for (uint32_t i = 0; i < nf; i++) {
+		CUfunction fn = NULL;
+		struct whcs_obj *fo = NULL;
+		if (cuModuleGetFunction(&fn, mod, fnames[i]) == CUDA_SUCCESS)
+			fo = whcs_obj_new(st, WHC_KIND_FUNC);
+		if (!fo) {
+			wh_enc_u64(rep, 0);
+			wh_enc_count(rep, 0);
+			for (int a = 0; a < WHC_NFATTR; a++)
+				wh_enc_i32(rep, 0);
+			continue;
+		}
+		fo->u.func.fn = fn;
+		fo->u.func.module_id = mo->id;
+		uint32_t np = 0;
+		size_t off, sz;
+		while (np < WHC_MAX_PARAMS &&
+		       cuFuncGetParamInfo(fn, np, &off, &sz) == CUDA_SUCCESS)
+			np++;
+		fo->u.func.off = calloc((size_t)np + 1, sizeof(uint32_t));
+		fo->u.func.size = calloc((size_t)np + 1, sizeof(uint32_t));
+		if (!fo->u.func.off || !fo->u.func.size) {
+			ret = cudaErrorMemoryAllocation;
+			goto out;
+		}
+		uint32_t argbytes = 0;
+		for (uint32_t p = 0; p < np; p++) {
+			cuFuncGetParamInfo(fn, p, &off, &sz);
+			if (off > WHC_MAX_PARAM_BYTES || sz > WHC_MAX_PARAM_BYTES - off) {
+				ret = cudaErrorInvalidKernelImage;
+				goto out;
+			}
+			fo->u.func.off[p] = (uint32_t)off;
+			fo->u.func.size[p] = (uint32_t)sz;
+			if (off + sz > argbytes)
+				argbytes = (uint32_t)(off + sz);
+		}
+		fo->u.func.nparams = np;
+		fo->u.func.argbytes = argbytes;
+		wh_enc_u64(rep, fo->id);
+		wh_enc_count(rep, np);
+		for (uint32_t p = 0; p < np; p++) {
+			wh_enc_u32(rep, fo->u.func.off[p]);
+			wh_enc_u32(rep, fo->u.func.size[p]);
+		}
+		for (int a = 0; a < WHC_NFATTR; a++) {
+			int v = 0;
+			cuFuncGetAttribute(&v, (CUfunction_attribute)a, fn);
+			wh_enc_i32(rep, v);
+		}
+	}
+	for (uint32_t i = 0; i < nv; i++) {
+		CUdeviceptr p = 0;
+		size_t sz = 0;
+		if (cuModuleGetGlobal(&p, &sz, mod, vnames[i]) != CUDA_SUCCESS ||
+		    !alloc_insert(st, p, sz, true, mo->id)) {
+			p = 0;
+			sz = 0;
+		}
+		wh_enc_u64(rep, p);
+		wh_enc_u64(rep, sz);
+	}
+out:
+	free(copy);
+	free(fnames);
+	free(vnames);
+	return ret;
+}
+
+static int h_module_unload(struct whcs_state *st, struct wh_dec *d,
+			   struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t id = wh_dec_u64(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	struct whcs_obj *mo = whcs_obj_get(st, id, WHC_KIND_MODULE);
+	if (!mo)
+		return cudaErrorInvalidResourceHandle;
+	for (struct whcs_obj *o = st->objs.next, *n; o != &st->objs; o = n) {
+		n = o->next;
+		if (o->kind == WHC_KIND_FUNC && o->u.func.module_id == id)
+			whcs_obj_free(st, o);
+	}
+	for (size_t i = st->nallocs; i-- > 0;)
+		if (st->allocs[i].global && st->allocs[i].module_id == id)
+			alloc_remove(st, &st->allocs[i]);
+	CUresult r = mo->u.module.lib ? cuLibraryUnload(mo->u.module.lib)
+				      : cuModuleUnload(mo->u.module.mod);
+	whcs_obj_free(st, mo);
+	return (int)cu2cuda(r);
+}
+
+static int h_launch(struct whcs_state *st, struct wh_dec *d,
+		    struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t fid = wh_dec_u64(d);
+	uint32_t g[3], b[3];
+	for (int i = 0; i < 3; i++)
+		g[i] = wh_dec_u32(d);
+	for (int i = 0; i < 3; i++)
+		b[i] = wh_dec_u32(d);
+	uint32_t shmem = wh_dec_u32(d);
+	uint64_t sid = wh_dec_u64(d);
+	uint32_t nb = wh_dec_count(d, WHC_MAX_PARAM_BYTES);
+	const void *pb = wh_dec_take(d, nb);
+	if (!DEC_OK(d) || (nb && !pb))
+		return -WH_E_MALFORMED;
+	struct whcs_obj *fo = whcs_obj_get(st, fid, WHC_KIND_FUNC);
+	if (!fo)
+		return cudaErrorInvalidDeviceFunction;
+	if (nb != fo->u.func.argbytes)
+		return BAD(st, "launch: %u parameter bytes for a kernel that takes %u",
+			   nb, fo->u.func.argbytes);
+	CUstream s;
+	if (!whcs_stream(st, sid, &s))
+		return cudaErrorInvalidResourceHandle;
+	memcpy(st->params, pb, nb);
+	void *args[WHC_MAX_PARAMS];
+	for (uint32_t i = 0; i < fo->u.func.nparams; i++)
+		args[i] = st->params + fo->u.func.off[i];
+	CUresult r = cuLaunchKernel(fo->u.func.fn, g[0], g[1], g[2], b[0], b[1],
+				    b[2], shmem, s,
+				    fo->u.func.nparams ? args : NULL, NULL);
+	return (int)cu2cuda(r);
+}
+
+static int h_func_set_attr(struct whcs_state *st, struct wh_dec *d,
+			   struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t fid = wh_dec_u64(d);
+	int32_t attr = wh_dec_i32(d), v = wh_dec_i32(d);
+	if (!DEC_OK(d))
+		return -WH_E_MALFORMED;
+	struct whcs_obj *fo = whcs_obj_get(st, fid, WHC_KIND_FUNC);
+	if (!fo)
+		return cudaErrorInvalidDeviceFunction;
+	CUfunction_attribute ca;
+	switch (attr) {
+	case cudaFuncAttributeMaxDynamicSharedMemorySize:
+		ca = CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+		break;
+	case cudaFuncAttributePreferredSharedMemoryCarveout:
+		ca = CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT;
+		break;
+	default:
+		return cudaErrorInvalidValue;
+	}
+	return (int)cu2cuda(cuFuncSetAttribute(fo->u.func.fn, ca, v));
+}
+
+static int h_sync_errors(struct whcs_state *st, struct wh_dec *d,
+			 struct wh_enc *rep, bool sync)
+{
+	(void)st; (void)d; (void)rep; (void)sync;
+	return cudaSuccess;
+}
+
+static const handler_fn handlers[WHC_FUNC_COUNT] = {
+	[WHC_INIT] = h_init,
+	[WHC_SET_DEVICE] = h_set_device,
+	[WHC_DEVICE_SYNC] = h_device_sync,
+	[WHC_DEVICE_RESET] = h_device_reset,
+	[WHC_MEM_GET_INFO] = h_mem_get_info,
+	[WHC_MALLOC] = h_malloc,
+	[WHC_FREE] = h_free,
+	[WHC_MEMCPY_H2D] = h_memcpy_h2d,
+	[WHC_MEMCPY_D2H] = h_memcpy_d2h,
+	[WHC_MEMCPY_D2D] = h_memcpy_d2d,
+	[WHC_MEMSET] = h_memset,
+	[WHC_STREAM_CREATE] = h_stream_create,
+	[WHC_STREAM_DESTROY] = h_stream_destroy,
+	[WHC_STREAM_SYNC] = h_stream_sync,
+	[WHC_STREAM_QUERY] = h_stream_query,
+	[WHC_STREAM_WAIT_EVENT] = h_stream_wait_event,
+	[WHC_EVENT_CREATE] = h_event_create,
+	[WHC_EVENT_DESTROY] = h_event_destroy,
+	[WHC_EVENT_RECORD] = h_event_record,
+	[WHC_EVENT_SYNC] = h_event_sync,
+	[WHC_EVENT_QUERY] = h_event_query,
+	[WHC_EVENT_ELAPSED] = h_event_elapsed,
+	[WHC_MODULE_LOAD] = h_module_load,
+	[WHC_MODULE_UNLOAD] = h_module_unload,
+	[WHC_LAUNCH] = h_launch,
+	[WHC_FUNC_SET_ATTR] = h_func_set_attr,
+	[WHC_SYNC_ERRORS] = h_sync_errors,
+};
+
+static int cuda_dispatch(struct wh_client *c, void *state,
+			 const struct wh_msg *m, struct wh_dec *d,
+			 struct wh_enc *rep)
+{
+	struct whcs_state *st = state;
+	uint16_t f = m->hdr.func_id;
+	bool sync = m->hdr.flags & WH_F_SYNC;
+	(void)c;
+	if (f == 0 || f >= WHC_FUNC_COUNT || !handlers[f])
+		return WH_E_UNKNOWN_FUNC;
+	size_t head = rep->len;
+	wh_enc_u32(rep, 0);
+	wh_enc_u32(rep, 0);
+	int res = f == WHC_INIT || f == WHC_SET_DEVICE ? cudaSuccess
+						       : whcs_activate(st);
+	if (res == cudaSuccess)
+		res = handlers[f](st, d, rep, sync);
+	if (res < 0)
+		return -res;
+	if (wh_dec_finish(d) != WH_OK)
+		return WH_E_MALFORMED;
+	if (rep->err)
+		return rep->err;
+	if (!sync) {
+		whcs_defer(st, (uint32_t)res);
+		return WH_OK;
+	}
+	if (res != cudaSuccess)
+		rep->len = head + 8; /* no outputs with an error */
+	uint32_t v = (uint32_t)res;
+	memcpy(rep->buf + head, &v, 4);   /* little-endian hosts only */
+	memcpy(rep->buf + head + 4, &st->deferred, 4);
+	st->deferred = 0;
+	return WH_OK;
+}
+
+const struct wh_backend wh_cuda_backend = {
+	.api_id = WH_API_CUDA,
+	.name = "cuda",
+	.init = cuda_init,
+	.fini = cuda_fini,
+	.client_open = cuda_client_open,
+	.client_close = cuda_client_close,
+	.dispatch = cuda_dispatch,
+};
