@@ -224,10 +224,12 @@ void *wh_region_arena(const struct wh_region_view *v, uint64_t off,
 
 /* ---- producer --------------------------------------------------------- */
 
-uint64_t wh_ring_space(struct wh_ring *r)
+/* Free bytes; the peer's index is re-read only when the cached one does
+ * not already show need bytes free. */
+static uint64_t space_need(struct wh_ring *r, uint64_t need)
 {
 	uint64_t used = r->pos - r->cache;
-	if (used < r->size && !r->broken)
+	if (!r->broken && used <= r->size && r->size - used >= need)
 		return r->size - used;
 	uint64_t tail = atomic_load_explicit(&r->ctl->tail, memory_order_acquire);
 	/* tail must lie in [pos - size, pos]; anything else is a broken peer. */
@@ -237,6 +239,11 @@ uint64_t wh_ring_space(struct wh_ring *r)
 	}
 	r->cache = tail;
 	return r->size - (r->pos - tail);
+}
+
+uint64_t wh_ring_space(struct wh_ring *r)
+{
+	return space_need(r, UINT64_MAX);
 }
 
 void wh_ring_write(struct wh_ring *r, const void *p, uint64_t n)
@@ -266,10 +273,10 @@ void wh_ring_publish(struct wh_ring *r, bool wake, const struct wh_wait_ops *o)
 
 /* ---- consumer --------------------------------------------------------- */
 
-uint64_t wh_ring_avail(struct wh_ring *r)
+static uint64_t avail_need(struct wh_ring *r, uint64_t need)
 {
 	uint64_t av = r->cache - r->pos;
-	if (av && !r->broken)
+	if (!r->broken && av <= r->size && av >= need && av)
 		return av;
 	uint64_t head = atomic_load_explicit(&r->ctl->head, memory_order_acquire);
 	if (head < r->pos || head - r->pos > r->size) {
@@ -280,10 +287,15 @@ uint64_t wh_ring_avail(struct wh_ring *r)
 	return head - r->pos;
 }
 
+uint64_t wh_ring_avail(struct wh_ring *r)
+{
+	return avail_need(r, UINT64_MAX);
+}
+
 const void *wh_ring_peek(struct wh_ring *r, uint64_t n)
 {
 	uint64_t off = r->pos & r->mask;
-	if (wh_ring_avail(r) < n || off + n > r->size)
+	if (avail_need(r, n) < n || off + n > r->size)
 		return NULL;
 	return r->data + off;
 }
@@ -326,7 +338,8 @@ void wh_ring_kick(struct wh_ring *r, const struct wh_wait_ops *o)
 
 static bool ready(struct wh_ring *r, bool consumer, uint64_t need)
 {
-	return consumer ? wh_ring_avail(r) >= need : wh_ring_space(r) >= need;
+	return consumer ? avail_need(r, need) >= need
+			: space_need(r, need) >= need;
 }
 
 static int wait_for(struct wh_ring *r, bool consumer, uint64_t need,
@@ -422,7 +435,7 @@ int wh_ring_sendv(struct wh_ring *r, const struct iovec *iov, int iovcnt,
 		const uint8_t *p = iov[i].iov_base;
 		uint64_t n = iov[i].iov_len;
 		while (n) {
-			uint64_t sp = wh_ring_space(r);
+			uint64_t sp = space_need(r, n);
 			if (sp == 0) {
 				/* Full: let the consumer drain, wait for room. */
 				wh_ring_publish(r, true, o);
@@ -455,7 +468,7 @@ int wh_ring_recv(struct wh_ring *r, void *dst, uint64_t n, int timeout_ms,
 	uint64_t chunk_max = r->size / 4;
 
 	while (n) {
-		uint64_t av = wh_ring_avail(r);
+		uint64_t av = avail_need(r, n);
 		if (av == 0) {
 			wh_ring_release(r, o);
 			int st = wh_ring_wait_data(r, n < chunk_max ? n : chunk_max,
