@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ICD entry points and the hand-written parts of the client: clSetKernelArg,
+ * map/unmap, extension lookup, the wrappers the spec names with @wrap
+ * (chunked reads/writes, CL_MEM_HOST_PTR, CL_PROGRAM_BINARIES, clFlush),
+ * the creation hooks and the property-list/struct codecs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "whc.h"
+
+#define WH_EXPORT __attribute__((visibility("default")))
+
+/* Large transfers go in pieces so that no message exceeds the arena or the
+ * payload limit. */
+#define CHUNK (16u << 20)
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void init_dispatch(void)
+{
+	whc_fill_dispatch(&whc_dispatch);
+}
+
+/* ---- ICD entry points --------------------------------------------------- */
+
+WH_EXPORT cl_int CL_API_CALL clIcdGetPlatformIDsKHR(cl_uint num_entries, cl_platform_id *platforms,
+						    cl_uint *num_platforms);
+
+WH_EXPORT cl_int CL_API_CALL clIcdGetPlatformIDsKHR(cl_uint num_entries, cl_platform_id *platforms,
+						    cl_uint *num_platforms)
+{
+	pthread_once(&g_once, init_dispatch);
+	if ((num_entries == 0 && platforms) || (!platforms && !num_platforms))
+		return CL_INVALID_VALUE;
+	if (num_platforms)
+		*num_platforms = 0;
+	if (!whc_connect_once())
+		return CL_PLATFORM_NOT_FOUND_KHR;
+	cl_uint n = 0;
+	cl_int r = whc_dispatch.clGetPlatformIDs(num_entries, platforms, &n);
+	if (r != CL_SUCCESS)
+		return r == CL_DEVICE_NOT_AVAILABLE ? CL_PLATFORM_NOT_FOUND_KHR : r;
+	if (num_platforms)
+		*num_platforms = n;
+	return n ? CL_SUCCESS : CL_PLATFORM_NOT_FOUND_KHR;
+}
+
+static void *ext_address(const char *name)
+{
+	if (!name)
+		return NULL;
+	if (!strcmp(name, "clIcdGetPlatformIDsKHR"))
+		return (void *)clIcdGetPlatformIDsKHR;
+	/* Vendor extensions of the server's drivers are not remoted. */
+	return NULL;
+}
+
+WH_EXPORT void *CL_API_CALL clGetExtensionFunctionAddress(const char *name);
+WH_EXPORT void *CL_API_CALL clGetExtensionFunctionAddress(const char *name)
+{
+	return ext_address(name);
+}
+
+void *CL_API_CALL whc_hw_clGetExtensionFunctionAddress(const char *name)
+{
+	return ext_address(name);
+}
+
+void *CL_API_CALL whc_hw_clGetExtensionFunctionAddressForPlatform(cl_platform_id p, const char *name)
+{
+	(void)p;
+	return ext_address(name);
+}
+
+/* ---- clSetKernelArg ----------------------------------------------------- */
+
+cl_int CL_API_CALL whc_hw_clSetKernelArg(cl_kernel kernel, cl_uint arg_index, size_t arg_size,
+					 const void *arg_value)
+{
+	struct whc_call k;
+	cl_int e;
+	uint64_t hk = whc_hid(kernel, WHCL_K_KERNEL);
+	if (!hk)
+		return CL_INVALID_KERNEL;
+	if (arg_size > WH_MAX_INLINE)
+		return CL_INVALID_ARG_SIZE;
+	/* 8 bytes that are the address of one of our memory objects,
+	 * samplers or queues travel as that object's id. */
+	struct whc_obj *o = NULL;
+	if (arg_value && arg_size == sizeof(void *)) {
+		void *p;
+		memcpy(&p, arg_value, sizeof(p));
+		o = whc_lookup_ptr(p);
+		if (o && o->kind != WHCL_K_MEM && o->kind != WHCL_K_SAMPLER &&
+		    o->kind != WHCL_K_QUEUE)
+			o = NULL;
+	}
+	if ((e = whc_begin(&k)) != CL_SUCCESS)
+		return e;
+	wh_enc_handle(&k.e, hk);
+	wh_enc_u32(&k.e, arg_index);
+	wh_enc_u64(&k.e, arg_size);
+	if (!arg_value) {
+		wh_enc_u8(&k.e, WHCL_ARG_LOCAL);
+	} else if (o) {
+		wh_enc_u8(&k.e, o->kind == WHCL_K_MEM ? WHCL_ARG_MEM :
+				o->kind == WHCL_K_SAMPLER ? WHCL_ARG_SAMPLER : WHCL_ARG_QUEUE);
+		wh_enc_handle(&k.e, o->id);
+	} else {
+		wh_enc_u8(&k.e, WHCL_ARG_BYTES);
+		wh_enc_bytes(&k.e, arg_value, arg_size);
+	}
+	e = whc_post(&k, WHCL_F_clSetKernelArg);
+	whc_end(&k);
+	return e;
+}
+
+/* ---- map / unmap -------------------------------------------------------- */
+
+struct map {
+	struct whc_obj *mem;
+	void *ptr;
+	void *alloc;          /* our allocation, or NULL (USE_HOST_PTR) */
+	uint64_t map_id;
+	uint64_t len;
+	cl_map_flags flags;
+	struct map *next;
+};
+
+static pthread_mutex_t g_maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct map *g_maps;
+
+static void enc_waitlist(struct whc_call *k, cl_uint n, const cl_event *wl)
+{
+	wh_enc_u32(&k->e, n);
+	wh_enc_present(&k->e, wl != NULL);
+	if (wl) {
+		wh_enc_count(&k->e, n);
+		for (cl_uint i = 0; i < n; i++)
+			wh_enc_handle(&k->e, whc_hid(wl[i], WHCL_K_EVENT));
+	}
+}
+
+static cl_int check_waitlist(cl_uint n, const cl_event *wl)
+{
+	if ((n && !wl) || (!n && wl) || n > WH_MAX_ARRAY)
+		return CL_INVALID_EVENT_WAIT_LIST;
+	for (cl_uint i = 0; i < n; i++)
+		if (!whc_hid(wl[i], WHCL_K_EVENT))
+			return CL_INVALID_EVENT_WAIT_LIST;
+	return CL_SUCCESS;
+}
+
+static void *finish_map(struct whc_obj *mem, cl_map_flags flags, size_t host_off,
+			uint64_t map_id, uint64_t len, const void *data, cl_int *err)
+{
+	struct map *m = calloc(1, sizeof(*m));
+	if (!m) {
+		*err = CL_OUT_OF_HOST_MEMORY;
+		return NULL;
+	}
+	if (mem->host_ptr && host_off != SIZE_MAX) {
+		m->ptr = (char *)mem->host_ptr + host_off;
+	} else {
+		if (posix_memalign(&m->alloc, 4096, len ? len : 1)) {
+			free(m);
+			*err = CL_OUT_OF_HOST_MEMORY;
+			return NULL;
+		}
+		m->ptr = m->alloc;
+	}
+	if (data && len)
+		memcpy(m->ptr, data, len);
+	m->mem = mem;
+	m->map_id = map_id;
+	m->len = len;
+	m->flags = flags;
+	whc_ref(mem);
+	pthread_mutex_lock(&g_maps_lock);
+	m->next = g_maps;
+	g_maps = m;
+	pthread_mutex_unlock(&g_maps_lock);
+	*err = CL_SUCCESS;
+	return m->ptr;
+}
+
+void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, cl_bool blocking,
+					    cl_map_flags flags, size_t offset, size_t cb,
+					    cl_uint nwait, const cl_event *wl, cl_event *event,
+					    cl_int *errcode_ret)
+{
+	cl_int e, dummy;
+	struct whc_call k;
+	if (!errcode_ret)
+		errcode_ret = &dummy;
+	(void)blocking; /* maps complete before we return: always blocking */
+	uint64_t hq = whc_hid(q, WHCL_K_QUEUE), hm = whc_hid(buffer, WHCL_K_MEM);
+	if (!hq) {
+		*errcode_ret = CL_INVALID_COMMAND_QUEUE;
+		return NULL;
+	}
+	if (!hm) {
+		*errcode_ret = CL_INVALID_MEM_OBJECT;
+		return NULL;
+	}
+	if ((e = check_waitlist(nwait, wl)) != CL_SUCCESS) {
+		*errcode_ret = e;
+		return NULL;
+	}
+	if ((e = whc_begin(&k)) != CL_SUCCESS) {
+		*errcode_ret = e;
+		return NULL;
+	}
+	wh_enc_handle(&k.e, hq);
+	wh_enc_handle(&k.e, hm);
+	wh_enc_u64(&k.e, flags);
+	wh_enc_u64(&k.e, offset);
+	wh_enc_u64(&k.e, cb);
+	enc_waitlist(&k, nwait, wl);
+	struct whc_obj *ev = NULL;
+	wh_enc_present(&k.e, event != NULL);
+	if (event) {
+		ev = whc_new(WHCL_K_EVENT);
+		if (!ev) {
+			whc_abort(&k);
+			*errcode_ret = CL_OUT_OF_HOST_MEMORY;
+			return NULL;
+		}
+		wh_enc_handle(&k.e, ev->id);
+	}
+	/* No data needs to come back for a write-invalidate map. */
+	bool want = !(flags & CL_MAP_WRITE_INVALIDATE_REGION);
+	void *ob = NULL;
+	wh_enc_present(&k.e, want);
+	if (want)
+		ob = wh_enc_outbuf(&k.e, cb);
+	e = whc_sync(&k, WHCL_F_clEnqueueMapBuffer);
+	if (e != CL_SUCCESS) {
+		whc_drop(ev);
+		whc_end(&k);
+		*errcode_ret = e;
+		return NULL;
+	}
+	cl_int r = wh_dec_i32(&k.d);
+	uint64_t map_id = wh_dec_u64(&k.d);
+	const void *data = NULL;
+	if (want && r == CL_SUCCESS) {
+		uint64_t n = wh_dec_u64(&k.d);
+		if (n != cb)
+			k.d.err = WH_E_MALFORMED;
+		else
+			data = ob ? ob : wh_dec_take(&k.d, n);
+	}
+	void *ptr = NULL;
+	if (k.d.err == WH_OK && r == CL_SUCCESS) {
+		/* copy while the reply (and the arena) is still ours */
+		ptr = finish_map((struct whc_obj *)buffer, flags, offset, map_id, cb, data, &r);
+	}
+	e = whc_done(&k);
+	if (e != CL_SUCCESS)
+		r = e;
+	if (r != CL_SUCCESS) {
+		whc_drop(ev);
+		*errcode_ret = r;
+		return NULL;
+	}
+	if (event)
+		*event = (cl_event)ev;
+	*errcode_ret = CL_SUCCESS;
+	return ptr;
+}
+
+void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue q, cl_mem image, cl_bool blocking,
+					   cl_map_flags flags, const size_t *origin, const size_t *region,
+					   size_t *row_pitch, size_t *slice_pitch, cl_uint nwait,
+					   const cl_event *wl, cl_event *event, cl_int *errcode_ret)
+{
+	cl_int e, dummy;
+	struct whc_call k;
+	if (!errcode_ret)
+		errcode_ret = &dummy;
+	(void)blocking;
+	uint64_t hq = whc_hid(q, WHCL_K_QUEUE), hm = whc_hid(image, WHCL_K_MEM);
+	if (!hq) {
+		*errcode_ret = CL_INVALID_COMMAND_QUEUE;
+		return NULL;
+	}
+	if (!hm) {
+		*errcode_ret = CL_INVALID_MEM_OBJECT;
+		return NULL;
+	}
+	if (!origin || !region || !row_pitch) {
+		*errcode_ret = CL_INVALID_VALUE;
+		return NULL;
+	}
+	if ((e = check_waitlist(nwait, wl)) != CL_SUCCESS) {
+		*errcode_ret = e;
+		return NULL;
+	}
+	if ((e = whc_begin(&k)) != CL_SUCCESS) {
+		*errcode_ret = e;
+		return NULL;
+	}
+	wh_enc_handle(&k.e, hq);
+	wh_enc_handle(&k.e, hm);
+	wh_enc_u64(&k.e, flags);
+	for (int i = 0; i < 3; i++)
+		wh_enc_u64(&k.e, origin[i]);
+	for (int i = 0; i < 3; i++)
+		wh_enc_u64(&k.e, region[i]);
+	enc_waitlist(&k, nwait, wl);
+	struct whc_obj *ev = NULL;
+	wh_enc_present(&k.e, event != NULL);
+	if (event) {
+		ev = whc_new(WHCL_K_EVENT);
+		if (!ev) {
+			whc_abort(&k);
+			*errcode_ret = CL_OUT_OF_HOST_MEMORY;
+			return NULL;
+		}
+		wh_enc_handle(&k.e, ev->id);
+	}
+	e = whc_sync(&k, WHCL_F_clEnqueueMapImage);
+	if (e != CL_SUCCESS) {
+		whc_drop(ev);
+		whc_end(&k);
+		*errcode_ret = e;
+		return NULL;
+	}
+	cl_int r = wh_dec_i32(&k.d);
+	uint64_t map_id = wh_dec_u64(&k.d);
+	uint64_t rp = wh_dec_u64(&k.d), sp = wh_dec_u64(&k.d);
+	const void *data = NULL;
+	uint64_t n = 0;
+	if (r == CL_SUCCESS) {
+		n = wh_dec_u64(&k.d);
+		data = wh_dec_take(&k.d, n);
+	}
+	void *ptr = NULL;
+	if (k.d.err == WH_OK && r == CL_SUCCESS) {
+		/* Our copy is laid out with the server's pitches. */
+		ptr = finish_map((struct whc_obj *)image, flags, SIZE_MAX, map_id, n, data, &r);
+		*row_pitch = rp;
+		if (slice_pitch)
+			*slice_pitch = sp;
+	}
+	e = whc_done(&k);
+	if (e != CL_SUCCESS)
+		r = e;
+	if (r != CL_SUCCESS) {
+		whc_drop(ev);
+		*errcode_ret = r;
+		return NULL;
+	}
+	if (event)
+		*event = (cl_event)ev;
+	*errcode_ret = CL_SUCCESS;
+	return ptr;
+}
+
+cl_int CL_API_CALL whc_hw_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem memobj, void *mapped,
+						  cl_uint nwait, const cl_event *wl, cl_event *event)
+{
+	cl_int e;
+	struct whc_call k;
+	uint64_t hq = whc_hid(q, WHCL_K_QUEUE), hm = whc_hid(memobj, WHCL_K_MEM);
+	if (!hq)
+		return CL_INVALID_COMMAND_QUEUE;
+	if (!hm)
+		return CL_INVALID_MEM_OBJECT;
+	if ((e = check_waitlist(nwait, wl)) != CL_SUCCESS)
+		return e;
+	pthread_mutex_lock(&g_maps_lock);
+	struct map *m = NULL;
+	for (struct map **pp = &g_maps; *pp; pp = &(*pp)->next) {
+		if ((*pp)->ptr == mapped && (*pp)->mem == (struct whc_obj *)memobj) {
+			m = *pp;
+			*pp = m->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&g_maps_lock);
+	if (!m)
+		return CL_INVALID_VALUE;
+	if ((e = whc_begin(&k)) != CL_SUCCESS)
+		goto out;
+	wh_enc_handle(&k.e, hq);
+	wh_enc_handle(&k.e, hm);
+	wh_enc_u64(&k.e, m->map_id);
+	bool wrote = m->flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION);
+	wh_enc_present(&k.e, wrote);
+	if (wrote)
+		wh_enc_bytes(&k.e, m->ptr, m->len);
+	enc_waitlist(&k, nwait, wl);
+	struct whc_obj *ev = NULL;
+	wh_enc_present(&k.e, event != NULL);
+	if (event) {
+		ev = whc_new(WHCL_K_EVENT);
+		if (!ev) {
+			whc_abort(&k);
+			e = CL_OUT_OF_HOST_MEMORY;
+			goto out;
+		}
+		wh_enc_handle(&k.e, ev->id);
+	}
+	e = whc_post(&k, WHCL_F_clEnqueueUnmapMemObject);
+	whc_end(&k);
+	if (e != CL_SUCCESS)
+		whc_drop(ev);
+	else if (event)
+		*event = (cl_event)ev;
+out:
+	whc_unref(m->mem);
+	free(m->alloc);
+	free(m);
+	return e;
+}
+
+/* ---- wrappers ----------------------------------------------------------- */
+
+cl_int CL_API_CALL whc_wrap_clEnqueueReadBuffer(cl_command_queue q, cl_mem buf, cl_bool blocking,
+						size_t offset, size_t cb, void *ptr, cl_uint nwait,
+						const cl_event *wl, cl_event *event)
+{
+	if (cb <= CHUNK || !ptr)
+		return whc_gen_clEnqueueReadBuffer(q, buf, blocking, offset, cb, ptr, nwait, wl, event);
+	for (size_t done = 0; done < cb; done += CHUNK) {
+		size_t n = cb - done < CHUNK ? cb - done : CHUNK;
+		bool first = done == 0, last = done + n == cb;
+		cl_int r = whc_gen_clEnqueueReadBuffer(q, buf, CL_TRUE, offset + done, n,
+						       (char *)ptr + done, first ? nwait : 0,
+						       first ? wl : NULL, last ? event : NULL);
+		if (r != CL_SUCCESS)
+			return r;
+	}
+	return CL_SUCCESS;
+}
+
+cl_int CL_API_CALL whc_wrap_clEnqueueWriteBuffer(cl_command_queue q, cl_mem buf, cl_bool blocking,
+						 size_t offset, size_t cb, const void *ptr, cl_uint nwait,
+						 const cl_event *wl, cl_event *event)
+{
+	if (cb <= CHUNK || !ptr)
+		return whc_gen_clEnqueueWriteBuffer(q, buf, blocking, offset, cb, ptr, nwait, wl, event);
+	for (size_t done = 0; done < cb; done += CHUNK) {
+		size_t n = cb - done < CHUNK ? cb - done : CHUNK;
+		bool first = done == 0, last = done + n == cb;
+		/* Only the last piece may block; the queue keeps the order. */
+		cl_int r = whc_gen_clEnqueueWriteBuffer(q, buf, last ? blocking : CL_FALSE,
+							offset + done, n, (const char *)ptr + done,
+							first ? nwait : 0, first ? wl : NULL,
+							last ? event : NULL);
+		if (r != CL_SUCCESS)
+			return r;
+	}
+	return CL_SUCCESS;
+}
+
+cl_int CL_API_CALL whc_wrap_clFlush(cl_command_queue q)
+{
+	cl_int r = whc_gen_clFlush(q);
+	whc_flush();
+	return r;
+}
+
+cl_int CL_API_CALL whc_wrap_clGetMemObjectInfo(cl_mem mem, cl_mem_info name, size_t size,
+					       void *value, size_t *size_ret)
+{
+	cl_int r = whc_gen_clGetMemObjectInfo(mem, name, size, value, size_ret);
+	/* The server's pointer means nothing here: answer with ours. */
+	if (r == CL_SUCCESS && name == CL_MEM_HOST_PTR && value && size >= sizeof(void *)) {
+		const struct whc_obj *o = (const struct whc_obj *)mem;
+		void *hp = (o->flags & CL_MEM_USE_HOST_PTR) ? o->host_ptr : NULL;
+		memcpy(value, &hp, sizeof(hp));
+	}
+	return r;
+}
+
+cl_int CL_API_CALL whc_wrap_clGetProgramInfo(cl_program prog, cl_program_info name, size_t size,
+					     void *value, size_t *size_ret)
+{
+	if (name != CL_PROGRAM_BINARIES || !value)
+		return whc_gen_clGetProgramInfo(prog, name, size, value, size_ret);
+	/* The value is an array of the application's pointers: ask for each
+	 * binary separately. */
+	cl_uint ndev = 0;
+	cl_int r = whc_gen_clGetProgramInfo(prog, CL_PROGRAM_NUM_DEVICES, sizeof(ndev), &ndev, NULL);
+	if (r != CL_SUCCESS)
+		return r;
+	if (size < ndev * sizeof(void *))
+		return CL_INVALID_VALUE;
+	size_t *sizes = calloc(ndev ? ndev : 1, sizeof(size_t));
+	if (!sizes)
+		return CL_OUT_OF_HOST_MEMORY;
+	r = whc_gen_clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, ndev * sizeof(size_t), sizes, NULL);
+	unsigned char **dst = value;
+	for (cl_uint i = 0; r == CL_SUCCESS && i < ndev; i++)
+		if (dst[i] && sizes[i])
+			r = whc_whclGetProgramBinary(prog, i, sizes[i], dst[i]);
+	free(sizes);
+	if (r == CL_SUCCESS && size_ret)
+		*size_ret = ndev * sizeof(void *);
+	return r;
+}
+
+/* ---- creation hooks ----------------------------------------------------- */
+
+static void set_mem(void *ret, cl_mem_flags flags, size_t size, void *host_ptr, size_t elsize)
+{
+	struct whc_obj *o = ret;
+	if (!o)
+		return;
+	o->flags = flags;
+	o->size = size;
+	o->host_ptr = (flags & CL_MEM_USE_HOST_PTR) ? host_ptr : NULL;
+	o->elsize = elsize;
+}
+
+void whc_hook_mem(void *ret, cl_context c, cl_mem_flags flags, size_t size, void *host_ptr,
+		  cl_int *err)
+{
+	(void)c, (void)err;
+	set_mem(ret, flags, size, host_ptr, 0);
+}
+
+void whc_hook_mem_props(void *ret, cl_context c, const cl_mem_properties *p, cl_mem_flags flags,
+			size_t size, void *host_ptr, cl_int *err)
+{
+	(void)c, (void)p, (void)err;
+	set_mem(ret, flags, size, host_ptr, 0);
+}
+
+void whc_hook_image2d(void *ret, cl_context c, cl_mem_flags flags, const cl_image_format *f,
+		      size_t w, size_t h, size_t rp, void *host_ptr, cl_int *err)
+{
+	(void)c, (void)err;
+	set_mem(ret, flags, wh_cl_image2d_bytes(f, w, h, rp), host_ptr, wh_cl_format_bytes(f));
+}
+
+void whc_hook_image3d(void *ret, cl_context c, cl_mem_flags flags, const cl_image_format *f,
+		      size_t w, size_t h, size_t d, size_t rp, size_t sp, void *host_ptr,
+		      cl_int *err)
+{
+	(void)c, (void)err;
+	set_mem(ret, flags, wh_cl_image3d_bytes(f, w, h, d, rp, sp), host_ptr,
+		wh_cl_format_bytes(f));
+}
+
+void whc_hook_image(void *ret, cl_context c, cl_mem_flags flags, const cl_image_format *f,
+		    const cl_image_desc *d, void *host_ptr, cl_int *err)
+{
+	(void)c, (void)err;
+	set_mem(ret, flags, wh_cl_image_desc_bytes(f, d), host_ptr, wh_cl_format_bytes(f));
+}
+
+void whc_hook_image_props(void *ret, cl_context c, const cl_mem_properties *p, cl_mem_flags flags,
+			  const cl_image_format *f, const cl_image_desc *d, void *host_ptr,
+			  cl_int *err)
+{
+	(void)c, (void)p, (void)err;
+	set_mem(ret, flags, wh_cl_image_desc_bytes(f, d), host_ptr, wh_cl_format_bytes(f));
+}
+
+void whc_hook_subbuffer(void *ret, cl_mem buf, cl_mem_flags flags, cl_buffer_create_type t,
+			const void *info, cl_int *err)
+{
+	(void)err;
+	struct whc_obj *o = ret, *parent = (struct whc_obj *)buf;
+	if (!o || !parent || t != CL_BUFFER_CREATE_TYPE_REGION || !info)
+		return;
+	const cl_buffer_region *r = info;
+	o->flags = flags | (parent->flags & CL_MEM_USE_HOST_PTR);
+	o->size = r->size;
+	o->host_ptr = parent->host_ptr ? (char *)parent->host_ptr + r->origin : NULL;
+}
+
+/* ---- property lists and structs ----------------------------------------- */
+
+/* Zero-terminated (name, value) lists; values are 64-bit on the wire. */
+static void enc_pairs(struct wh_enc *e, const intptr_t *p, bool context)
+{
+	wh_enc_present(e, p != NULL);
+	if (!p)
+		return;
+	uint32_t n = 0;
+	while (p[n] && n < 254)
+		n += 2;
+	wh_enc_count(e, n + 1);
+	for (uint32_t i = 0; i < n; i += 2) {
+		wh_enc_u64(e, (uint64_t)p[i]);
+		if (context && p[i] == CL_CONTEXT_PLATFORM)
+			wh_enc_u64(e, whc_hid((const void *)p[i + 1], WHCL_K_PLATFORM));
+		else
+			wh_enc_u64(e, (uint64_t)p[i + 1]);
+	}
+	wh_enc_u64(e, 0);
+}
+
+void whc_enc_zlist_context(struct wh_enc *e, const void *props)
+{
+	enc_pairs(e, props, true);
+}
+
+void whc_enc_zlist_queue(struct wh_enc *e, const void *props)
+{
+	enc_pairs(e, props, false);
+}
+
+void whc_enc_zlist_pipe(struct wh_enc *e, const void *props)
+{
+	enc_pairs(e, props, false);
+}
+
+void whc_enc_zlist_sampler(struct wh_enc *e, const void *props)
+{
+	enc_pairs(e, props, false);
+}
+
+void whc_enc_zlist_mem(struct wh_enc *e, const void *props)
+{
+	enc_pairs(e, props, false);
+}
+
+/* Partition properties: a type, then values up to the list's terminator
+ * (BY_COUNTS carries a 0-terminated list of counts), then 0. */
+void whc_enc_zlist_partition(struct wh_enc *e, const void *props)
+{
+	const intptr_t *p = props;
+	wh_enc_present(e, p != NULL);
+	if (!p)
+		return;
+	uint32_t n = 0;
+	if (p[0] == CL_DEVICE_PARTITION_BY_COUNTS) {
+		n = 1;
+		while (p[n] && n < 250)
+			n++;
+		n++; /* LIST_END */
+	} else if (p[0]) {
+		n = 2;
+	}
+	wh_enc_count(e, n + 1);
+	for (uint32_t i = 0; i < n; i++)
+		wh_enc_u64(e, (uint64_t)p[i]);
+	wh_enc_u64(e, 0);
+}
+
+void whc_enc_image_desc(struct wh_enc *e, const cl_image_desc *d)
+{
+	wh_enc_present(e, d != NULL);
+	if (!d)
+		return;
+	wh_enc_u32(e, d->image_type);
+	wh_enc_u64(e, d->image_width);
+	wh_enc_u64(e, d->image_height);
+	wh_enc_u64(e, d->image_depth);
+	wh_enc_u64(e, d->image_array_size);
+	wh_enc_u64(e, d->image_row_pitch);
+	wh_enc_u64(e, d->image_slice_pitch);
+	wh_enc_u32(e, d->num_mip_levels);
+	wh_enc_u32(e, d->num_samples);
+	wh_enc_handle(e, whc_hid(d->mem_object, WHCL_K_MEM));
+}

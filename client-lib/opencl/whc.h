@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Client runtime of the Wormhole OpenCL ICD: connection, call framing,
+ * the object registry (dispatchable ICD objects), callbacks.  The generated
+ * stubs (whcl_client.c, from specs/opencl.spec) are written against this.
+ */
+#ifndef WHC_H
+#define WHC_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "whcl_cl.h"
+#include "whcl_ids.h"
+#include "wormhole/switcher.h"
+#include "wormhole/wire.h"
+
+#define WHC_MAGIC 0x57484f4cu
+#define WH_HANDLE_CLIENT_BIT_ (1ull << 63)
+
+/* Every ICD object: the dispatch table pointer must come first. */
+struct whc_obj {
+	const cl_icd_dispatch *dispatch;
+	uint32_t magic;
+	uint32_t kind;
+	uint64_t id;
+	atomic_int refs;
+	/* memory objects */
+	cl_mem_flags flags;
+	size_t size;
+	void *host_ptr;        /* USE_HOST_PTR storage, serves maps */
+	size_t elsize;         /* images: bytes per pixel */
+	struct whc_obj *next_id, *next_ptr;
+};
+
+struct _cl_platform_id { struct whc_obj o; };
+struct _cl_device_id { struct whc_obj o; };
+struct _cl_context { struct whc_obj o; };
+struct _cl_command_queue { struct whc_obj o; };
+struct _cl_mem { struct whc_obj o; };
+struct _cl_program { struct whc_obj o; };
+struct _cl_kernel { struct whc_obj o; };
+struct _cl_event { struct whc_obj o; };
+struct _cl_sampler { struct whc_obj o; };
+
+/* One call in flight: the encoder, then the decoder over the reply. */
+struct whc_call {
+	struct wh_enc e;
+	struct wh_dec d;
+	struct wh_msg msg;
+	bool have_msg;
+	uint16_t func;
+};
+
+/* Takes the channel lock and connects if needed. */
+cl_int whc_begin(struct whc_call *k);
+cl_int whc_sync(struct whc_call *k, uint16_t func);
+cl_int whc_post(struct whc_call *k, uint16_t func);
+/* Checks the reply was consumed exactly, then releases the lock. */
+cl_int whc_done(struct whc_call *k);
+void whc_end(struct whc_call *k);
+void whc_abort(struct whc_call *k);
+void whc_dec_outbuf(struct whc_call *k, void *dst, const void *ob, uint64_t size);
+cl_int whc_take_deferred(void);
+void whc_flush(void);
+void whc_unsupported(const char *fn, const char *why);
+
+/* Objects. */
+uint64_t whc_hid(const void *o, unsigned kind);
+struct whc_obj *whc_new(unsigned kind);          /* under the call lock */
+void whc_drop(struct whc_obj *o);
+struct whc_obj *whc_from_id(uint64_t id, unsigned kind);
+struct whc_obj *whc_lookup_ptr(const void *p);   /* NULL unless one of ours */
+void whc_ref(void *o);
+void whc_unref(void *o);
+void whc_ids_to_objs(void *buf, size_t bytes, unsigned kind);
+size_t whc_image_elsize(const void *img);
+
+/* Callbacks. */
+uint64_t whc_cb_register(int kind, void (*fn)(void), void *user_data, void *subject);
+void whc_cb_cancel(uint64_t cookie);
+
+/* Property lists and structs the generator delegates to. */
+void whc_enc_zlist_context(struct wh_enc *e, const void *props);
+void whc_enc_zlist_queue(struct wh_enc *e, const void *props);
+void whc_enc_zlist_partition(struct wh_enc *e, const void *props);
+void whc_enc_zlist_pipe(struct wh_enc *e, const void *props);
+void whc_enc_zlist_sampler(struct wh_enc *e, const void *props);
+void whc_enc_zlist_mem(struct wh_enc *e, const void *props);
+void whc_enc_image_desc(struct wh_enc *e, const cl_image_desc *d);
+
+/* Hooks run after successful creations (see the spec's @hook). */
+void whc_hook_mem(void *ret, cl_context c, cl_mem_flags flags, size_t size,
+		  void *host_ptr, cl_int *err);
+void whc_hook_mem_props(void *ret, cl_context c, const cl_mem_properties *p,
+			cl_mem_flags flags, size_t size, void *host_ptr, cl_int *err);
+void whc_hook_image2d(void *ret, cl_context c, cl_mem_flags flags,
+		      const cl_image_format *f, size_t w, size_t h, size_t rp,
+		      void *host_ptr, cl_int *err);
+void whc_hook_image3d(void *ret, cl_context c, cl_mem_flags flags,
+		      const cl_image_format *f, size_t w, size_t h, size_t d,
+		      size_t rp, size_t sp, void *host_ptr, cl_int *err);
+void whc_hook_image(void *ret, cl_context c, cl_mem_flags flags,
+		    const cl_image_format *f, const cl_image_desc *d,
+		    void *host_ptr, cl_int *err);
+void whc_hook_image_props(void *ret, cl_context c, const cl_mem_properties *p,
+			  cl_mem_flags flags, const cl_image_format *f,
+			  const cl_image_desc *d, void *host_ptr, cl_int *err);
+void whc_hook_subbuffer(void *ret, cl_mem buf, cl_mem_flags flags,
+			cl_buffer_create_type t, const void *info, cl_int *err);
+
+void whc_fill_dispatch(cl_icd_dispatch *t);
+
+/* Generated stubs the hand-written wrappers call (see the spec's @wrap). */
+cl_int CL_API_CALL whc_gen_clEnqueueReadBuffer(cl_command_queue, cl_mem, cl_bool, size_t, size_t,
+					       void *, cl_uint, const cl_event *, cl_event *);
+cl_int CL_API_CALL whc_gen_clEnqueueWriteBuffer(cl_command_queue, cl_mem, cl_bool, size_t, size_t,
+						const void *, cl_uint, const cl_event *, cl_event *);
+cl_int CL_API_CALL whc_gen_clFlush(cl_command_queue);
+cl_int CL_API_CALL whc_gen_clGetMemObjectInfo(cl_mem, cl_mem_info, size_t, void *, size_t *);
+cl_int CL_API_CALL whc_gen_clGetProgramInfo(cl_program, cl_program_info, size_t, void *, size_t *);
+cl_int CL_API_CALL whc_whclGetProgramBinary(cl_program, cl_uint, size_t, void *);
+cl_int CL_API_CALL whc_whclPoll(void);
+
+/* Wrappers and hand-written entries (icd.c). */
+cl_int CL_API_CALL whc_wrap_clEnqueueReadBuffer(cl_command_queue, cl_mem, cl_bool, size_t, size_t,
+						void *, cl_uint, const cl_event *, cl_event *);
+cl_int CL_API_CALL whc_wrap_clEnqueueWriteBuffer(cl_command_queue, cl_mem, cl_bool, size_t, size_t,
+						 const void *, cl_uint, const cl_event *, cl_event *);
+cl_int CL_API_CALL whc_wrap_clFlush(cl_command_queue);
+cl_int CL_API_CALL whc_wrap_clGetMemObjectInfo(cl_mem, cl_mem_info, size_t, void *, size_t *);
+cl_int CL_API_CALL whc_wrap_clGetProgramInfo(cl_program, cl_program_info, size_t, void *, size_t *);
+cl_int CL_API_CALL whc_hw_clSetKernelArg(cl_kernel, cl_uint, size_t, const void *);
+void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue, cl_mem, cl_bool, cl_map_flags, size_t,
+					    size_t, cl_uint, const cl_event *, cl_event *, cl_int *);
+void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue, cl_mem, cl_bool, cl_map_flags,
+					   const size_t *, const size_t *, size_t *, size_t *,
+					   cl_uint, const cl_event *, cl_event *, cl_int *);
+cl_int CL_API_CALL whc_hw_clEnqueueUnmapMemObject(cl_command_queue, cl_mem, void *, cl_uint,
+						  const cl_event *, cl_event *);
+void *CL_API_CALL whc_hw_clGetExtensionFunctionAddress(const char *);
+void *CL_API_CALL whc_hw_clGetExtensionFunctionAddressForPlatform(cl_platform_id, const char *);
+extern cl_icd_dispatch whc_dispatch;
+/* Connects (once); false with a message on stderr when no server. */
+bool whc_connect_once(void);
+
+#endif

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Server runtime of the OpenCL backend: per-client state, handle
+ * translation, accounting, callbacks.  The generated dispatcher
+ * (whcl_server.c, from specs/opencl.spec) is written against this.
+ */
+#ifndef WHS_H
+#define WHS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "whcl_cl.h"
+#include "whcl_ids.h"
+#include "server.h"
+
+struct whs_obj;
+struct whs_sink;
+struct whs_map;
+
+struct whs_blk {
+	struct whs_blk *next;
+	max_align_t data[];
+};
+
+struct whs {
+	struct wh_client *c;
+	struct whs_sink *sink;       /* where driver callbacks send events */
+	cl_int deferred;             /* first failure of a posted call */
+	uint64_t last_client_id;     /* highest client-chosen id seen */
+	/* every object we hold for the client, in creation order */
+	struct whs_obj **objs;
+	size_t nobjs, capobjs;
+	/* real pointer -> object (for ids in info results) */
+	struct whs_obj **rev;
+	size_t revcap, revused;
+	struct whs_map *maps;
+	uint64_t next_map_id;
+	struct whs_blk *arena;       /* per-call scratch, freed after the call */
+};
+
+struct whs_fn {
+	const char *name;
+	int (*fn)(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
+	bool async_ok;
+};
+extern const struct whs_fn whs_fns[WHCL_F_COUNT];
+
+void *whs_alloc(struct whs *s, size_t n);             /* zeroed, per call */
+void *whs_get(struct whs *s, uint64_t id, unsigned kind, const char *what);
+cl_int whs_bind(struct whs *s, uint64_t id, unsigned kind, void *real, uint64_t mem);
+uint64_t whs_export(struct whs *s, unsigned kind, void *real);
+uint64_t whs_add(struct whs *s, unsigned kind, void *real);
+void whs_ref(struct whs *s, uint64_t id, unsigned kind);
+void whs_unref(struct whs *s, uint64_t id, unsigned kind);
+bool whs_id_fresh(struct whs *s, uint64_t id);
+int whs_reject(struct whs *s, const char *fn, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void whs_defer(struct whs *s, const char *fn, cl_int err);
+void whs_log_check(struct whs *s, const char *fn, const char *cond);
+bool whs_charge(struct whs *s, uint64_t bytes);
+void whs_uncharge(struct whs *s, uint64_t bytes);
+void whs_enc_outbuf(struct wh_enc *rep, const void *ob, const void *data, uint64_t n);
+void whs_objs_to_ids(struct whs *s, void *buf, uint64_t bytes, unsigned kind);
+
+/* Callbacks: a context for the driver's user_data, and trampolines. */
+void *whs_cb_new(struct whs *s, int kind, uint64_t cookie);
+void whs_cb_free(void *ctx);
+void CL_CALLBACK whs_cb_fn_context_notify(const char *, const void *, size_t, void *);
+void CL_CALLBACK whs_cb_fn_program_notify(cl_program, void *);
+void CL_CALLBACK whs_cb_fn_event_notify(cl_event, cl_int, void *);
+void CL_CALLBACK whs_cb_fn_mem_notify(cl_mem, void *);
+void CL_CALLBACK whs_cb_fn_context_destructor(cl_context, void *);
+void whs_stage_free_on(struct whs *s, cl_event ev, void *buf);
+
+/* Spec helpers. */
+cl_mem_flags whs_fix_mem_flags(struct whs *s, cl_mem_flags f);
+cl_bool whs_force_true(struct whs *s, cl_bool b);
+bool whs_buffer_range(cl_mem buf, size_t off, size_t len);
+size_t whs_image_elsize(cl_mem img);
+cl_int whs_get_platform_ids(cl_uint n, cl_platform_id *p, cl_uint *np);
+cl_int whs_get_kernel_sub_group_info_khr(cl_kernel, cl_device_id, cl_kernel_sub_group_info,
+					 size_t, const void *, size_t, void *, size_t *);
+static inline cl_int whclPoll(void) { return CL_SUCCESS; }
+
+cl_int whs_dec_zlist_context(struct whs *s, struct wh_dec *d, void **out);
+cl_int whs_dec_zlist_queue(struct whs *s, struct wh_dec *d, void **out);
+cl_int whs_dec_zlist_partition(struct whs *s, struct wh_dec *d, void **out);
+cl_int whs_dec_zlist_pipe(struct whs *s, struct wh_dec *d, void **out);
+cl_int whs_dec_zlist_sampler(struct whs *s, struct wh_dec *d, void **out);
+cl_int whs_dec_zlist_mem(struct whs *s, struct wh_dec *d, void **out);
+cl_int whs_dec_image_desc(struct whs *s, struct wh_dec *d, cl_image_desc **out);
+
+/* Hand-written dispatchers (whs_hand.c). */
+int whs_hw_clSetKernelArg(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
+int whs_hw_clEnqueueMapBuffer(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
+int whs_hw_clEnqueueMapImage(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
+int whs_hw_clEnqueueUnmapMemObject(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
+int whs_hw_whclGetProgramBinary(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
+void whs_unmap_all(struct whs *s);
+
+#endif

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Hand-written server dispatchers (the spec says why for each): kernel
+ * arguments, maps/unmaps, and fetching one program binary.  Same rules as
+ * the generated ones: decode everything, fail closed on any inconsistency,
+ * look every handle up with its kind, check sizes against the real object.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "whs.h"
+
+struct whs_map {
+	uint64_t id;
+	cl_command_queue q;
+	cl_mem mem;
+	void *ptr;
+	uint64_t len;
+	struct whs_map *next;
+};
+
+struct waitlist {
+	cl_uint n;
+	cl_event *ev;
+	const uint8_t *ids;
+	uint32_t nids;
+};
+
+static void dec_waitlist(struct whs *s, struct wh_dec *d, struct waitlist *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->n = wh_dec_u32(d);
+	if (wh_dec_present(d)) {
+		w->nids = wh_dec_count(d, WH_MAX_ARRAY);
+		w->ids = wh_dec_take(d, (size_t)w->nids * 8);
+		w->ev = whs_alloc(s, (size_t)w->nids * sizeof(cl_event) + 1);
+	}
+}
+
+/* CL_SUCCESS, an API error, or -1 for a malformed list (reject). */
+static cl_int resolve_waitlist(struct whs *s, struct waitlist *w)
+{
+	if (w->ids && w->nids != w->n)
+		return -1;
+	if (w->ids && !w->ev)
+		return CL_OUT_OF_HOST_MEMORY;
+	for (uint32_t i = 0; w->ids && i < w->nids; i++) {
+		uint64_t id;
+		memcpy(&id, w->ids + 8 * (size_t)i, 8);
+		if (!(w->ev[i] = whs_get(s, id, WHCL_K_EVENT, "event_wait_list")))
+			return CL_INVALID_EVENT_WAIT_LIST;
+	}
+	return CL_SUCCESS;
+}
+
+static int finish(struct whs *s, const char *fn, struct wh_enc *rep, bool async, cl_int r)
+{
+	if (async) {
+		if (r != CL_SUCCESS)
+			whs_defer(s, fn, r);
+		return WH_OK;
+	}
+	wh_enc_i32(rep, r);
+	return WH_OK;
+}
+
+int whs_hw_clSetKernelArg(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async)
+{
+	uint64_t hk = wh_dec_handle(d);
+	cl_uint idx = wh_dec_u32(d);
+	uint64_t size = wh_dec_u64(d);
+	uint8_t tag = wh_dec_u8(d);
+	const void *val = NULL;
+	uint64_t n = 0, hid = 0;
+	switch (tag) {
+	case WHCL_ARG_BYTES:
+		wh_dec_bytes(d, &val, &n, WH_MAX_INLINE);
+		break;
+	case WHCL_ARG_LOCAL:
+		break;
+	case WHCL_ARG_MEM:
+	case WHCL_ARG_SAMPLER:
+	case WHCL_ARG_QUEUE:
+		hid = wh_dec_handle(d);
+		break;
+	default:
+		return whs_reject(s, "clSetKernelArg", WH_E_MALFORMED, "unknown argument tag %u", tag);
+	}
+	int w = wh_dec_finish(d);
+	if (w != WH_OK)
+		return whs_reject(s, "clSetKernelArg", w, "malformed request");
+	if (tag == WHCL_ARG_BYTES && n != size)
+		return whs_reject(s, "clSetKernelArg", WH_E_MALFORMED,
+				  "%" PRIu64 " value bytes for arg_size %" PRIu64, n, size);
+	cl_int r = CL_SUCCESS;
+	cl_kernel k = whs_get(s, hk, WHCL_K_KERNEL, "kernel");
+	if (!k)
+		return finish(s, "clSetKernelArg", rep, async, CL_INVALID_KERNEL);
+	void *obj = NULL;
+	unsigned kind = tag == WHCL_ARG_MEM ? WHCL_K_MEM : tag == WHCL_ARG_SAMPLER ? WHCL_K_SAMPLER : WHCL_K_QUEUE;
+	if (hid && !(obj = whs_get(s, hid, kind, "kernel argument")))
+		return finish(s, "clSetKernelArg", rep, async,
+			      tag == WHCL_ARG_SAMPLER ? CL_INVALID_SAMPLER :
+			      tag == WHCL_ARG_QUEUE ? CL_INVALID_DEVICE_QUEUE : CL_INVALID_MEM_OBJECT);
+	if (tag == WHCL_ARG_BYTES) {
+		/* aligned copy: the message bytes may sit at any address */
+		void *a = whs_alloc(s, n + 1);
+		if (!a)
+			return finish(s, "clSetKernelArg", rep, async, CL_OUT_OF_HOST_MEMORY);
+		memcpy(a, val, n);
+		r = clSetKernelArg(k, idx, size, a);
+	} else if (tag == WHCL_ARG_LOCAL) {
+		r = clSetKernelArg(k, idx, size, NULL);
+	} else {
+		r = clSetKernelArg(k, idx, size, &obj);
+	}
+	return finish(s, "clSetKernelArg", rep, async, r);
+}
+
+static struct whs_map *map_new(struct whs *s, cl_command_queue q, cl_mem mem, void *ptr, uint64_t len)
+{
+	struct whs_map *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->id = ++s->next_map_id;
+	m->q = q;
+	m->mem = mem;
+	m->ptr = ptr;
+	m->len = len;
+	clRetainCommandQueue(q);
+	clRetainMemObject(mem);
+	m->next = s->maps;
+	s->maps = m;
+	return m;
+}
+
+static void map_free(struct whs_map *m)
+{
+	clReleaseMemObject(m->mem);
+	clReleaseCommandQueue(m->q);
+	free(m);
+}
+
+void whs_unmap_all(struct whs *s)
+{
+	while (s->maps) {
+		struct whs_map *m = s->maps;
+		s->maps = m->next;
+		clEnqueueUnmapMemObject(m->q, m->mem, m->ptr, 0, NULL, NULL);
+		clFinish(m->q);
+		map_free(m);
+	}
+}
+
+int whs_hw_clEnqueueMapBuffer(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async)
+{
+	const char *fn = "clEnqueueMapBuffer";
+	uint64_t hq = wh_dec_handle(d), hm = wh_dec_handle(d);
+	cl_map_flags flags = wh_dec_u64(d);
+	uint64_t off = wh_dec_u64(d), cb = wh_dec_u64(d);
+	struct waitlist wl;
+	dec_waitlist(s, d, &wl);
+	bool p_ev = wh_dec_present(d);
+	uint64_t id_ev = p_ev ? wh_dec_handle(d) : 0;
+	bool want = wh_dec_present(d);
+	void *ob = NULL;
+	uint64_t obn = 0;
+	if (want)
+		wh_dec_outbuf(d, &ob, &obn, WH_MAX_PAYLOAD);
+	int w = wh_dec_finish(d);
+	if (w != WH_OK)
+		return whs_reject(s, fn, w, "malformed request");
+	if (async)
+		return whs_reject(s, fn, WH_E_MALFORMED, "maps cannot be posted");
+	if (want && obn != cb)
+		return whs_reject(s, fn, WH_E_MALFORMED, "out-buffer size disagrees with cb");
+	if (p_ev && !whs_id_fresh(s, id_ev))
+		return whs_reject(s, fn, WH_E_BAD_HANDLE, "event id is not fresh");
+	cl_int r = resolve_waitlist(s, &wl);
+	if (r == -1)
+		return whs_reject(s, fn, WH_E_MALFORMED, "wait list count disagrees");
+	cl_command_queue q = NULL;
+	cl_mem mem = NULL;
+	if (r == CL_SUCCESS && !(q = whs_get(s, hq, WHCL_K_QUEUE, "command_queue")))
+		r = CL_INVALID_COMMAND_QUEUE;
+	if (r == CL_SUCCESS && !(mem = whs_get(s, hm, WHCL_K_MEM, "buffer")))
+		r = CL_INVALID_MEM_OBJECT;
+	if (r == CL_SUCCESS && !whs_buffer_range(mem, off, cb)) {
+		whs_log_check(s, fn, "offset + cb within the buffer");
+		r = CL_INVALID_VALUE;
+	}
+	void *ptr = NULL;
+	cl_event ev = NULL;
+	if (r == CL_SUCCESS)
+		ptr = clEnqueueMapBuffer(q, mem, CL_TRUE, flags, off, cb, wl.n, wl.ids ? wl.ev : NULL,
+					 p_ev ? &ev : NULL, &r);
+	if (r == CL_SUCCESS && !ptr && cb)
+		r = CL_MAP_FAILURE;
+	struct whs_map *m = NULL;
+	if (r == CL_SUCCESS && !(m = map_new(s, q, mem, ptr, cb))) {
+		clEnqueueUnmapMemObject(q, mem, ptr, 0, NULL, NULL);
+		r = CL_OUT_OF_HOST_MEMORY;
+	}
+	if (r == CL_SUCCESS && p_ev && ev)
+		r = whs_bind(s, id_ev, WHCL_K_EVENT, ev, 0);
+	else if (ev && r != CL_SUCCESS)
+		clReleaseEvent(ev);
+	wh_enc_i32(rep, r);
+	wh_enc_u64(rep, m && r == CL_SUCCESS ? m->id : 0);
+	if (want && r == CL_SUCCESS) {
+		if (ob)
+			memcpy(ob, ptr, cb);
+		whs_enc_outbuf(rep, ob, ptr, cb);
+	}
+	return WH_OK;
+}
+
+int whs_hw_clEnqueueMapImage(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async)
+{
+	const char *fn = "clEnqueueMapImage";
+	uint64_t hq = wh_dec_handle(d), hm = wh_dec_handle(d);
+	cl_map_flags flags = wh_dec_u64(d);
+	size_t origin[3], region[3];
+	for (int i = 0; i < 3; i++)
+		origin[i] = wh_dec_u64(d);
+	for (int i = 0; i < 3; i++)
+		region[i] = wh_dec_u64(d);
+	struct waitlist wl;
+	dec_waitlist(s, d, &wl);
+	bool p_ev = wh_dec_present(d);
+	uint64_t id_ev = p_ev ? wh_dec_handle(d) : 0;
+	int w = wh_dec_finish(d);
+	if (w != WH_OK)
+		return whs_reject(s, fn, w, "malformed request");
+	if (async)
+		return whs_reject(s, fn, WH_E_MALFORMED, "maps cannot be posted");
+	if (p_ev && !whs_id_fresh(s, id_ev))
+		return whs_reject(s, fn, WH_E_BAD_HANDLE, "event id is not fresh");
+	cl_int r = resolve_waitlist(s, &wl);
+	if (r == -1)
+		return whs_reject(s, fn, WH_E_MALFORMED, "wait list count disagrees");
+	cl_command_queue q = NULL;
+	cl_mem img = NULL;
+	if (r == CL_SUCCESS && !(q = whs_get(s, hq, WHCL_K_QUEUE, "command_queue")))
+		r = CL_INVALID_COMMAND_QUEUE;
+	if (r == CL_SUCCESS && !(img = whs_get(s, hm, WHCL_K_MEM, "image")))
+		r = CL_INVALID_MEM_OBJECT;
+	void *ptr = NULL;
+	cl_event ev = NULL;
+	size_t rp = 0, sp = 0;
+	if (r == CL_SUCCESS)
+		ptr = clEnqueueMapImage(q, img, CL_TRUE, flags, origin, region, &rp, &sp, wl.n,
+					wl.ids ? wl.ev : NULL, p_ev ? &ev : NULL, &r);
+	uint64_t len = 0;
+	if (r == CL_SUCCESS) {
+		len = wh_cl_host_rect_bytes(whs_image_elsize(img), region, rp, sp);
+		if (!ptr || len == WH_CL_OVF || len > WH_MAX_PAYLOAD - 4096) {
+			if (ptr)
+				clEnqueueUnmapMemObject(q, img, ptr, 0, NULL, NULL);
+			r = CL_MAP_FAILURE;
+		}
+	}
+	struct whs_map *m = NULL;
+	if (r == CL_SUCCESS && !(m = map_new(s, q, img, ptr, len))) {
+		clEnqueueUnmapMemObject(q, img, ptr, 0, NULL, NULL);
+		r = CL_OUT_OF_HOST_MEMORY;
+	}
+	if (r == CL_SUCCESS && p_ev && ev)
+		r = whs_bind(s, id_ev, WHCL_K_EVENT, ev, 0);
+	else if (ev && r != CL_SUCCESS)
+		clReleaseEvent(ev);
+	wh_enc_i32(rep, r);
+	wh_enc_u64(rep, m && r == CL_SUCCESS ? m->id : 0);
+	wh_enc_u64(rep, rp);
+	wh_enc_u64(rep, sp);
+	if (r == CL_SUCCESS) {
+		wh_enc_u64(rep, len);
+		wh_enc_raw(rep, ptr, len);
+	}
+	return WH_OK;
+}
+
+int whs_hw_clEnqueueUnmapMemObject(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async)
+{
+	const char *fn = "clEnqueueUnmapMemObject";
+	uint64_t hq = wh_dec_handle(d), hm = wh_dec_handle(d);
+	uint64_t map_id = wh_dec_u64(d);
+	bool wrote = wh_dec_present(d);
+	const void *data = NULL;
+	uint64_t n = 0;
+	if (wrote)
+		wh_dec_bytes(d, &data, &n, WH_MAX_PAYLOAD);
+	struct waitlist wl;
+	dec_waitlist(s, d, &wl);
+	bool p_ev = wh_dec_present(d);
+	uint64_t id_ev = p_ev ? wh_dec_handle(d) : 0;
+	int w = wh_dec_finish(d);
+	if (w != WH_OK)
+		return whs_reject(s, fn, w, "malformed request");
+	if (p_ev && !whs_id_fresh(s, id_ev))
+		return whs_reject(s, fn, WH_E_BAD_HANDLE, "event id is not fresh");
+	cl_int r = resolve_waitlist(s, &wl);
+	if (r == -1)
+		return whs_reject(s, fn, WH_E_MALFORMED, "wait list count disagrees");
+	cl_command_queue q = NULL;
+	cl_mem mem = NULL;
+	if (r == CL_SUCCESS && !(q = whs_get(s, hq, WHCL_K_QUEUE, "command_queue")))
+		r = CL_INVALID_COMMAND_QUEUE;
+	if (r == CL_SUCCESS && !(mem = whs_get(s, hm, WHCL_K_MEM, "memobj")))
+		r = CL_INVALID_MEM_OBJECT;
+	struct whs_map *m = NULL, **pp;
+	for (pp = &s->maps; r == CL_SUCCESS && *pp; pp = &(*pp)->next)
+		if ((*pp)->id == map_id)
+			break;
+	if (r == CL_SUCCESS) {
+		m = *pp;
+		if (!m || m->mem != mem) {
+			whs_log_check(s, fn, "mapped_ptr names a live map of memobj");
+			r = CL_INVALID_VALUE;
+		} else if (wrote && n != m->len) {
+			return whs_reject(s, fn, WH_E_MALFORMED, "write-back of %" PRIu64 " bytes for a %" PRIu64 "-byte map", n, m->len);
+		}
+	}
+	cl_event ev = NULL;
+	if (r == CL_SUCCESS) {
+		*pp = m->next;
+		if (wrote && n)
+			memcpy(m->ptr, data, n);
+		r = clEnqueueUnmapMemObject(q, mem, m->ptr, wl.n, wl.ids ? wl.ev : NULL,
+					    p_ev ? &ev : NULL);
+		map_free(m);
+	}
+	if (r == CL_SUCCESS && p_ev && ev)
+		r = whs_bind(s, id_ev, WHCL_K_EVENT, ev, 0);
+	return finish(s, fn, rep, async, r);
+}
+
+int whs_hw_whclGetProgramBinary(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async)
+{
+	const char *fn = "clGetProgramInfo(CL_PROGRAM_BINARIES)";
+	uint64_t hp = wh_dec_handle(d);
+	cl_uint index = wh_dec_u32(d);
+	uint64_t size = wh_dec_u64(d);
+	bool present = wh_dec_present(d);
+	void *ob = NULL;
+	uint64_t obn = 0;
+	if (present)
+		wh_dec_outbuf(d, &ob, &obn, WH_MAX_PAYLOAD);
+	int w = wh_dec_finish(d);
+	if (w != WH_OK)
+		return whs_reject(s, fn, w, "malformed request");
+	if (async)
+		return whs_reject(s, fn, WH_E_MALFORMED, "cannot be posted");
+	if (present && obn != size)
+		return whs_reject(s, fn, WH_E_MALFORMED, "out-buffer size disagrees");
+	cl_int r = CL_SUCCESS;
+	cl_program p = whs_get(s, hp, WHCL_K_PROGRAM, "program");
+	cl_uint ndev = 0;
+	size_t *sizes = NULL;
+	void *buf = NULL;
+	if (!p)
+		r = CL_INVALID_PROGRAM;
+	if (r == CL_SUCCESS)
+		r = clGetProgramInfo(p, CL_PROGRAM_NUM_DEVICES, sizeof(ndev), &ndev, NULL);
+	if (r == CL_SUCCESS && (index >= ndev || ndev > 4096 || !present))
+		r = CL_INVALID_VALUE;
+	if (r == CL_SUCCESS && !(sizes = whs_alloc(s, ndev * sizeof(size_t))))
+		r = CL_OUT_OF_HOST_MEMORY;
+	if (r == CL_SUCCESS)
+		r = clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, ndev * sizeof(size_t), sizes, NULL);
+	if (r == CL_SUCCESS && sizes[index] != size)
+		r = CL_INVALID_VALUE;
+	unsigned char **ptrs = NULL;
+	if (r == CL_SUCCESS && !(ptrs = whs_alloc(s, ndev * sizeof(*ptrs))))
+		r = CL_OUT_OF_HOST_MEMORY;
+	if (r == CL_SUCCESS && !(buf = ob ? ob : whs_alloc(s, size + 1)))
+		r = CL_OUT_OF_HOST_MEMORY;
+	if (r == CL_SUCCESS) {
+		ptrs[index] = buf;
+		r = clGetProgramInfo(p, CL_PROGRAM_BINARIES, ndev * sizeof(*ptrs), ptrs, NULL);
+	}
+	wh_enc_i32(rep, r);
+	if (present)
+		whs_enc_outbuf(rep, ob, r == CL_SUCCESS ? buf : NULL, size);
+	return WH_OK;
+}
