@@ -47,6 +47,17 @@ WH_EXPORT cl_int CL_API_CALL clIcdGetPlatformIDsKHR(cl_uint num_entries, cl_plat
 	return n ? CL_SUCCESS : CL_PLATFORM_NOT_FOUND_KHR;
 }
 
+/* Some loaders (ocl-icd) resolve clGetPlatformInfo from the vendor library
+ * itself to read CL_PLATFORM_ICD_SUFFIX_KHR. */
+WH_EXPORT cl_int CL_API_CALL clGetPlatformInfo(cl_platform_id p, cl_platform_info name, size_t size,
+					       void *value, size_t *size_ret);
+WH_EXPORT cl_int CL_API_CALL clGetPlatformInfo(cl_platform_id p, cl_platform_info name, size_t size,
+					       void *value, size_t *size_ret)
+{
+	pthread_once(&g_once, init_dispatch);
+	return whc_dispatch.clGetPlatformInfo(p, name, size, value, size_ret);
+}
+
 static void *ext_address(const char *name)
 {
 	if (!name)
