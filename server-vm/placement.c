@@ -65,7 +65,7 @@ int wh_placement_init(const char *pci_busid, const char *override_cpuset,
 		if (topo)
 			hwloc_topology_destroy(topo);
 		topo = NULL;
-		say(log, loglen, "placement: hwloc cannot load the topology (%s): not pinning",
+		say(log, loglen, "hwloc cannot load the topology (%s): not pinning",
 		    strerror(errno));
 		return 0;
 	}
@@ -75,7 +75,7 @@ int wh_placement_init(const char *pci_busid, const char *override_cpuset,
 		hwloc_bitmap_t s = hwloc_bitmap_alloc();
 		if (!s || hwloc_bitmap_list_sscanf(s, override_cpuset) < 0 ||
 		    hwloc_bitmap_iszero(s)) {
-			say(log, loglen, "placement: malformed cpuset override '%s': not pinning",
+			say(log, loglen, "malformed cpuset override '%s': not pinning",
 			    override_cpuset);
 			hwloc_bitmap_free(s);
 			return -1;
@@ -83,7 +83,7 @@ int wh_placement_init(const char *pci_busid, const char *override_cpuset,
 		if (!hwloc_bitmap_isincluded(s, allowed)) {
 			char a[128];
 			hwloc_bitmap_list_snprintf(a, sizeof(a), allowed);
-			say(log, loglen, "placement: override '%s' is outside the usable cpus %s: "
+			say(log, loglen, "override '%s' is outside the usable cpus %s: "
 			    "not pinning", override_cpuset, a);
 			hwloc_bitmap_free(s);
 			return -1;
@@ -96,11 +96,11 @@ int wh_placement_init(const char *pci_busid, const char *override_cpuset,
 			hwloc_bitmap_free(ns);
 		}
 		hwloc_bitmap_free(s);
-		say(log, loglen, "placement: cpus %s (override)", chosen_str);
+		say(log, loglen, "cpus %s (override)", chosen_str);
 		return 0;
 	}
 	if (!pci_busid || !*pci_busid) {
-		say(log, loglen, "placement: no accelerator PCI address: not pinning");
+		say(log, loglen, "no accelerator PCI address: not pinning");
 		return 0;
 	}
 	char busid[32];
@@ -111,18 +111,18 @@ int wh_placement_init(const char *pci_busid, const char *override_cpuset,
 	} else if (sscanf(pci_busid, "%x:%x.%x%c", &b, &dev, &f, &tail) == 3) {
 		snprintf(busid, sizeof(busid), "0000:%02x:%02x.%01x", b, dev, f);
 	} else {
-		say(log, loglen, "placement: malformed PCI address '%s': not pinning", pci_busid);
+		say(log, loglen, "malformed PCI address '%s': not pinning", pci_busid);
 		return -1;
 	}
 	hwloc_obj_t pci = hwloc_get_pcidev_by_busidstring(topo, busid);
 	if (!pci) {
-		say(log, loglen, "placement: accelerator %s not in the PCI topology: not pinning",
+		say(log, loglen, "accelerator %s not in the PCI topology: not pinning",
 		    busid);
 		return 0;
 	}
 	hwloc_obj_t anc = hwloc_get_non_io_ancestor_obj(topo, pci);
 	if (!anc || !anc->cpuset || hwloc_bitmap_iszero(anc->cpuset)) {
-		say(log, loglen, "placement: no CPU locality for %s: not pinning", busid);
+		say(log, loglen, "no CPU locality for %s: not pinning", busid);
 		return 0;
 	}
 	hwloc_bitmap_t s = hwloc_bitmap_dup(anc->cpuset);
@@ -130,7 +130,7 @@ int wh_placement_init(const char *pci_busid, const char *override_cpuset,
 		return -1;
 	hwloc_bitmap_and(s, s, allowed);
 	if (hwloc_bitmap_iszero(s)) {
-		say(log, loglen, "placement: the cpus near %s are not usable here: not pinning",
+		say(log, loglen, "the cpus near %s are not usable here: not pinning",
 		    busid);
 		hwloc_bitmap_free(s);
 		return 0;
@@ -139,13 +139,13 @@ int wh_placement_init(const char *pci_busid, const char *override_cpuset,
 	hwloc_bitmap_free(s);
 	chosen_node = node_of(anc->nodeset);
 	if (hwloc_bitmap_isequal(chosen, allowed))
-		say(log, loglen, "placement: accelerator %s is local to every cpu (%s); "
+		say(log, loglen, "accelerator %s is local to every cpu (%s); "
 		    "pinning there", busid, chosen_str);
 	else if (chosen_node >= 0)
-		say(log, loglen, "placement: accelerator %s is on NUMA node %d: cpus %s",
+		say(log, loglen, "accelerator %s is on NUMA node %d: cpus %s",
 		    busid, chosen_node, chosen_str);
 	else
-		say(log, loglen, "placement: accelerator %s is near cpus %s", busid,
+		say(log, loglen, "accelerator %s is near cpus %s", busid,
 		    chosen_str);
 	return 0;
 }
