@@ -90,7 +90,8 @@ for s in client tramp gate; do
 done
 # The patched uapi header, so whvmm builds against what the modules define.
 mkdir -p "$B/uapi/linux"
-cp "$B/module/src/include/uapi/linux/kvm.h" "$B/uapi/linux/kvm.h"
+sed -e '/#include <linux\/compiler.h>/d' -e 's/__user//g' \
+	"$B/module/src/include/uapi/linux/kvm.h" >"$B/uapi/linux/kvm.h"
 gcc -Wall -Wextra -Werror -O2 -static -I"$B/uapi" -I"$ROOT/tests/kvm" \
 	"$ROOT/tests/kvm/whvmm.c" -o "$B/whvmm" || fail_setup "whvmm build"
 
@@ -123,8 +124,9 @@ dmesg | grep -i wormhole | sed 's/^/WH: dmesg: /'
 /whvmm plain 2>&1 | sed -e 's/^PASS: /PASS: patched-/' -e 's/^FAIL: /FAIL: patched-/'
 /whvmm wormhole $CALLS 2>&1
 /whvmm bench 10000 2>&1
-dmesg | grep -E -i 'wormhole|BUG|Oops|WARNING.*(kvm|vmx)|RIP: .*(kvm|vmx)' | tail -40 | sed 's/^/WH: dmesg: /'
+dmesg | grep -E 'wormhole|BUG:|Oops|WARNING:.*(kvm|vmx)|RIP: .*(kvm|vmx)' | tail -40 | sed 's/^/WH: dmesg: /'
 echo "WH: done"
+sleep 2
 poweroff -f
 EOF
 chmod +x "$I/init"
@@ -185,7 +187,7 @@ grep -q '^WH: stock modules loaded' "$S.txt" && res ok stock-modules-load || res
 grep -q '^WH: patched modules loaded' "$S.txt" && res ok patched-modules-load || res no patched-modules-load
 grep -q 'wormhole: enabled' "$S.txt" && res ok patched-detects-vmfunc || res no patched-detects-vmfunc
 grep -q '^WH: done' "$S.txt" && res ok run-completed || res no run-completed
-if grep -E '^WH: dmesg: .*(BUG|WARNING|Oops)' "$S.txt" >/dev/null; then
+if grep -E '^WH: dmesg: .*(BUG:|WARNING:|Oops)' "$S.txt" >/dev/null; then
 	res no no-kernel-warnings
 else
 	res ok no-kernel-warnings
