@@ -835,6 +835,22 @@ def emit_server_body(spec, f, c):
             pass
     c('if ((_w = wh_dec_finish(d)) != WH_OK)')
     c('\treturn whs_reject(s, "%s", _w, "malformed request");' % f.name)
+    # 3. handle lookups
+    for p in f.params:
+        n = p.name
+        if p.cls == 'handle':
+            kc = kind_const(spec, p.base)
+            if p.has('opt'):
+                c('if (_r == CL_SUCCESS && h_%s && !(%s = whs_get(s, h_%s, %s, "%s")))' % (n, n, n, kc, n))
+            else:
+                c('if (_r == CL_SUCCESS && !(%s = whs_get(s, h_%s, %s, "%s")))' % (n, n, kc, n))
+            c('\t_r = %s;' % H[p.base].invalid)
+        elif p.cls == 'handle_array':
+            kc = kind_const(spec, p.base)
+            c('for (uint32_t _i = 0; _r == CL_SUCCESS && ids_%s && _i < n_%s; _i++) {' % (n, n))
+            c('\tuint64_t _id; memcpy(&_id, ids_%s + 8 * (size_t)_i, 8);' % n)
+            c('\tif (!(%s[_i] = whs_get(s, _id, %s, "%s"))) _r = %s;' % (n, kc, n, p.get('invalid', H[p.base].invalid)))
+            c('}')
     # 2. consistency checks (fail closed)
     for p in f.params:
         n = p.name
@@ -845,13 +861,13 @@ def emit_server_body(spec, f, c):
                 f.name, n, p.get('count').replace('"', ''), n))
         elif cls == 'bytes':
             cond = p.get('if')
-            c('if (p_%s && n_%s != (uint64_t)(%s))' % (n, n, p.get('size')))
+            c('if (_r == CL_SUCCESS && p_%s && n_%s != (uint64_t)(%s))' % (n, n, p.get('size')))
             c('\treturn whs_reject(s, "%s", WH_E_MALFORMED, "%s: %%llu bytes sent, size expression disagrees", (unsigned long long)n_%s);' % (f.name, n, n))
             if cond:
                 c('if (p_%s && !(%s))' % (n, cond))
                 c('\treturn whs_reject(s, "%s", WH_E_MALFORMED, "%s sent although not wanted");' % (f.name, n))
         elif cls == 'bytes_out':
-            c('if (p_%s && n_%s != (uint64_t)(%s))' % (n, n, p.get('size')))
+            c('if (_r == CL_SUCCESS && p_%s && n_%s != (uint64_t)(%s))' % (n, n, p.get('size')))
             c('\treturn whs_reject(s, "%s", WH_E_MALFORMED, "%s: out-buffer of %%llu bytes, size expression disagrees", (unsigned long long)n_%s);' % (f.name, n, n))
             c('if (p_%s && _r == CL_SUCCESS) {' % n)
             c('\t%s = ob_%s ? ob_%s : whs_alloc(s, n_%s + 1);' % (n, n, n, n))
@@ -869,22 +885,6 @@ def emit_server_body(spec, f, c):
     if new_ret:
         c('if (!whs_id_fresh(s, _ret_id))')
         c('\treturn whs_reject(s, "%s", WH_E_BAD_HANDLE, "client-chosen id is not fresh");' % f.name)
-    # 3. handle lookups
-    for p in f.params:
-        n = p.name
-        if p.cls == 'handle':
-            kc = kind_const(spec, p.base)
-            if p.has('opt'):
-                c('if (_r == CL_SUCCESS && h_%s && !(%s = whs_get(s, h_%s, %s, "%s")))' % (n, n, n, kc, n))
-            else:
-                c('if (_r == CL_SUCCESS && !(%s = whs_get(s, h_%s, %s, "%s")))' % (n, n, kc, n))
-            c('\t_r = %s;' % H[p.base].invalid)
-        elif p.cls == 'handle_array':
-            kc = kind_const(spec, p.base)
-            c('for (uint32_t _i = 0; _r == CL_SUCCESS && ids_%s && _i < n_%s; _i++) {' % (n, n))
-            c('\tuint64_t _id; memcpy(&_id, ids_%s + 8 * (size_t)_i, 8);' % n)
-            c('\tif (!(%s[_i] = whs_get(s, _id, %s, "%s"))) _r = %s;' % (n, kc, n, p.get('invalid', H[p.base].invalid)))
-            c('}')
     # Extra server-side checks declared in the spec.
     if f.has('check'):
         for chk in split_top(f.get('check'), ','):

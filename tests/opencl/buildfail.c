@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+/* A program whose build fails: the error code, the build status and the
+ * build log must come back; then a good build with a build callback. */
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static const char *bad =
+	"__kernel void k(__global int *x) {\n"
+	"  x[0] = undefined_thing + 1;\n"
+	"}\n";
+static const char *good = "__kernel void k(__global int *x) { x[get_global_id(0)] = 42; }\n";
+
+static volatile int notified;
+static void CL_CALLBACK on_built(cl_program p, void *ud)
+{
+	cl_build_status st = 0;
+	cl_device_id dev = ud;
+	clGetProgramBuildInfo(p, dev, CL_PROGRAM_BUILD_STATUS, sizeof(st), &st, NULL);
+	notified = st == CL_BUILD_SUCCESS ? 1 : -1;
+}
+
+int main(void)
+{
+	struct clenv e;
+	clenv_init(&e);
+	cl_int r;
+	cl_program p = clCreateProgramWithSource(e.ctx, 1, &bad, NULL, &r);
+	CHECKE(r, "create");
+	r = clBuildProgram(p, 1, &e.dev, "", NULL, NULL);
+	cl_build_status st = 0;
+	CHECK(clGetProgramBuildInfo(p, e.dev, CL_PROGRAM_BUILD_STATUS, sizeof(st), &st, NULL));
+	size_t len = 0;
+	CHECK(clGetProgramBuildInfo(p, e.dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &len));
+	char *log = calloc(1, len + 1);
+	CHECK(clGetProgramBuildInfo(p, e.dev, CL_PROGRAM_BUILD_LOG, len, log, NULL));
+	printf("build=%d status=%d loglen=%zu mentions_symbol=%d\n", r, st, len,
+	       strstr(log, "undefined_thing") != NULL);
+	printf("--- log ---\n%s\n--- end ---\n", log);
+	clReleaseProgram(p);
+
+	/* Build callback on a good program. */
+	p = clCreateProgramWithSource(e.ctx, 1, &good, NULL, &r);
+	CHECKE(r, "create good");
+	CHECK(clBuildProgram(p, 1, &e.dev, "", on_built, e.dev));
+	for (int i = 0; i < 5000 && !notified; i++)
+		usleep(1000);
+	printf("callback=%d\n", notified);
+	clReleaseProgram(p);
+	clenv_fini(&e);
+	free(log);
+	return (r == CL_BUILD_PROGRAM_FAILURE && notified == 1) ? 0 : 1;
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# OpenCL end to end: every program in tests/opencl runs natively (POCL only)
+# and through Wormhole over shm, unix and tcp; outputs must be identical.
+# Then clinfo, 2 and 8 concurrent clients, and the failure cases.
+# usage: tests/opencl/run.sh BUILD_DIR
+set -u
+B=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
+T=$B/tests/opencl
+WHD=$B/server-vm/wormholed
+VEND=$B/client-lib/opencl/vendors
+tmp=$(mktemp -d /tmp/wh-ocl-test.XXXXXX)
+pass=0 fail=0
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok()  { pass=$((pass + 1)); echo "PASS $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+
+# Native: a vendors directory with POCL only.
+mkdir -p "$tmp/native"
+cp /etc/OpenCL/vendors/pocl.icd "$tmp/native/"
+native() { OCL_ICD_VENDORS=$tmp/native "$@"; }
+token=wh-ocl-test-token-0123456789
+viawh() { local a=$1; shift; OCL_ICD_VENDORS=$VEND WORMHOLE_SERVER=$a WORMHOLE_TOKEN=$token "$@"; }
+
+port=$((20000 + RANDOM % 20000))
+shmname=wh-ocl-$$
+printf '[client tester]\ntoken = %s\n' "$token" >"$tmp/wh.conf"
+start_server() { # log, addresses...
+	local log=$1; shift
+	local args=()
+	for a in "$@"; do args+=(-l "$a"); done
+	"$WHD" "${args[@]}" -a "unix:$tmp/admin-$RANDOM.sock" -c "$tmp/wh.conf" --api opencl >"$log" 2>&1 &
+	local pid=$!
+	for _ in $(seq 100); do grep -q "ready" "$log" 2>/dev/null && break; sleep 0.05; done
+	echo "$pid"
+}
+srv=$(start_server "$tmp/srv.log" "shm:$shmname" "unix:$tmp/s.sock" "tcp:127.0.0.1:$port")
+pids+=("$srv")
+grep -q ready "$tmp/srv.log" || { cat "$tmp/srv.log"; echo "FAIL wormholed did not start"; exit 1; }
+addrs=("shm:$shmname" "unix:$tmp/s.sock" "tcp:127.0.0.1:$port")
+
+# 1. Programs: identical output natively and over every switcher.
+progs=("vecadd 1048576 4" "vecadd 1000 3" "sgemm 256" "reduction 1000003" "blur 317 211" "buildfail" "events" "mapunmap")
+for pa in "${progs[@]}"; do
+	read -r -a argv <<<"$pa"
+	prog=$T/ocl-${argv[0]}
+	exp=$(native timeout 120 "$prog" "${argv[@]:1}" 2>"$tmp/native.err"); rc=$?
+	if [ $rc -ne 0 ] || [ -z "$exp" ]; then
+		bad "$pa: native run failed ($rc): $(head -3 "$tmp/native.err")"
+		continue
+	fi
+	for a in "${addrs[@]}"; do
+		got=$(viawh "$a" timeout 120 "$prog" "${argv[@]:1}" 2>"$tmp/wh.err"); rc=$?
+		if [ $rc -eq 0 ] && [ "$got" = "$exp" ]; then
+			ok "$pa over ${a%%:*}: $(head -1 <<<"$got" | cut -c1-90)"
+		else
+			bad "$pa over ${a%%:*} (rc $rc)"; diff <(echo "$exp") <(echo "$got") | head -5
+			head -5 "$tmp/wh.err"
+		fi
+	done
+done
+
+# 2. clinfo: same platforms, devices and properties.
+native clinfo >"$tmp/clinfo.native" 2>&1
+for a in "${addrs[@]}"; do
+	viawh "$a" timeout 120 clinfo >"$tmp/clinfo.wh" 2>&1
+	if diff -q "$tmp/clinfo.native" "$tmp/clinfo.wh" >/dev/null && grep -q "Number of platforms *1" "$tmp/clinfo.wh"; then
+		ok "clinfo over ${a%%:*} identical ($(wc -l <"$tmp/clinfo.wh") lines)"
+	else
+		bad "clinfo over ${a%%:*}"; diff "$tmp/clinfo.native" "$tmp/clinfo.wh" | head -10
+	fi
+done
+
+# 3. Concurrent clients, each with its own inputs, each checked.
+for n in 2 8; do
+	exp_v=$(native "$T/ocl-vecadd" 65536 3)
+	exp_s=$(native "$T/ocl-sgemm" 128)
+	cpids=()
+	for i in $(seq "$n"); do
+		a=${addrs[$((i % 3))]}
+		if [ $((i % 2)) -eq 0 ]; then
+			viawh "$a" timeout 120 "$T/ocl-vecadd" 65536 3 >"$tmp/c$i.out" 2>"$tmp/c$i.err" &
+		else
+			viawh "$a" timeout 120 "$T/ocl-sgemm" 128 >"$tmp/c$i.out" 2>"$tmp/c$i.err" &
+		fi
+		cpids+=($!)
+	done
+	good=0
+	for i in $(seq "$n"); do
+		wait "${cpids[$((i - 1))]}"; rc=$?
+		if [ $((i % 2)) -eq 0 ]; then e=$exp_v; else e=$exp_s; fi
+		[ $rc -eq 0 ] && [ "$(cat "$tmp/c$i.out")" = "$e" ] && good=$((good + 1))
+	done
+	if [ $good -eq "$n" ]; then ok "$n concurrent clients all correct"; else bad "$n concurrent clients: $good/$n correct"; fi
+done
+
+# 4a. No server: zero platforms, a message naming the address, no hang.
+start=$(date +%s)
+out=$(OCL_ICD_VENDORS=$VEND WORMHOLE_SERVER=unix:$tmp/nobody.sock timeout 20 clinfo 2>&1); rc=$?
+if [ $rc -ne 124 ] && grep -q "Number of platforms *0" <<<"$out" && grep -q "nobody.sock" <<<"$out"; then
+	ok "no server: 0 platforms, message names unix:$tmp/nobody.sock ($(( $(date +%s) - start ))s)"
+else
+	bad "no server (rc $rc)"; echo "$out" | head -5
+fi
+
+# 4b. Server killed mid-run: calls fail with CL_DEVICE_NOT_AVAILABLE (-2)
+# or CL_OUT_OF_RESOURCES (-5) within seconds.
+for sw in shm unix tcp; do
+	p2=$((port + 1))
+	case $sw in
+	shm) a2="shm:$shmname-kill" ;;
+	unix) a2="unix:$tmp/kill.sock" ;;
+	tcp) a2="tcp:127.0.0.1:$p2" ;;
+	esac
+	s2=$(start_server "$tmp/srv2.log" "$a2")
+	viawh "$a2" timeout 60 "$T/ocl-vecadd" 262144 100000 >"$tmp/k.out" 2>"$tmp/k.err" &
+	cp=$!
+	sleep 1.5
+	kill -9 "$s2"; wait "$s2" 2>/dev/null
+	t0=$(date +%s%N)
+	wait "$cp"; rc=$?
+	dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+	if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $dt -lt 10000 ] && grep -qE "failed: -(2|5)$" "$tmp/k.err"; then
+		ok "server killed mid-run ($sw): client failed cleanly after ${dt} ms: $(grep -m1 failed "$tmp/k.err")"
+	else
+		bad "server killed mid-run ($sw): rc=$rc after ${dt} ms"; head -5 "$tmp/k.err"
+	fi
+done
+
+# 4c. Client killed mid-run: its objects are freed, others keep working.
+viawh "shm:$shmname" "$T/ocl-vecadd" 262144 100000 >/dev/null 2>&1 &
+victim=$!
+sleep 1.5
+kill -9 "$victim"; wait "$victim" 2>/dev/null
+sleep 1
+got=$(viawh "unix:$tmp/s.sock" timeout 60 "$T/ocl-vecadd" 1000 3 2>&1)
+if grep -q "released [1-9][0-9]* objects" "$tmp/srv.log" && [ "$got" = "$(native "$T/ocl-vecadd" 1000 3)" ]; then
+	ok "client killed mid-run: $(grep -o 'released [0-9]* objects ([0-9]* bytes[^)]*)' "$tmp/srv.log" | tail -1); server still serves"
+else
+	bad "client killed mid-run"; tail -5 "$tmp/srv.log"
+fi
+
+echo "opencl e2e: $pass passed, $fail failed"
+[ $fail -eq 0 ]
