@@ -38,7 +38,18 @@ int main(void)
 	CHECK(clGetProgramBuildInfo(p, e.dev, CL_PROGRAM_BUILD_LOG, len, log, NULL));
 	printf("build=%d status=%d loglen=%zu mentions_symbol=%d\n", r, st, len,
 	       strstr(log, "undefined_thing") != NULL);
-	printf("--- log ---\n%s\n--- end ---\n", log);
+	/* POCL names a temporary file in the log: keep what follows it. */
+	printf("--- log (paths elided) ---\n");
+	for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+		char *cl = strstr(line, ".cl:");
+		char *sl = cl ? memchr(line, '/', (size_t)(cl - line)) : NULL;
+		if (sl)
+			printf("%.*s<source>%s\n", (int)(sl - line), line, cl + 3);
+		else
+			printf("%s\n", line);
+	}
+	printf("--- end ---\n");
+	cl_int build_rc = r;
 	clReleaseProgram(p);
 
 	/* Build callback on a good program. */
@@ -51,5 +62,5 @@ int main(void)
 	clReleaseProgram(p);
 	clenv_fini(&e);
 	free(log);
-	return (r == CL_BUILD_PROGRAM_FAILURE && notified == 1) ? 0 : 1;
+	return (build_rc == CL_BUILD_PROGRAM_FAILURE && st == CL_BUILD_ERROR && notified == 1) ? 0 : 1;
 }
