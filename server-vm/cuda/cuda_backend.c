@@ -53,6 +53,39 @@ static uint32_t cu2cuda(CUresult r)
 	}
 }
 
+/* cudaDeviceProp from driver attributes, when the runtime cannot give it. */
+static void props_from_attrs(struct devinfo *d, int i)
+{
+	struct cudaDeviceProp *p = &d->prop;
+	const int *a = d->attr;
+	memset(p, 0, sizeof(*p));
+	if (cuDeviceGetName(p->name, sizeof(p->name), d->dev) != CUDA_SUCCESS)
+		snprintf(p->name, sizeof(p->name), "CUDA device %d", i);
+	size_t mem = 0;
+	cuDeviceTotalMem(&mem, d->dev);
+	p->totalGlobalMem = mem;
+	p->maxThreadsPerBlock = a[CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK];
+	p->maxThreadsDim[0] = a[CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X];
+	p->maxThreadsDim[1] = a[CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y];
+	p->maxThreadsDim[2] = a[CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z];
+	p->maxGridSize[0] = a[CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X];
+	p->maxGridSize[1] = a[CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y];
+	p->maxGridSize[2] = a[CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Z];
+	p->sharedMemPerBlock = (size_t)a[CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK];
+	p->totalConstMem = (size_t)a[CU_DEVICE_ATTRIBUTE_TOTAL_CONSTANT_MEMORY];
+	p->warpSize = a[CU_DEVICE_ATTRIBUTE_WARP_SIZE];
+	p->regsPerBlock = a[CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK];
+	p->multiProcessorCount = a[CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT];
+	p->major = a[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR];
+	p->minor = a[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR];
+	p->maxThreadsPerMultiProcessor = a[CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR];
+	p->sharedMemPerMultiprocessor = (size_t)a[CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR];
+	p->regsPerMultiprocessor = a[CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR];
+	p->maxBlocksPerMultiProcessor = a[CU_DEVICE_ATTRIBUTE_MAX_BLOCKS_PER_MULTIPROCESSOR];
+	p->l2CacheSize = a[CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE];
+	p->unifiedAddressing = 1;
+}
+
 static int cuda_init(struct wh_server *srv, char *err, size_t errlen)
 {
 	(void)srv;
@@ -81,14 +114,15 @@ static int cuda_init(struct wh_server *srv, char *err, size_t errlen)
 	for (int i = 0; i < n; i++) {
 		struct devinfo *d = &g_devs[i];
 		cuDeviceGet(&d->dev, i);
-		if (cudaGetDeviceProperties(&d->prop, i) != cudaSuccess) {
-			snprintf(err, errlen, "cudaGetDeviceProperties(%d) failed", i);
-			return WH_E_INTERNAL;
-		}
 		for (int a = 1; a < WHC_MAX_ATTRS && a < CU_DEVICE_ATTRIBUTE_MAX; a++) {
 			int v = 0;
 			if (cuDeviceGetAttribute(&v, (CUdevice_attribute)a, d->dev) == CUDA_SUCCESS)
 				d->attr[a] = v;
+		}
+		if (cudaGetDeviceProperties(&d->prop, i) != cudaSuccess) {
+			wh_log("cuda: cudaGetDeviceProperties(%d) failed; "
+			       "properties from driver attributes", i);
+			props_from_attrs(d, i);
 		}
 		/* What a remote client cannot have: managed memory, mapped
 		 * host memory, coherent access to its pageable memory. */

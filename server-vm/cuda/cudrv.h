@@ -15,6 +15,7 @@
 
 #define WHCS_DRV_FUNCS(X) \
 	X(cuInit) X(cuDriverGetVersion) X(cuDeviceGetCount) X(cuDeviceGet) \
+	X(cuDeviceGetName) X(cuDeviceTotalMem) \
 	X(cuDeviceGetAttribute) X(cuGetErrorString) X(cuCtxCreate) \
 	X(cuCtxSetCurrent) X(cuCtxDestroy) X(cuCtxSynchronize) \
 	X(cuMemHostRegister) X(cuMemHostUnregister) X(cuMemAlloc) X(cuMemFree) \
@@ -39,6 +40,7 @@ bool whcs_drv_load(char *err, size_t errlen);
 
 #ifndef WHCS_DRV_NO_REDIRECT
 #undef cuCtxCreate
+#undef cuDeviceTotalMem
 #undef cuCtxDestroy
 #undef cuMemHostRegister
 #undef cuMemAlloc
@@ -66,6 +68,8 @@ bool whcs_drv_load(char *err, size_t errlen);
 #define cuDriverGetVersion (*whcs_drv.p_cuDriverGetVersion)
 #define cuDeviceGetCount (*whcs_drv.p_cuDeviceGetCount)
 #define cuDeviceGet (*whcs_drv.p_cuDeviceGet)
+#define cuDeviceGetName (*whcs_drv.p_cuDeviceGetName)
+#define cuDeviceTotalMem (*whcs_drv.p_cuDeviceTotalMem)
 #define cuDeviceGetAttribute (*whcs_drv.p_cuDeviceGetAttribute)
 #define cuGetErrorString (*whcs_drv.p_cuGetErrorString)
 #define cuCtxCreate (*whcs_drv.p_cuCtxCreate)
