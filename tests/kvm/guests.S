@@ -18,62 +18,7 @@
 
 	.code64
 
-/* ---------------------------------------------------------------- gate */
-	.section .gate, "ax"
-	.org	GATE_ENTRY, 0xf4
-gate_entry:
-	cli			/* #GP at CPL3: intercepted, gate aborted */
-	lea	0(%rip), %rax	/* entered at the expected address? */
-gate_after_lea:
-	movabs	$(C_TRAMP + GATE_ENTRY + (gate_after_lea - gate_entry)), %rdx
-	cmp	%rdx, %rax
-	jne	gate_bad
-	mov	%cr3, %r8	/* client page tables */
-	mov	$W_PML4, %edx
-	mov	%rdx, %cr3	/* own page tables: window + this page */
-	mov	%rsp, %r9
-	mov	$W_STACK_TOP, %esp	/* own stack */
-	mov	$W_DATA, %edx
-	lea	(%rdi,%rdi,2), %rsi
-	add	D_K(%rdx), %rsi	/* f(x) = 3x + k */
-	incq	D_COUNT(%rdx)
-	push	%rsi
-	pop	%rsi
-	mov	%r8, %cr3
-	mov	%r9, %rsp
-	xor	%r8d, %r8d
-	xor	%r9d, %r9d
-	xor	%edx, %edx
-	xor	%eax, %eax	/* VMFUNC 0, index 0: back to the normal view */
-	xor	%ecx, %ecx
-	jmp	gate_ret
-gate_bad:
-	hlt
-	jmp	gate_bad
-	.org	GATE_RET, 0xf4
-gate_ret:
-	VMFUNC
-	.org	4096, 0xf4
-
-/* ---------------------------------------------------------- trampoline */
-	.section .tramp, "ax"
-	.org	TP_CALL, 0xf4
-tp_call:
-	pushfq
-	cli
-	xor	%eax, %eax	/* VMFUNC 0: EPTP switching */
-	mov	$1, %ecx	/* KVM_WORMHOLE_EPTP_INDEX */
-	jmp	tp_vmfunc
-	.org	GATE_ENTRY - 3, 0xf4
-tp_vmfunc:
-	VMFUNC			/* continues at GATE_ENTRY in the gate */
-	.org	GATE_RET + 3, 0xf4
-tp_back:			/* the gate's VMFUNC lands here */
-	mov	%rsi, %rax
-	xor	%esi, %esi
-	popfq
-	ret
-	.org	4096, 0xf4
+#include "vmfunc-gate.S"
 
 /* -------------------------------------------------------------- client */
 	.section .client, "ax"

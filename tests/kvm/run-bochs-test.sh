@@ -83,7 +83,7 @@ step "building patched kvm.ko and kvm-intel.ko"
 step "building whvmm and guests"
 G=$B/guest
 mkdir -p "$G"
-gcc -c -x assembler-with-cpp -I"$ROOT/tests/kvm" "$ROOT/tests/kvm/guests.S" \
+gcc -c -x assembler-with-cpp -I"$ROOT/tests/kvm" -I"$ROOT/switcher" "$ROOT/tests/kvm/guests.S" \
 	-o "$G/guests.o" || fail_setup "guests.S"
 for s in client tramp gate; do
 	objcopy -O binary -j ".$s" "$G/guests.o" "$G/$s.bin" || fail_setup "objcopy $s"
@@ -94,6 +94,13 @@ sed -e '/#include <linux\/compiler.h>/d' -e 's/__user//g' \
 	"$B/module/src/include/uapi/linux/kvm.h" >"$B/uapi/linux/kvm.h"
 gcc -Wall -Wextra -Werror -O2 -static -I"$B/uapi" -I"$ROOT/tests/kvm" \
 	"$ROOT/tests/kvm/whvmm.c" -o "$B/whvmm" || fail_setup "whvmm build"
+
+# The vmfunc switcher on this host: no wormhole here, so it must fall back.
+gcc -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+	-Wstrict-prototypes -I"$ROOT/include" -I"$ROOT/switcher" \
+	"$ROOT/tests/kvm/vmfunc-fallback.c" "$ROOT/switcher/vmfunc.c" \
+	-o "$B/vmfunc-fallback" || fail_setup "vmfunc-fallback build"
+WORMHOLE_QUIET=1 "$B/vmfunc-fallback" expect-absent | sed 's/^\(PASS\|FAIL\): /\1: host-/' >"$B/host-checks.txt"
 
 # ---- initramfs and ISO ----------------------------------------------------
 step "building initramfs and ISO"
@@ -192,12 +199,15 @@ if grep -E '^WH: dmesg: .*(BUG:|WARNING:|Oops)' "$S.txt" >/dev/null; then
 else
 	res ok no-kernel-warnings
 fi
+grep '^INFO' "$B/host-checks.txt"
 while IFS= read -r line; do
 	case $line in
 	PASS:*) echo "$line"; pass=$((pass + 1)) ;;
 	FAIL:*) echo "$line"; failn=$((failn + 1)) ;;
 	esac
-done <"$S.txt"
+done <<EOF
+$(cat "$B/host-checks.txt" "$S.txt")
+EOF
 echo "INFO: total time $(( $(date +%s) - T0 ))s; logs in $B (serial.log, bochs.log)"
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

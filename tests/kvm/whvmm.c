@@ -180,10 +180,33 @@ static uint64_t read_u64(struct vm *vm, uint64_t gpa)
 	return v;
 }
 
-static void vm_create(struct vm *vm, const char *name)
+static void vcpu_add(struct vm *vm, int id)
 {
 	int mmap_size;
 
+	vm->vcpu = ioctl(vm->fd, KVM_CREATE_VCPU, id);
+	if (vm->vcpu < 0)
+		die("%s: KVM_CREATE_VCPU %d", vm->name, id);
+	mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm->run_size = mmap_size;
+	vm->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       vm->vcpu, 0);
+	if (vm->run == MAP_FAILED)
+		die("%s: mmap kvm_run", vm->name);
+
+	/* CPUID: what the host supports, so the guest sees sane leaves. */
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[100];
+	} cpuid = { .c.nent = 100 };
+	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid))
+		die("KVM_GET_SUPPORTED_CPUID");
+	if (ioctl(vm->vcpu, KVM_SET_CPUID2, &cpuid))
+		die("KVM_SET_CPUID2");
+}
+
+static void vm_create(struct vm *vm, const char *name)
+{
 	memset(vm, 0, sizeof(*vm));
 	vm->name = name;
 	vm->fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
@@ -210,25 +233,7 @@ static void vm_create(struct vm *vm, const char *name)
 		write_u64(vm, IDT_BASE + 16 * v + 8, h >> 32);
 	}
 
-	vm->vcpu = ioctl(vm->fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu < 0)
-		die("%s: KVM_CREATE_VCPU", name);
-	mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	vm->run_size = mmap_size;
-	vm->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       vm->vcpu, 0);
-	if (vm->run == MAP_FAILED)
-		die("%s: mmap kvm_run", name);
-
-	/* CPUID: what the host supports, so the guest sees sane leaves. */
-	struct {
-		struct kvm_cpuid2 c;
-		struct kvm_cpuid_entry2 e[100];
-	} cpuid = { .c.nent = 100 };
-	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid))
-		die("KVM_GET_SUPPORTED_CPUID");
-	if (ioctl(vm->vcpu, KVM_SET_CPUID2, &cpuid))
-		die("KVM_SET_CPUID2");
+	vcpu_add(vm, 0);
 }
 
 /* Fresh 64-bit state: rip, with rsp and every GPR given in *regs. */
@@ -548,38 +553,43 @@ static bool server_intact(void)
 	       !memcmp(guest_ptr(&server, S_TRAMP), tramp_copy, 4096);
 }
 
-static void test_calls(uint64_t n)
+static void test_calls(struct vm *vm, struct stats *st, uint64_t n,
+		       const char *tag)
 {
+	char name[96];
 	struct counters c0, c1;
 	struct kvm_regs regs = { .rbx = n };
 	uint64_t count0 = server_count();
 	double t0, t1;
 	int r;
 
-	vcpu_reset(&client, T_CALLS, &regs);
-	r = vcpu_run(&client);
-	if (r != KVM_EXIT_IO || client.run->io.port != PORT_START) {
+	vcpu_reset(vm, T_CALLS, &regs);
+	r = vcpu_run(vm);
+	if (r != KVM_EXIT_IO || vm->run->io.port != PORT_START) {
 		char what[160];
 
-		describe(&client, what, sizeof(what));
-		check(false, "gate-calls", "warm-up call did not return: %s", what);
+		describe(vm, what, sizeof(what));
+		snprintf(name, sizeof(name), "%s-calls", tag);
+		check(false, name, "warm-up call did not return: %s", what);
 		return;
 	}
-	c0 = counters_read(&vm_stats);
+	c0 = counters_read(st);
 	t0 = now();
-	r = vcpu_run(&client);
+	r = vcpu_run(vm);
 	t1 = now();
-	c1 = counters_read(&vm_stats);
-	if (r != KVM_EXIT_IO || client.run->io.port != PORT_END) {
+	c1 = counters_read(st);
+	if (r != KVM_EXIT_IO || vm->run->io.port != PORT_END) {
 		char what[160];
 
-		describe(&client, what, sizeof(what));
-		check(false, "gate-calls", "loop did not finish: %s", what);
+		describe(vm, what, sizeof(what));
+		snprintf(name, sizeof(name), "%s-calls", tag);
+		check(false, name, "loop did not finish: %s", what);
 		return;
 	}
-	regs = get_regs(&client);
+	regs = get_regs(vm);
+	snprintf(name, sizeof(name), "%s-calls-correct", tag);
 	check(regs.r12 == 0 && regs.r13 == n && server_count() - count0 == n + 1,
-	      "gate-calls-correct", "%llu calls, %llu wrong answers, server counted %llu",
+	      name, "%llu calls, %llu wrong answers, server counted %llu",
 	      (unsigned long long)regs.r13, (unsigned long long)regs.r12,
 	      (unsigned long long)(server_count() - count0));
 	{
@@ -597,7 +607,8 @@ static void test_calls(uint64_t n)
 		       (unsigned long long)other);
 		/* Host timer interrupts exit at their own rate, whatever the
 		 * guest does; anything else would be an exit caused by a call. */
-		check(other == 0 && exits * 20 < n + 100, "gate-calls-exit-free",
+		snprintf(name, sizeof(name), "%s-calls-exit-free", tag);
+		check(other == 0 && exits * 20 < n + 100, name,
 		      "%llu exits for %llu calls, %llu not host interrupts",
 		      (unsigned long long)exits, (unsigned long long)n,
 		      (unsigned long long)other);
@@ -656,7 +667,7 @@ static int cmd_wormhole(uint64_t n)
 	stats_open(&vm_stats, client.vcpu);
 
 	/* (a) calls through the gate, and no VM exit per call. */
-	test_calls(n);
+	test_calls(&client, &vm_stats, n, "gate");
 
 	/* (b) what the client must not be able to do. */
 	expect_stop("read-server-from-normal-view", T_READ_WIN, NULL,
@@ -716,9 +727,42 @@ static int cmd_wormhole(uint64_t n)
 	      io_byte(&client) == 14, "client-page-fault-reflected", NULL);
 
 	/* The gate still works after all that. */
-	test_calls(100);
+	test_calls(&client, &vm_stats, 100, "gate-again");
 	check(server_intact(), "server-data-unchanged", "count %llu",
 	      (unsigned long long)server_count());
+
+	/* vCPU hot-plug: a vCPU created after attach gets its EPTP list. */
+	{
+		struct vm c1 = client;
+		struct stats st1;
+
+		vcpu_add(&c1, 1);
+		stats_open(&st1, c1.vcpu);
+		test_calls(&c1, &st1, 1000, "hotplugged-vcpu");
+	}
+
+	/* Memslot change: the client's RAM moves to new host pages (same
+	 * bytes); the wormhole view drops the old ones and refills. */
+	{
+		uint8_t *fresh = alloc_mem(MEM_SIZE);
+
+		memcpy(fresh, client.mem, MEM_SIZE);
+		set_slot(&client, 0, 0, 0, client.mem, 0);
+		set_slot(&client, 0, 0, MEM_SIZE, fresh, 0);
+		munmap(client.mem, MEM_SIZE);
+		client.mem = fresh;
+		test_calls(&client, &vm_stats, 1000, "after-client-memslot-change");
+	}
+
+	/* The server VM goes away: its gate is revoked, no client keeps a
+	 * mapping of its memory, and the next call is stopped and reported. */
+	close(server.vcpu);
+	munmap(server.run, server.run_size);
+	close(gate_fd);
+	close(server.fd);
+	expect_stop("call-after-server-destroyed", T_CALLS,
+		    &(struct kvm_regs){ .rbx = 1 }, KVM_EXIT_WORMHOLE,
+		    KVM_WORMHOLE_ABORT_REVOKED, EXIT_REASON_EPT_VIOLATION);
 
 	/* Detach: the wormhole view is gone, VMFUNC 1 fails again. */
 	r = ioctl(client.fd, KVM_WORMHOLE_DETACH, 0);

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmfunc: the VMFUNC gate switcher (client VM side), "vmfunc:NAME".
+ *
+ * With the KVM patch in kvm-patch/, a client VM attached to a server's gate
+ * calls the server with VMFUNC (EPTP switching) and no VM exit: see
+ * kvm-patch/README.md and switcher/vmfunc-gate.S for the trampoline and gate
+ * pages.  The VMM announces an attached gate to its guest with CPUID leaf
+ * 0x40000100 ("WormholeGate", KVM_CPUID_WORMHOLE in the patched
+ * <linux/kvm.h>); leaf 0x40000101 gives the trampoline and window GPAs.
+ *
+ * Entering the gate needs CPL 0 (the gate begins with CLI and loads CR3),
+ * so a Linux process reaches it through a guest kernel driver (/dev/wormhole)
+ * that is not part of this tree yet.  Until the driver is present, and
+ * whenever the hypervisor offers no wormhole (the common case, and the case
+ * on any host without the patch or without VMFUNC), this switcher falls
+ * back to the shm switcher with the same NAME, so generated code runs
+ * unchanged.  The reason is reported once on stderr, or never with
+ * WORMHOLE_QUIET=1.
+ */
+#include <cpuid.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "switcher-impl.h"
+#include "vmfunc.h"
+
+#define WH_CPUID_HV_BASE	0x40000000u
+#define WH_CPUID_WORMHOLE	0x40000100u
+#define WH_SIG_EBX		0x6d726f57u	/* "Worm" */
+#define WH_SIG_ECX		0x656c6f68u	/* "hole" */
+#define WH_SIG_EDX		0x65746147u	/* "Gate" */
+#define WH_DRIVER_PATH		"/dev/wormhole"
+
+static void cpuid(uint32_t leaf, uint32_t r[4])
+{
+	__cpuid_count(leaf, 0, r[0], r[1], r[2], r[3]);
+}
+
+int wh_vmfunc_probe(struct wh_vmfunc_info *info, char *why, size_t whylen)
+{
+	uint32_t r[4];
+
+	memset(info, 0, sizeof(*info));
+	if (!__get_cpuid(1, &r[0], &r[1], &r[2], &r[3]) || !(r[2] & (1u << 31))) {
+		snprintf(why, whylen, "no wormhole: not running under a hypervisor");
+		return 0;
+	}
+	cpuid(WH_CPUID_HV_BASE, r);
+	/* Some hypervisors (KVM included) do not list 0x40000100 in the
+	 * base leaf's maximum, so look at the leaf itself. */
+	cpuid(WH_CPUID_WORMHOLE, r);
+	if (r[1] != WH_SIG_EBX || r[2] != WH_SIG_ECX || r[3] != WH_SIG_EDX) {
+		snprintf(why, whylen,
+			 "no wormhole: hypervisor offers no gate (CPUID %#x has no \"WormholeGate\" signature)",
+			 WH_CPUID_WORMHOLE);
+		return 0;
+	}
+	info->eptp_index = r[0];
+	cpuid(WH_CPUID_WORMHOLE + 1, r);
+	info->tramp_gpa = (uint64_t)r[1] << 32 | r[0];
+	info->window_gpa = (uint64_t)r[3] << 32 | r[2];
+	if (access(WH_DRIVER_PATH, R_OK | W_OK)) {
+		snprintf(why, whylen,
+			 "wormhole gate offered (trampoline GPA %#llx, window GPA %#llx) but no guest driver at %s",
+			 (unsigned long long)info->tramp_gpa,
+			 (unsigned long long)info->window_gpa, WH_DRIVER_PATH);
+		return 0;
+	}
+	/* The driver's data path is not implemented yet (see the header). */
+	snprintf(why, whylen, "wormhole gate offered, but the %s data path is not implemented",
+		 WH_DRIVER_PATH);
+	return 0;
+}
+
+static void note_fallback(const char *rest, const char *why)
+{
+	static int said;
+	const char *quiet = getenv("WORMHOLE_QUIET");
+
+	if (said++ || (quiet && *quiet && strcmp(quiet, "0")))
+		return;
+	fprintf(stderr, "wormhole: vmfunc: %s; falling back to shm:%s\n", why, rest);
+}
+
+static int vmfunc_connect(const char *rest, const struct wh_client_opts *opts,
+			  struct wh_chan **out, char *err, size_t errlen)
+{
+	struct wh_vmfunc_info info;
+	char why[256];
+
+	if (!wh_vmfunc_probe(&info, why, sizeof(why)))
+		note_fallback(rest, why);
+	/* The channel is a shm channel: wh_chan_scheme() says "shm". */
+	return wh_shm_ops.connect(rest, opts, out, err, errlen);
+}
+
+static int vmfunc_listen(const char *rest, const struct wh_listen_opts *opts,
+			 struct wh_listener **out, char *err, size_t errlen)
+{
+	/* The server side of a gate lives in the server VM's kernel and the
+	 * VMM (KVM_WORMHOLE_EXPORT); its user-space peers use shm. */
+	return wh_shm_ops.listen(rest, opts, out, err, errlen);
+}
+
+static int vmfunc_accept(struct wh_listener *l, struct wh_chan **out,
+			 int timeout_ms)
+{
+	return wh_shm_ops.accept(l, out, timeout_ms);
+}
+
+static int vmfunc_listener_fd(const struct wh_listener *l)
+{
+	return wh_shm_ops.listener_fd(l);
+}
+
+static void vmfunc_listener_close(struct wh_listener *l)
+{
+	wh_shm_ops.listener_close(l);
+}
+
+/* Channels are shm channels (ch->ops == &wh_shm_ops); these only forward
+ * in case a caller reaches them through this table. */
+static int vmfunc_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
+		       const void *payload, size_t len)
+{
+	return wh_shm_ops.send(ch, h, payload, len);
+}
+
+static int vmfunc_flush(struct wh_chan *ch)
+{
+	return wh_shm_ops.flush(ch);
+}
+
+static int vmfunc_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
+{
+	return wh_shm_ops.recv(ch, m, timeout_ms);
+}
+
+static void vmfunc_msg_done(struct wh_chan *ch, struct wh_msg *m)
+{
+	wh_shm_ops.msg_done(ch, m);
+}
+
+static void vmfunc_shutdown(struct wh_chan *ch)
+{
+	wh_shm_ops.shutdown(ch);
+}
+
+static void vmfunc_close(struct wh_chan *ch)
+{
+	wh_shm_ops.close(ch);
+}
+
+const struct wh_switcher_ops wh_vmfunc_ops = {
+	.scheme = "vmfunc",
+	.connect = vmfunc_connect,
+	.listen = vmfunc_listen,
+	.accept = vmfunc_accept,
+	.listener_fd = vmfunc_listener_fd,
+	.listener_close = vmfunc_listener_close,
+	.send = vmfunc_send,
+	.flush = vmfunc_flush,
+	.recv = vmfunc_recv,
+	.msg_done = vmfunc_msg_done,
+	.shutdown = vmfunc_shutdown,
+	.close = vmfunc_close,
+};
