@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# wormholed operations end to end, over the echo API (no accelerator needed):
+# policy file errors, token authentication, weighted fair shares, runtime
+# weight changes and disconnects through wormholectl, Prometheus metrics.
+# usage: ops.sh BUILD_DIR
+set -uo pipefail
+B=$(cd "$1" && pwd)
+WD=$B/server-vm/wormholed CTL=$B/server-vm/wormholectl SPIN=$B/benchmarks/isolation/wh-spin
+tmp=$(mktemp -d)
+port=$((20000 + RANDOM % 20000)) mport=$((port + 1))
+admin=unix:$tmp/admin.sock
+pass=0 fail=0
+ok() { echo "PASS: $1"; pass=$((pass + 1)); }
+ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
+check() { if eval "$2"; then ok "$1"; else ko "$1"; fi; }
+cleanup() { [ -n "${wpid:-}" ] && kill "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+# 1. A bad policy file stops the server at start with FILE:LINE: reason.
+printf '[client a]\ntoken = 0123456789abcdef\nweight = zero\n' >"$tmp/bad.conf"
+out=$(timeout 10 "$WD" --api echo --config "$tmp/bad.conf" --admin none 2>&1); rc=$?
+check "bad config rejected with line and reason" '[ $rc -eq 2 ] && grep -q "bad.conf:3: bad value .zero. for .weight." <<<"$out"'
+
+cat >"$tmp/ok.conf" <<EOF2
+[server]
+listen = tcp:127.0.0.1:$port
+[client light]
+token = light-token-0123456789
+weight = 1
+[client heavy]
+token = heavy-token-0123456789
+weight = 3
+EOF2
+"$WD" --api echo --config "$tmp/ok.conf" --admin "$admin" --metrics "127.0.0.1:$mport" 2>"$tmp/wd.log" &
+wpid=$!
+for _ in $(seq 50); do grep -q ready "$tmp/wd.log" && break; sleep 0.1; done
+
+# 2. TCP peers without a valid token are refused before any call runs.
+out=$(timeout 10 "$SPIN" "tcp:127.0.0.1:$port" - 1000 0.1 2>&1); rc=$?
+check "tcp without token refused" '[ $rc -ne 0 ] && grep -q "refused" <<<"$out"'
+out=$(timeout 10 "$SPIN" "tcp:127.0.0.1:$port" wrong-token-0123456789 1000 0.1 2>&1); rc=$?
+check "tcp with a wrong token refused" '[ $rc -ne 0 ] && grep -q "unknown token" "$tmp/wd.log"'
+
+# 3. Weights 1 and 3 share device time 25% / 75%.
+timeout 20 "$SPIN" "tcp:127.0.0.1:$port" light-token-0123456789 1000000 2.5 >"$tmp/l" &
+lp=$!
+timeout 20 "$SPIN" "tcp:127.0.0.1:$port" heavy-token-0123456789 1000000 2.5 >"$tmp/h"
+wait $lp
+l=$(sed -E 's/.*device_ns=([0-9]+).*/\1/' "$tmp/l"); h=$(sed -E 's/.*device_ns=([0-9]+).*/\1/' "$tmp/h")
+share=$(awk -v l="$l" -v h="$h" 'BEGIN { if (l + h == 0) print -1; else printf "%.1f", 100 * l / (l + h) }')
+echo "light share ${share}% (light ${l} ns, heavy ${h} ns)"
+check "weights 1:3 give the light client 25% +- 7" 'awk -v s="$share" "BEGIN { exit !(s >= 18 && s <= 32) }"'
+
+# 4. wormholectl sees clients, changes a weight at run time, disconnects.
+timeout 20 "$SPIN" "tcp:127.0.0.1:$port" light-token-0123456789 1000000 4 >"$tmp/l2" 2>&1 &
+lp=$!
+timeout 20 "$SPIN" "tcp:127.0.0.1:$port" heavy-token-0123456789 1000000 4 >"$tmp/h2" 2>&1 &
+hp=$!
+sleep 0.5
+"$CTL" --server "$admin" list >"$tmp/list"
+cat "$tmp/list"
+check "wormholectl list shows both clients" 'grep -q " light " "$tmp/list" && grep -q " heavy " "$tmp/list"'
+lid=$(awk '$2 == "light" { print $1 }' "$tmp/list")
+hid=$(awk '$2 == "heavy" { print $1 }' "$tmp/list")
+check "wormholectl set weight" '"$CTL" --server "$admin" set "$lid" weight 9'
+sleep 0.2
+curl -sf "http://127.0.0.1:$mport/metrics" >"$tmp/metrics"
+check "metrics endpoint reports per-client figures" 'grep -q "wormhole_client_weight{client=\"light\".*} 9" "$tmp/metrics" && grep -q "^wormhole_clients 2" "$tmp/metrics"'
+check "wormholectl kick" '"$CTL" --server "$admin" kick "$hid"'
+wait $hp; hrc=$?
+check "kicked client sees its calls fail" '[ $hrc -ne 0 ] && grep -q "call:" "$tmp/h2"'
+wait $lp; lrc=$?
+check "the other client keeps working" '[ $lrc -eq 0 ] && grep -q calls= "$tmp/l2"'
+check "kick of an unknown client fails" '! "$CTL" --server "$admin" kick 99999 2>/dev/null'
+
+kill "$wpid"; wait "$wpid"; wrc=$?; wpid=
+check "SIGTERM stops the server cleanly" '[ $wrc -eq 0 ] && grep -q stopped "$tmp/wd.log"'
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
