@@ -18,7 +18,10 @@ cp /etc/OpenCL/vendors/pocl.icd "$tmp/native/"
 token=wh-ocl-bench-token-0123456789
 printf '[client bench]\ntoken = %s\n' "$token" >"$tmp/wh.conf"
 port=$((20000 + RANDOM % 20000))
-"$B/server-vm/wormholed" -l shm:whbench-$$ -l "unix:$tmp/s.sock" -l "tcp:127.0.0.1:$port" \
+# Both sides use the ocl-icd loader (a CUDA install may put NVIDIA's first
+# on the library path) and POCL only: native and remoted see one platform.
+export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+OCL_ICD_VENDORS=$tmp/native "$B/server-vm/wormholed" -l shm:whbench-$$ -l "unix:$tmp/s.sock" -l "tcp:127.0.0.1:$port" \
 	-a "unix:$tmp/admin.sock" -c "$tmp/wh.conf" --api opencl >"$tmp/srv.log" 2>&1 &
 srv=$!
 for _ in $(seq 100); do grep -q ready "$tmp/srv.log" && break; sleep 0.05; done
@@ -47,6 +50,12 @@ for m in "${modes[@]}"; do
 	echo "sgemm_1024_end_to_end,ms,$(awk "BEGIN{printf \"%.1f\", $med/1000}")" >>"$tmp/$m.csv"
 	cut -d' ' -f4 "$tmp/sg-$m.out" >"$tmp/sg-$m.hash"
 done
+# Every remoted run must really have gone through the server.
+nconn=$(grep -c "connected" "$tmp/srv.log")
+if [ "$nconn" -lt 12 ]; then
+	echo "ERROR: only $nconn client connections reached wormholed: the remoted runs did not use Wormhole" >&2
+	exit 1
+fi
 # identical SGEMM output everywhere?
 same=yes
 for m in shm unix tcp; do cmp -s "$tmp/sg-native.hash" "$tmp/sg-$m.hash" || same=no; done

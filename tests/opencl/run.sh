@@ -22,7 +22,9 @@ trap cleanup EXIT
 ok()  { pass=$((pass + 1)); echo "PASS $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 
-# Native: a vendors directory with POCL only.
+# ocl-icd on both sides (a CUDA install may put NVIDIA's loader first).
+export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# Native: a vendors directory with POCL only (the server uses it too).
 mkdir -p "$tmp/native"
 cp /etc/OpenCL/vendors/pocl.icd "$tmp/native/"
 native() { OCL_ICD_VENDORS=$tmp/native "$@"; }
@@ -36,7 +38,7 @@ start_server() { # log, addresses...
 	local log=$1; shift
 	local args=()
 	for a in "$@"; do args+=(-l "$a"); done
-	"$WHD" "${args[@]}" -a "unix:$tmp/admin-$RANDOM.sock" -c "$tmp/wh.conf" --api opencl >"$log" 2>&1 &
+	OCL_ICD_VENDORS=$tmp/native "$WHD" "${args[@]}" -a "unix:$tmp/admin-$RANDOM.sock" -c "$tmp/wh.conf" --api opencl >"$log" 2>&1 &
 	local pid=$!
 	for _ in $(seq 100); do grep -q "ready" "$log" 2>/dev/null && break; sleep 0.05; done
 	echo "$pid"
