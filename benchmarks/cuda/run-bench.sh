@@ -21,7 +21,7 @@ libs=$build/client-lib/cuda
 server=${WH_CUDA_SERVER:-$build/tests/cuda/whcuda-testd}
 name=whbench-$$ port=$((20000 + $$ % 20000)) token=wormhole-bench-token-$$
 printf '[client bench]\ntoken = %s\n' "$token" > "$out/server.conf"
-env -u LD_LIBRARY_PATH "$server" -c "$out/server.conf" "shm:$name" "tcp:127.0.0.1:$port" > "$out/server.log" 2>&1 &
+LD_LIBRARY_PATH=$cuda/lib64 "$server" -c "$out/server.conf" "shm:$name" "tcp:127.0.0.1:$port" > "$out/server.log" 2>&1 &
 spid=$!
 trap 'kill $spid 2>/dev/null; wait $spid 2>/dev/null' EXIT
 for _ in $(seq 100); do grep -q ready "$out/server.log" && break; sleep 0.1; done
@@ -41,14 +41,11 @@ steps=500
 [ "$mode" = quick ] && steps=200
 for c in "${configs[@]}"; do
 	echo "== $c" >&2
-	run "$c" "$bench" $mode > "$out/bench.$c.txt" 2> "$out/bench.$c.err"
-	run "$c" "$mlp" $steps 0 > "$out/mlp.$c.txt" 2>&1
+	run "$c" timeout 200 "$bench" $mode > "$out/bench.$c.txt" 2> "$out/bench.$c.err"
+	run "$c" timeout 100 "$mlp" $steps 0 > "$out/mlp.$c.txt" 2>&1
 	awk '/steps\/s/{print "mlp_steps_per_s", $(NF-1), "steps/s"}' "$out/mlp.$c.txt" >> "$out/bench.$c.txt"
 done
 
-{
-	echo "| metric | unit | ${configs[*]} |" | sed 's/ /\ | /g; s/|\ |/| |/g' | sed 's/\\//g'
-} > /dev/null
 python3 - "$out" "${configs[@]}" > "$out/bench.md" <<'PY'
 import sys
 out, configs = sys.argv[1], sys.argv[2:]

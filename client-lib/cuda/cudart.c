@@ -13,6 +13,8 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +45,7 @@ static int device_flags;
 
 static __thread cudaError_t last_err;
 static __thread int cur_dev;
-static __thread int cur_dev_sent = -1; /* device the server has for us */
+static int cur_dev_sent = -1; /* device the server has for us (chan lock) */
 
 struct callcfg {
 	dim3 grid, block;
@@ -789,7 +791,7 @@ cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *attr,
 
 /* Chunk sizes: big enough to amortize a message, small enough that the
  * client's copy of chunk i+1 overlaps the server's DMA of chunk i. */
-#define CHUNK_BULK   (8u << 20)
+#define CHUNK_BULK   (4u << 20)
 #define CHUNK_INLINE (4u << 20)
 
 static cudaError_t h2d(struct wh_chan *ch, uint64_t dst, const void *src,
@@ -885,6 +887,79 @@ static cudaError_t d2h(struct wh_chan *ch, void *dst, uint64_t src,
 	return cudaSuccess;
 }
 
+/* Device-to-host through the arena, pipelined: the server DMAs chunk after
+ * chunk into the arena and publishes progress there; this thread copies
+ * each finished chunk out while the next is in flight. */
+#define PIPE_CHUNK (4u << 20)
+#define PIPE_MAX   (64u << 20)
+
+static cudaError_t d2h_pipe(struct wh_chan *ch, void *dst, uint64_t src,
+			    uint64_t n, uint64_t stream)
+{
+	char *o = dst;
+	while (n) {
+		uint64_t len = n < PIPE_MAX ? n : PIPE_MAX;
+		uint64_t nchunks = (len + PIPE_CHUNK - 1) / PIPE_CHUNK;
+		struct wh_enc en;
+		whc_enc_begin(&en, ch);
+		wh_enc_u64(&en, src);
+		wh_enc_u64(&en, stream);
+		wh_enc_u32(&en, PIPE_CHUNK);
+		uint8_t *buf = wh_enc_outbuf(&en, WHC_PIPE_HDR + len);
+		if (!buf || ((uintptr_t)buf & 7)) {
+			wh_enc_free(&en);
+			/* arena full or absent: the plain path */
+			cudaError_t e = d2h(ch, o, src, n, stream);
+			return e;
+		}
+		_Atomic uint64_t *prog = (_Atomic uint64_t *)(void *)buf;
+		atomic_store_explicit(prog, 0, memory_order_relaxed);
+		cudaError_t e = simple_post(WHC_MEMCPY_D2H_PIPE, &en, ch);
+		if (e)
+			return e;
+		wh_flush(ch);
+		uint64_t done = 0;
+		unsigned spins = 0;
+		bool fenced = false;
+		while (done < nchunks) {
+			uint64_t v = atomic_load_explicit(prog, memory_order_acquire);
+			if (v & WHC_PIPE_ERROR)
+				return (cudaError_t)(uint32_t)v;
+			if (v > done) {
+				uint64_t off = done * PIPE_CHUNK;
+				uint64_t end = v * PIPE_CHUNK < len ? v * PIPE_CHUNK : len;
+				whc_memcpy(o + off, buf + WHC_PIPE_HDR + off, end - off);
+				done = v;
+				spins = 0;
+				continue;
+			}
+			if (fenced)
+				return cudaErrorUnknown; /* server finished without data */
+			if (++spins < 2000) {
+				__builtin_ia32_pause();
+			} else if (spins < 200000) {
+				sched_yield();
+			} else {
+				/* Long wait (a long kernel ahead in the stream,
+				 * or a dead server): a synchronous call returns
+				 * once the server is done with the post. */
+				struct wh_enc f;
+				whc_enc_begin(&f, ch);
+				e = simple_call(WHC_SYNC_ERRORS, &f, ch);
+				if (e && e != cudaErrorDevicesUnavailable)
+					deferred_hook(e);
+				if (e == cudaErrorDevicesUnavailable)
+					return e;
+				fenced = true;
+			}
+		}
+		o += len;
+		src += len;
+		n -= len;
+	}
+	return cudaSuccess;
+}
+
 static enum cudaMemcpyKind resolve_kind(enum cudaMemcpyKind kind,
 					const void *dst, const void *src)
 {
@@ -935,6 +1010,8 @@ static cudaError_t do_memcpy(void *dst, const void *src, size_t count,
 		 * later behind the program's back. */
 		if (!dst)
 			e = cudaErrorInvalidValue;
+		else if (count >= (1u << 20) && wh_chan_bulk(ch))
+			e = d2h_pipe(ch, dst, (uint64_t)(uintptr_t)src, count, sid);
 		else
 			e = d2h(ch, dst, (uint64_t)(uintptr_t)src, count, sid);
 		break;
@@ -1473,6 +1550,8 @@ static cudaError_t launch(struct kfunc *f, dim3 g, dim3 b, void **args,
 		return cudaErrorInvalidDeviceFunction;
 	if (f->mod->err)
 		return f->mod->err;
+	if (!f->handle)
+		return cudaErrorInvalidDeviceFunction;
 	const struct devinfo *dv = &devs[cur_dev];
 	uint64_t threads = (uint64_t)b.x * b.y * b.z;
 	if (!g.x || !g.y || !g.z || !threads ||

@@ -626,6 +626,62 @@ static int h_memcpy_d2h(struct whcs_state *st, struct wh_dec *d,
 	return (int)cu2cuda(r);
 }
 
+static int h_memcpy_d2h_pipe(struct whcs_state *st, struct wh_dec *d,
+			     struct wh_enc *rep, bool sync)
+{
+	(void)rep; (void)sync;
+	uint64_t src = wh_dec_u64(d), sid = wh_dec_u64(d);
+	uint32_t chunk = wh_dec_u32(d);
+	void *out;
+	uint64_t olen;
+	if (!wh_dec_outbuf(d, &out, &olen, WH_MAX_PAYLOAD) || !DEC_OK(d))
+		return -WH_E_MALFORMED;
+	/* Only through the arena (the client polls it) and 8-aligned. */
+	if (!out || ((uintptr_t)out & 7) || olen <= WHC_PIPE_HDR ||
+	    chunk < WHC_PIPE_MIN_CHUNK)
+		return -WH_E_MALFORMED;
+	uint64_t n = olen - WHC_PIPE_HDR;
+	uint64_t nchunks = (n + chunk - 1) / chunk;
+	_Atomic uint64_t *prog = out;
+	uint8_t *data = (uint8_t *)out + WHC_PIPE_HDR;
+	int res = cudaSuccess;
+	CUstream s;
+	if (nchunks > WHC_MAX_D2H_CHUNKS)
+		res = BAD(st, "pipelined D2H: %" PRIu64 " chunks", nchunks);
+	else if (!whcs_range_ok(st, src, n))
+		res = BAD(st, "memcpy D2H from [0x%" PRIx64 ", +%" PRIu64 "): outside the client's allocations", src, n);
+	else if (!whcs_stream(st, sid, &s))
+		res = cudaErrorInvalidResourceHandle;
+	for (uint64_t i = 0; res == cudaSuccess && i < nchunks; i++) {
+		if (!st->pipe_ev[i]) {
+			CUresult r = cuEventCreate(&st->pipe_ev[i], CU_EVENT_DISABLE_TIMING);
+			if (r != CUDA_SUCCESS) {
+				st->pipe_ev[i] = NULL;
+				res = (int)cu2cuda(r);
+				break;
+			}
+		}
+		uint64_t off = i * chunk, len = n - off < chunk ? n - off : chunk;
+		CUresult r = cuMemcpyDtoHAsync(data + off, (CUdeviceptr)(src + off), len, s);
+		if (r == CUDA_SUCCESS)
+			r = cuEventRecord(st->pipe_ev[i], s);
+		if (r != CUDA_SUCCESS)
+			res = (int)cu2cuda(r);
+	}
+	for (uint64_t i = 0; res == cudaSuccess && i < nchunks; i++) {
+		CUresult r = cuEventSynchronize(st->pipe_ev[i]);
+		if (r != CUDA_SUCCESS) {
+			res = (int)cu2cuda(r);
+			break;
+		}
+		atomic_store_explicit(prog, i + 1, memory_order_release);
+	}
+	if (res != cudaSuccess)
+		atomic_store_explicit(prog, WHC_PIPE_ERROR | (uint32_t)res,
+				      memory_order_release);
+	return res;
+}
+
 static int h_memcpy_d2d(struct whcs_state *st, struct wh_dec *d,
 			struct wh_enc *rep, bool sync)
 {
@@ -1115,6 +1171,7 @@ static const handler_fn handlers[WHC_FUNC_COUNT] = {
 	[WHC_LAUNCH] = h_launch,
 	[WHC_FUNC_SET_ATTR] = h_func_set_attr,
 	[WHC_SYNC_ERRORS] = h_sync_errors,
+	[WHC_MEMCPY_D2H_PIPE] = h_memcpy_d2h_pipe,
 };
 
 static int cuda_dispatch(struct wh_client *c, void *state,
@@ -1141,7 +1198,8 @@ static int cuda_dispatch(struct wh_client *c, void *state,
 	if (rep->err)
 		return rep->err;
 	if (!sync) {
-		whcs_defer(st, (uint32_t)res);
+		if (f != WHC_MEMCPY_D2H_PIPE)
+			whcs_defer(st, (uint32_t)res);
 		return WH_OK;
 	}
 	if (res != cudaSuccess)

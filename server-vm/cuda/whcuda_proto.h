@@ -53,6 +53,13 @@ enum whc_func {
 				  * u32 shmem, u64 stream, bytes params; post */
 	WHC_FUNC_SET_ATTR,       /* u64 func, i32 attr, i32 value */
 	WHC_SYNC_ERRORS,         /* nothing: just returns deferred errors */
+	WHC_MEMCPY_D2H_PIPE,     /* u64 src, u64 stream, u32 chunk, outbuf of
+				  * 64 + n bytes in the arena; posted.  The
+				  * server DMAs chunk by chunk into the arena
+				  * and after each one stores the count of
+				  * finished chunks (u64, release) in the
+				  * first 8 bytes, or WHC_PIPE_ERROR | err;
+				  * the client copies chunks out meanwhile. */
 	WHC_FUNC_COUNT
 };
 
@@ -69,6 +76,9 @@ enum whc_func {
 #define WHC_MAX_ATTRS       256      /* device attributes shipped at init */
 #define WHC_MAX_DEVICES     64
 #define WHC_MAX_D2H_CHUNKS  64
+#define WHC_PIPE_HDR        64u
+#define WHC_PIPE_ERROR      (1ull << 63)
+#define WHC_PIPE_MIN_CHUNK  (256u << 10)
 
 /* Stream ids with a meaning of their own. */
 #define WHC_STREAM_LEGACY     0u

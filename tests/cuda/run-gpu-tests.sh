@@ -36,7 +36,7 @@ cat > "$out/server.conf" <<CONF
 [client gputest]
 token = $token
 CONF
-env -u LD_LIBRARY_PATH "$server" -c "$out/server.conf" "shm:$name" "tcp:127.0.0.1:$port" > "$out/server.log" 2>&1 &
+LD_LIBRARY_PATH=$cuda/lib64 "$server" -c "$out/server.conf" "shm:$name" "tcp:127.0.0.1:$port" > "$out/server.log" 2>&1 &
 spid=$!
 trap 'kill $spid 2>/dev/null; wait $spid 2>/dev/null' EXIT
 for _ in $(seq 100); do
@@ -53,9 +53,9 @@ declare -a results
 ok() { pass=$((pass + 1)); results+=("PASS  $*"); echo "PASS  $*"; }
 ko() { fail=$((fail + 1)); results+=("FAIL  $*"); echo "FAIL  $*"; }
 
-native() { LD_LIBRARY_PATH=$cuda/lib64 "$@"; }
-viashm() { LD_LIBRARY_PATH=$libs WORMHOLE_SERVER=shm:$name "$@"; }
-viatcp() { LD_LIBRARY_PATH=$libs WORMHOLE_SERVER=tcp:127.0.0.1:$port WORMHOLE_TOKEN=$token "$@"; }
+native() { LD_LIBRARY_PATH=$cuda/lib64 timeout 120 "$@"; }
+viashm() { LD_LIBRARY_PATH=$libs WORMHOLE_SERVER=shm:$name timeout 120 "$@"; }
+viatcp() { LD_LIBRARY_PATH=$libs WORMHOLE_SERVER=tcp:127.0.0.1:$port WORMHOLE_TOKEN=$token timeout 120 "$@"; }
 
 compare() { # name, file a, file b
 	if diff <(grep -v '^#' "$2") <(grep -v '^#' "$3") > "$out/$1.diff"; then
@@ -101,7 +101,7 @@ fi
 
 # A client killed mid-run leaves no device memory behind.
 f0=$(viashm "$progs/memhog" 0 | awk '/free_mib/{print $2}')
-viashm "$progs/memhog" 4096 60 > "$out/memhog.txt" 2>&1 & h=$!
+LD_LIBRARY_PATH=$libs WORMHOLE_SERVER=shm:$name "$progs/memhog" 4096 60 > "$out/memhog.txt" 2>&1 & h=$!
 for _ in $(seq 200); do grep -q holding "$out/memhog.txt" && break; sleep 0.05; done
 f1=$(viashm "$progs/memhog" 0 | awk '/free_mib/{print $2}')
 kill -9 $h; wait $h 2>/dev/null
