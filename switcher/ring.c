@@ -137,8 +137,7 @@ int wh_region_init(void *base, uint64_t len, uint64_t ring_size,
 	reg->arena_off = g.arena_off;
 	reg->arena_size = g.arena_size;
 	/* Magic last: a region is valid once it carries it. */
-	atomic_thread_fence(memory_order_release);
-	reg->magic = WH_REGION_MAGIC;
+	__atomic_store_n(&reg->magic, WH_REGION_MAGIC, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -157,8 +156,8 @@ int wh_region_validate(void *base, uint64_t len, struct wh_region_view *v,
 		return -1;
 	}
 	/* One snapshot of the header; the peer may change it afterwards. */
+	(void)__atomic_load_n(&((struct wh_region *)base)->magic, __ATOMIC_ACQUIRE);
 	memcpy(&h, base, offsetof(struct wh_region, state));
-	atomic_thread_fence(memory_order_acquire);
 	if (h.magic != WH_REGION_MAGIC) {
 		*why = "bad region magic";
 		return -1;
@@ -226,12 +225,13 @@ void *wh_region_arena(const struct wh_region_view *v, uint64_t off,
 
 /* Free bytes; the peer's index is re-read only when the cached one does
  * not already show need bytes free. */
-static uint64_t space_need(struct wh_ring *r, uint64_t need)
+static uint64_t space_need_o(struct wh_ring *r, uint64_t need,
+			     memory_order mo)
 {
 	uint64_t used = r->pos - r->cache;
 	if (!r->broken && used <= r->size && r->size - used >= need)
 		return r->size - used;
-	uint64_t tail = atomic_load_explicit(&r->ctl->tail, memory_order_acquire);
+	uint64_t tail = atomic_load_explicit(&r->ctl->tail, mo);
 	/* tail must lie in [pos - size, pos]; anything else is a broken peer. */
 	if (tail > r->pos || r->pos - tail > r->size) {
 		r->broken = true;
@@ -239,6 +239,11 @@ static uint64_t space_need(struct wh_ring *r, uint64_t need)
 	}
 	r->cache = tail;
 	return r->size - (r->pos - tail);
+}
+
+static uint64_t space_need(struct wh_ring *r, uint64_t need)
+{
+	return space_need_o(r, need, memory_order_acquire);
 }
 
 uint64_t wh_ring_space(struct wh_ring *r)
@@ -260,31 +265,39 @@ void wh_ring_write(struct wh_ring *r, const void *p, uint64_t n)
 
 void wh_ring_publish(struct wh_ring *r, bool wake, const struct wh_wait_ops *o)
 {
-	atomic_store_explicit(&r->ctl->head, r->pos, memory_order_release);
-	if (!wake)
+	if (!wake) {
+		atomic_store_explicit(&r->ctl->head, r->pos, memory_order_release);
 		return;
-	/* Pairs with the fence in wait(): either the consumer sees our head,
-	 * or we see its sleep flag. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&r->ctl->cons_sleep, memory_order_relaxed) &&
+	}
+	/* Store-then-load, both seq_cst (a full barrier between them): with
+	 * the consumer's seq_cst flag store and head re-load in wait_for(),
+	 * either it sees our head or we see its sleep flag (Dekker). */
+	atomic_store_explicit(&r->ctl->head, r->pos, memory_order_seq_cst);
+	if (atomic_load_explicit(&r->ctl->cons_sleep, memory_order_seq_cst) &&
 	    atomic_exchange_explicit(&r->ctl->cons_sleep, 0, memory_order_acq_rel))
 		o->wake(&r->ctl->cons_sleep);
 }
 
 /* ---- consumer --------------------------------------------------------- */
 
-static uint64_t avail_need(struct wh_ring *r, uint64_t need)
+static uint64_t avail_need_o(struct wh_ring *r, uint64_t need,
+			     memory_order mo)
 {
 	uint64_t av = r->cache - r->pos;
 	if (!r->broken && av <= r->size && av >= need && av)
 		return av;
-	uint64_t head = atomic_load_explicit(&r->ctl->head, memory_order_acquire);
+	uint64_t head = atomic_load_explicit(&r->ctl->head, mo);
 	if (head < r->pos || head - r->pos > r->size) {
 		r->broken = true;
 		return 0;
 	}
 	r->cache = head;
 	return head - r->pos;
+}
+
+static uint64_t avail_need(struct wh_ring *r, uint64_t need)
+{
+	return avail_need_o(r, need, memory_order_acquire);
 }
 
 uint64_t wh_ring_avail(struct wh_ring *r)
@@ -319,9 +332,9 @@ void wh_ring_skip(struct wh_ring *r, uint64_t n)
 
 void wh_ring_release(struct wh_ring *r, const struct wh_wait_ops *o)
 {
-	atomic_store_explicit(&r->ctl->tail, r->pos, memory_order_release);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&r->ctl->prod_sleep, memory_order_relaxed) &&
+	/* Same pattern as wh_ring_publish(), for a sleeping producer. */
+	atomic_store_explicit(&r->ctl->tail, r->pos, memory_order_seq_cst);
+	if (atomic_load_explicit(&r->ctl->prod_sleep, memory_order_seq_cst) &&
 	    atomic_exchange_explicit(&r->ctl->prod_sleep, 0, memory_order_acq_rel))
 		o->wake(&r->ctl->prod_sleep);
 }
@@ -388,10 +401,10 @@ static int wait_for(struct wh_ring *r, bool consumer, uint64_t need,
 			if (st)
 				return st;
 		}
-		/* Flag, re-check, sleep: see ring.h. */
+		/* Flag, re-check (seq_cst load), sleep: see ring.h. */
 		atomic_store_explicit(flag, 1, memory_order_seq_cst);
-		atomic_thread_fence(memory_order_seq_cst);
-		if (ready(r, consumer, need)) {
+		if (consumer ? avail_need_o(r, UINT64_MAX, memory_order_seq_cst) >= need
+			     : space_need_o(r, UINT64_MAX, memory_order_seq_cst) >= need) {
 			atomic_store_explicit(flag, 0, memory_order_relaxed);
 			return WH_OK;
 		}

@@ -52,7 +52,9 @@ struct shm_chan {
 	struct wh_region_view view;
 	struct wh_ring tx, rx;
 	struct wh_waiter waiter;
-	_Atomic bool shut;
+	/* Set by wh_chan_shutdown() from any thread; kept apart from the
+	 * plain flags below so no access to them touches it. */
+	_Alignas(8) _Atomic uint64_t shut;
 	bool gone;                 /* nothing more can be sent or received */
 	bool rx_broken;            /* bad header: the rx ring is unreadable */
 	bool pending_wake;
@@ -383,7 +385,7 @@ static void shm_msg_done(struct wh_chan *ch, struct wh_msg *m)
 static void shm_shutdown(struct wh_chan *ch)
 {
 	struct shm_chan *c = (struct shm_chan *)ch;
-	atomic_store_explicit(&c->shut, true, memory_order_release);
+	atomic_store_explicit(&c->shut, 1, memory_order_release);
 	atomic_store_explicit(&c->reg->state[c->side], WH_STATE_CLOSED,
 			      memory_order_release);
 	wh_ring_kick(&c->rx, c->waiter.ops);
