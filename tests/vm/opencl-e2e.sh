@@ -53,8 +53,8 @@ usable_build() {
 	local b=$1
 	[ -x "$b/server-vm/wormholed" ] && [ -f "$b/client-lib/opencl/libWormholeOpenCL.so" ] &&
 		ls "$b"/tests/opencl/ocl-* >/dev/null 2>&1 &&
-		nm "$b/server-vm/wormholed" 2>/dev/null | grep -q ' wh_ivshmem_ops$' &&
-		! ldd "$b/server-vm/wormholed" | grep -q 'libcu'
+		[[ $(nm "$b/server-vm/wormholed" 2>/dev/null) == *" wh_ivshmem_ops"* ]] &&
+		[[ $(ldd "$b/server-vm/wormholed" 2>/dev/null) != *libcu* ]]
 }
 
 # ---- 1. build -----------------------------------------------------------------
@@ -200,7 +200,8 @@ if vm_wait client1 'WHVM-REMOTE r=2 ' 900 >/dev/null; then
 	note "killed client1 while it was in round 2"
 	# The server must drop it: a wormholectl listing without slot 00:10.0
 	# after the kill, while it showed it before.
-	seen_before=$(head -n "$srv_before" "$RD/server.log" | grep -ac 'WHVM-CTL .*0000:00:10.0' || true)
+	head -n "$srv_before" "$RD/server.log" >"$WORK/server.before-kill"
+	seen_before=$(grep -ac 'WHVM-CTL .*0000:00:10.0' "$WORK/server.before-kill" || true)
 	gone=0
 	for _ in $(seq 1 120); do
 		last=$(awk '/WHVM-CTL-BEGIN/{buf=""} {buf=buf $0 "\n"} /WHVM-CTL-END/{blk=buf} END{printf "%s", blk}' \
@@ -220,15 +221,16 @@ if vm_wait client1 'WHVM-REMOTE r=2 ' 900 >/dev/null; then
 	# client2 must complete a whole round that started after the kill.
 	ok=0
 	for _ in $(seq 1 1800); do
-		if tail -n +"$before" "$RD/client2.log" | grep -aq 'WHVM-ROUND [0-9]* start'; then
-			r=$(tail -n +"$before" "$RD/client2.log" | grep -ao 'WHVM-ROUND [0-9]* start' | head -1 | awk '{print $2}')
+		tail -n +"$before" "$RD/client2.log" >"$WORK/client2.after-kill"
+		if grep -aq 'WHVM-ROUND [0-9]* start' "$WORK/client2.after-kill"; then
+			r=$(grep -ao 'WHVM-ROUND [0-9]* start' "$WORK/client2.after-kill" | awk 'NR==1 {print $2}')
 			if grep -aq "WHVM-ROUND $r done" "$RD/client2.log"; then
 				if compare_round client2 "$r"; then ok=1; else ok=2; fi
 				break
 			fi
 		fi
 		if grep -aq 'WHVM-CLIENT-FINISHED' "$RD/client2.log" &&
-			! tail -n +"$before" "$RD/client2.log" | grep -aq 'WHVM-ROUND [0-9]* start'; then
+			! grep -aq 'WHVM-ROUND [0-9]* start' "$WORK/client2.after-kill"; then
 			break
 		fi
 		sleep 1
