@@ -458,8 +458,10 @@ cl_int CL_API_CALL whc_wrap_clEnqueueWriteBuffer(cl_command_queue q, cl_mem buf,
 	for (size_t done = 0; done < cb; done += CHUNK) {
 		size_t n = cb - done < CHUNK ? cb - done : CHUNK;
 		bool first = done == 0, last = done + n == cb;
-		/* Only the last piece may block; the queue keeps the order. */
-		cl_int r = whc_gen_clEnqueueWriteBuffer(q, buf, last ? blocking : CL_FALSE,
+		/* Blocking writes go piece by piece, synchronously, straight
+		 * from the arena (no staging copy on the server); non-blocking
+		 * ones are posted and the queue keeps the order. */
+		cl_int r = whc_gen_clEnqueueWriteBuffer(q, buf, blocking,
 							offset + done, n, (const char *)ptr + done,
 							first ? nwait : 0, first ? wl : NULL,
 							last ? event : NULL);
