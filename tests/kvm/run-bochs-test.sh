@@ -130,7 +130,7 @@ insmod /patched/kvm.ko && insmod /patched/kvm-intel.ko && echo "WH: patched modu
 dmesg | grep -i wormhole | sed 's/^/WH: dmesg: /'
 /whvmm plain 2>&1 | sed -e 's/^PASS: /PASS: patched-/' -e 's/^FAIL: /FAIL: patched-/'
 /whvmm wormhole $CALLS 2>&1
-/whvmm bench 10000 2>&1
+/whvmm bench 10000 2>&1 | sed -e "s/^PASS: /PASS: bench-/" -e "s/^FAIL: /FAIL: bench-/"
 dmesg | grep -E 'wormhole|BUG:|Oops|WARNING:.*(kvm|vmx)|RIP: .*(kvm|vmx)' | tail -40 | sed 's/^/WH: dmesg: /'
 echo "WH: done"
 sleep 2
