@@ -25,15 +25,17 @@ sed 's/^/   | /' "$tmp/wormholed.log"
 
 echo
 echo "== platforms the application sees"
-printf '   native:   %s\n' "$(native clinfo -l 2>&1 | head -2 | tr '\n' ' ')"
-printf '   wormhole: %s\n' "$(wormhole clinfo -l 2>&1 | head -2 | tr '\n' ' ')"
+native clinfo -l >"$tmp/cl.n" 2>&1 || true
+wormhole clinfo -l >"$tmp/cl.w" 2>&1 || true
+printf '   native:   %s\n' "$(tr -s '\n ' ' ' <"$tmp/cl.n")"
+printf '   wormhole: %s\n' "$(tr -s '\n ' ' ' <"$tmp/cl.w")"
 
 row() { printf '   %-24s %-10s %8s  %s\n' "$@"; }
 run() { # label program args...
 	local label=$1; shift
 	local t0 t1 out_n out_w tn tw
-	t0=$(date +%s%N); out_n=$(native "$@" 2>&1 | head -1); t1=$(date +%s%N); tn=$(( (t1 - t0) / 1000000 ))
-	t0=$(date +%s%N); out_w=$(wormhole "$@" 2>&1 | head -1); t1=$(date +%s%N); tw=$(( (t1 - t0) / 1000000 ))
+	t0=$(date +%s%N); out_n=$(native "$@" 2>/dev/null); out_n=${out_n%%$'\n'*}; t1=$(date +%s%N); tn=$(( (t1 - t0) / 1000000 ))
+	t0=$(date +%s%N); out_w=$(wormhole "$@" 2>/dev/null); out_w=${out_w%%$'\n'*}; t1=$(date +%s%N); tw=$(( (t1 - t0) / 1000000 ))
 	row "$label" native "${tn} ms" "$out_n"
 	row "" wormhole "${tw} ms" "$out_w"
 	if [ "$out_n" = "$out_w" ]; then row "" "" "" "=> identical"; else row "" "" "" "=> DIFFERENT"; fi
@@ -45,6 +47,7 @@ run "SGEMM 512x512" "$B/tests/opencl/ocl-sgemm" 512
 run "reduction (1M)" "$B/tests/opencl/ocl-reduction" 1000003
 run "image blur 317x211" "$B/tests/opencl/ocl-blur" 317 211
 echo
+sleep 0.3  # let the server notice the last client leave
 echo "== what the server saw (wormholectl)"
 "$B/server-vm/wormholectl" --server "unix:$tmp/admin.sock" list | sed 's/^/   /'
 echo
