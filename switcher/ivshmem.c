@@ -339,9 +339,10 @@ struct ivs_chan {
 	struct wh_msg_hdr held_hdr;
 	uint8_t *scratch;
 	size_t scratch_cap;
-	/* peer liveness */
-	uint64_t peer_hb;
-	int64_t peer_hb_at;
+	/* Peer liveness: last heartbeat value seen and when it changed.
+	 * Atomic: a sender and a receiver thread may both check. */
+	_Atomic uint64_t peer_hb;
+	_Atomic int64_t peer_hb_at;
 	int live_ms;
 	pthread_t hb_thread;
 	bool hb_running;
@@ -372,10 +373,11 @@ static int ivs_check(void *ctx)
 	uint64_t hb = atomic_load_explicit(&c->reg->heartbeat[peer],
 					   memory_order_relaxed);
 	int64_t t = now_ns();
-	if (hb != c->peer_hb || !c->peer_hb_at) {
-		c->peer_hb = hb;
-		c->peer_hb_at = t;
-	} else if (t - c->peer_hb_at > (int64_t)c->live_ms * 1000000) {
+	int64_t at = atomic_load_explicit(&c->peer_hb_at, memory_order_relaxed);
+	if (hb != atomic_load_explicit(&c->peer_hb, memory_order_relaxed) || !at) {
+		atomic_store_explicit(&c->peer_hb, hb, memory_order_relaxed);
+		atomic_store_explicit(&c->peer_hb_at, t, memory_order_relaxed);
+	} else if (t - at > (int64_t)c->live_ms * 1000000) {
 		return WH_E_PEER_GONE;
 	}
 	return 0;
