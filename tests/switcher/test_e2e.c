@@ -378,6 +378,266 @@ static void test_recv_timeout(void **state)
 	assert_int_equal(y, 7);
 }
 
+
+/* ---- handshake and malformed input, with a raw peer ------------------- */
+
+static int raw_unix_connect(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool raw_read(int fd, void *p, size_t n)
+{
+	uint8_t *b = p;
+	while (n) {
+		ssize_t r = read(fd, b, n);
+		if (r <= 0)
+			return false;
+		b += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+static bool raw_write(int fd, const void *p, size_t n)
+{
+	return write(fd, p, n) == (ssize_t)n;
+}
+
+/* Send a HELLO the way a client of protocol `ver` would. */
+static bool raw_hello(int fd, uint16_t ver, const char *token)
+{
+	struct wh_enc e;
+	wh_enc_init(&e, 64, 0);
+	wh_enc_u32(&e, ver);
+	wh_enc_string(&e, "raw");
+	wh_enc_string(&e, token);
+	struct wh_msg_hdr h;
+	wh_hdr_init(&h, WH_API_CONTROL, WH_CTL_HELLO, WH_F_SYNC, 1,
+		    (uint32_t)e.len);
+	h.version = ver;
+	/* One write: a refusing server may close after the header. */
+	uint8_t buf[512];
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), e.buf, e.len);
+	bool ok = raw_write(fd, buf, sizeof(h) + e.len);
+	wh_enc_free(&e);
+	return ok;
+}
+
+/* Read one reply; returns its header status and copies its error text. */
+static int raw_reply(int fd, struct wh_msg_hdr *h, char *msg, size_t n)
+{
+	if (!raw_read(fd, h, sizeof(*h)) || h->payload_len > 4096)
+		return -1;
+	uint8_t buf[4096];
+	if (!raw_read(fd, buf, h->payload_len))
+		return -1;
+	msg[0] = '\0';
+	if (h->flags & WH_F_ERROR) {
+		struct wh_dec d;
+		wh_dec_init(&d, buf, h->payload_len, NULL);
+		wh_dec_u32(&d);
+		const char *s;
+		if (wh_dec_string(&d, &s, 4096) && s)
+			snprintf(msg, n, "%s", s);
+	}
+	return (int)h->status;
+}
+
+static void test_version_mismatch_server_side(void **state)
+{
+	(void)state;
+	char a[256], err[256];
+	th_addr("unix", a, sizeof(a));
+	struct wh_listener *l;
+	assert_int_equal(wh_listen(a, NULL, &l, err, sizeof(err)), WH_OK);
+	pid_t child = fork();
+	if (child == 0) {
+		/* A client from the future speaks protocol 2. */
+		int fd = raw_unix_connect(a + 5);
+		struct wh_msg_hdr h;
+		char msg[256];
+		if (fd < 0 || !raw_hello(fd, WH_PROTO_VERSION + 1, NULL))
+			_exit(10);
+		int st = raw_reply(fd, &h, msg, sizeof(msg));
+		/* The answer is in the server's version, so an old or new
+		 * client can read why it was refused. */
+		if (st != WH_E_VERSION || h.version != WH_PROTO_VERSION ||
+		    !(h.flags & WH_F_ERROR) || h.call_id != 1)
+			_exit(11);
+		char want[128];
+		snprintf(want, sizeof(want), "client speaks protocol %u, server %u",
+			 WH_PROTO_VERSION + 1, WH_PROTO_VERSION);
+		_exit(strstr(msg, want) ? 0 : 12);
+	}
+	struct wh_chan *ch = NULL;
+	assert_int_equal(wh_accept(l, &ch, 5000), WH_E_VERSION);
+	assert_null(ch);
+	int ws;
+	waitpid(child, &ws, 0);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+	wh_listener_close(l);
+}
+
+static void test_version_mismatch_client_side(void **state)
+{
+	(void)state;
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/wh-test-raw-%d.sock", (int)getpid());
+	unlink(path);
+	int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	pid_t child = fork();
+	if (child == 0) {
+		char addr[160], err[256] = "";
+		snprintf(addr, sizeof(addr), "unix:%s", path);
+		struct wh_chan *ch;
+		int st = wh_connect(addr, &copts, &ch, err, sizeof(err));
+		char want[128];
+		snprintf(want, sizeof(want), "client speaks protocol %u, server %u",
+			 WH_PROTO_VERSION, WH_PROTO_VERSION + 1);
+		if (st != WH_E_VERSION || !strstr(err, want)) {
+			fprintf(stderr, "client: st %d err '%s'\n", st, err);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	/* A server from the future answers in protocol 2. */
+	int fd = accept(ls, NULL, NULL);
+	assert_true(fd >= 0);
+	struct wh_msg_hdr h;
+	assert_true(raw_read(fd, &h, sizeof(h)));
+	assert_int_equal(h.func_id, WH_CTL_HELLO);
+	uint8_t buf[4096];
+	assert_true(h.payload_len < sizeof(buf));
+	assert_true(raw_read(fd, buf, h.payload_len));
+	struct wh_msg_hdr r;
+	wh_hdr_init(&r, WH_API_CONTROL, WH_CTL_HELLO, WH_F_REPLY, h.call_id, 0);
+	r.version = WH_PROTO_VERSION + 1;
+	assert_true(raw_write(fd, &r, sizeof(r)));
+	int ws;
+	waitpid(child, &ws, 0);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+	close(fd);
+	close(ls);
+	unlink(path);
+}
+
+/* Headers that must be refused before anything is allocated or read. */
+static void test_bad_headers(void **state)
+{
+	(void)state;
+	char a[256], err[256];
+	th_addr("unix", a, sizeof(a));
+	struct wh_listener *l;
+	assert_int_equal(wh_listen(a, NULL, &l, err, sizeof(err)), WH_OK);
+	struct {
+		uint32_t magic;
+		uint32_t payload_len;
+		uint16_t flags;
+		int expect;
+	} cases[] = {
+		{ WH_MAGIC, WH_MAX_PAYLOAD + 1, WH_F_SYNC, WH_E_TOO_BIG },
+		{ WH_MAGIC, UINT32_MAX, WH_F_ASYNC, WH_E_TOO_BIG },
+		{ 0x12345678, 0, WH_F_SYNC, WH_E_BAD_MAGIC },
+		{ WH_MAGIC, 0, WH_F_SYNC | WH_F_ASYNC, WH_E_MALFORMED },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pid_t child = fork();
+		if (child == 0) {
+			int fd = raw_unix_connect(a + 5);
+			struct wh_msg_hdr h;
+			char msg[256];
+			if (fd < 0 || !raw_hello(fd, WH_PROTO_VERSION, NULL) ||
+			    raw_reply(fd, &h, msg, sizeof(msg)) != WH_OK)
+				_exit(10);
+			wh_hdr_init(&h, WH_API_ECHO, 1, cases[i].flags, 2,
+				    cases[i].payload_len);
+			h.magic = cases[i].magic;
+			raw_write(fd, &h, sizeof(h));
+			/* Wait to be disconnected. */
+			uint8_t b;
+			while (read(fd, &b, 1) > 0)
+				;
+			_exit(0);
+		}
+		struct wh_chan *ch;
+		assert_int_equal(wh_accept(l, &ch, 5000), WH_OK);
+		struct wh_msg m;
+		assert_int_equal(wh_recv(ch, &m, 5000), cases[i].expect);
+		/* The stream cannot be trusted any more. */
+		assert_int_equal(wh_recv(ch, &m, 100), WH_E_PEER_GONE);
+		wh_close(ch);
+		int ws;
+		waitpid(child, &ws, 0);
+		assert_true(WIFEXITED(ws));
+		assert_int_equal(WEXITSTATUS(ws), 0);
+	}
+	wh_listener_close(l);
+}
+
+static void test_auth_and_addresses(void **state)
+{
+	(void)state;
+	char err[256] = "";
+	struct wh_listener *l;
+	struct wh_listen_opts none = { 0 };
+	/* tcp without an authentication callback: refused outright. */
+	assert_int_equal(wh_listen("tcp:127.0.0.1:0", &none, &l, err, sizeof(err)),
+			 WH_E_DENIED);
+	assert_non_null(strstr(err, "authentication"));
+	assert_int_equal(wh_listen("bogus:x", NULL, &l, err, sizeof(err)),
+			 WH_E_MALFORMED);
+	assert_int_equal(wh_listen("noscheme", NULL, &l, err, sizeof(err)),
+			 WH_E_MALFORMED);
+	struct wh_chan *ch;
+	assert_int_equal(wh_connect("bogus:x", NULL, &ch, err, sizeof(err)),
+			 WH_E_MALFORMED);
+	assert_int_equal(wh_connect("shm:nobody-listens-here", NULL, &ch, err,
+				    sizeof(err)), WH_E_PEER_GONE);
+	assert_non_null(strstr(err, "no server"));
+	assert_int_equal(wh_connect("tcp:127.0.0.1", NULL, &ch, err, sizeof(err)),
+			 WH_E_MALFORMED);
+
+	/* Two servers on one shm name: the second is refused. */
+	char a[256];
+	th_addr("shm", a, sizeof(a));
+	struct wh_listener *l2;
+	assert_int_equal(wh_listen(a, NULL, &l, err, sizeof(err)), WH_OK);
+	assert_int_not_equal(wh_listen(a, NULL, &l2, err, sizeof(err)), WH_OK);
+	assert_non_null(strstr(err, "already"));
+	wh_listener_close(l);
+
+	/* tcp: a wrong or missing token is denied, and both sides know. */
+	char real[256];
+	th_addr("tcp", a, sizeof(a));
+	pid_t pid = th_spawn_echo(a, NULL, real, sizeof(real));
+	assert_true(pid > 0);
+	struct wh_client_opts bad = { .name = "x", .token = "wrong" };
+	assert_int_equal(wh_connect(real, &bad, &ch, err, sizeof(err)),
+			 WH_E_DENIED);
+	assert_non_null(strstr(err, "authentication failed"));
+	struct wh_client_opts notoken = { .name = "x" };
+	assert_int_equal(wh_connect(real, &notoken, &ch, err, sizeof(err)),
+			 WH_E_DENIED);
+	assert_int_equal(wh_connect(real, &copts, &ch, err, sizeof(err)), WH_OK);
+	wh_close(ch);
+	th_stop(pid, real);
+}
+
 #define PER_SCHEME(fn, su, td)                                              \
 	cmocka_unit_test_prestate_setup_teardown(fn, su, td, (void *)"shm"), \
 	cmocka_unit_test_prestate_setup_teardown(fn, su, td, (void *)"unix"),\
@@ -400,6 +660,10 @@ int main(void)
 		PER_SCHEME(test_server_killed_mid_call, setup, teardown),
 		PER_SCHEME(test_client_killed_mid_call, NULL, NULL),
 		PER_SCHEME(test_shutdown, NULL, NULL),
+		cmocka_unit_test(test_version_mismatch_server_side),
+		cmocka_unit_test(test_version_mismatch_client_side),
+		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_auth_and_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
