@@ -99,6 +99,11 @@ class Spec:
         self.transport_err = 'CL_DEVICE_NOT_AVAILABLE'
         self.malformed_err = 'CL_INVALID_VALUE'
         self.unsup_err = 'CL_INVALID_OPERATION'
+        self.nomem_err = 'CL_OUT_OF_HOST_MEMORY'
+        self.resources_err = 'CL_OUT_OF_RESOURCES'
+        self.memfail_err = 'CL_MEM_OBJECT_ALLOCATION_FAILURE'
+        self.callconv = 'CL_API_CALL'
+        self.dispatch = None
 
 
 def split_top(s, sep=','):
@@ -199,6 +204,11 @@ def parse_stmt(spec, kw, rest, line):
         spec.transport_err = a.get('transport', spec.transport_err)
         spec.malformed_err = a.get('malformed', spec.malformed_err)
         spec.unsup_err = a.get('unsupported', spec.unsup_err)
+        spec.nomem_err = a.get('nomem', spec.nomem_err)
+        spec.resources_err = a.get('resources', spec.resources_err)
+        spec.memfail_err = a.get('memfail', spec.memfail_err)
+        spec.callconv = a.get('callconv', spec.callconv)
+        spec.dispatch = a.get('dispatch', spec.dispatch)
     elif kw == 'scalar':
         parts = rest.split()
         wire = parts[0]
@@ -286,6 +296,12 @@ def classify(spec, f):
             p.cls = 'userdata'
         elif 'ignore' in a:
             p.cls = 'ignore'
+        elif 'value' in a and p.ptr == 1 and 'out' not in a:
+            p.cls = 'value'          # an address passed as a number (device pointer)
+        elif 'value' in a and p.ptr == 2 and 'out' in a:
+            p.cls = 'value_out'      # e.g. cudaMalloc(void **devPtr)
+        elif 'struct' in a and p.ptr == 0:
+            p.cls = 'struct'         # struct by value (dim3, cudaExtent...)
         elif 'zlist' in a:
             p.cls = 'zlist'
         elif 'codec' in a:
@@ -348,6 +364,32 @@ def returns_handle(spec, f):
 
 # --------------------------------------------------------------------------
 # Emitters
+
+
+def api_neutral(spec, text):
+    """The emitters are written with OpenCL's names; map them to the spec's
+    (identity for the OpenCL spec)."""
+    rep = [('cl_int _', spec.errcode_type + ' _'),
+           ('CL_SUCCESS', spec.success),
+           ('CL_OUT_OF_HOST_MEMORY', spec.nomem_err),
+           ('CL_OUT_OF_RESOURCES', spec.resources_err),
+           ('CL_MEM_OBJECT_ALLOCATION_FAILURE', spec.memfail_err),
+           ('CL_INVALID_VALUE', spec.malformed_err),
+           ('CL_API_CALL', spec.callconv)]
+    for a, b in rep:
+        text = text.replace(a, b)
+    return text
+
+
+class Sink:
+    def __init__(self, spec, f):
+        self.spec, self.f, self.buf = spec, f, []
+
+    def write(self, t):
+        self.buf.append(t)
+
+    def close(self):
+        self.f.write(api_neutral(self.spec, ''.join(self.buf)))
 
 
 def emit_ids(spec, out):
@@ -459,7 +501,9 @@ def emit_client(spec, out):
             emit_client_body(spec, f, c)
         w(c.text())
         w('}\n\n')
-    w('void whc_fill_dispatch(struct _cl_icd_dispatch *t)\n{\n')
+    if not spec.dispatch:
+        return
+    w('void whc_fill_dispatch(%s *t)\n{\n' % spec.dispatch)
     for f in spec.funcs:
         if f.name in names:
             w('\tt->%s = %s;\n' % (f.name, names[f.name]))
@@ -529,6 +573,13 @@ def emit_client_body(spec, f, c):
             c('if (%s) wh_enc_bytes(&k.e, %s, (uint64_t)(%s));' % (pres, n, p.get('size')))
         elif cls == 'string':
             c('wh_enc_string(&k.e, %s);' % n)
+        elif cls == 'value':
+            c('wh_enc_u64(&k.e, (uint64_t)(uintptr_t)%s);' % n)
+        elif cls == 'value_out':
+            c('wh_enc_present(&k.e, %s != NULL);' % n)
+            outs.append(p)
+        elif cls == 'struct':
+            c('wh_enc_raw(&k.e, &%s, sizeof(%s));' % (n, n))
         elif cls == 'strings':
             cnt = p.get('count')
             lens = p.get('lengths')
@@ -636,7 +687,9 @@ def emit_client_body(spec, f, c):
         c('cl_int _r = wh_dec_i32(&k.d);')
     for p in outs:
         n = p.name
-        if p.cls == 'scalar_out':
+        if p.cls == 'value_out':
+            c('if (%s) *%s = (void *)(uintptr_t)wh_dec_u64(&k.d);' % (n, n))
+        elif p.cls == 'scalar_out':
             c('if (%s) *%s = (%s)%s;' % (n, n, p.base, dec_scalar(spec, p.base, '&k.d')))
         elif p.cls == 'scalar_out_array':
             c('if (%s) {' % n)
@@ -778,6 +831,14 @@ def emit_server_body(spec, f, c):
             c('uint64_t n_%s = 0;' % n)
             c('bool p_%s = wh_dec_present(d);' % n)
             c('if (p_%s) wh_dec_bytes(d, &%s, &n_%s, WH_MAX_PAYLOAD);' % (n, n, n))
+        elif cls == 'value':
+            c('void *%s = (void *)(uintptr_t)wh_dec_u64(d);' % n)
+        elif cls == 'value_out':
+            c('void *o_%s = NULL;' % n)
+            c('bool p_%s = wh_dec_present(d);' % n)
+        elif cls == 'struct':
+            c('%s %s;' % (p.ctype, n))
+            c('wh_dec_raw(d, &%s, sizeof(%s));' % (n, n))
         elif cls == 'string':
             c('const char *%s = NULL;' % n)
             c('wh_dec_string(d, &%s, WH_MAX_STRING);' % n)
@@ -885,6 +946,12 @@ def emit_server_body(spec, f, c):
     if new_ret:
         c('if (!whs_id_fresh(s, _ret_id))')
         c('\treturn whs_reject(s, "%s", WH_E_BAD_HANDLE, "client-chosen id is not fresh");' % f.name)
+    for p in f.params:
+        if p.cls == 'value' and p.get('check'):
+            c('if (_r == CL_SUCCESS && !%s(s, %s, %s)) {' % (p.get('check'), p.name, p.get('size', '0')))
+            c('\twhs_log_check(s, "%s", "%s: address not owned by this client");' % (f.name, p.name))
+            c('\t_r = %s;' % p.get('invalid', spec.malformed_err))
+            c('}')
     # Extra server-side checks declared in the spec.
     if f.has('check'):
         for chk in split_top(f.get('check'), ','):
@@ -937,8 +1004,10 @@ def emit_server_body(spec, f, c):
     for p in f.params:
         n = p.name
         cls = p.cls
-        if cls in ('scalar', 'handle', 'string', 'zlist', 'codec'):
+        if cls in ('scalar', 'handle', 'string', 'zlist', 'codec', 'value', 'struct'):
             args.append(n)
+        elif cls == 'value_out':
+            args.append('p_%s ? &o_%s : NULL' % (n, n))
         elif cls == 'handle_array':
             args.append('(const %s *)%s' % (p.base, n))
         elif cls == 'scalar_array':
@@ -1030,7 +1099,9 @@ def emit_server_body(spec, f, c):
     for p in f.params:
         n = p.name
         cls = p.cls
-        if cls == 'scalar_out':
+        if cls == 'value_out':
+            c('if (p_%s) wh_enc_u64(rep, (uint64_t)(uintptr_t)o_%s);' % (n, n))
+        elif cls == 'scalar_out':
             c('if (p_%s) %s' % (n, enc_scalar(spec, p.base, 'o_%s' % n, 'rep')))
         elif cls == 'scalar_out_array':
             c('if (p_%s) {' % n)
@@ -1108,10 +1179,14 @@ def main():
                 emit_ids(spec, o)
         if a.client:
             with open(a.client, 'w') as o:
-                emit_client(spec, o)
+                k = Sink(spec, o)
+                emit_client(spec, k)
+                k.close()
         if a.server:
             with open(a.server, 'w') as o:
-                emit_server(spec, o)
+                k = Sink(spec, o)
+                emit_server(spec, k)
+                k.close()
         if a.stats:
             stats(spec, sys.stdout)
     except SpecError as e:
