@@ -631,6 +631,26 @@ static void ocl_fini(struct wh_server *srv)
 	(void)srv;
 }
 
+static bool unset_user_event(struct whs_obj *o)
+{
+	cl_command_type t = 0;
+	cl_int st = 0;
+	return o->kind == WHCL_K_EVENT && !o->borrowed &&
+	       clGetEventInfo(o->real, CL_EVENT_COMMAND_TYPE, sizeof(t), &t, NULL) == CL_SUCCESS &&
+	       t == CL_COMMAND_USER &&
+	       clGetEventInfo(o->real, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st, NULL) == CL_SUCCESS &&
+	       st > CL_COMPLETE;
+}
+
+/* Launches may wait for the client itself while this holds (whs_sched.c). */
+bool whs_unset_user_event(struct whs *s)
+{
+	for (struct whs_obj *o = s->objs[1]; o; o = o->prev)
+		if (unset_user_event(o))
+			return true;
+	return false;
+}
+
 static int ocl_client_open(struct wh_client *c, void **state)
 {
 	struct whs *s = calloc(1, sizeof(*s));
@@ -665,17 +685,11 @@ static void ocl_client_close(struct wh_client *c, void *state)
 	pthread_mutex_unlock(&s->sink->lock);
 	whs_unmap_all(s);
 	/* Unblock commands waiting on user events the client never set. */
-	for (struct whs_obj *o = s->objs[1]; o; o = o->prev) {
-		if (o->kind != WHCL_K_EVENT || o->borrowed)
-			continue;
-		cl_command_type t = 0;
-		cl_int st = 0;
-		if (clGetEventInfo(o->real, CL_EVENT_COMMAND_TYPE, sizeof(t), &t, NULL) == CL_SUCCESS &&
-		    t == CL_COMMAND_USER &&
-		    clGetEventInfo(o->real, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st, NULL) == CL_SUCCESS &&
-		    st > CL_COMPLETE)
+	for (struct whs_obj *o = s->objs[1]; o; o = o->prev)
+		if (unset_user_event(o))
 			clSetUserEventStatus(o->real, -1);
-	}
+	/* Its kernel launches finish (their callbacks charge the client). */
+	whs_sched_close(s);
 	size_t n = 0;
 	uint64_t bytes = 0;
 	while (s->objs[1]) {

@@ -39,6 +39,7 @@ struct whs {
 	struct whs_map *maps;
 	uint64_t next_map_id;
 	struct whs_blk *arena;       /* per-call scratch, freed after the call */
+	struct whs_flight *flight;   /* kernel launches in flight (whs_sched.c) */
 };
 
 struct whs_fn {
@@ -100,5 +101,26 @@ int whs_hw_clEnqueueMapImage(struct whs *s, struct wh_dec *d, struct wh_enc *rep
 int whs_hw_clEnqueueUnmapMemObject(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
 int whs_hw_whclGetProgramBinary(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
 void whs_unmap_all(struct whs *s);
+
+/* Kernel launches under the device-time scheduler (whs_sched.c): the
+ * generated dispatcher's calls go through these wrappers. */
+struct whs_flight;
+cl_int whs_sched_ndrange(struct whs *s, cl_command_queue q, cl_kernel k, cl_uint dim,
+			 const size_t *off, const size_t *gws, const size_t *lws,
+			 cl_uint nw, const cl_event *wl, cl_event *ev);
+cl_int whs_sched_task(struct whs *s, cl_command_queue q, cl_kernel k, cl_uint nw,
+		      const cl_event *wl, cl_event *ev);
+cl_command_queue whs_sched_create_queue(struct whs *s, cl_context ctx, cl_device_id dev,
+					cl_command_queue_properties p, cl_int *err);
+cl_command_queue whs_sched_create_queue_props(struct whs *s, cl_context ctx, cl_device_id dev,
+					      const cl_queue_properties *p, cl_int *err);
+void whs_sched_close(struct whs *s);
+bool whs_unset_user_event(struct whs *s);
+#ifndef WHS_SCHED_IMPL
+#define clEnqueueNDRangeKernel(...) whs_sched_ndrange(s, __VA_ARGS__)
+#define clEnqueueTask(...) whs_sched_task(s, __VA_ARGS__)
+#define clCreateCommandQueue(...) whs_sched_create_queue(s, __VA_ARGS__)
+#define clCreateCommandQueueWithProperties(...) whs_sched_create_queue_props(s, __VA_ARGS__)
+#endif
 
 #endif

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Kernel launches under the device-time scheduler (issue 4).
+ *
+ * The generated dispatcher calls clEnqueueNDRangeKernel/clEnqueueTask and
+ * clCreateCommandQueue[WithProperties]; whs.h maps those names to the
+ * wrappers below (this file sees the real ones).  For every launch:
+ *   1. the client's hard in-flight limit (policy "inflight") is checked:
+ *      over it, the call fails with CL_OUT_OF_RESOURCES;
+ *   2. backpressure: while the client already has WHS_QUEUE_DEPTH launches
+ *      on the device, its own server thread waits for one to complete, so a
+ *      flooding client cannot fill the device queue ahead of the others.
+ *      The wait never depends on the client: when the client holds a user
+ *      event it has not set yet (its launches may wait for it), the thread
+ *      waits at most WHS_USER_EVENT_WAIT_NS and then goes on;
+ *   3. wh_sched_begin() (weighted fair queueing on device time);
+ *   4. the launch, with an event of our own, whose CL_COMPLETE callback
+ *      charges the measured device time (CL_PROFILING_COMMAND_START..END;
+ *      queues are created with profiling on; wall time as a fallback) with
+ *      wh_sched_charge() and returns the in-flight slot.
+ * Callbacks run on driver threads, with the driver's event lock held: they
+ * only read profiling data and queue the event; the client thread releases
+ * it.  The tracker outlives the client while callbacks are pending.
+ */
+#define WHS_SCHED_IMPL 1
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "whs.h"
+
+#define WHS_QUEUE_DEPTH_DEFAULT 2
+#define WHS_USER_EVENT_WAIT_NS (20ull * 1000000ull)
+#define WHS_CLOSE_WAIT_NS (10ull * 1000000000ull)
+
+struct fl_cmd {
+	struct whs_flight *f;
+	cl_event ev;
+	uint64_t t_submit;
+	struct fl_cmd *next;
+};
+
+struct whs_flight {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;           /* CLOCK_MONOTONIC */
+	struct wh_client *c;           /* NULL once the client is gone */
+	uint32_t outstanding;          /* launches whose callback has not run */
+	uint64_t last_done_ns;         /* for the wall-time fallback */
+	struct fl_cmd *done;           /* completed: events to release */
+};
+
+static unsigned queue_depth(void)
+{
+	static unsigned depth;
+	if (!depth) {
+		const char *e = getenv("WORMHOLE_QUEUE_DEPTH");
+		long v = e ? strtol(e, NULL, 10) : 0;
+		depth = v > 0 && v < 65536 ? (unsigned)v : WHS_QUEUE_DEPTH_DEFAULT;
+	}
+	return depth;
+}
+
+static struct whs_flight *flight(struct whs *s)
+{
+	if (s->flight)
+		return s->flight;
+	struct whs_flight *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->cond, &a);
+	pthread_condattr_destroy(&a);
+	pthread_mutex_init(&f->lock, NULL);
+	f->c = s->c;
+	s->flight = f;
+	return f;
+}
+
+/* Client thread: release the events of completed launches. */
+static void drain(struct whs_flight *f)
+{
+	pthread_mutex_lock(&f->lock);
+	struct fl_cmd *x = f->done;
+	f->done = NULL;
+	pthread_mutex_unlock(&f->lock);
+	while (x) {
+		struct fl_cmd *n = x->next;
+		clReleaseEvent(x->ev);
+		free(x);
+		x = n;
+	}
+}
+
+static void CL_CALLBACK on_done(cl_event e, cl_int st, void *ud)
+{
+	struct fl_cmd *x = ud;
+	struct whs_flight *f = x->f;
+	cl_ulong a = 0, b = 0;
+	uint64_t now = wh_now_ns(), ns;
+	(void)st;
+	pthread_mutex_lock(&f->lock);
+	if (clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof(a), &a, NULL) == CL_SUCCESS &&
+	    clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof(b), &b, NULL) == CL_SUCCESS &&
+	    b >= a && a)
+		ns = b - a;
+	else /* in-order execution: from the later of submit and the last completion */
+		ns = now - (x->t_submit > f->last_done_ns ? x->t_submit : f->last_done_ns);
+	f->last_done_ns = now;
+	if (f->c) {
+		wh_sched_charge(f->c, ns);
+		wh_uncharge_inflight(f->c);
+	}
+	f->outstanding--;
+	x->next = f->done;
+	f->done = x;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void wait_ns(struct whs_flight *f, uint64_t ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t t = (uint64_t)ts.tv_nsec + ns;
+	ts.tv_sec += (time_t)(t / 1000000000ull);
+	ts.tv_nsec = (long)(t % 1000000000ull);
+	pthread_cond_timedwait(&f->cond, &f->lock, &ts);
+}
+
+static cl_int launch_begin(struct whs *s, cl_command_queue q, struct whs_flight **fp)
+{
+	struct wh_client *c = s->c;
+	struct whs_flight *f = flight(s);
+	if (!f)
+		return CL_OUT_OF_HOST_MEMORY;
+	drain(f);
+	if (c->limits.inflight && atomic_load(&c->usage.inflight) >= c->limits.inflight) {
+		atomic_fetch_add(&c->usage.rejected, 1);
+		wh_audit(c, "opencl: kernel launch refused: %" PRIu64 " commands in flight (limit %" PRIu64 ")",
+			 (uint64_t)atomic_load(&c->usage.inflight), c->limits.inflight);
+		return CL_OUT_OF_RESOURCES;
+	}
+	/* Backpressure: keep at most queue_depth() launches on the device. */
+	pthread_mutex_lock(&f->lock);
+	if (f->outstanding >= queue_depth()) {
+		pthread_mutex_unlock(&f->lock);
+		bool bounded = whs_unset_user_event(s);
+		uint64_t t0 = wh_now_ns();
+		clFlush(q);
+		pthread_mutex_lock(&f->lock);
+		while (f->outstanding >= queue_depth() && !atomic_load(&c->kick) &&
+		       (!bounded || wh_now_ns() - t0 < WHS_USER_EVENT_WAIT_NS))
+			wait_ns(f, 5000000);
+	}
+	pthread_mutex_unlock(&f->lock);
+	drain(f);
+	if (!wh_sched_begin(c) || !wh_charge_inflight(c))
+		return CL_OUT_OF_RESOURCES;
+	*fp = f;
+	return CL_SUCCESS;
+}
+
+/* After the driver call: track the launch, hand the client its event. */
+static cl_int launch_end(struct whs_flight *f, cl_int r, cl_event own, cl_event *ev)
+{
+	if (r != CL_SUCCESS || !own) {
+		if (own)
+			clReleaseEvent(own);
+		wh_uncharge_inflight(f->c);
+		return r;
+	}
+	struct fl_cmd *x = calloc(1, sizeof(*x));
+	if (x) {
+		x->f = f;
+		x->ev = own;
+		x->t_submit = wh_now_ns();
+		pthread_mutex_lock(&f->lock);
+		f->outstanding++;
+		pthread_mutex_unlock(&f->lock);
+	}
+	if (ev) {
+		clRetainEvent(own);
+		*ev = own;
+	}
+	if (!x || clSetEventCallback(own, CL_COMPLETE, on_done, x) != CL_SUCCESS) {
+		/* Untracked (out of memory): no charge, no slot held. */
+		if (x) {
+			pthread_mutex_lock(&f->lock);
+			f->outstanding--;
+			pthread_mutex_unlock(&f->lock);
+			free(x);
+		}
+		wh_uncharge_inflight(f->c);
+		clReleaseEvent(own);
+	}
+	return CL_SUCCESS;
+}
+
+cl_int whs_sched_ndrange(struct whs *s, cl_command_queue q, cl_kernel k, cl_uint dim,
+			 const size_t *off, const size_t *gws, const size_t *lws,
+			 cl_uint nw, const cl_event *wl, cl_event *ev)
+{
+	struct whs_flight *f = NULL;
+	cl_int r = launch_begin(s, q, &f);
+	if (r != CL_SUCCESS)
+		return r;
+	cl_event own = NULL;
+	r = clEnqueueNDRangeKernel(q, k, dim, off, gws, lws, nw, wl, &own);
+	return launch_end(f, r, own, ev);
+}
+
+cl_int whs_sched_task(struct whs *s, cl_command_queue q, cl_kernel k, cl_uint nw,
+		      const cl_event *wl, cl_event *ev)
+{
+	struct whs_flight *f = NULL;
+	cl_int r = launch_begin(s, q, &f);
+	if (r != CL_SUCCESS)
+		return r;
+	cl_event own = NULL;
+	r = clEnqueueTask(q, k, nw, wl, &own);
+	return launch_end(f, r, own, ev);
+}
+
+cl_command_queue whs_sched_create_queue(struct whs *s, cl_context ctx, cl_device_id dev,
+					cl_command_queue_properties p, cl_int *err)
+{
+	(void)s;
+	return clCreateCommandQueue(ctx, dev, p | CL_QUEUE_PROFILING_ENABLE, err);
+}
+
+cl_command_queue whs_sched_create_queue_props(struct whs *s, cl_context ctx, cl_device_id dev,
+					      const cl_queue_properties *p, cl_int *err)
+{
+	size_t n = 0;
+	while (p && p[n] && n < 256)
+		n += 2;
+	if (p && p[n]) /* unterminated: the driver says what is wrong */
+		return clCreateCommandQueueWithProperties(ctx, dev, p, err);
+	cl_queue_properties *q = whs_alloc(s, (n + 3) * sizeof(*q));
+	if (!q)
+		return clCreateCommandQueueWithProperties(ctx, dev, p, err);
+	bool have = false;
+	for (size_t i = 0; i < n; i += 2) {
+		q[i] = p[i];
+		q[i + 1] = p[i + 1];
+		if (p[i] == CL_QUEUE_PROPERTIES) {
+			q[i + 1] |= CL_QUEUE_PROFILING_ENABLE;
+			have = true;
+		}
+	}
+	if (!have) {
+		q[n++] = CL_QUEUE_PROPERTIES;
+		q[n++] = CL_QUEUE_PROFILING_ENABLE;
+	}
+	q[n] = 0;
+	return clCreateCommandQueueWithProperties(ctx, dev, q, err);
+}
+
+/* Client going: its launches must finish before the tracker can forget the
+ * client (their callbacks charge it).  User events were failed already. */
+void whs_sched_close(struct whs *s)
+{
+	struct whs_flight *f = s->flight;
+	if (!f)
+		return;
+	s->flight = NULL;
+	uint64_t t0 = wh_now_ns();
+	pthread_mutex_lock(&f->lock);
+	while (f->outstanding && wh_now_ns() - t0 < WHS_CLOSE_WAIT_NS)
+		wait_ns(f, 10000000);
+	f->c = NULL;
+	bool leak = f->outstanding != 0;
+	pthread_mutex_unlock(&f->lock);
+	drain(f);
+	if (leak) {
+		/* A launch that never ends (an endless kernel): its callback may
+		 * still come, so the tracker stays. */
+		wh_log("opencl: %u kernel launches still running after the client left", f->outstanding);
+		return;
+	}
+	pthread_cond_destroy(&f->cond);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
