@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ivshmem-layout.h"
 #include "switcher-impl.h"
+#include "vmfunc.h"
 
 /* Transports by scheme.  To add one: define its wh_switcher_ops (declared
  * in switcher-impl.h), add one line here, and its source to meson.build. */
@@ -18,8 +20,8 @@ static const struct wh_switcher_ops *const schemes[] = {
 	&wh_shm_ops,
 	&wh_unix_ops,
 	&wh_tcp_ops,
-	/* &wh_ivshmem_ops, */
-	/* &wh_vmfunc_ops, */
+	&wh_ivshmem_ops,
+	&wh_vmfunc_ops,
 };
 
 #define HANDSHAKE_MS 5000
