@@ -29,6 +29,8 @@
  * The gate (a) checks that it runs at the expected virtual address, so that
  * its own page tables map the next instruction; (b) switches to its own page
  * tables and stack; (c) computes f(x) = 3x + k from its private data and
+ * (test hook: with bit 63 of x set it first spins for x's low 32 bits, so
+ * that tests can catch a vCPU inside the gate)
  * counts the call; (d) restores the client's CR3 and RSP, clears the
  * registers it used and returns to view 0.  Interrupts stay masked: the
  * trampoline clears IF before VMFUNC and restores RFLAGS after.
@@ -49,6 +51,12 @@ gate_after_lea:
 	mov	%rdx, %cr3	/* own page tables: window + this page */
 	mov	%rsp, %r9
 	mov	$W_STACK_TOP, %esp	/* own stack */
+	bt	$63, %rdi	/* test hook: bit 63 = spin (edi) times first */
+	jnc	1f
+	mov	%edi, %ecx
+2:	dec	%ecx
+	jnz	2b
+1:
 	mov	$W_DATA, %edx
 	lea	(%rdi,%rdi,2), %rsi
 	add	D_K(%rdx), %rsi	/* f(x) = 3x + k */

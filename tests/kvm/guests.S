@@ -142,6 +142,13 @@
 	out	%al, $PORT_END
 	hlt
 
+	.org	T_SLOW, 0xf4
+	mov	$STACK_TOP, %esp
+	mov	$(C_TRAMP + TP_CALL), %eax
+	call	*%rax
+	out	%al, $PORT_DONE
+	hlt
+
 	.org	VEC_STUBS, 0xf4
 	vec = 0
 	.rept	32

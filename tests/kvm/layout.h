@@ -57,6 +57,7 @@
 #define T_PLAIN		0x400	/* a guest without wormhole: work + VMFUNC */
 #define T_SERVER_INIT	0x480	/* server guest: fill its data page */
 #define T_CPUID_LOOP	0x4c0	/* rbx = N CPUIDs (VM exits), then out END */
+#define T_SLOW		0x500	/* one call with rdi from the VMM, out DONE */
 #define VEC_STUBS	0xc00	/* 32 exception stubs, 16 bytes each */
 #define EDGE_VMFUNC	(MEM_SIZE - 3)	/* VMFUNC in the last 3 bytes of RAM */
 

@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +40,7 @@
 #define KVM_WORMHOLE_ABORT_EVENT 5
 #define KVM_WORMHOLE_ABORT_EXIT 6
 #define KVM_WORMHOLE_ABORT_REVOKED 7
+#define KVM_WORMHOLE_ABORT_INTERRUPTED 8
 struct kvm_wormhole_export {
 	__u64 entry_gpa, tramp_gpa, window_gpa, window_size;
 	__u64 client_tramp_gpa, client_window_gpa;
@@ -649,6 +652,46 @@ static void expect_stop(const char *name, uint64_t entry, struct kvm_regs *in,
 	}
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A signal makes KVM_RUN return while the vCPU sits inside the gate (the
+ * gate spins).  KVM must abort the call first: userspace must never see or
+ * change the gate's registers.
+ */
+static void test_signal_in_gate(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct itimerval it = { .it_value = { .tv_usec = 200000 } };
+	struct kvm_regs in = { .rdi = (1ULL << 63) | 0x8000000 };
+	uint64_t count0 = server_count();
+	struct kvm_regs regs;
+	int r, e;
+
+	sigaction(SIGALRM, &sa, NULL);
+	vcpu_reset(&client, T_SLOW, &in);
+	setitimer(ITIMER_REAL, &it, NULL);
+	r = ioctl(client.vcpu, KVM_RUN, 0);
+	e = errno;
+	regs = get_regs(&client);
+	if (r == 0 && client.run->exit_reason == KVM_EXIT_IO) {
+		check(false, "signal-inside-gate-aborts", "the gate returned before the signal");
+		return;
+	}
+	check(r < 0 && e == EINTR && client.run->exit_reason == KVM_EXIT_WORMHOLE &&
+	      wh_info(&client)->reason == KVM_WORMHOLE_ABORT_INTERRUPTED &&
+	      regs_scrubbed(&regs) && server_count() == count0 && server_intact(),
+	      "signal-inside-gate-aborts",
+	      "KVM_RUN %d errno %d exit %u reason %u, rip %#llx rdx %#llx r8 %#llx",
+	      r, e, client.run->exit_reason, wh_info(&client)->reason,
+	      (unsigned long long)regs.rip, (unsigned long long)regs.rdx,
+	      (unsigned long long)regs.r8);
+	check(in_view0(), "signal-inside-gate-aborts", "vCPU is back in the normal view");
+}
+
 static int cmd_wormhole(uint64_t n)
 {
 	int gate_fd, r;
@@ -730,6 +773,8 @@ static int cmd_wormhole(uint64_t n)
 	test_calls(&client, &vm_stats, 100, "gate-again");
 	check(server_intact(), "server-data-unchanged", "count %llu",
 	      (unsigned long long)server_count());
+
+	test_signal_in_gate();
 
 	/* vCPU hot-plug: a vCPU created after attach gets its EPTP list. */
 	{
