@@ -107,6 +107,18 @@ for n in 2 8; do
 	if [ $good -eq "$n" ]; then ok "$n concurrent clients all correct"; else bad "$n concurrent clients: $good/$n correct"; fi
 done
 
+# 3b. Hostile client: random payloads for every function, forged and
+# wrong-kind handles, sizes and counts that disagree; the server answers
+# every call and keeps serving.
+if [ -x "$T/ocl-hostile" ]; then
+	out=$(timeout 300 "$T/ocl-hostile" "unix:$tmp/s.sock" "" 50 2>&1); rc=$?
+	if [ $rc -eq 0 ] && kill -0 "$srv" 2>/dev/null; then
+		ok "hostile client: $(head -1 <<<"$out"); server alive"
+	else
+		bad "hostile client (rc $rc)"; echo "$out" | tail -5
+	fi
+fi
+
 # 4a. No server: zero platforms, a message naming the address, no hang.
 start=$(date +%s)
 out=$(OCL_ICD_VENDORS=$VEND WORMHOLE_SERVER=unix:$tmp/nobody.sock timeout 20 clinfo 2>&1); rc=$?
