@@ -119,6 +119,22 @@ if [ -x "$T/ocl-hostile" ]; then
 	fi
 fi
 
+# 3c. Device-memory quota: a client over its limit gets the API's own
+# CL_MEM_OBJECT_ALLOCATION_FAILURE (-4); under it, correct results.
+printf '[default]\nmem = 1M\n' >"$tmp/quota.conf"
+OCL_ICD_VENDORS=$tmp/native "$WHD" -l "unix:$tmp/quota.sock" -a "unix:$tmp/admin-q.sock" -c "$tmp/quota.conf" --api opencl >"$tmp/quota.log" 2>&1 &
+qs=$!
+pids+=("$qs")
+for _ in $(seq 100); do grep -q ready "$tmp/quota.log" && break; sleep 0.05; done
+viawh "unix:$tmp/quota.sock" timeout 60 "$T/ocl-vecadd" 1048576 1 >/dev/null 2>"$tmp/q.err"; rc1=$?
+small=$(viawh "unix:$tmp/quota.sock" timeout 60 "$T/ocl-vecadd" 1000 3 2>/dev/null)
+if [ $rc1 -ne 0 ] && grep -q "failed: -4$" "$tmp/q.err" && [ "$small" = "$(native "$T/ocl-vecadd" 1000 3)" ]; then
+	ok "memory quota (1 MiB): 4 MiB buffer refused with -4, small run correct"
+else
+	bad "memory quota (rc $rc1)"; head -3 "$tmp/q.err"
+fi
+kill "$qs" 2>/dev/null
+
 # 4a. No server: zero platforms, a message naming the address, no hang.
 start=$(date +%s)
 out=$(OCL_ICD_VENDORS=$VEND WORMHOLE_SERVER=unix:$tmp/nobody.sock timeout 20 clinfo 2>&1); rc=$?
