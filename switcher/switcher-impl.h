@@ -24,6 +24,11 @@ struct wh_switcher_ops {
 	int (*send)(struct wh_chan *ch, const struct wh_msg_hdr *h,
 		    const void *payload, size_t len);
 	int (*flush)(struct wh_chan *ch);
+	/* Next message.  Runs wh_hdr_check() on the header before anything
+	 * else; on failure returns its status with the rejected header left
+	 * in m->hdr (so chan.c can report a version mismatch), and later
+	 * receives return WH_E_PEER_GONE while send still works (to answer
+	 * with an error).  Releases the previously received message. */
 	int (*recv)(struct wh_chan *ch, struct wh_msg *m, int timeout_ms);
 	void (*msg_done)(struct wh_chan *ch, struct wh_msg *m);
 	void (*shutdown)(struct wh_chan *ch);
