@@ -116,7 +116,26 @@ cl_command_queue whs_sched_create_queue_props(struct whs *s, cl_context ctx, cl_
 					      const cl_queue_properties *p, cl_int *err);
 void whs_sched_close(struct whs *s);
 bool whs_unset_user_event(struct whs *s);
+/* Buffer rectangles and sub-buffer regions, checked here (whs_check.c). */
+cl_int whs_chk_read_buffer_rect(struct whs *s, cl_command_queue q, cl_mem b, cl_bool blk,
+				const size_t *bo, const size_t *ho, const size_t *rg, size_t brp,
+				size_t bsp, size_t hrp, size_t hsp, void *p, cl_uint nw,
+				const cl_event *wl, cl_event *ev);
+cl_int whs_chk_write_buffer_rect(struct whs *s, cl_command_queue q, cl_mem b, cl_bool blk,
+				 const size_t *bo, const size_t *ho, const size_t *rg, size_t brp,
+				 size_t bsp, size_t hrp, size_t hsp, const void *p, cl_uint nw,
+				 const cl_event *wl, cl_event *ev);
+cl_int whs_chk_copy_buffer_rect(struct whs *s, cl_command_queue q, cl_mem sb, cl_mem db,
+				const size_t *so, const size_t *dor, const size_t *rg, size_t srp,
+				size_t ssp, size_t drp, size_t dsp, cl_uint nw, const cl_event *wl,
+				cl_event *ev);
+cl_mem whs_chk_create_sub_buffer(struct whs *s, cl_mem b, cl_mem_flags f, cl_buffer_create_type t,
+				 const void *info, cl_int *err);
 #ifndef WHS_SCHED_IMPL
+#define clEnqueueReadBufferRect(...) whs_chk_read_buffer_rect(s, __VA_ARGS__)
+#define clEnqueueWriteBufferRect(...) whs_chk_write_buffer_rect(s, __VA_ARGS__)
+#define clEnqueueCopyBufferRect(...) whs_chk_copy_buffer_rect(s, __VA_ARGS__)
+#define clCreateSubBuffer(...) whs_chk_create_sub_buffer(s, __VA_ARGS__)
 #define clEnqueueNDRangeKernel(...) whs_sched_ndrange(s, __VA_ARGS__)
 #define clEnqueueTask(...) whs_sched_task(s, __VA_ARGS__)
 #define clCreateCommandQueue(...) whs_sched_create_queue(s, __VA_ARGS__)
