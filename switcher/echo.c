@@ -46,6 +46,23 @@ int wh_echo_handle(struct wh_chan *ch, const struct wh_msg *m,
 		}
 		return WH_OK;
 	}
+	case WH_ECHO_POST_BYTES: {
+		uint64_t seq = wh_dec_u64(&d);
+		const void *p;
+		uint64_t n;
+		wh_dec_bytes(&d, &p, &n, WH_MAX_PAYLOAD);
+		if (wh_dec_finish(&d) == WH_OK) {
+			if (seq != s->next_seq)
+				s->in_order = false;
+			s->next_seq = seq + 1;
+			s->posts++;
+			for (uint64_t i = 0; i < n; i++)
+				s->sum += ((const uint8_t *)p)[i];
+		} else {
+			s->in_order = false;
+		}
+		return WH_OK;
+	}
 	case WH_ECHO_SUM:
 		if (wh_dec_finish(&d))
 			break;

@@ -11,6 +11,8 @@
  *   EVENTS  req: u32 n: n events (u32 i) are sent, then rep: u32 n
  *   SLEEP   req: u32 ms: sleeps, then rep: empty
  *   EXIT    rep: empty, then the serving loop returns
+ *   POST_BYTES (post) u64 seq, bytes data: counted as a post, the sum of
+ *           its bytes added to sum (exercises bulk data in posts)
  */
 #ifndef WORMHOLE_ECHO_H
 #define WORMHOLE_ECHO_H
@@ -24,6 +26,7 @@ enum wh_echo_func {
 	WH_ECHO_EVENTS = 4,
 	WH_ECHO_SLEEP = 5,
 	WH_ECHO_EXIT = 6,
+	WH_ECHO_POST_BYTES = 7,
 };
 
 struct wh_echo_state {

@@ -162,6 +162,9 @@ static void *shm_reserve(void *ctx, uint64_t len, uint64_t *off)
 		struct arena_res *f = &c->fifo[c->fifo_first];
 		if (!f->tagged || (!f->post && f->call_id > c->released_id))
 			return NULL;
+		/* The server may sleep on posts whose wake-up we deferred. */
+		if (c->pending_wake)
+			wh_region_chan_flush(&c->base);
 		if (spin < 1000) {
 			sched_yield();
 			continue;
