@@ -121,7 +121,7 @@ fi
 
 # 3c. Device-memory quota: a client over its limit gets the API's own
 # CL_MEM_OBJECT_ALLOCATION_FAILURE (-4); under it, correct results.
-printf '[default]\nmem = 1M\n' >"$tmp/quota.conf"
+printf '[client quota]\ntoken = %s\nmem = 1M\n' "$token" >"$tmp/quota.conf"
 OCL_ICD_VENDORS=$tmp/native "$WHD" -l "unix:$tmp/quota.sock" -a "unix:$tmp/admin-q.sock" -c "$tmp/quota.conf" --api opencl >"$tmp/quota.log" 2>&1 &
 qs=$!
 pids+=("$qs")
