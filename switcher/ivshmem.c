@@ -62,6 +62,7 @@
 #define ARENA_ALIGN 64u
 #define HB_MS       100
 #define MIN_LIVE_MS 3000
+#define DEF_CONNECT_MS 15000
 #define MAX_SLOTS   64
 #define PCI_DIR     "/sys/bus/pci/devices"
 
@@ -665,9 +666,15 @@ static void ivs_close(struct wh_chan *ch)
 		uint64_t e = c->epoch;
 		atomic_compare_exchange_strong(&c->hdr->claim, &e, 0);
 	} else {
-		c->map->drain_since = now_ns();
-		c->map->drain_hb = atomic_load(&c->reg->heartbeat[WH_SIDE_CLIENT]);
-		c->map->drain_hb_at = c->map->drain_since;
+		/* If the client's heartbeat has not moved since we last saw it
+		 * move (a dead client: how we usually get here), it has been
+		 * silent since then, not since now: no second wait. */
+		int64_t t = now_ns();
+		uint64_t hb = atomic_load(&c->reg->heartbeat[WH_SIDE_CLIENT]);
+		int64_t at = atomic_load(&c->peer_hb_at);
+		c->map->drain_since = t;
+		c->map->drain_hb = hb;
+		c->map->drain_hb_at = hb == atomic_load(&c->peer_hb) && at ? at : t;
 		atomic_store(&c->map->need_format, true);
 		atomic_store(&c->map->active, false);
 	}
@@ -906,7 +913,10 @@ static int ivs_connect(const char *rest, const struct wh_client_opts *opts,
 	int st = map_open(target, false, &m, err, errlen);
 	if (st)
 		return st;
-	int tmo = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
+	/* Default longer than other schemes: a region whose last client died
+	 * without closing is free again only after the liveness period. */
+	int tmo = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms
+						   : DEF_CONNECT_MS;
 	int live = opts && opts->liveness_ms ? opts->liveness_ms : 0;
 	int64_t deadline = now_ns() + (int64_t)tmo * 1000000;
 	struct ivs_hdr *h = map_hdr(m);
