@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Generator checks: every member of the Khronos dispatch table is filled by
+the generated client (none left NULL), and specs the language cannot accept
+are refused with a message.
+usage: test_whgen.py WHGEN SPEC ICD_HEADER"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+whgen, spec, icd_h = sys.argv[1:4]
+fails = 0
+
+
+def check(cond, what):
+    global fails
+    print(('PASS ' if cond else 'FAIL ') + what)
+    if not cond:
+        fails += 1
+
+
+with tempfile.TemporaryDirectory() as d:
+    ids, cli, srv = (os.path.join(d, n) for n in ('ids.h', 'c.c', 's.c'))
+    r = subprocess.run([sys.executable, whgen, spec, '--ids', ids, '--client', cli,
+                        '--server', srv], capture_output=True, text=True)
+    check(r.returncode == 0, 'opencl.spec generates (%s)' % r.stderr.strip())
+    src = re.sub(r'/\*.*?\*/|//[^\n]*', '', open(icd_h).read(), flags=re.S)
+    table = re.search(r'typedef struct _cl_icd_dispatch \{(.*?)\}', src, re.S).group(1)
+    members = set(re.findall(r'cl_api_\w+\s+(\w+);', table))
+    filled = set(re.findall(r't->(\w+) = ', open(cli).read()))
+    check(len(members) > 100, '%d dispatch-table members found in %s' % (len(members), icd_h))
+    check(members <= filled, 'every dispatch-table member is filled (missing: %s)'
+          % sorted(members - filled))
+    # every server-side function id has a decoder or is deliberately absent
+    sv = open(srv).read()
+    check('whs_fns[WHCL_F_COUNT]' in sv, 'server dispatch table generated')
+
+    bad_specs = {
+        'async call with an output': 'fn cl_int f(cl_uint n, [out] cl_uint *x) @async;',
+        'pointer without size or count': 'fn cl_int f(void *p);',
+        'function pointer without callback kind': 'fn cl_int f(void (CL_CALLBACK *cb)(void *), void *u);',
+        'unterminated fn': 'fn cl_int f(cl_uint n)',
+        'unknown statement': 'frobnicate x',
+        'infomap naming no handle type': 'infomap clGetX A=cl_nothing',
+    }
+    head = 'api t 9\nscalar u32 cl_uint\nscalar i32 cl_int\n'
+    for what, body in bad_specs.items():
+        p = os.path.join(d, 'bad.spec')
+        open(p, 'w').write(head + body + '\n')
+        r = subprocess.run([sys.executable, whgen, p, '--client', os.path.join(d, 'x.c'),
+                            '--server', os.path.join(d, 'y.c')], capture_output=True, text=True)
+        check(r.returncode != 0 and 'whgen:' in r.stderr, 'refused: %s (%s)' % (what, r.stderr.strip()))
+sys.exit(1 if fails else 0)
