@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "echo.h"
@@ -406,6 +407,17 @@ static void test_recv_timeout(void **state)
 	int64_t dt = th_now_ms() - t0;
 	assert_true(dt >= 140 && dt < 1000);
 	assert_int_equal(wh_recv(f->ch, &m, 0), WH_E_TIMEOUT);
+	/* An idle wait costs (almost) no CPU: spin/yield for a quarter of a
+	 * millisecond, then sleep with a liveness check every 100 ms. */
+	struct timespec c0, c1;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	assert_int_equal(wh_recv(f->ch, &m, 1000), WH_E_TIMEOUT);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	double cpu_ms = (double)(c1.tv_sec - c0.tv_sec) * 1e3 +
+			(double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
+	print_message("%s: CPU used by a 1 s idle wh_recv: %.2f ms\n",
+		      f->scheme, cpu_ms);
+	assert_true(cpu_ms < 50);
 	/* Still usable. */
 	uint8_t x = 7, y = 0;
 	assert_int_equal(wh_echo_bytes(f->ch, &x, 1, &y), WH_OK);

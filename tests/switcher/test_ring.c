@@ -157,6 +157,115 @@ static void test_empty_full_wrap(void **state)
 	munmap(m, len);
 }
 
+/* ---- wake-ups ---------------------------------------------------------- */
+
+/* The waiter sleeps in slices of 2 s: a lost wake-up (the race between
+ * "flag, re-check, sleep" and "publish, check flag, wake") would stall a
+ * round for ~2 s.  Each round the other side pauses long enough for the
+ * waiter to reach the futex sleep, then publishes. */
+struct wake_ctx {
+	struct wh_ring p;
+	int rounds;
+};
+
+static void *wake_producer(void *arg)
+{
+	struct wake_ctx *w = arg;
+	for (int i = 0; i < w->rounds; i++) {
+		usleep(i % 3 ? 600 : 50); /* sometimes mid-spin, mostly asleep */
+		uint8_t b = (uint8_t)i;
+		while (wh_ring_space(&w->p) < 1)
+			usleep(10);
+		wh_ring_write(&w->p, &b, 1);
+		wh_ring_publish(&w->p, true, &wh_wait_futex);
+	}
+	return NULL;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_no_lost_wakeup(void **state)
+{
+	(void)state;
+	uint64_t len;
+	struct wh_region_view v;
+	void *m = region_new(4096, 0, &len, &v);
+	struct wake_ctx w = { .rounds = 300 };
+	wh_ring_attach(&w.p, &v, 0);
+	struct wh_ring c;
+	wh_ring_attach(&c, &v, 0);
+	struct wh_waiter wt = { &wh_wait_futex, NULL, NULL, 2000 };
+	pthread_t t;
+	pthread_create(&t, NULL, wake_producer, &w);
+	int64_t worst = 0;
+	for (int i = 0; i < w.rounds; i++) {
+		int64_t t0 = mono_ms();
+		assert_int_equal(wh_ring_wait_data(&c, 1, 10000, &wt), WH_OK);
+		int64_t dt = mono_ms() - t0;
+		worst = dt > worst ? dt : worst;
+		uint8_t b;
+		wh_ring_read(&c, &b, 1);
+		wh_ring_release(&c, &wh_wait_futex);
+		assert_int_equal(b, (uint8_t)i);
+	}
+	pthread_join(t, NULL);
+	print_message("longest wait for a wake-up: %lld ms\n", (long long)worst);
+	assert_true(worst < 1000);
+	munmap(m, len);
+}
+
+/* Same for a producer waiting for space in a full ring. */
+static void *wake_consumer(void *arg)
+{
+	struct wake_ctx *w = arg; /* w->p used as the consumer view here */
+	for (int i = 0; i < w->rounds; i++) {
+		usleep(i % 3 ? 600 : 50);
+		uint8_t b;
+		while (wh_ring_avail(&w->p) < 1)
+			usleep(10);
+		wh_ring_read(&w->p, &b, 1);
+		wh_ring_release(&w->p, &wh_wait_futex);
+	}
+	return NULL;
+}
+
+static void test_no_lost_wakeup_full(void **state)
+{
+	(void)state;
+	uint64_t len;
+	struct wh_region_view v;
+	void *m = region_new(4096, 0, &len, &v);
+	struct wh_ring p;
+	wh_ring_attach(&p, &v, 0);
+	uint8_t fillb[4096] = { 0 };
+	wh_ring_write(&p, fillb, sizeof(fillb)); /* full */
+	wh_ring_publish(&p, true, &wh_wait_futex);
+	struct wake_ctx w = { .rounds = 300 };
+	wh_ring_attach(&w.p, &v, 0);
+	struct wh_waiter wt = { &wh_wait_futex, NULL, NULL, 2000 };
+	pthread_t t;
+	pthread_create(&t, NULL, wake_consumer, &w);
+	int64_t worst = 0;
+	for (int i = 0; i < w.rounds; i++) {
+		int64_t t0 = mono_ms();
+		assert_int_equal(wh_ring_wait_space(&p, 1, 10000, &wt), WH_OK);
+		int64_t dt = mono_ms() - t0;
+		worst = dt > worst ? dt : worst;
+		uint8_t b = 1;
+		wh_ring_write(&p, &b, 1);
+		wh_ring_publish(&p, true, &wh_wait_futex);
+	}
+	pthread_join(t, NULL);
+	print_message("longest wait for space: %lld ms\n", (long long)worst);
+	assert_true(worst < 1000);
+	munmap(m, len);
+}
+
 /* ---- stress ----------------------------------------------------------- */
 
 /* Messages: u32 len, u32 seq, len bytes, u32 checksum (FNV-1a of seq and
@@ -353,6 +462,8 @@ int main(void)
 		cmocka_unit_test(test_empty_full_wrap),
 	};
 	const struct CMUnitTest stress[] = {
+		cmocka_unit_test(test_no_lost_wakeup),
+		cmocka_unit_test(test_no_lost_wakeup_full),
 		cmocka_unit_test(test_stress_threads_futex),
 		cmocka_unit_test(test_stress_threads_sleeppoll),
 		cmocka_unit_test(test_stress_processes),
