@@ -37,12 +37,12 @@ run() { # config, command...
 	gvirtus) LD_LIBRARY_PATH=$GVIRTUS_HOME/lib/frontend:$GVIRTUS_HOME/lib "$@" ;;
 	esac
 }
-steps=500
-[ "$mode" = quick ] && steps=200
+steps=2000
+[ "$mode" = quick ] && steps=500
 for c in "${configs[@]}"; do
 	echo "== $c" >&2
 	run "$c" timeout 200 "$bench" $mode > "$out/bench.$c.txt" 2> "$out/bench.$c.err"
-	run "$c" timeout 100 "$mlp" $steps 0 > "$out/mlp.$c.txt" 2>&1
+	run "$c" timeout 100 "$mlp" $steps 0 100 > "$out/mlp.$c.txt" 2>&1
 	awk '/steps\/s/{print "mlp_steps_per_s", $(NF-1), "steps/s"}' "$out/mlp.$c.txt" >> "$out/bench.$c.txt"
 done
 

@@ -799,6 +799,10 @@ static cudaError_t h2d(struct wh_chan *ch, uint64_t dst, const void *src,
 {
 	const char *s = src;
 	uint64_t chunk = wh_chan_bulk(ch) ? CHUNK_BULK : CHUNK_INLINE;
+	/* At least four pieces from 1 MiB on, so copying one overlaps the
+	 * server's DMA of the previous one. */
+	if (n >= (1u << 20) && n / 4 < chunk)
+		chunk = (n / 4 + 4095) & ~(uint64_t)4095;
 	do {
 		uint64_t len = n < chunk ? n : chunk;
 		bool last = len == n;
@@ -899,12 +903,17 @@ static cudaError_t d2h_pipe(struct wh_chan *ch, void *dst, uint64_t src,
 	char *o = dst;
 	while (n) {
 		uint64_t len = n < PIPE_MAX ? n : PIPE_MAX;
-		uint64_t nchunks = (len + PIPE_CHUNK - 1) / PIPE_CHUNK;
+		uint64_t pc = PIPE_CHUNK;
+		if (len / 4 < pc)
+			pc = (len / 4 + 4095) & ~(uint64_t)4095;
+		if (pc < WHC_PIPE_MIN_CHUNK)
+			pc = WHC_PIPE_MIN_CHUNK;
+		uint64_t nchunks = (len + pc - 1) / pc;
 		struct wh_enc en;
 		whc_enc_begin(&en, ch);
 		wh_enc_u64(&en, src);
 		wh_enc_u64(&en, stream);
-		wh_enc_u32(&en, PIPE_CHUNK);
+		wh_enc_u32(&en, (uint32_t)pc);
 		uint8_t *buf = wh_enc_outbuf(&en, WHC_PIPE_HDR + len);
 		if (!buf || ((uintptr_t)buf & 7)) {
 			wh_enc_free(&en);
@@ -926,8 +935,8 @@ static cudaError_t d2h_pipe(struct wh_chan *ch, void *dst, uint64_t src,
 			if (v & WHC_PIPE_ERROR)
 				return (cudaError_t)(uint32_t)v;
 			if (v > done) {
-				uint64_t off = done * PIPE_CHUNK;
-				uint64_t end = v * PIPE_CHUNK < len ? v * PIPE_CHUNK : len;
+				uint64_t off = done * pc;
+				uint64_t end = v * pc < len ? v * pc : len;
 				whc_memcpy(o + off, buf + WHC_PIPE_HDR + off, end - off);
 				done = v;
 				spins = 0;
@@ -1554,6 +1563,8 @@ static cudaError_t launch(struct kfunc *f, dim3 g, dim3 b, void **args,
 		return cudaErrorInvalidDeviceFunction;
 	const struct devinfo *dv = &devs[cur_dev];
 	uint64_t threads = (uint64_t)b.x * b.y * b.z;
+	/* The driver (CUDA 13) reports every bad dimension as an invalid
+	 * value, and so does the runtime then: same here. */
 	if (!g.x || !g.y || !g.z || !threads ||
 	    b.x > (unsigned)dv->prop.maxThreadsDim[0] ||
 	    b.y > (unsigned)dv->prop.maxThreadsDim[1] ||
@@ -1562,7 +1573,7 @@ static cudaError_t launch(struct kfunc *f, dim3 g, dim3 b, void **args,
 	    g.y > (unsigned)dv->prop.maxGridSize[1] ||
 	    g.z > (unsigned)dv->prop.maxGridSize[2] ||
 	    threads > (uint64_t)dv->prop.maxThreadsPerBlock)
-		return cudaErrorInvalidConfiguration;
+		return cudaErrorInvalidValue;
 	/* attr[0] is CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK */
 	if (f->attr[0] > 0 && threads > (uint64_t)f->attr[0])
 		return cudaErrorLaunchOutOfResources;

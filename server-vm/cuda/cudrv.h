@@ -19,6 +19,7 @@
 	X(cuDeviceGetAttribute) X(cuGetErrorString) X(cuCtxCreate) \
 	X(cuCtxSetCurrent) X(cuCtxDestroy) X(cuCtxSynchronize) \
 	X(cuMemHostRegister) X(cuMemHostUnregister) X(cuMemAlloc) X(cuMemFree) \
+	X(cuMemHostAlloc) X(cuMemFreeHost) \
 	X(cuMemGetInfo) X(cuMemcpyHtoD) X(cuMemcpyHtoDAsync) X(cuMemcpyDtoH) \
 	X(cuMemcpyDtoHAsync) X(cuMemcpyDtoDAsync) X(cuMemsetD8Async) \
 	X(cuStreamCreateWithPriority) X(cuStreamDestroy) X(cuStreamSynchronize) \
@@ -79,6 +80,8 @@ bool whcs_drv_load(char *err, size_t errlen);
 #define cuMemHostRegister (*whcs_drv.p_cuMemHostRegister)
 #define cuMemHostUnregister (*whcs_drv.p_cuMemHostUnregister)
 #define cuMemAlloc (*whcs_drv.p_cuMemAlloc)
+#define cuMemHostAlloc (*whcs_drv.p_cuMemHostAlloc)
+#define cuMemFreeHost (*whcs_drv.p_cuMemFreeHost)
 #define cuMemFree (*whcs_drv.p_cuMemFree)
 #define cuMemGetInfo (*whcs_drv.p_cuMemGetInfo)
 #define cuMemcpyHtoD (*whcs_drv.p_cuMemcpyHtoD)

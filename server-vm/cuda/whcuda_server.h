@@ -52,6 +52,7 @@ struct whcs_state {
 	void *arena;                   /* registered arena */
 	uint64_t arena_len;
 	bool arena_registered;
+	void *bounce;                  /* pinned, for small copies */
 	CUevent pipe_ev[WHC_MAX_D2H_CHUNKS];  /* D2H pipeline, lazily made */
 	_Alignas(16) uint8_t params[WHC_MAX_PARAM_BYTES + 16];
 };

@@ -106,3 +106,5 @@ API CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsi
 }
 API CUresult cuDeviceGetName(char *name, int len, int dev) { (void)dev; strncpy(name, "Fake GPU", (size_t)len); return OK; }
 API CUresult cuDeviceTotalMem_v2(size_t *b, int dev) { (void)dev; *b = 80ull << 30; return OK; }
+API CUresult cuMemHostAlloc(void **p, size_t n, unsigned f) { (void)f; *p = malloc(n); return *p ? OK : 2; }
+API CUresult cuMemFreeHost(void *p) { free(p); return OK; }
