@@ -161,7 +161,7 @@ for sw in shm unix tcp; do
 	t0=$(date +%s%N)
 	wait "$cp"; rc=$?
 	dt=$(( ($(date +%s%N) - t0) / 1000000 ))
-	if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $dt -lt 10000 ] && grep -qE "failed: -(2|5)$" "$tmp/k.err"; then
+	if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $dt -lt 10000 ] && grep -qE "failed: -(2|5)$|failed \(-(2|5)\)" "$tmp/k.err"; then
 		ok "server killed mid-run ($sw): client failed cleanly after ${dt} ms: $(grep -m1 failed "$tmp/k.err")"
 	else
 		bad "server killed mid-run ($sw): rc=$rc after ${dt} ms"; head -5 "$tmp/k.err"
