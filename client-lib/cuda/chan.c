@@ -14,8 +14,8 @@ static pthread_once_t chan_once = PTHREAD_ONCE_INIT;
 static struct wh_chan *chan;
 static int chan_err = WH_E_PEER_GONE;
 
-void (*whc_deferred_hook)(uint32_t err);
-void (*whc_blas_deferred_hook)(uint32_t err);
+void (*whcu_deferred_hook)(uint32_t err);
+void (*whcu_blas_deferred_hook)(uint32_t err);
 
 static void do_connect(void)
 {
@@ -39,32 +39,32 @@ static void do_connect(void)
 	}
 }
 
-int whc_connect(void)
+int whcu_connect(void)
 {
 	pthread_once(&chan_once, do_connect);
 	return chan ? WH_OK : chan_err;
 }
 
-struct wh_chan *whc_lock(void)
+struct wh_chan *whcu_lock(void)
 {
-	if (whc_connect() != WH_OK)
+	if (whcu_connect() != WH_OK)
 		return NULL;
 	pthread_mutex_lock(&chan_lock);
 	return chan;
 }
 
-void whc_unlock(void)
+void whcu_unlock(void)
 {
 	pthread_mutex_unlock(&chan_lock);
 }
 
-void whc_enc_begin(struct wh_enc *e, struct wh_chan *ch)
+void whcu_enc_begin(struct wh_enc *e, struct wh_chan *ch)
 {
 	wh_enc_init(e, 256, WH_MAX_PAYLOAD);
 	e->bulk = wh_chan_bulk(ch);
 }
 
-int whc_call(struct wh_chan *ch, uint16_t api, uint16_t func,
+int whcu_call(struct wh_chan *ch, uint16_t api, uint16_t func,
 	     struct wh_enc *req, struct wh_msg *rep, struct wh_dec *d,
 	     uint32_t *result)
 {
@@ -86,20 +86,20 @@ int whc_call(struct wh_chan *ch, uint16_t api, uint16_t func,
 		return WH_E_MALFORMED;
 	}
 	if (deferred) {
-		void (*hook)(uint32_t) = api == WH_API_CUBLAS ? whc_blas_deferred_hook
-							      : whc_deferred_hook;
+		void (*hook)(uint32_t) = api == WH_API_CUBLAS ? whcu_blas_deferred_hook
+							      : whcu_deferred_hook;
 		if (hook)
 			hook(deferred);
 	}
 	return WH_OK;
 }
 
-void whc_call_end(struct wh_chan *ch, struct wh_msg *rep)
+void whcu_call_end(struct wh_chan *ch, struct wh_msg *rep)
 {
 	wh_msg_done(ch, rep);
 }
 
-int whc_post(struct wh_chan *ch, uint16_t api, uint16_t func,
+int whcu_post(struct wh_chan *ch, uint16_t api, uint16_t func,
 	     struct wh_enc *req)
 {
 	if (req->err)
@@ -125,7 +125,7 @@ static void *cp_thread(void *arg)
 	return NULL;
 }
 
-void whc_memcpy(void *dst, const void *src, uint64_t n)
+void whcu_memcpy(void *dst, const void *src, uint64_t n)
 {
 	static int nthreads = -1;
 	if (nthreads < 0) {

@@ -58,24 +58,24 @@ static cublasStatus_t bcall(struct wh_chan *ch, uint16_t f, struct wh_enc *e,
 		m = &mm;
 	if (!d)
 		d = &dd;
-	int rc = whc_call(ch, API, f, e, m, d, &res);
+	int rc = whcu_call(ch, API, f, e, m, d, &res);
 	wh_enc_free(e);
 	if (rc != WH_OK)
 		return tr(rc);
 	if (!keep || res)
-		whc_call_end(ch, m);
+		whcu_call_end(ch, m);
 	return (cublasStatus_t)res;
 }
 
 static cublasStatus_t bpost(struct wh_chan *ch, uint16_t f, struct wh_enc *e)
 {
-	int rc = whc_post(ch, API, f, e);
+	int rc = whcu_post(ch, API, f, e);
 	wh_enc_free(e);
 	return tr(rc);
 }
 
 /* cuBLAS replies carry the cuBLAS deferred status in the head's second
- * word; whc_call hands it here.  The next cuBLAS call returns it. */
+ * word; whcu_call hands it here.  The next cuBLAS call returns it. */
 static void blas_hook_deferred(uint32_t err)
 {
 	uint32_t zero = 0;
@@ -86,7 +86,7 @@ static void blas_hook_deferred(uint32_t err)
 static cublasStatus_t begin_call(struct wh_chan **ch)
 {
 	cublasStatus_t d = take_deferred();
-	*ch = whc_lock();
+	*ch = whcu_lock();
 	if (!*ch)
 		return CUBLAS_STATUS_NOT_INITIALIZED;
 	return d;
@@ -99,7 +99,7 @@ static struct whb_handle *H(cublasHandle_t h)
 
 static void enc_head(struct wh_enc *e, struct wh_chan *ch, struct whb_handle *h)
 {
-	whc_enc_begin(e, ch);
+	whcu_enc_begin(e, ch);
 	wh_enc_u64(e, h->id);
 }
 
@@ -142,13 +142,13 @@ cublasStatus_t cublasCreate_v2(cublasHandle_t *handle)
 	struct wh_enc e;
 	struct wh_msg m;
 	struct wh_dec d;
-	whc_enc_begin(&e, ch);
+	whcu_enc_begin(&e, ch);
 	cublasStatus_t s = bcall(ch, WHB_CREATE, &e, &m, &d, true);
 	if (s == CUBLAS_STATUS_SUCCESS) {
 		h->id = wh_dec_u64(&d);
-		whc_call_end(ch, &m);
+		whcu_call_end(ch, &m);
 	}
-	whc_unlock();
+	whcu_unlock();
 	if (s) {
 		free(h);
 		return s;
@@ -169,7 +169,7 @@ cublasStatus_t cublasDestroy_v2(cublasHandle_t handle)
 	struct wh_enc e;
 	enc_head(&e, ch, H(handle));
 	cublasStatus_t s = bcall(ch, WHB_DESTROY, &e, NULL, NULL, false);
-	whc_unlock();
+	whcu_unlock();
 	free(H(handle));
 	return s ? s : d;
 }
@@ -184,9 +184,9 @@ cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t stream)
 		return CUBLAS_STATUS_NOT_INITIALIZED;
 	struct wh_enc e;
 	enc_head(&e, ch, H(handle));
-	wh_enc_u64(&e, whc_stream_id(stream));
+	wh_enc_u64(&e, whcu_stream_id(stream));
 	cublasStatus_t s = bcall(ch, WHB_SET_STREAM, &e, NULL, NULL, false);
-	whc_unlock();
+	whcu_unlock();
 	if (!s)
 		H(handle)->stream = stream;
 	return s ? s : d;
@@ -214,7 +214,7 @@ static cublasStatus_t set_int(cublasHandle_t handle, uint16_t f, int v)
 	enc_head(&e, ch, H(handle));
 	wh_enc_i32(&e, v);
 	cublasStatus_t s = bcall(ch, f, &e, NULL, NULL, false);
-	whc_unlock();
+	whcu_unlock();
 	return s ? s : d;
 }
 
@@ -272,7 +272,7 @@ cublasStatus_t cublasSetWorkspace_v2(cublasHandle_t handle, void *workspace,
 	enc_ptr(&e, workspace);
 	wh_enc_u64(&e, workspaceSizeInBytes);
 	cublasStatus_t s = bcall(ch, WHB_SET_WORKSPACE, &e, NULL, NULL, false);
-	whc_unlock();
+	whcu_unlock();
 	return s ? s : d;
 }
 
@@ -400,7 +400,7 @@ static cublasStatus_t gemm_common(uint16_t f, cublasHandle_t handle, int type,
 		wh_enc_i32(&e, batch);
 	}
 	s = bpost(ch, f, &e);
-	whc_unlock();
+	whcu_unlock();
 	return s ? s : d;
 }
 
@@ -550,7 +550,7 @@ cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t transa,
 	wh_enc_i32(&e, computeType);
 	wh_enc_i32(&e, algo);
 	s = bpost(ch, WHB_GEMM_EX, &e);
-	whc_unlock();
+	whcu_unlock();
 	return s ? s : d;
 }
 
@@ -581,7 +581,7 @@ static cublasStatus_t vec_op(uint16_t f, cublasHandle_t handle, int type,
 		wh_enc_i32(&e, incy);
 	}
 	cublasStatus_t s = bpost(ch, f, &e);
-	whc_unlock();
+	whcu_unlock();
 	return s ? s : d;
 }
 
@@ -623,10 +623,10 @@ static cublasStatus_t reduce_op(uint16_t f, cublasHandle_t handle, int type,
 			uint8_t b[8];
 			wh_dec_raw(&dd, b, 8);
 			memcpy(result, b, rsize);
-			whc_call_end(ch, &m);
+			whcu_call_end(ch, &m);
 		}
 	}
-	whc_unlock();
+	whcu_unlock();
 	return s ? s : d;
 }
 
@@ -758,7 +758,7 @@ static cublasStatus_t gemv_common(cublasHandle_t handle, int type,
 	enc_ptr(&e, y);
 	wh_enc_i32(&e, incy);
 	cublasStatus_t s = bpost(ch, WHB_GEMV, &e);
-	whc_unlock();
+	whcu_unlock();
 	return s ? s : d;
 }
 
@@ -807,7 +807,7 @@ static cublasStatus_t ger_common(cublasHandle_t handle, int type, int m, int n,
 	enc_ptr(&e, A);
 	wh_enc_i32(&e, lda);
 	cublasStatus_t s = bpost(ch, WHB_GER, &e);
-	whc_unlock();
+	whcu_unlock();
 	return s ? s : d;
 }
 
@@ -860,7 +860,7 @@ static cublasStatus_t geam_common(cublasHandle_t handle, int type,
 	enc_ptr(&e, C);
 	wh_enc_i32(&e, ldc);
 	cublasStatus_t s = bpost(ch, WHB_GEAM, &e);
-	whc_unlock();
+	whcu_unlock();
 	return s ? s : d;
 }
 
@@ -886,5 +886,5 @@ cublasStatus_t cublasDgeam(cublasHandle_t handle, cublasOperation_t transa,
 
 __attribute__((constructor)) static void whcublas_ctor(void)
 {
-	whc_blas_deferred_hook = blas_hook_deferred;
+	whcu_blas_deferred_hook = blas_hook_deferred;
 }

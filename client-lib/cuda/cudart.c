@@ -132,8 +132,8 @@ static cudaError_t tr_err(int rc)
 
 static void do_init(void)
 {
-	whc_deferred_hook = deferred_hook;
-	struct wh_chan *ch = whc_lock();
+	whcu_deferred_hook = deferred_hook;
+	struct wh_chan *ch = whcu_lock();
 	if (!ch) {
 		init_err = cudaErrorNoDevice;
 		return;
@@ -142,17 +142,17 @@ static void do_init(void)
 	struct wh_msg m;
 	struct wh_dec d;
 	uint32_t res = 0;
-	whc_enc_begin(&e, ch);
-	int rc = whc_call(ch, API, WHC_INIT, &e, &m, &d, &res);
+	whcu_enc_begin(&e, ch);
+	int rc = whcu_call(ch, API, WHC_INIT, &e, &m, &d, &res);
 	wh_enc_free(&e);
 	if (rc != WH_OK) {
-		whc_unlock();
+		whcu_unlock();
 		init_err = tr_err(rc);
 		return;
 	}
 	if (res) {
-		whc_call_end(ch, &m);
-		whc_unlock();
+		whcu_call_end(ch, &m);
+		whcu_unlock();
 		init_err = (cudaError_t)res;
 		return;
 	}
@@ -174,8 +174,8 @@ static void do_init(void)
 			devs[i].attr[a] = wh_dec_i32(&d);
 	}
 	int ok = devs && wh_dec_finish(&d) == WH_OK;
-	whc_call_end(ch, &m);
-	whc_unlock();
+	whcu_call_end(ch, &m);
+	whcu_unlock();
 	if (!ok) {
 		init_err = cudaErrorInitializationError;
 		return;
@@ -194,7 +194,7 @@ static cudaError_t ensure_init(void)
 static struct wh_chan *begin(cudaError_t *err);
 static void end(void)
 {
-	whc_unlock();
+	whcu_unlock();
 }
 
 static cudaError_t send_set_device(struct wh_chan *ch, int dev)
@@ -203,13 +203,13 @@ static cudaError_t send_set_device(struct wh_chan *ch, int dev)
 	struct wh_msg m;
 	struct wh_dec d;
 	uint32_t res = 0;
-	whc_enc_begin(&e, ch);
+	whcu_enc_begin(&e, ch);
 	wh_enc_i32(&e, dev);
-	int rc = whc_call(ch, API, WHC_SET_DEVICE, &e, &m, &d, &res);
+	int rc = whcu_call(ch, API, WHC_SET_DEVICE, &e, &m, &d, &res);
 	wh_enc_free(&e);
 	if (rc != WH_OK)
 		return tr_err(rc);
-	whc_call_end(ch, &m);
+	whcu_call_end(ch, &m);
 	if (res == 0)
 		cur_dev_sent = dev;
 	return (cudaError_t)res;
@@ -222,7 +222,7 @@ static struct wh_chan *begin(cudaError_t *err)
 		*err = e;
 		return NULL;
 	}
-	struct wh_chan *ch = whc_lock();
+	struct wh_chan *ch = whcu_lock();
 	if (!ch) {
 		*err = cudaErrorDevicesUnavailable;
 		return NULL;
@@ -230,7 +230,7 @@ static struct wh_chan *begin(cudaError_t *err)
 	if (cur_dev_sent != cur_dev) {
 		e = send_set_device(ch, cur_dev);
 		if (e != cudaSuccess) {
-			whc_unlock();
+			whcu_unlock();
 			*err = e;
 			return NULL;
 		}
@@ -246,23 +246,23 @@ static cudaError_t simple_call(uint16_t func, struct wh_enc *e,
 	struct wh_msg m;
 	struct wh_dec d;
 	uint32_t res = 0;
-	int rc = whc_call(ch, API, func, e, &m, &d, &res);
+	int rc = whcu_call(ch, API, func, e, &m, &d, &res);
 	wh_enc_free(e);
 	if (rc != WH_OK)
 		return tr_err(rc);
-	whc_call_end(ch, &m);
+	whcu_call_end(ch, &m);
 	return (cudaError_t)res;
 }
 
 static cudaError_t simple_post(uint16_t func, struct wh_enc *e,
 			       struct wh_chan *ch)
 {
-	int rc = whc_post(ch, API, func, e);
+	int rc = whcu_post(ch, API, func, e);
 	wh_enc_free(e);
 	return tr_err(rc);
 }
 
-uint64_t whc_stream_id(const void *stream)
+uint64_t whcu_stream_id(const void *stream)
 {
 	uintptr_t s = (uintptr_t)stream;
 	if (s == 0 || s == (uintptr_t)cudaStreamLegacy)
@@ -534,7 +534,7 @@ cudaError_t cudaDeviceSynchronize(void)
 	if (!ch)
 		return seterr(e);
 	struct wh_enc en;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	e = simple_call(WHC_DEVICE_SYNC, &en, ch);
 	end();
 	return seterr(e);
@@ -547,7 +547,7 @@ cudaError_t cudaDeviceReset(void)
 	if (!ch)
 		return seterr(e);
 	struct wh_enc en;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	e = simple_call(WHC_DEVICE_RESET, &en, ch);
 	end();
 	if (e == cudaSuccess) {
@@ -568,15 +568,15 @@ cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total)
 	struct wh_msg m;
 	struct wh_dec d;
 	uint32_t res = 0;
-	whc_enc_begin(&en, ch);
-	int rc = whc_call(ch, API, WHC_MEM_GET_INFO, &en, &m, &d, &res);
+	whcu_enc_begin(&en, ch);
+	int rc = whcu_call(ch, API, WHC_MEM_GET_INFO, &en, &m, &d, &res);
 	wh_enc_free(&en);
 	if (rc != WH_OK) {
 		end();
 		return seterr(tr_err(rc));
 	}
 	uint64_t f = wh_dec_u64(&d), t = wh_dec_u64(&d);
-	whc_call_end(ch, &m);
+	whcu_call_end(ch, &m);
 	end();
 	if (res == 0) {
 		if (free_b)
@@ -625,16 +625,16 @@ cudaError_t cudaMalloc(void **devPtr, size_t size)
 	struct wh_msg m;
 	struct wh_dec d;
 	uint32_t res = 0;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	wh_enc_u64(&en, size);
-	int rc = whc_call(ch, API, WHC_MALLOC, &en, &m, &d, &res);
+	int rc = whcu_call(ch, API, WHC_MALLOC, &en, &m, &d, &res);
 	wh_enc_free(&en);
 	if (rc != WH_OK) {
 		end();
 		return seterr(tr_err(rc));
 	}
 	uint64_t p = wh_dec_u64(&d);
-	whc_call_end(ch, &m);
+	whcu_call_end(ch, &m);
 	end();
 	if (res)
 		return seterr((cudaError_t)res);
@@ -664,7 +664,7 @@ cudaError_t cudaFree(void *devPtr)
 		return cudaSuccess;
 	}
 	struct wh_enc en;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	wh_enc_u64(&en, (uint64_t)(uintptr_t)devPtr);
 	e = simple_call(WHC_FREE, &en, ch);
 	end();
@@ -807,12 +807,12 @@ static cudaError_t h2d(struct wh_chan *ch, uint64_t dst, const void *src,
 		uint64_t len = n < chunk ? n : chunk;
 		bool last = len == n;
 		struct wh_enc en;
-		whc_enc_begin(&en, ch);
+		whcu_enc_begin(&en, ch);
 		wh_enc_u64(&en, dst);
 		wh_enc_u64(&en, stream);
 		void *arena = wh_enc_outbuf(&en, len);
 		if (arena)
-			whc_memcpy(arena, s, len);
+			whcu_memcpy(arena, s, len);
 		else
 			wh_enc_raw(&en, s, len);
 		cudaError_t e;
@@ -852,7 +852,7 @@ static cudaError_t d2h(struct wh_chan *ch, void *dst, uint64_t src,
 			left -= lens[k];
 			k++;
 		}
-		whc_enc_begin(&en, ch);
+		whcu_enc_begin(&en, ch);
 		wh_enc_u64(&en, src);
 		wh_enc_u64(&en, stream);
 		wh_enc_count(&en, k);
@@ -861,32 +861,32 @@ static cudaError_t d2h(struct wh_chan *ch, void *dst, uint64_t src,
 		struct wh_msg m;
 		struct wh_dec d;
 		uint32_t res = 0;
-		int rc = whc_call(ch, API, WHC_MEMCPY_D2H, &en, &m, &d, &res);
+		int rc = whcu_call(ch, API, WHC_MEMCPY_D2H, &en, &m, &d, &res);
 		wh_enc_free(&en);
 		if (rc != WH_OK)
 			return tr_err(rc);
 		if (res) {
-			whc_call_end(ch, &m);
+			whcu_call_end(ch, &m);
 			return (cudaError_t)res;
 		}
 		for (uint32_t i = 0; i < k; i++) {
 			if (outs[i]) {
-				whc_memcpy(o, outs[i], lens[i]);
+				whcu_memcpy(o, outs[i], lens[i]);
 			} else {
 				const void *p;
 				uint64_t len;
 				if (!wh_dec_bytes(&d, &p, &len, lens[i]) ||
 				    len != lens[i]) {
-					whc_call_end(ch, &m);
+					whcu_call_end(ch, &m);
 					return cudaErrorUnknown;
 				}
-				whc_memcpy(o, p, len);
+				whcu_memcpy(o, p, len);
 			}
 			o += lens[i];
 			src += lens[i];
 			n -= lens[i];
 		}
-		whc_call_end(ch, &m);
+		whcu_call_end(ch, &m);
 	}
 	return cudaSuccess;
 }
@@ -910,7 +910,7 @@ static cudaError_t d2h_pipe(struct wh_chan *ch, void *dst, uint64_t src,
 			pc = WHC_PIPE_MIN_CHUNK;
 		uint64_t nchunks = (len + pc - 1) / pc;
 		struct wh_enc en;
-		whc_enc_begin(&en, ch);
+		whcu_enc_begin(&en, ch);
 		wh_enc_u64(&en, src);
 		wh_enc_u64(&en, stream);
 		wh_enc_u32(&en, (uint32_t)pc);
@@ -937,7 +937,7 @@ static cudaError_t d2h_pipe(struct wh_chan *ch, void *dst, uint64_t src,
 			if (v > done) {
 				uint64_t off = done * pc;
 				uint64_t end = v * pc < len ? v * pc : len;
-				whc_memcpy(o + off, buf + WHC_PIPE_HDR + off, end - off);
+				whcu_memcpy(o + off, buf + WHC_PIPE_HDR + off, end - off);
 				done = v;
 				spins = 0;
 				continue;
@@ -953,7 +953,7 @@ static cudaError_t d2h_pipe(struct wh_chan *ch, void *dst, uint64_t src,
 				 * or a dead server): a synchronous call returns
 				 * once the server is done with the post. */
 				struct wh_enc f;
-				whc_enc_begin(&f, ch);
+				whcu_enc_begin(&f, ch);
 				e = simple_call(WHC_SYNC_ERRORS, &f, ch);
 				if (e && e != cudaErrorDevicesUnavailable)
 					deferred_hook(e);
@@ -1004,7 +1004,7 @@ static cudaError_t do_memcpy(void *dst, const void *src, size_t count,
 	struct wh_chan *ch = begin(&e);
 	if (!ch)
 		return e;
-	uint64_t sid = whc_stream_id(stream);
+	uint64_t sid = whcu_stream_id(stream);
 	switch (kind) {
 	case cudaMemcpyHostToDevice:
 		if (!src)
@@ -1026,7 +1026,7 @@ static cudaError_t do_memcpy(void *dst, const void *src, size_t count,
 		break;
 	default: {
 		struct wh_enc en;
-		whc_enc_begin(&en, ch);
+		whcu_enc_begin(&en, ch);
 		wh_enc_u64(&en, (uint64_t)(uintptr_t)dst);
 		wh_enc_u64(&en, (uint64_t)(uintptr_t)src);
 		wh_enc_u64(&en, count);
@@ -1081,11 +1081,11 @@ static cudaError_t do_memset(void *p, int value, size_t count,
 	if (!ch)
 		return e;
 	struct wh_enc en;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	wh_enc_u64(&en, (uint64_t)(uintptr_t)p);
 	wh_enc_i32(&en, value);
 	wh_enc_u64(&en, count);
-	wh_enc_u64(&en, whc_stream_id(stream));
+	wh_enc_u64(&en, whcu_stream_id(stream));
 	e = simple_post(WHC_MEMSET, &en, ch);
 	end();
 	return e;
@@ -1119,18 +1119,18 @@ static cudaError_t create_obj(uint16_t func, uint32_t flags, int32_t prio,
 	struct wh_msg m;
 	struct wh_dec d;
 	uint32_t res = 0;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	wh_enc_u32(&en, flags);
 	if (with_prio)
 		wh_enc_i32(&en, prio);
-	int rc = whc_call(ch, API, func, &en, &m, &d, &res);
+	int rc = whcu_call(ch, API, func, &en, &m, &d, &res);
 	wh_enc_free(&en);
 	if (rc != WH_OK) {
 		end();
 		return tr_err(rc);
 	}
 	*out = wh_dec_u64(&d);
-	whc_call_end(ch, &m);
+	whcu_call_end(ch, &m);
 	end();
 	return (cudaError_t)res;
 }
@@ -1142,7 +1142,7 @@ static cudaError_t handle_call(uint16_t func, uint64_t h, bool post)
 	if (!ch)
 		return e;
 	struct wh_enc en;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	wh_enc_u64(&en, h);
 	e = post ? simple_post(func, &en, ch) : simple_call(func, &en, ch);
 	end();
@@ -1173,20 +1173,20 @@ cudaError_t cudaStreamCreate(cudaStream_t *pStream)
 
 cudaError_t cudaStreamDestroy(cudaStream_t stream)
 {
-	if (whc_stream_id(stream) == WHC_STREAM_LEGACY ||
-	    whc_stream_id(stream) == WHC_STREAM_PER_THREAD)
+	if (whcu_stream_id(stream) == WHC_STREAM_LEGACY ||
+	    whcu_stream_id(stream) == WHC_STREAM_PER_THREAD)
 		return seterr(cudaErrorInvalidResourceHandle);
-	return seterr(handle_call(WHC_STREAM_DESTROY, whc_stream_id(stream), true));
+	return seterr(handle_call(WHC_STREAM_DESTROY, whcu_stream_id(stream), true));
 }
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream)
 {
-	return seterr(handle_call(WHC_STREAM_SYNC, whc_stream_id(stream), false));
+	return seterr(handle_call(WHC_STREAM_SYNC, whcu_stream_id(stream), false));
 }
 
 cudaError_t cudaStreamQuery(cudaStream_t stream)
 {
-	cudaError_t e = handle_call(WHC_STREAM_QUERY, whc_stream_id(stream), false);
+	cudaError_t e = handle_call(WHC_STREAM_QUERY, whcu_stream_id(stream), false);
 	return e == cudaErrorNotReady ? e : seterr(e);
 }
 
@@ -1198,8 +1198,8 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event,
 	if (!ch)
 		return seterr(e);
 	struct wh_enc en;
-	whc_enc_begin(&en, ch);
-	wh_enc_u64(&en, whc_stream_id(stream));
+	whcu_enc_begin(&en, ch);
+	wh_enc_u64(&en, whcu_stream_id(stream));
 	wh_enc_u64(&en, (uint64_t)(uintptr_t)event);
 	wh_enc_u32(&en, flags);
 	e = simple_post(WHC_STREAM_WAIT_EVENT, &en, ch);
@@ -1239,9 +1239,9 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
 	if (!ch)
 		return seterr(e);
 	struct wh_enc en;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	wh_enc_u64(&en, (uint64_t)(uintptr_t)event);
-	wh_enc_u64(&en, whc_stream_id(stream));
+	wh_enc_u64(&en, whcu_stream_id(stream));
 	e = simple_post(WHC_EVENT_RECORD, &en, ch);
 	end();
 	return seterr(e);
@@ -1277,17 +1277,17 @@ cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t stop)
 	struct wh_msg m;
 	struct wh_dec d;
 	uint32_t res = 0;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	wh_enc_u64(&en, (uint64_t)(uintptr_t)start);
 	wh_enc_u64(&en, (uint64_t)(uintptr_t)stop);
-	int rc = whc_call(ch, API, WHC_EVENT_ELAPSED, &en, &m, &d, &res);
+	int rc = whcu_call(ch, API, WHC_EVENT_ELAPSED, &en, &m, &d, &res);
 	wh_enc_free(&en);
 	if (rc != WH_OK) {
 		end();
 		return seterr(tr_err(rc));
 	}
 	float v = wh_dec_f32(&d);
-	whc_call_end(ch, &m);
+	whcu_call_end(ch, &m);
 	end();
 	if (res == 0)
 		*ms = v;
@@ -1423,7 +1423,7 @@ static void load_module(struct kmodule *mo)
 	struct wh_msg m;
 	struct wh_dec d;
 	uint32_t res = 0, nf = 0, nv = 0;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	wh_enc_bytes(&en, mo->fatbin, mo->fatbin_len);
 	for (struct kfunc *f = mo->funcs; f; f = f->next)
 		nf++;
@@ -1435,7 +1435,7 @@ static void load_module(struct kmodule *mo)
 	wh_enc_count(&en, nv);
 	for (struct kvar *v = mo->vars; v; v = v->next)
 		wh_enc_string(&en, v->name);
-	int rc = whc_call(ch, API, WHC_MODULE_LOAD, &en, &m, &d, &res);
+	int rc = whcu_call(ch, API, WHC_MODULE_LOAD, &en, &m, &d, &res);
 	wh_enc_free(&en);
 	if (rc != WH_OK) {
 		end();
@@ -1443,7 +1443,7 @@ static void load_module(struct kmodule *mo)
 		return;
 	}
 	if (res) {
-		whc_call_end(ch, &m);
+		whcu_call_end(ch, &m);
 		end();
 		mo->err = (cudaError_t)res;
 		return;
@@ -1478,7 +1478,7 @@ static void load_module(struct kmodule *mo)
 		v->size = wh_dec_u64(&d);
 	}
 	rc = wh_dec_finish(&d);
-	whc_call_end(ch, &m);
+	whcu_call_end(ch, &m);
 	end();
 	mo->err = rc == WH_OK ? cudaSuccess : cudaErrorInvalidKernelImage;
 }
@@ -1490,7 +1490,7 @@ void __cudaRegisterFatBinaryEnd(void **fatCubinHandle)
 		return;
 	/* Loading needs the server; without one the module stays unloaded
 	 * and launches fail with the reason. */
-	if (whc_connect() != WH_OK) {
+	if (whcu_connect() != WH_OK) {
 		mo->err = cudaErrorNoDevice;
 		return;
 	}
@@ -1585,7 +1585,7 @@ static cudaError_t launch(struct kfunc *f, dim3 g, dim3 b, void **args,
 	if (!ch)
 		return e;
 	struct wh_enc en;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	wh_enc_u64(&en, f->handle);
 	wh_enc_u32(&en, g.x);
 	wh_enc_u32(&en, g.y);
@@ -1594,7 +1594,7 @@ static cudaError_t launch(struct kfunc *f, dim3 g, dim3 b, void **args,
 	wh_enc_u32(&en, b.y);
 	wh_enc_u32(&en, b.z);
 	wh_enc_u32(&en, (uint32_t)(shmem > UINT32_MAX ? UINT32_MAX : shmem));
-	wh_enc_u64(&en, whc_stream_id(stream));
+	wh_enc_u64(&en, whcu_stream_id(stream));
 	wh_enc_count(&en, f->argbytes);
 	uint8_t *pb = wh_enc_space(&en, f->argbytes);
 	if (pb) {
@@ -1676,7 +1676,7 @@ cudaError_t cudaFuncSetAttribute(const void *func, enum cudaFuncAttribute attr,
 	if (!ch)
 		return seterr(e);
 	struct wh_enc en;
-	whc_enc_begin(&en, ch);
+	whcu_enc_begin(&en, ch);
 	wh_enc_u64(&en, f->handle);
 	wh_enc_i32(&en, (int32_t)attr);
 	wh_enc_i32(&en, value);
@@ -1843,5 +1843,5 @@ cudaError_t cudaProfilerStop(void)
 
 __attribute__((constructor)) static void whcudart_ctor(void)
 {
-	whc_deferred_hook = deferred_hook;
+	whcu_deferred_hook = deferred_hook;
 }

@@ -15,33 +15,33 @@
 #include "whcuda_proto.h"
 
 /* Connect once (thread-safe); returns WH_OK or a wh_status. */
-int whc_connect(void);
-/* Lock/unlock the channel; whc_lock() connects first and returns the
+int whcu_connect(void);
+/* Lock/unlock the channel; whcu_lock() connects first and returns the
  * channel, or NULL when there is no server (lock not held then). */
-struct wh_chan *whc_lock(void);
-void whc_unlock(void);
+struct wh_chan *whcu_lock(void);
+void whcu_unlock(void);
 /* Encoder bound to the channel's arena. */
-void whc_enc_begin(struct wh_enc *e, struct wh_chan *ch);
+void whcu_enc_begin(struct wh_enc *e, struct wh_chan *ch);
 
 /* Synchronous call: sends req, decodes the common reply head into *result
  * and forwards the deferred error to the error hook.  On WH_OK the reply is
- * open in *d (caller reads outputs then calls whc_call_end). */
-int whc_call(struct wh_chan *ch, uint16_t api, uint16_t func,
+ * open in *d (caller reads outputs then calls whcu_call_end). */
+int whcu_call(struct wh_chan *ch, uint16_t api, uint16_t func,
 	     struct wh_enc *req, struct wh_msg *rep, struct wh_dec *d,
 	     uint32_t *result);
-void whc_call_end(struct wh_chan *ch, struct wh_msg *rep);
-int whc_post(struct wh_chan *ch, uint16_t api, uint16_t func,
+void whcu_call_end(struct wh_chan *ch, struct wh_msg *rep);
+int whcu_post(struct wh_chan *ch, uint16_t api, uint16_t func,
 	     struct wh_enc *req);
 
 /* Deferred errors from posted calls land here (set by libcudart). */
-extern void (*whc_deferred_hook)(uint32_t err);
+extern void (*whcu_deferred_hook)(uint32_t err);
 /* ... and those of posted cuBLAS calls here (set by libcublas). */
-extern void (*whc_blas_deferred_hook)(uint32_t err);
+extern void (*whcu_blas_deferred_hook)(uint32_t err);
 
 /* Copy n bytes with a few threads when n is large. */
-void whc_memcpy(void *dst, const void *src, uint64_t n);
+void whcu_memcpy(void *dst, const void *src, uint64_t n);
 
 /* Stream handle the server understands for a cudaStream_t value. */
-uint64_t whc_stream_id(const void *stream);
+uint64_t whcu_stream_id(const void *stream);
 
 #endif
