@@ -28,6 +28,9 @@ for f in bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin multiboot_dm
 	efi-virtio.rom; do
 	[ -e "/usr/share/qemu/$f" ] && cp -L "/usr/share/qemu/$f" "$tmp/qemu/share/"
 done
+# Debian builds TCG (and some devices) as loadable modules.
+mkdir -p "$tmp/qemu/modules"
+cp /usr/lib/x86_64-linux-gnu/qemu/accel-*.so "$tmp/qemu/modules/" 2>/dev/null || true
 tar -C "$tmp" -cJf "$out/qemu.tar.xz" qemu
 cp "$kdir/vmlinuz" "$out/vmlinuz"
 # Initramfs guest.
