@@ -582,6 +582,10 @@ cl_int whs_dec_image_desc(struct whs *s, struct wh_dec *d, cl_image_desc **out)
 		return CL_OUT_OF_HOST_MEMORY;
 	if (d->err)
 		return CL_INVALID_IMAGE_DESCRIPTOR;
+	/* Must be 0 (OpenCL 1.2-3.0); POCL 3.1 exit()s the process on any
+	 * other value ("unimplemented"): found by tests/fuzz. */
+	if (x->num_mip_levels || x->num_samples)
+		return CL_INVALID_IMAGE_DESCRIPTOR;
 	if (mh && !(x->mem_object = whs_get(s, mh, WHCL_K_MEM, "image_desc.mem_object")))
 		return CL_INVALID_IMAGE_DESCRIPTOR;
 	*out = x;
