@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Isolation and fair sharing with real OpenCL kernels on POCL, through
+# wormholed (unix switcher) and the Wormhole ICD:
+#   1. device-time shares of two clients running the same kernel loop with
+#      weights 1 and 3 (device time from the clients' profiling events and
+#      from wormholed's own accounting);
+#   2. a small kernel's p50/p99 latency alone, and next to a client that
+#      floods its queue (64 launches in flight from its side);
+#   3. the 100-clients-killed clean-up figures (tests/isolation/run-kill.sh).
+# usage: benchmarks/isolation/run.sh BUILD_DIR [SECONDS]
+set -u
+B=$(cd "${1:?usage: run.sh BUILD_DIR [SECONDS]}" && pwd)
+S=${2:-6}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+WHD=$B/server-vm/wormholed WRK=$B/tests/isolation/iso-worker VEND=$B/client-lib/opencl/vendors
+BIG=${WH_BENCH_BIG_ITERS:-4000} SMALL=${WH_BENCH_SMALL_ITERS:-200}
+tmp=$(mktemp -d /tmp/wh-iso-bench.XXXXXX)
+wpid=
+cleanup() { [ -n "$wpid" ] && kill "$wpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+mkdir -p "$tmp/native"; cp /etc/OpenCL/vendors/pocl.icd "$tmp/native/"
+mport=$((20000 + RANDOM % 20000))
+cat >"$tmp/wh.conf" <<EOC
+[client light]
+token = light-token-0123456789
+weight = 1
+[client heavy]
+token = heavy-token-0123456789
+weight = 3
+[client small]
+token = small-token-0123456789
+[client flood]
+token = flood-token-0123456789
+EOC
+OCL_ICD_VENDORS=$tmp/native "$WHD" -l "unix:$tmp/s.sock" -a "unix:$tmp/admin.sock" -m "127.0.0.1:$mport" \
+	-c "$tmp/wh.conf" --api opencl >"$tmp/wd.log" 2>&1 &
+wpid=$!
+for _ in $(seq 100); do grep -q ready "$tmp/wd.log" 2>/dev/null && break; sleep 0.05; done
+as() { local tok=$1; shift; OCL_ICD_VENDORS=$VEND WORMHOLE_SERVER=unix:$tmp/s.sock WORMHOLE_TOKEN=$tok-token-0123456789 "$@"; }
+val() { sed -E "s/.*$1=([0-9.]+).*/\1/" "$2"; }
+metric_dev() { curl -sf "http://127.0.0.1:$mport/metrics" | awk -v c="$1" '$1 ~ "^wormhole_client_device_seconds_total" && $1 ~ "client=\""c"\"" { print $2 }'; }
+as light "$WRK" spin "$BIG" 0.5 >/dev/null 2>&1 # warm the kernel cache
+
+# 1. Shares, weights 1:3.
+as light "$WRK" spin "$BIG" "$S" >"$tmp/l" 2>&1 & lp=$!
+as heavy "$WRK" spin "$BIG" "$S" >"$tmp/h" 2>&1 & hp=$!
+sleep $((S - 1)); ml=$(metric_dev light); mh=$(metric_dev heavy)
+wait $lp $hp
+l=$(val device_ns "$tmp/l") h=$(val device_ns "$tmp/h")
+share=$(awk -v l="$l" -v h="$h" 'BEGIN { printf "%.1f", 100 * l / (l + h) }')
+sshare=$(awk -v l="$ml" -v h="$mh" 'BEGIN { if (l + h > 0) printf "%.1f", 100 * l / (l + h); else print "n/a" }')
+kl=$(val kernels "$tmp/l") kh=$(val kernels "$tmp/h")
+kms=$(awk -v l="$l" -v h="$h" -v a="$kl" -v b="$kh" 'BEGIN { printf "%.2f", (l + h) / (a + b) / 1e6 }')
+
+# 2. Small-kernel latency alone and next to a flooding client.
+as small "$WRK" spin "$SMALL" "$S" lat >"$tmp/alone" 2>&1
+as flood "$WRK" spin "$BIG" $((S + 3)) flood >"$tmp/flood" 2>&1 & fp=$!
+sleep 1.5
+as small "$WRK" spin "$SMALL" "$S" lat >"$tmp/with" 2>&1
+wait $fp
+a50=$(val p50_us "$tmp/alone") a99=$(val p99_us "$tmp/alone")
+w50=$(val p50_us "$tmp/with") w99=$(val p99_us "$tmp/with")
+ratio=$(awk -v a="$a99" -v w="$w99" 'BEGIN { printf "%.2f", w / a }')
+sk=$(awk -v d="$(val device_ns "$tmp/alone")" -v k="$(val kernels "$tmp/alone")" 'BEGIN { printf "%.2f", d / k / 1e6 }')
+fk=$(awk -v d="$(val device_ns "$tmp/flood")" -v k="$(val kernels "$tmp/flood")" 'BEGIN { printf "%.2f", d / k / 1e6 }')
+kill "$wpid"; wait "$wpid" 2>/dev/null; wpid=
+
+# 3. 100 clients killed.
+"$top/tests/isolation/run-kill.sh" "$B" 100 >"$tmp/kill" 2>&1
+k=$(grep '^KILL100' "$tmp/kill")
+kv() { sed -E "s/.* $1=([0-9]+).*/\1/" <<<"$k"; }
+
+printf '\n%-58s %s\n' "measurement" "result"
+printf '%-58s %s\n' "kernel (spin, 4096 items) device time per launch" "${kms} ms (big), ${sk} ms (small), flood ${fk} ms"
+printf '%-58s %s\n' "weight 1 vs 3: light share, client profiling events" "${share}% (target 25%; light ${kl} / heavy ${kh} launches)"
+printf '%-58s %s\n' "weight 1 vs 3: light share, wormholed accounting" "${sshare}%"
+printf '%-58s %s\n' "small kernel alone: p50 / p99 latency" "${a50} / ${a99} us"
+printf '%-58s %s\n' "small kernel next to a flooding client: p50 / p99" "${w50} / ${w99} us"
+printf '%-58s %s\n' "p99 with flood / p99 alone" "${ratio}x (limit 2x)"
+printf '%-58s %s\n' "100 clients SIGKILLed mid-work (4 MiB each)" "$(kv n) killed, peak $(kv peak_objects) objects / $(kv peak_mem) bytes"
+printf '%-58s %s\n' "objects before -> after" "$(kv obj0) -> $(kv obj1)"
+printf '%-58s %s\n' "device memory bytes before -> after" "$(kv mem0) -> $(kv mem1)"
+printf '%-58s %s\n' "server RSS before -> after" "$(kv rss0) -> $(kv rss1) KiB"
+printf '%-58s %s\n' "all clients released after the last kill within" "$(kv settle_ms) ms"
