@@ -8,7 +8,7 @@
 #   tests/kvm/run-bochs-test.sh            (as root, Debian 12)
 #
 # Environment: WH_KVM_BUILD (build dir, default /tmp/wormhole-kvm-build),
-# WH_CALLS (gate calls, default 10000), WH_BOCHS_TIMEOUT (s, default 300),
+# WH_CALLS (gate calls, default 10000), WH_BOCHS_TIMEOUT (s, default 480),
 # KVER (kernel ABI, default: the one linux-headers-cloud-amd64 points to),
 # WH_NO_APT=1 (never run apt-get).
 set -u
@@ -16,7 +16,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${WH_KVM_BUILD:-/tmp/wormhole-kvm-build}
 CALLS=${WH_CALLS:-10000}
-TIMEOUT=${WH_BOCHS_TIMEOUT:-300}
+TIMEOUT=${WH_BOCHS_TIMEOUT:-480}
 T0=$(date +%s)
 mkdir -p "$B"
 
@@ -92,7 +92,7 @@ done
 mkdir -p "$B/uapi/linux"
 sed -e '/#include <linux\/compiler.h>/d' -e 's/__user//g' \
 	"$B/module/src/include/uapi/linux/kvm.h" >"$B/uapi/linux/kvm.h"
-gcc -Wall -Wextra -Werror -O2 -static -I"$B/uapi" -I"$ROOT/tests/kvm" \
+gcc -Wall -Wextra -Werror -O2 -static -pthread -I"$B/uapi" -I"$ROOT/tests/kvm" \
 	"$ROOT/tests/kvm/whvmm.c" -o "$B/whvmm" || fail_setup "whvmm build"
 
 # The vmfunc switcher on this host: no wormhole here, so it must fall back.
