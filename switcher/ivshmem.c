@@ -36,7 +36,7 @@
  *     idle time up to WH_IVSHMEM_POLL_MAX_US (default 10 ms), so the fast
  *     path is pure shared memory and an idle VM costs ~100 wake-ups/s.
  *
- * Channel and arena handling follow shm.c.
+ * Framing, the bulk arena and waiting are region-chan.c's, shared with shm.c.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -54,12 +54,12 @@
 #include <unistd.h>
 
 #include "ivshmem-layout.h"
+#include "region-chan.h"
 #include "ring.h"
 #include "switcher-impl.h"
 
 #define DEF_RING    (1u << 20)
 #define DEF_FILE    (64u << 20)    /* server-created host file */
-#define ARENA_ALIGN 64u
 #define HB_MS       100
 #define MIN_LIVE_MS 3000
 #define DEF_CONNECT_MS 15000
@@ -317,68 +317,44 @@ static int map_open(const char *target, bool create, struct ivs_map **out,
 
 /* ---- channel ------------------------------------------------------------ */
 
-struct arena_res {
-	uint64_t end;
-	uint64_t call_id;
-	bool tagged, post;
-};
-
-struct ivs_chan {
-	struct wh_chan base;
+/* Framing, arena and waiting are region-chan.c's; this is what ivshmem
+ * adds to a channel: the session it belongs to and the heartbeats. */
+struct ivs_sess {
 	struct ivs_map *map;
 	int side;
 	uint64_t epoch;            /* session this channel belongs to */
 	struct ivs_hdr *hdr;
 	struct wh_region *reg;
-	struct wh_region_view view;
-	struct wh_ring tx, rx;
-	struct wh_waiter waiter;
-	_Atomic bool shut;
-	_Atomic bool gone;
-	bool rx_broken;
-	bool held;
-	struct wh_msg_hdr held_hdr;
-	uint8_t *scratch;
-	size_t scratch_cap;
+	int live_ms;
 	/* Peer liveness: last heartbeat value seen and when it changed.
 	 * Atomic: a sender and a receiver thread may both check. */
 	_Atomic uint64_t peer_hb;
 	_Atomic int64_t peer_hb_at;
-	int live_ms;
+	_Atomic bool stop;
 	pthread_t hb_thread;
-	bool hb_running;
-	/* client arena allocator (as shm.c) */
-	struct arena_res *fifo;
-	size_t fifo_cap, fifo_first, fifo_len;
-	uint64_t a_head, a_tail;
-	uint64_t released_id;
 };
 
-static int ivs_check(void *ctx)
+/* Run between sleeps by region-chan (which itself checks shutdown and a
+ * peer state of CLOSED). */
+static int ivs_alive(void *ctx)
 {
-	struct ivs_chan *c = ctx;
-	if (atomic_load_explicit(&c->shut, memory_order_acquire) ||
-	    atomic_load_explicit(&c->gone, memory_order_acquire))
-		return WH_E_PEER_GONE;
-	int peer = 1 - c->side;
-	if (atomic_load_explicit(&c->reg->state[peer], memory_order_acquire) ==
-	    WH_STATE_CLOSED)
-		return WH_E_PEER_GONE;
-	if (c->side == WH_SIDE_CLIENT) {
-		if (atomic_load_explicit(&c->hdr->epoch, memory_order_acquire) != c->epoch ||
-		    !atomic_load_explicit(&c->hdr->ready, memory_order_acquire))
+	struct ivs_sess *s = ctx;
+	if (s->side == WH_SIDE_CLIENT) {
+		if (atomic_load_explicit(&s->hdr->epoch, memory_order_acquire) != s->epoch ||
+		    !atomic_load_explicit(&s->hdr->ready, memory_order_acquire))
 			return WH_E_PEER_GONE;
-	} else if (atomic_load_explicit(&c->hdr->claim, memory_order_acquire) != c->epoch) {
+	} else if (atomic_load_explicit(&s->hdr->claim, memory_order_acquire) != s->epoch) {
 		return WH_E_PEER_GONE;
 	}
-	uint64_t hb = atomic_load_explicit(&c->reg->heartbeat[peer],
+	int peer = 1 - s->side;
+	uint64_t hb = atomic_load_explicit(&s->reg->heartbeat[peer],
 					   memory_order_relaxed);
 	int64_t t = now_ns();
-	int64_t at = atomic_load_explicit(&c->peer_hb_at, memory_order_relaxed);
-	if (hb != atomic_load_explicit(&c->peer_hb, memory_order_relaxed) || !at) {
-		atomic_store_explicit(&c->peer_hb, hb, memory_order_relaxed);
-		atomic_store_explicit(&c->peer_hb_at, t, memory_order_relaxed);
-	} else if (t - at > (int64_t)c->live_ms * 1000000) {
+	int64_t at = atomic_load_explicit(&s->peer_hb_at, memory_order_relaxed);
+	if (hb != atomic_load_explicit(&s->peer_hb, memory_order_relaxed) || !at) {
+		atomic_store_explicit(&s->peer_hb, hb, memory_order_relaxed);
+		atomic_store_explicit(&s->peer_hb_at, t, memory_order_relaxed);
+	} else if (t - at > (int64_t)s->live_ms * 1000000) {
 		return WH_E_PEER_GONE;
 	}
 	return 0;
@@ -386,302 +362,89 @@ static int ivs_check(void *ctx)
 
 static void *hb_main(void *arg)
 {
-	struct ivs_chan *c = arg;
-	while (!atomic_load_explicit(&c->shut, memory_order_acquire)) {
-		atomic_fetch_add_explicit(&c->reg->heartbeat[c->side], 1,
+	struct ivs_sess *s = arg;
+	while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
+		atomic_fetch_add_explicit(&s->reg->heartbeat[s->side], 1,
 					  memory_order_relaxed);
 		sleep_ns((int64_t)HB_MS * 1000000);
 	}
 	return NULL;
 }
 
-static void arena_reclaim(struct ivs_chan *c)
+/* region-chan's close hook: end the session, then drop the mapping. */
+static void ivs_release(void *ctx, void *map, uint64_t len)
 {
-	uint64_t done = atomic_load_explicit(&c->reg->arena_done,
-					     memory_order_acquire);
-	while (c->fifo_len) {
-		struct arena_res *f = &c->fifo[c->fifo_first];
-		if (!f->tagged || f->call_id > done ||
-		    (!f->post && f->call_id > c->released_id))
-			break;
-		c->a_tail = f->end;
-		c->fifo_first = (c->fifo_first + 1) % c->fifo_cap;
-		c->fifo_len--;
-	}
-	if (!c->fifo_len)
-		c->a_head = c->a_tail = 0;
-}
-
-static bool fifo_push(struct ivs_chan *c, uint64_t end)
-{
-	if (c->fifo_len == c->fifo_cap) {
-		size_t ncap = c->fifo_cap ? c->fifo_cap * 2 : 64;
-		struct arena_res *n = malloc(ncap * sizeof(*n));
-		if (!n)
-			return false;
-		for (size_t i = 0; i < c->fifo_len; i++)
-			n[i] = c->fifo[(c->fifo_first + i) % c->fifo_cap];
-		free(c->fifo);
-		c->fifo = n;
-		c->fifo_cap = ncap;
-		c->fifo_first = 0;
-	}
-	struct arena_res *r = &c->fifo[(c->fifo_first + c->fifo_len) % c->fifo_cap];
-	r->end = end;
-	r->call_id = 0;
-	r->tagged = r->post = false;
-	c->fifo_len++;
-	return true;
-}
-
-static void *ivs_reserve(void *ctx, uint64_t len, uint64_t *off)
-{
-	struct ivs_chan *c = ctx;
-	uint64_t size = c->view.arena_size;
-
-	if (c->side != WH_SIDE_CLIENT || atomic_load(&c->gone) || len == 0 ||
-	    size <= ARENA_ALIGN || len > size - ARENA_ALIGN)
-		return NULL;
-	uint64_t alen = (len + ARENA_ALIGN - 1) & ~(uint64_t)(ARENA_ALIGN - 1);
-	int64_t t0 = now_ns();
-	for (unsigned spin = 0;; spin++) {
-		arena_reclaim(c);
-		uint64_t pos = c->a_head % size;
-		uint64_t pad = pos + alen > size ? size - pos : 0;
-		if (c->a_head + pad + alen - c->a_tail <= size) {
-			if (!fifo_push(c, c->a_head + pad + alen))
-				return NULL;
-			*off = (c->a_head + pad) % size;
-			c->a_head += pad + alen;
-			return wh_region_arena(&c->view, *off, len);
-		}
-		struct arena_res *f = &c->fifo[c->fifo_first];
-		if (!f->tagged || (!f->post && f->call_id > c->released_id))
-			return NULL;
-		if (spin < 1000) {
-			sched_yield();
-			continue;
-		}
-		if (now_ns() - t0 > (int64_t)c->live_ms * 1000000 || ivs_check(c))
-			return NULL;
-		sleep_ns(50000);
-	}
-}
-
-static void *ivs_map_bulk(void *ctx, uint64_t off, uint64_t len)
-{
-	struct ivs_chan *c = ctx;
-	return wh_region_arena(&c->view, off, len);
-}
-
-static void arena_tag(struct ivs_chan *c, const struct wh_msg_hdr *h)
-{
-	for (size_t i = c->fifo_len; i-- > 0;) {
-		struct arena_res *r = &c->fifo[(c->fifo_first + i) % c->fifo_cap];
-		if (r->tagged)
-			break;
-		r->tagged = true;
-		r->call_id = h->call_id;
-		r->post = h->flags & WH_F_ASYNC;
-	}
-}
-
-static struct ivs_chan *chan_new(struct ivs_map *m, const struct wh_region_view *v,
-				 int side, uint64_t epoch, int liveness_ms)
-{
-	struct ivs_chan *c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	c->base.ops = &wh_ivshmem_ops;
-	c->base.is_server = side == WH_SIDE_SERVER;
-	c->base.has_bulk = true;
-	c->base.bulk.ctx = c;
-	c->base.bulk.reserve = ivs_reserve;
-	c->base.bulk.map = ivs_map_bulk;
-	c->base.next_call_id = 1;
-	c->live_ms = liveness_ms > MIN_LIVE_MS ? liveness_ms : MIN_LIVE_MS;
-	c->base.liveness_ms = c->live_ms;
-	c->base.peer.kind = WH_PEER_IVSHMEM;
-	c->base.peer.pid = -1;
-	c->base.peer.uid = (uid_t)-1;
-	c->base.peer.gid = (gid_t)-1;
-	snprintf(c->base.peer.id, sizeof(c->base.peer.id), "ivshmem:%s", m->id);
-	c->map = m;
-	c->side = side;
-	c->epoch = epoch;
-	c->hdr = map_hdr(m);
-	c->reg = map_reg(m);
-	c->view = *v;
-	wh_ring_attach(side == WH_SIDE_CLIENT ? &c->tx : &c->rx, v, 0);
-	wh_ring_attach(side == WH_SIDE_CLIENT ? &c->rx : &c->tx, v, 1);
-	c->waiter.ops = &ivs_wait_ops;
-	c->waiter.check = ivs_check;
-	c->waiter.ctx = c;
-	c->waiter.slice_ms = 100;
-	atomic_fetch_add_explicit(&c->reg->heartbeat[side], 1, memory_order_relaxed);
-	atomic_store(&c->reg->state[side], WH_STATE_UP);
-	if (pthread_create(&c->hb_thread, NULL, hb_main, c) == 0)
-		c->hb_running = true;
-	else {
-		free(c);
-		return NULL;
-	}
-	return c;
-}
-
-static void release_held(struct ivs_chan *c)
-{
-	if (!c->held)
-		return;
-	c->held = false;
-	wh_ring_release(&c->rx, c->waiter.ops);
-	if (c->side == WH_SIDE_SERVER &&
-	    (c->held_hdr.flags & (WH_F_SYNC | WH_F_ASYNC)))
-		atomic_store_explicit(&c->reg->arena_done, c->held_hdr.call_id,
-				      memory_order_release);
-	if (c->side == WH_SIDE_CLIENT && (c->held_hdr.flags & WH_F_REPLY) &&
-	    c->held_hdr.call_id > c->released_id)
-		c->released_id = c->held_hdr.call_id;
-}
-
-static int ivs_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
-		    const void *payload, size_t len)
-{
-	struct ivs_chan *c = (struct ivs_chan *)ch;
-	if (atomic_load(&c->gone) || ivs_check(c)) {
-		atomic_store(&c->gone, true);
-		return WH_E_PEER_GONE;
-	}
-	if (c->side == WH_SIDE_CLIENT && !(h->flags & WH_F_REPLY))
-		arena_tag(c, h);
-	struct iovec iov[2] = {
-		{ (void *)h, WH_HDR_SIZE },
-		{ (void *)payload, len },
-	};
-	/* Publishing is the whole send: the peer polls, no wake-up call. */
-	int st = wh_ring_sendv(&c->tx, iov, len ? 2 : 1, true, &c->waiter);
-	if (st) {
-		atomic_store(&c->gone, true);
-		return st == WH_E_MALFORMED ? WH_E_PEER_GONE : st;
-	}
-	return WH_OK;
-}
-
-static int ivs_flush(struct wh_chan *ch)
-{
-	struct ivs_chan *c = (struct ivs_chan *)ch;
-	return atomic_load(&c->gone) ? WH_E_PEER_GONE : WH_OK;
-}
-
-static int ivs_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
-{
-	struct ivs_chan *c = (struct ivs_chan *)ch;
-	release_held(c);
-	if (atomic_load(&c->gone) || c->rx_broken)
-		return WH_E_PEER_GONE;
-	int st = wh_ring_wait_data(&c->rx, WH_HDR_SIZE, timeout_ms, &c->waiter);
-	if (st) {
-		if (st != WH_E_TIMEOUT)
-			atomic_store(&c->gone, true);
-		return st == WH_E_MALFORMED ? WH_E_PEER_GONE : st;
-	}
-	wh_ring_read(&c->rx, &m->hdr, WH_HDR_SIZE);
-	st = wh_hdr_check(&m->hdr, WH_MAX_PAYLOAD);
-	if (st) {
-		c->rx_broken = true;
-		m->payload = NULL;
-		return st;
-	}
-	uint32_t len = m->hdr.payload_len;
-	const void *p = NULL;
-	if (len && len <= c->rx.size) {
-		/* Usually already there; wait (liveness-checked) if not. */
-		st = wh_ring_wait_data(&c->rx, len, -1, &c->waiter);
-		if (st) {
-			atomic_store(&c->gone, true);
-			return st == WH_E_MALFORMED ? WH_E_PEER_GONE : st;
-		}
-		p = wh_ring_peek(&c->rx, len);
-	}
-	if (p) {
-		wh_ring_skip(&c->rx, len);
-		m->payload = p;
-	} else if (len) {
-		if (c->scratch_cap < len) {
-			size_t cap = c->scratch_cap ? c->scratch_cap : 4096;
-			while (cap < len)
-				cap *= 2;
-			uint8_t *n = realloc(c->scratch, cap);
-			if (!n) {
-				atomic_store(&c->gone, true);
-				return WH_E_NOMEM;
-			}
-			c->scratch = n;
-			c->scratch_cap = cap;
-		}
-		st = wh_ring_recv(&c->rx, c->scratch, len, -1, &c->waiter);
-		if (st) {
-			atomic_store(&c->gone, true);
-			return st == WH_E_MALFORMED ? WH_E_PEER_GONE : st;
-		}
-		m->payload = c->scratch;
-	} else {
-		m->payload = NULL;
-	}
-	c->held = true;
-	c->held_hdr = m->hdr;
-	return WH_OK;
-}
-
-static void ivs_msg_done(struct wh_chan *ch, struct wh_msg *m)
-{
-	(void)m;
-	release_held((struct ivs_chan *)ch);
-}
-
-static void ivs_shutdown(struct wh_chan *ch)
-{
-	struct ivs_chan *c = (struct ivs_chan *)ch;
-	atomic_store_explicit(&c->shut, true, memory_order_release);
-	/* Only touch the shared state if the session is still ours. */
-	bool ours = c->side == WH_SIDE_SERVER
-			    ? atomic_load(&c->hdr->epoch) == c->epoch
-			    : atomic_load(&c->hdr->claim) == c->epoch;
-	if (ours)
-		atomic_store_explicit(&c->reg->state[c->side], WH_STATE_CLOSED,
-				      memory_order_release);
-	/* Waiters notice shut at their next poll (<= the poll cap). */
-}
-
-static void ivs_close(struct wh_chan *ch)
-{
-	struct ivs_chan *c = (struct ivs_chan *)ch;
-	if (!c)
-		return;
-	ivs_shutdown(ch);
-	if (c->hb_running)
-		pthread_join(c->hb_thread, NULL);
-	if (c->side == WH_SIDE_CLIENT) {
+	(void)map;
+	(void)len;
+	struct ivs_sess *s = ctx;
+	atomic_store_explicit(&s->stop, true, memory_order_release);
+	pthread_join(s->hb_thread, NULL);
+	if (s->side == WH_SIDE_CLIENT) {
 		/* Give the session back so the server can start a new one. */
-		uint64_t e = c->epoch;
-		atomic_compare_exchange_strong(&c->hdr->claim, &e, 0);
+		uint64_t e = s->epoch;
+		atomic_compare_exchange_strong(&s->hdr->claim, &e, 0);
 	} else {
 		/* If the client's heartbeat has not moved since we last saw it
 		 * move (a dead client: how we usually get here), it has been
 		 * silent since then, not since now: no second wait. */
 		int64_t t = now_ns();
-		uint64_t hb = atomic_load(&c->reg->heartbeat[WH_SIDE_CLIENT]);
-		int64_t at = atomic_load(&c->peer_hb_at);
-		c->map->drain_since = t;
-		c->map->drain_hb = hb;
-		c->map->drain_hb_at = hb == atomic_load(&c->peer_hb) && at ? at : t;
-		atomic_store(&c->map->need_format, true);
-		atomic_store(&c->map->active, false);
+		uint64_t hb = atomic_load(&s->reg->heartbeat[WH_SIDE_CLIENT]);
+		int64_t at = atomic_load(&s->peer_hb_at);
+		s->map->drain_since = t;
+		s->map->drain_hb = hb;
+		s->map->drain_hb_at = hb == atomic_load(&s->peer_hb) && at ? at : t;
+		atomic_store(&s->map->need_format, true);
+		atomic_store(&s->map->active, false);
 	}
-	map_put(c->map);
-	free(c->scratch);
-	free(c->fifo);
-	free(c);
+	map_put(s->map);
+	free(s);
+}
+
+/* A channel on session epoch of m (the caller's reference to m passes to
+ * the channel). */
+static struct wh_chan *chan_new(struct ivs_map *m, const struct wh_region_view *v,
+				int side, uint64_t epoch, int liveness_ms)
+{
+	struct ivs_sess *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->map = m;
+	s->side = side;
+	s->epoch = epoch;
+	s->hdr = map_hdr(m);
+	s->reg = map_reg(m);
+	s->live_ms = liveness_ms > MIN_LIVE_MS ? liveness_ms : MIN_LIVE_MS;
+	atomic_fetch_add_explicit(&s->reg->heartbeat[side], 1, memory_order_relaxed);
+	if (pthread_create(&s->hb_thread, NULL, hb_main, s)) {
+		free(s);
+		return NULL;
+	}
+	struct wh_region_chan_cfg cfg = {
+		.ops = &wh_ivshmem_ops,
+		.view = v,
+		.side = side,
+		.wait = &ivs_wait_ops,
+		.sock = -1,
+		.alive = ivs_alive,
+		.alive_ctx = s,
+		.release = ivs_release,
+		.release_ctx = s,
+		.slice_ms = 100,
+	};
+	struct wh_chan *ch = wh_region_chan_new(&cfg);
+	if (!ch) {
+		atomic_store(&s->stop, true);
+		pthread_join(s->hb_thread, NULL);
+		free(s);
+		return NULL;
+	}
+	ch->liveness_ms = s->live_ms;
+	ch->peer.kind = WH_PEER_IVSHMEM;
+	ch->peer.pid = -1;
+	ch->peer.uid = (uid_t)-1;
+	ch->peer.gid = (gid_t)-1;
+	snprintf(ch->peer.id, sizeof(ch->peer.id), "ivshmem:%s", m->id);
+	return ch;
 }
 
 /* ---- server ------------------------------------------------------------- */
@@ -779,13 +542,14 @@ static int slot_try_accept(struct ivs_listener *l, struct ivs_map *m,
 		return WH_E_MALFORMED;
 	}
 	atomic_fetch_add(&m->refs, 1);
-	struct ivs_chan *c = chan_new(m, &v, WH_SIDE_SERVER, epoch, 0);
+	atomic_store(&m->active, true);
+	struct wh_chan *c = chan_new(m, &v, WH_SIDE_SERVER, epoch, 0);
 	if (!c) {
+		atomic_store(&m->active, false);
 		map_put(m);
 		return WH_E_NOMEM;
 	}
-	atomic_store(&m->active, true);
-	*out = &c->base;
+	*out = c;
 	return WH_OK;
 }
 
@@ -942,14 +706,14 @@ static int ivs_connect(const char *rest, const struct wh_client_opts *opts,
 				atomic_compare_exchange_strong(&h->claim, &mine, 0);
 				why = "server restarted the session";
 			} else {
-				struct ivs_chan *c = chan_new(m, &v, WH_SIDE_CLIENT, e1, live);
+				struct wh_chan *c = chan_new(m, &v, WH_SIDE_CLIENT, e1, live);
 				if (!c) {
 					uint64_t mine = e1;
 					atomic_compare_exchange_strong(&h->claim, &mine, 0);
 					map_put(m);
 					return WH_E_NOMEM;
 				}
-				*out = &c->base;
+				*out = c;
 				return WH_OK;
 			}
 		}
@@ -972,10 +736,10 @@ const struct wh_switcher_ops wh_ivshmem_ops = {
 	.accept = ivs_accept,
 	.listener_fd = ivs_listener_fd,
 	.listener_close = ivs_listener_close,
-	.send = ivs_send,
-	.flush = ivs_flush,
-	.recv = ivs_recv,
-	.msg_done = ivs_msg_done,
-	.shutdown = ivs_shutdown,
-	.close = ivs_close,
+	.send = wh_region_chan_send,
+	.flush = wh_region_chan_flush,
+	.recv = wh_region_chan_recv,
+	.msg_done = wh_region_chan_msg_done,
+	.shutdown = wh_region_chan_shutdown,
+	.close = wh_region_chan_close,
 };

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Build ivshmem-bench standalone (static, so it runs in a bare guest) from
-# the switcher sources: ivshmem.c + ring.c + proto.c.  Independent of the
+# the switcher sources: ivshmem.c + region-chan.c + ring.c + proto.c.  Independent of the
 # meson build, so the VM tooling can always produce it.
 #   benchmarks/ivshmem/build.sh [OUTDIR]     (default: build-vm/tools)
 set -euo pipefail
@@ -13,6 +13,6 @@ CFLAGS=(-std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2
 	-I"$repo/include" -I"$repo/switcher")
 gcc "${CFLAGS[@]}" -static -pthread -o "$out/ivshmem-bench.tmp" \
 	"$here/ivshmem-bench.c" "$repo/switcher/ivshmem.c" \
-	"$repo/switcher/ring.c" "$repo/switcher/proto.c"
+	"$repo/switcher/region-chan.c" "$repo/switcher/ring.c" "$repo/switcher/proto.c"
 mv "$out/ivshmem-bench.tmp" "$out/ivshmem-bench"
 echo "$out/ivshmem-bench"
