@@ -9,6 +9,8 @@
  *   ivshmem-bench client ADDR [--iters N] [--quick] [--bw-mib M] [--soak S]
  *                                              (--soak: then echo every 10 ms
  *                                               for S seconds, 0: forever)
+ *                            [--idle S]        connect, stay silent S seconds,
+ *                                              report this side's CPU use
  *
  * ADDR is what follows "ivshmem:" (auto, all, 0000:00:10.0, /path).
  * Output: one "key=value ..." line per measurement, and "ECHO OK" when every
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,8 +113,12 @@ static void *session_main(void *arg)
 	struct wh_chan *ch = arg;
 	double t0 = now_us();
 	int n = serve_chan(ch);
-	printf("SESSION-END peer=%s messages=%d seconds=%.1f\n", ch->peer.id, n,
-	       (now_us() - t0) / 1e6);
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	printf("SESSION-END peer=%s messages=%d seconds=%.1f thread_cpu_s=%.3f\n",
+	       ch->peer.id, n, (now_us() - t0) / 1e6,
+	       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+		       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	fflush(stdout);
 	ops->close(ch);
 	atomic_fetch_sub(&sessions, 1);
@@ -336,7 +343,7 @@ static int soak(struct wh_chan *ch, int seconds, int period_ms)
 }
 
 static int do_client(const char *addr, int iters, bool quick, int bw_mib,
-		     int soak_s)
+		     int soak_s, int idle_s)
 {
 	struct wh_chan *ch;
 	char err[256] = "";
@@ -347,6 +354,20 @@ static int do_client(const char *addr, int iters, bool quick, int bw_mib,
 		return 1;
 	}
 	printf("CONNECTED %s\n", ch->peer.id);
+	if (idle_s > 0) {
+		/* Connected and silent: what does an idle session cost? */
+		struct rusage r0, r1;
+		getrusage(RUSAGE_SELF, &r0);
+		sleep((unsigned)idle_s);
+		getrusage(RUSAGE_SELF, &r1);
+		double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec +
+				      r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+			     (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec +
+			      r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
+		printf("idle seconds=%d client_cpu_s=%.3f\n", idle_s, cpu);
+		ops->close(ch);
+		return 0;
+	}
 	bool ok = true;
 	int rc = 0;
 	rc |= rtt(ch, 32, iters, &ok);
@@ -377,7 +398,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s serve|client ADDR [options]\n", argv[0]);
 		return 2;
 	}
-	int iters = 1000, clients = 0, bw = 64, soak_s = -1;
+	int iters = 1000, clients = 0, bw = 64, soak_s = -1, idle_s = 0;
 	bool quick = false;
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--iters") && i + 1 < argc)
@@ -386,6 +407,8 @@ int main(int argc, char **argv)
 			clients = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--bw-mib") && i + 1 < argc)
 			bw = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--idle") && i + 1 < argc)
+			idle_s = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--soak") && i + 1 < argc)
 			soak_s = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--quick"))
@@ -401,7 +424,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "serve"))
 		return do_serve(argv[2], clients);
 	if (!strcmp(argv[1], "client"))
-		return do_client(argv[2], iters, quick, bw, soak_s);
+		return do_client(argv[2], iters, quick, bw, soak_s, idle_s);
 	fprintf(stderr, "unknown mode %s\n", argv[1]);
 	return 2;
 }
