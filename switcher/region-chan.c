@@ -134,26 +134,6 @@ static bool fifo_push(struct shm_chan *c, uint64_t end)
 	return true;
 }
 
-#define WARM_RESTART_MIN (256u << 10)
-
-static inline void cpu_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/* Every outstanding reservation waits only for the server's arena_done. */
-static bool arena_only_server(const struct shm_chan *c)
-{
-	for (size_t i = 0; i < c->fifo_len; i++) {
-		const struct arena_res *r = &c->fifo[(c->fifo_first + i) % c->fifo_cap];
-		if (!r->tagged || (!r->post && r->call_id > c->released_id))
-			return false;
-	}
-	return true;
-}
-
 static void *shm_reserve(void *ctx, uint64_t len, uint64_t *off)
 {
 	struct shm_chan *c = ctx;
@@ -165,20 +145,6 @@ static void *shm_reserve(void *ctx, uint64_t len, uint64_t *off)
 	uint64_t alen = (len + ARENA_ALIGN - 1) & ~(uint64_t)(ARENA_ALIGN - 1);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	arena_reclaim(c);
-	/* Large reservation while the only ones outstanding just wait for
-	 * the server to release requests it already answered (it does so
-	 * microseconds after replying): wait for them briefly, so the arena
-	 * empties and allocation restarts at offset 0, on pages that are
-	 * already mapped and in cache, instead of walking into cold ones. */
-	if (len >= WARM_RESTART_MIN && c->fifo_len && arena_only_server(c)) {
-		for (int i = 0; i < 2000 && c->fifo_len; i++) {
-			cpu_pause();
-			if (i % 64 == 63 && c->pending_wake)
-				wh_region_chan_flush(&c->base);
-			arena_reclaim(c);
-		}
-	}
 	for (unsigned spin = 0;; spin++) {
 		arena_reclaim(c);
 		uint64_t pos = c->a_head % size;
