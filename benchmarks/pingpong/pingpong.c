@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,18 @@
 #include "wormhole/switcher.h"
 
 static double budget_s = 1.0;   /* time per (transport, size) */
+static int pin = -1;            /* --pin: client on CPU pin, server on pin+1 */
+
+static void pin_to(int cpu)
+{
+	if (pin < 0)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		perror("sched_setaffinity");
+}
 static const char *csv_dir;
 static FILE *summary;
 
@@ -126,6 +139,7 @@ static pid_t spawn_server(const char *addr, char *real, size_t n)
 		return -1;
 	pid_t pid = fork();
 	if (pid == 0) {
+		pin_to(pin + 1);
 		close(p[0]);
 		/* Arena for 64 MiB in + 64 MiB out and the next call's. */
 		struct wh_listen_opts o = { .auth = auth,
@@ -257,6 +271,7 @@ static void bench_pipe(const size_t *sizes, int nsizes)
 		maxs = sizes[i] > maxs ? sizes[i] : maxs;
 	pid_t pid = fork();
 	if (pid == 0) {
+		pin_to(pin + 1);
 		close(to[1]);
 		close(from[0]);
 		uint8_t *buf = malloc(maxs + 1);
@@ -352,7 +367,8 @@ static void usage(const char *argv0)
 		"  --csv DIR       also write DIR/summary.csv and DIR/lat-*.csv\n"
 		"  --time S        time budget per transport and size (default 1)\n"
 		"  --only LIST     transports, e.g. shm,unix,tcp,pipe,memcpy\n"
-		"  --sizes LIST    bytes, e.g. 0,64,4096,1048576 (K/M suffixes ok)\n",
+		"  --sizes LIST    bytes, e.g. 0,64,4096,1048576 (K/M suffixes ok)\n"
+		"  --pin CPU       client on CPU, servers on CPU+1 (default: unpinned)\n",
 		argv0);
 }
 
@@ -366,11 +382,15 @@ int main(int argc, char **argv)
 		{ "time", required_argument, NULL, 't' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "sizes", required_argument, NULL, 's' },
+		{ "pin", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 } };
 	int c;
-	while ((c = getopt_long(argc, argv, "c:t:o:s:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:t:o:s:p:h", lo, NULL)) != -1) {
 		switch (c) {
+		case 'p':
+			pin = atoi(optarg);
+			break;
 		case 'c':
 			csv_dir = optarg;
 			break;
@@ -402,6 +422,7 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	pin_to(pin);
 	if (csv_dir) {
 		mkdir(csv_dir, 0755);
 		char path[4096];
