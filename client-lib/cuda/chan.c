@@ -79,8 +79,10 @@ int whcu_call(struct wh_chan *ch, uint16_t api, uint16_t func,
 		return rc;
 	}
 	wh_dec_init(d, rep->payload, rep->hdr.payload_len, wh_chan_bulk(ch));
-	*result = wh_dec_u32(d);
+	/* Reply head: the deferred error of earlier posted calls, then this
+	 * call's result (the layout the generated stubs use too). */
 	uint32_t deferred = wh_dec_u32(d);
+	*result = wh_dec_u32(d);
 	if (d->err) {
 		wh_msg_done(ch, rep);
 		return WH_E_MALFORMED;

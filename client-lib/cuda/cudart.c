@@ -25,6 +25,9 @@
 
 #include "whcuda_client.h"
 #include "fatbin.h"
+#include "whc.h"
+#include "whcu_gen.h"
+#include "whcu_ids.h"
 
 #define API WH_API_CUDA
 
@@ -103,6 +106,9 @@ struct kmodule {
 	struct kmodule *next;
 };
 static struct kmodule *modules;
+
+cudaError_t whcu_memcpy_dtod(void *dst, const void *src, size_t count,
+			    cudaStream_t stream);
 
 static cudaError_t seterr(cudaError_t e)
 {
@@ -264,12 +270,37 @@ static cudaError_t simple_post(uint16_t func, struct wh_enc *e,
 
 uint64_t whcu_stream_id(const void *stream)
 {
-	uintptr_t s = (uintptr_t)stream;
-	if (s == 0 || s == (uintptr_t)cudaStreamLegacy)
+	uintptr_t v = (uintptr_t)stream;
+	if (v == 0 || v == (uintptr_t)cudaStreamLegacy)
 		return WHC_STREAM_LEGACY;
-	if (s == (uintptr_t)cudaStreamPerThread)
+	if (v == (uintptr_t)cudaStreamPerThread)
 		return WHC_STREAM_PER_THREAD;
-	return (uint64_t)s;
+	uint64_t id = whc_hid(stream, WHCU_K_STREAM);
+	return id ? id : WHC_STREAM_INVALID;
+}
+
+/* Hooks for the generated stubs' runtime (whc_rt.c). */
+cudaError_t whcu_rt_begin(struct wh_chan **ch)
+{
+	cudaError_t e;
+	*ch = begin(&e);
+	return *ch ? cudaSuccess : e;
+}
+
+void whcu_rt_end(void)
+{
+	end();
+}
+
+cudaError_t whcu_rt_transport_error(int rc)
+{
+	return tr_err(rc);
+}
+
+/* The legacy default stream travels as "no stream" in generated stubs. */
+static cudaStream_t norm_stream(cudaStream_t s)
+{
+	return s == cudaStreamLegacy ? NULL : s;
 }
 
 /* ---- allocation bookkeeping ------------------------------------------- */
@@ -527,66 +558,6 @@ cudaError_t cudaRuntimeGetVersion(int *v)
 	return cudaSuccess;
 }
 
-cudaError_t cudaDeviceSynchronize(void)
-{
-	cudaError_t e;
-	struct wh_chan *ch = begin(&e);
-	if (!ch)
-		return seterr(e);
-	struct wh_enc en;
-	whcu_enc_begin(&en, ch);
-	e = simple_call(WHC_DEVICE_SYNC, &en, ch);
-	end();
-	return seterr(e);
-}
-
-cudaError_t cudaDeviceReset(void)
-{
-	cudaError_t e;
-	struct wh_chan *ch = begin(&e);
-	if (!ch)
-		return seterr(e);
-	struct wh_enc en;
-	whcu_enc_begin(&en, ch);
-	e = simple_call(WHC_DEVICE_RESET, &en, ch);
-	end();
-	if (e == cudaSuccess) {
-		pthread_mutex_lock(&st_lock);
-		nallocs = 0;
-		pthread_mutex_unlock(&st_lock);
-	}
-	return seterr(e);
-}
-
-cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total)
-{
-	cudaError_t e;
-	struct wh_chan *ch = begin(&e);
-	if (!ch)
-		return seterr(e);
-	struct wh_enc en;
-	struct wh_msg m;
-	struct wh_dec d;
-	uint32_t res = 0;
-	whcu_enc_begin(&en, ch);
-	int rc = whcu_call(ch, API, WHC_MEM_GET_INFO, &en, &m, &d, &res);
-	wh_enc_free(&en);
-	if (rc != WH_OK) {
-		end();
-		return seterr(tr_err(rc));
-	}
-	uint64_t f = wh_dec_u64(&d), t = wh_dec_u64(&d);
-	whcu_call_end(ch, &m);
-	end();
-	if (res == 0) {
-		if (free_b)
-			*free_b = f;
-		if (total)
-			*total = t;
-	}
-	return seterr((cudaError_t)res);
-}
-
 cudaError_t cudaDeviceSetLimit(enum cudaLimit limit, size_t value)
 {
 	(void)limit;
@@ -609,40 +580,6 @@ cudaError_t cudaDeviceGetLimit(size_t *pValue, enum cudaLimit limit)
 
 /* ---- memory ----------------------------------------------------------- */
 
-cudaError_t cudaMalloc(void **devPtr, size_t size)
-{
-	if (!devPtr)
-		return seterr(cudaErrorInvalidValue);
-	if (size == 0) {
-		*devPtr = NULL;
-		return cudaSuccess;
-	}
-	cudaError_t e;
-	struct wh_chan *ch = begin(&e);
-	if (!ch)
-		return seterr(e);
-	struct wh_enc en;
-	struct wh_msg m;
-	struct wh_dec d;
-	uint32_t res = 0;
-	whcu_enc_begin(&en, ch);
-	wh_enc_u64(&en, size);
-	int rc = whcu_call(ch, API, WHC_MALLOC, &en, &m, &d, &res);
-	wh_enc_free(&en);
-	if (rc != WH_OK) {
-		end();
-		return seterr(tr_err(rc));
-	}
-	uint64_t p = wh_dec_u64(&d);
-	whcu_call_end(ch, &m);
-	end();
-	if (res)
-		return seterr((cudaError_t)res);
-	alloc_add(p, size);
-	*devPtr = (void *)(uintptr_t)p;
-	return cudaSuccess;
-}
-
 cudaError_t cudaMallocPitch(void **devPtr, size_t *pitch, size_t width,
 			    size_t height)
 {
@@ -651,26 +588,6 @@ cudaError_t cudaMallocPitch(void **devPtr, size_t *pitch, size_t width,
 	size_t p = (width + 511) & ~(size_t)511;
 	*pitch = p;
 	return cudaMalloc(devPtr, p * height);
-}
-
-cudaError_t cudaFree(void *devPtr)
-{
-	cudaError_t e;
-	struct wh_chan *ch = begin(&e); /* cudaFree(0) initializes */
-	if (!ch)
-		return seterr(e);
-	if (!devPtr) {
-		end();
-		return cudaSuccess;
-	}
-	struct wh_enc en;
-	whcu_enc_begin(&en, ch);
-	wh_enc_u64(&en, (uint64_t)(uintptr_t)devPtr);
-	e = simple_call(WHC_FREE, &en, ch);
-	end();
-	if (e == cudaSuccess)
-		alloc_del((uint64_t)(uintptr_t)devPtr);
-	return seterr(e);
 }
 
 cudaError_t cudaMallocManaged(void **devPtr, size_t size, unsigned int flags)
@@ -1024,20 +941,10 @@ static cudaError_t do_memcpy(void *dst, const void *src, size_t count,
 		else
 			e = d2h(ch, dst, (uint64_t)(uintptr_t)src, count, sid);
 		break;
-	default: {
-		struct wh_enc en;
-		whcu_enc_begin(&en, ch);
-		wh_enc_u64(&en, (uint64_t)(uintptr_t)dst);
-		wh_enc_u64(&en, (uint64_t)(uintptr_t)src);
-		wh_enc_u64(&en, count);
-		wh_enc_u64(&en, sid);
-		e = simple_post(WHC_MEMCPY_D2D, &en, ch);
-		if (e == cudaSuccess && !async && sid == WHC_STREAM_LEGACY) {
-			/* cudaMemcpy D2D is asynchronous to the host natively
-			 * too; nothing to wait for. */
-		}
-		break;
-	}
+	default:
+		/* Asynchronous to the host natively too (posted). */
+		end();
+		return whcu_memcpy_dtod(dst, src, count, stream);
 	}
 	end();
 	return e;
@@ -1071,82 +978,77 @@ cudaError_t cudaMemcpy2D(void *dst, size_t dpitch, const void *src,
 	return cudaSuccess;
 }
 
-static cudaError_t do_memset(void *p, int value, size_t count,
-			     cudaStream_t stream)
+/* ---- streams and events ------------------------------------------------ */
+
+
+/* ---- generated entries (specs/cuda.spec): exported wrappers ------------- */
+
+cudaError_t cudaDeviceSynchronize(void)
 {
-	if (count == 0)
-		return cudaSuccess;
-	cudaError_t e;
-	struct wh_chan *ch = begin(&e);
-	if (!ch)
-		return e;
-	struct wh_enc en;
-	whcu_enc_begin(&en, ch);
-	wh_enc_u64(&en, (uint64_t)(uintptr_t)p);
-	wh_enc_i32(&en, value);
-	wh_enc_u64(&en, count);
-	wh_enc_u64(&en, whcu_stream_id(stream));
-	e = simple_post(WHC_MEMSET, &en, ch);
-	end();
-	return e;
+	return seterr(whc_gen_cudaDeviceSynchronize());
 }
 
-cudaError_t cudaMemset(void *devPtr, int value, size_t count)
+cudaError_t cudaDeviceReset(void)
 {
-	if (count && !is_device_ptr(devPtr, NULL, NULL))
+	cudaError_t e = whc_gen_cudaDeviceReset();
+	if (e == cudaSuccess) {
+		pthread_mutex_lock(&st_lock);
+		nallocs = 0;
+		pthread_mutex_unlock(&st_lock);
+	}
+	return seterr(e);
+}
+
+cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total)
+{
+	return seterr(whc_gen_cudaMemGetInfo(free_b, total));
+}
+
+cudaError_t cudaMalloc(void **devPtr, size_t size)
+{
+	if (!devPtr)
 		return seterr(cudaErrorInvalidValue);
-	return seterr(do_memset(devPtr, value, count, NULL));
+	if (size == 0) {
+		*devPtr = NULL;
+		return cudaSuccess;
+	}
+	cudaError_t e = whc_gen_cudaMalloc(devPtr, size);
+	if (e == cudaSuccess)
+		alloc_add((uint64_t)(uintptr_t)*devPtr, size);
+	return seterr(e);
+}
+
+cudaError_t cudaFree(void *devPtr)
+{
+	if (!devPtr) { /* cudaFree(0) initializes */
+		cudaError_t e = ensure_init();
+		return e == cudaSuccess ? e : seterr(e);
+	}
+	cudaError_t e = whc_gen_cudaFree(devPtr);
+	if (e == cudaSuccess)
+		alloc_del((uint64_t)(uintptr_t)devPtr);
+	return seterr(e);
 }
 
 cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count,
 			    cudaStream_t stream)
 {
-	if (count && !is_device_ptr(devPtr, NULL, NULL))
+	if (count == 0)
+		return cudaSuccess;
+	if (!is_device_ptr(devPtr, NULL, NULL))
 		return seterr(cudaErrorInvalidValue);
-	return seterr(do_memset(devPtr, value, count, stream));
+	return seterr(whc_gen_cudaMemsetAsync(devPtr, value, count, norm_stream(stream)));
 }
 
-/* ---- streams and events ------------------------------------------------ */
-
-static cudaError_t create_obj(uint16_t func, uint32_t flags, int32_t prio,
-			      bool with_prio, uint64_t *out)
+cudaError_t cudaMemset(void *devPtr, int value, size_t count)
 {
-	cudaError_t e;
-	struct wh_chan *ch = begin(&e);
-	if (!ch)
-		return e;
-	struct wh_enc en;
-	struct wh_msg m;
-	struct wh_dec d;
-	uint32_t res = 0;
-	whcu_enc_begin(&en, ch);
-	wh_enc_u32(&en, flags);
-	if (with_prio)
-		wh_enc_i32(&en, prio);
-	int rc = whcu_call(ch, API, func, &en, &m, &d, &res);
-	wh_enc_free(&en);
-	if (rc != WH_OK) {
-		end();
-		return tr_err(rc);
-	}
-	*out = wh_dec_u64(&d);
-	whcu_call_end(ch, &m);
-	end();
-	return (cudaError_t)res;
+	return cudaMemsetAsync(devPtr, value, count, NULL);
 }
 
-static cudaError_t handle_call(uint16_t func, uint64_t h, bool post)
+cudaError_t whcu_memcpy_dtod(void *dst, const void *src, size_t count,
+			    cudaStream_t stream)
 {
-	cudaError_t e;
-	struct wh_chan *ch = begin(&e);
-	if (!ch)
-		return e;
-	struct wh_enc en;
-	whcu_enc_begin(&en, ch);
-	wh_enc_u64(&en, h);
-	e = post ? simple_post(func, &en, ch) : simple_call(func, &en, ch);
-	end();
-	return e;
+	return whc_gen_whcuMemcpyDtoD(dst, src, count, norm_stream(stream));
 }
 
 cudaError_t cudaStreamCreateWithPriority(cudaStream_t *pStream,
@@ -1154,11 +1056,7 @@ cudaError_t cudaStreamCreateWithPriority(cudaStream_t *pStream,
 {
 	if (!pStream)
 		return seterr(cudaErrorInvalidValue);
-	uint64_t h = 0;
-	cudaError_t e = create_obj(WHC_STREAM_CREATE, flags, priority, true, &h);
-	if (e == cudaSuccess)
-		*pStream = (cudaStream_t)(uintptr_t)h;
-	return seterr(e);
+	return seterr(whc_gen_cudaStreamCreateWithPriority(pStream, flags, priority));
 }
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *pStream, unsigned int flags)
@@ -1173,49 +1071,33 @@ cudaError_t cudaStreamCreate(cudaStream_t *pStream)
 
 cudaError_t cudaStreamDestroy(cudaStream_t stream)
 {
-	if (whcu_stream_id(stream) == WHC_STREAM_LEGACY ||
-	    whcu_stream_id(stream) == WHC_STREAM_PER_THREAD)
+	if (!whc_hid(stream, WHCU_K_STREAM) || stream == cudaStreamPerThread)
 		return seterr(cudaErrorInvalidResourceHandle);
-	return seterr(handle_call(WHC_STREAM_DESTROY, whcu_stream_id(stream), true));
+	return seterr(whc_gen_cudaStreamDestroy(stream));
 }
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream)
 {
-	return seterr(handle_call(WHC_STREAM_SYNC, whcu_stream_id(stream), false));
+	return seterr(whc_gen_cudaStreamSynchronize(norm_stream(stream)));
 }
 
 cudaError_t cudaStreamQuery(cudaStream_t stream)
 {
-	cudaError_t e = handle_call(WHC_STREAM_QUERY, whcu_stream_id(stream), false);
+	cudaError_t e = whc_gen_cudaStreamQuery(norm_stream(stream));
 	return e == cudaErrorNotReady ? e : seterr(e);
 }
 
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event,
 				unsigned int flags)
 {
-	cudaError_t e;
-	struct wh_chan *ch = begin(&e);
-	if (!ch)
-		return seterr(e);
-	struct wh_enc en;
-	whcu_enc_begin(&en, ch);
-	wh_enc_u64(&en, whcu_stream_id(stream));
-	wh_enc_u64(&en, (uint64_t)(uintptr_t)event);
-	wh_enc_u32(&en, flags);
-	e = simple_post(WHC_STREAM_WAIT_EVENT, &en, ch);
-	end();
-	return seterr(e);
+	return seterr(whc_gen_cudaStreamWaitEvent(norm_stream(stream), event, flags));
 }
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
 {
 	if (!event)
 		return seterr(cudaErrorInvalidValue);
-	uint64_t h = 0;
-	cudaError_t e = create_obj(WHC_EVENT_CREATE, flags, 0, false, &h);
-	if (e == cudaSuccess)
-		*event = (cudaEvent_t)(uintptr_t)h;
-	return seterr(e);
+	return seterr(whc_gen_cudaEventCreateWithFlags(event, flags));
 }
 
 cudaError_t cudaEventCreate(cudaEvent_t *event)
@@ -1225,26 +1107,12 @@ cudaError_t cudaEventCreate(cudaEvent_t *event)
 
 cudaError_t cudaEventDestroy(cudaEvent_t event)
 {
-	if (!event)
-		return seterr(cudaErrorInvalidResourceHandle);
-	return seterr(handle_call(WHC_EVENT_DESTROY, (uint64_t)(uintptr_t)event, true));
+	return seterr(whc_gen_cudaEventDestroy(event));
 }
 
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
 {
-	if (!event)
-		return seterr(cudaErrorInvalidResourceHandle);
-	cudaError_t e;
-	struct wh_chan *ch = begin(&e);
-	if (!ch)
-		return seterr(e);
-	struct wh_enc en;
-	whcu_enc_begin(&en, ch);
-	wh_enc_u64(&en, (uint64_t)(uintptr_t)event);
-	wh_enc_u64(&en, whcu_stream_id(stream));
-	e = simple_post(WHC_EVENT_RECORD, &en, ch);
-	end();
-	return seterr(e);
+	return seterr(whc_gen_cudaEventRecord(event, norm_stream(stream)));
 }
 
 cudaError_t cudaEventRecordWithFlags(cudaEvent_t event, cudaStream_t stream,
@@ -1256,12 +1124,12 @@ cudaError_t cudaEventRecordWithFlags(cudaEvent_t event, cudaStream_t stream,
 
 cudaError_t cudaEventSynchronize(cudaEvent_t event)
 {
-	return seterr(handle_call(WHC_EVENT_SYNC, (uint64_t)(uintptr_t)event, false));
+	return seterr(whc_gen_cudaEventSynchronize(event));
 }
 
 cudaError_t cudaEventQuery(cudaEvent_t event)
 {
-	cudaError_t e = handle_call(WHC_EVENT_QUERY, (uint64_t)(uintptr_t)event, false);
+	cudaError_t e = whc_gen_cudaEventQuery(event);
 	return e == cudaErrorNotReady ? e : seterr(e);
 }
 
@@ -1269,29 +1137,7 @@ cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t stop)
 {
 	if (!ms)
 		return seterr(cudaErrorInvalidValue);
-	cudaError_t e;
-	struct wh_chan *ch = begin(&e);
-	if (!ch)
-		return seterr(e);
-	struct wh_enc en;
-	struct wh_msg m;
-	struct wh_dec d;
-	uint32_t res = 0;
-	whcu_enc_begin(&en, ch);
-	wh_enc_u64(&en, (uint64_t)(uintptr_t)start);
-	wh_enc_u64(&en, (uint64_t)(uintptr_t)stop);
-	int rc = whcu_call(ch, API, WHC_EVENT_ELAPSED, &en, &m, &d, &res);
-	wh_enc_free(&en);
-	if (rc != WH_OK) {
-		end();
-		return seterr(tr_err(rc));
-	}
-	float v = wh_dec_f32(&d);
-	whcu_call_end(ch, &m);
-	end();
-	if (res == 0)
-		*ms = v;
-	return seterr((cudaError_t)res);
+	return seterr(whc_gen_cudaEventElapsedTime(ms, start, stop));
 }
 
 /* ---- module registration (nvcc-generated code) ----------------------- */

@@ -769,9 +769,10 @@ static int blas_dispatch(struct wh_client *c, void *state,
 	}
 	if (res)
 		rep->len = head + 8;
+	/* head: i32 deferred, i32 result (whcuda_proto.h) */
 	uint32_t v = (uint32_t)res;
-	memcpy(rep->buf + head, &v, 4);
-	memcpy(rep->buf + head + 4, &st->deferred, 4);
+	memcpy(rep->buf + head, &st->deferred, 4);
+	memcpy(rep->buf + head + 4, &v, 4);
 	st->deferred = 0;
 	return WH_OK;
 }

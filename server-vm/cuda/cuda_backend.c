@@ -16,6 +16,7 @@
  */
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "server.h"
 #include "fatbin.h"
 #include "whcuda_server.h"
+#include "whs.h"
 
 #include "cudrv.h"
 #include <cuda_runtime_api.h>
@@ -459,109 +461,6 @@ static int h_set_device(struct whcs_state *st, struct wh_dec *d,
 	return whcs_activate(st);
 }
 
-static int h_device_sync(struct whcs_state *st, struct wh_dec *d,
-			 struct wh_enc *rep, bool sync)
-{
-	(void)st; (void)d; (void)rep; (void)sync;
-	return (int)cu2cuda(cuCtxSynchronize());
-}
-
-static int h_device_reset(struct whcs_state *st, struct wh_dec *d,
-			  struct wh_enc *rep, bool sync)
-{
-	(void)d; (void)rep; (void)sync;
-	cuCtxSynchronize();
-	/* Frees this device's allocations, streams and events; modules stay
-	 * loaded so registered kernels keep working. */
-	for (size_t i = st->nallocs; i-- > 0;) {
-		struct whcs_alloc *a = &st->allocs[i];
-		if (a->dev != st->dev || a->global)
-			continue;
-		cuMemFree((CUdeviceptr)a->base);
-		wh_uncharge_mem(st->c, a->size);
-		alloc_remove(st, a);
-	}
-	for (struct whcs_obj *o = st->objs.next, *n; o != &st->objs; o = n) {
-		n = o->next;
-		if (o->dev != st->dev)
-			continue;
-		if (o->kind == WHC_KIND_STREAM) {
-			cuStreamDestroy(o->u.stream);
-			whcs_obj_free(st, o);
-		} else if (o->kind == WHC_KIND_EVENT) {
-			cuEventDestroy(o->u.event);
-			whcs_obj_free(st, o);
-		}
-	}
-	st->deferred = 0;
-	return cudaSuccess;
-}
-
-static int h_mem_get_info(struct whcs_state *st, struct wh_dec *d,
-			  struct wh_enc *rep, bool sync)
-{
-	(void)st; (void)d; (void)sync;
-	size_t f = 0, t = 0;
-	CUresult r = cuMemGetInfo(&f, &t);
-	/* Report at most the client's quota as free. */
-	uint64_t lim = st->c->limits.mem_bytes;
-	if (lim) {
-		uint64_t used = atomic_load(&st->c->usage.mem_bytes);
-		uint64_t left = used < lim ? lim - used : 0;
-		if (f > left)
-			f = left;
-		if (t > lim)
-			t = lim;
-	}
-	wh_enc_u64(rep, f);
-	wh_enc_u64(rep, t);
-	return (int)cu2cuda(r);
-}
-
-static int h_malloc(struct whcs_state *st, struct wh_dec *d,
-		    struct wh_enc *rep, bool sync)
-{
-	(void)sync;
-	uint64_t size = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	if (size == 0 || size > (1ull << 46))
-		return cudaErrorMemoryAllocation;
-	if (!wh_charge_mem(st->c, size))
-		return cudaErrorMemoryAllocation;
-	CUdeviceptr p = 0;
-	CUresult r = cuMemAlloc(&p, size);
-	if (r != CUDA_SUCCESS) {
-		wh_uncharge_mem(st->c, size);
-		return (int)cu2cuda(r);
-	}
-	if (!alloc_insert(st, p, size, false, 0)) {
-		cuMemFree(p);
-		wh_uncharge_mem(st->c, size);
-		return cudaErrorMemoryAllocation;
-	}
-	wh_enc_u64(rep, p);
-	return cudaSuccess;
-}
-
-static int h_free(struct whcs_state *st, struct wh_dec *d, struct wh_enc *rep,
-		  bool sync)
-{
-	(void)rep; (void)sync;
-	uint64_t p = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	struct whcs_alloc *a = alloc_find_base(st, p);
-	if (!a || a->global)
-		return BAD(st, "cudaFree of 0x%" PRIx64 ": not an allocation of this client", p);
-	CUresult r = cuMemFree((CUdeviceptr)p);
-	if (r != CUDA_SUCCESS)
-		return (int)cu2cuda(r);
-	wh_uncharge_mem(st->c, a->size);
-	alloc_remove(st, a);
-	return cudaSuccess;
-}
-
 static int h_memcpy_h2d(struct whcs_state *st, struct wh_dec *d,
 			struct wh_enc *rep, bool sync)
 {
@@ -714,212 +613,6 @@ static int h_memcpy_d2h_pipe(struct whcs_state *st, struct wh_dec *d,
 		atomic_store_explicit(prog, WHC_PIPE_ERROR | (uint32_t)res,
 				      memory_order_release);
 	return res;
-}
-
-static int h_memcpy_d2d(struct whcs_state *st, struct wh_dec *d,
-			struct wh_enc *rep, bool sync)
-{
-	(void)rep; (void)sync;
-	uint64_t dst = wh_dec_u64(d), src = wh_dec_u64(d), n = wh_dec_u64(d);
-	uint64_t sid = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	if (!whcs_range_ok(st, dst, n) || !whcs_range_ok(st, src, n))
-		return BAD(st, "memcpy D2D [0x%" PRIx64 "] <- [0x%" PRIx64 "], %" PRIu64 " bytes: outside the client's allocations", dst, src, n);
-	CUstream s;
-	if (!whcs_stream(st, sid, &s))
-		return cudaErrorInvalidResourceHandle;
-	return (int)cu2cuda(cuMemcpyDtoDAsync((CUdeviceptr)dst, (CUdeviceptr)src, n, s));
-}
-
-static int h_memset(struct whcs_state *st, struct wh_dec *d,
-		    struct wh_enc *rep, bool sync)
-{
-	(void)rep; (void)sync;
-	uint64_t dst = wh_dec_u64(d);
-	int32_t v = wh_dec_i32(d);
-	uint64_t n = wh_dec_u64(d), sid = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	if (!whcs_range_ok(st, dst, n))
-		return BAD(st, "memset [0x%" PRIx64 ", +%" PRIu64 "): outside the client's allocations", dst, n);
-	CUstream s;
-	if (!whcs_stream(st, sid, &s))
-		return cudaErrorInvalidResourceHandle;
-	return (int)cu2cuda(cuMemsetD8Async((CUdeviceptr)dst, (unsigned char)v, n, s));
-}
-
-static int h_stream_create(struct whcs_state *st, struct wh_dec *d,
-			   struct wh_enc *rep, bool sync)
-{
-	(void)sync;
-	uint32_t flags = wh_dec_u32(d);
-	int32_t prio = wh_dec_i32(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	if (flags & ~1u)
-		return cudaErrorInvalidValue;
-	struct whcs_obj *o = whcs_obj_new(st, WHC_KIND_STREAM);
-	if (!o)
-		return cudaErrorMemoryAllocation;
-	CUresult r = cuStreamCreateWithPriority(&o->u.stream, flags, prio);
-	if (r != CUDA_SUCCESS) {
-		whcs_obj_free(st, o);
-		return (int)cu2cuda(r);
-	}
-	wh_enc_u64(rep, o->id);
-	return cudaSuccess;
-}
-
-static int h_stream_destroy(struct whcs_state *st, struct wh_dec *d,
-			    struct wh_enc *rep, bool sync)
-{
-	(void)rep; (void)sync;
-	uint64_t id = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	struct whcs_obj *o = whcs_obj_get(st, id, WHC_KIND_STREAM);
-	if (!o)
-		return cudaErrorInvalidResourceHandle;
-	CUresult r = cuStreamDestroy(o->u.stream);
-	whcs_obj_free(st, o);
-	return (int)cu2cuda(r);
-}
-
-static int h_stream_sync(struct whcs_state *st, struct wh_dec *d,
-			 struct wh_enc *rep, bool sync)
-{
-	(void)rep; (void)sync;
-	uint64_t id = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	CUstream s;
-	if (!whcs_stream(st, id, &s))
-		return cudaErrorInvalidResourceHandle;
-	return (int)cu2cuda(cuStreamSynchronize(s));
-}
-
-static int h_stream_query(struct whcs_state *st, struct wh_dec *d,
-			  struct wh_enc *rep, bool sync)
-{
-	(void)rep; (void)sync;
-	uint64_t id = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	CUstream s;
-	if (!whcs_stream(st, id, &s))
-		return cudaErrorInvalidResourceHandle;
-	return (int)cu2cuda(cuStreamQuery(s));
-}
-
-static int h_stream_wait_event(struct whcs_state *st, struct wh_dec *d,
-			       struct wh_enc *rep, bool sync)
-{
-	(void)rep; (void)sync;
-	uint64_t sid = wh_dec_u64(d), eid = wh_dec_u64(d);
-	uint32_t flags = wh_dec_u32(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	CUstream s;
-	struct whcs_obj *e = whcs_obj_get(st, eid, WHC_KIND_EVENT);
-	if (!whcs_stream(st, sid, &s) || !e)
-		return cudaErrorInvalidResourceHandle;
-	if (flags & ~1u)
-		return cudaErrorInvalidValue;
-	return (int)cu2cuda(cuStreamWaitEvent(s, e->u.event, flags));
-}
-
-static int h_event_create(struct whcs_state *st, struct wh_dec *d,
-			  struct wh_enc *rep, bool sync)
-{
-	(void)sync;
-	uint32_t flags = wh_dec_u32(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	if (flags & ~3u) /* no interprocess events across clients */
-		return cudaErrorInvalidValue;
-	struct whcs_obj *o = whcs_obj_new(st, WHC_KIND_EVENT);
-	if (!o)
-		return cudaErrorMemoryAllocation;
-	CUresult r = cuEventCreate(&o->u.event, flags);
-	if (r != CUDA_SUCCESS) {
-		whcs_obj_free(st, o);
-		return (int)cu2cuda(r);
-	}
-	wh_enc_u64(rep, o->id);
-	return cudaSuccess;
-}
-
-static int h_event_destroy(struct whcs_state *st, struct wh_dec *d,
-			   struct wh_enc *rep, bool sync)
-{
-	(void)rep; (void)sync;
-	uint64_t id = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	struct whcs_obj *o = whcs_obj_get(st, id, WHC_KIND_EVENT);
-	if (!o)
-		return cudaErrorInvalidResourceHandle;
-	CUresult r = cuEventDestroy(o->u.event);
-	whcs_obj_free(st, o);
-	return (int)cu2cuda(r);
-}
-
-static int h_event_record(struct whcs_state *st, struct wh_dec *d,
-			  struct wh_enc *rep, bool sync)
-{
-	(void)rep; (void)sync;
-	uint64_t eid = wh_dec_u64(d), sid = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	CUstream s;
-	struct whcs_obj *e = whcs_obj_get(st, eid, WHC_KIND_EVENT);
-	if (!e || !whcs_stream(st, sid, &s))
-		return cudaErrorInvalidResourceHandle;
-	return (int)cu2cuda(cuEventRecord(e->u.event, s));
-}
-
-static int h_event_one(struct whcs_state *st, struct wh_dec *d, bool query)
-{
-	uint64_t eid = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	struct whcs_obj *e = whcs_obj_get(st, eid, WHC_KIND_EVENT);
-	if (!e)
-		return cudaErrorInvalidResourceHandle;
-	return (int)cu2cuda(query ? cuEventQuery(e->u.event)
-				  : cuEventSynchronize(e->u.event));
-}
-
-static int h_event_sync(struct whcs_state *st, struct wh_dec *d,
-			struct wh_enc *rep, bool sync)
-{
-	(void)rep; (void)sync;
-	return h_event_one(st, d, false);
-}
-
-static int h_event_query(struct whcs_state *st, struct wh_dec *d,
-			 struct wh_enc *rep, bool sync)
-{
-	(void)rep; (void)sync;
-	return h_event_one(st, d, true);
-}
-
-static int h_event_elapsed(struct whcs_state *st, struct wh_dec *d,
-			   struct wh_enc *rep, bool sync)
-{
-	(void)sync;
-	uint64_t a = wh_dec_u64(d), b = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	struct whcs_obj *ea = whcs_obj_get(st, a, WHC_KIND_EVENT);
-	struct whcs_obj *eb = whcs_obj_get(st, b, WHC_KIND_EVENT);
-	if (!ea || !eb)
-		return cudaErrorInvalidResourceHandle;
-	float ms = 0;
-	CUresult r = cuEventElapsedTime(&ms, ea->u.event, eb->u.event);
-	wh_enc_f32(rep, ms);
-	return (int)cu2cuda(r);
 }
 
 static CUresult load_image(const void *img, CUmodule *mod, CUlibrary *lib)
@@ -1177,36 +870,318 @@ static int h_sync_errors(struct whcs_state *st, struct wh_dec *d,
 	return cudaSuccess;
 }
 
-static const handler_fn handlers[WHC_FUNC_COUNT] = {
-	[WHC_INIT] = h_init,
-	[WHC_SET_DEVICE] = h_set_device,
-	[WHC_DEVICE_SYNC] = h_device_sync,
-	[WHC_DEVICE_RESET] = h_device_reset,
-	[WHC_MEM_GET_INFO] = h_mem_get_info,
-	[WHC_MALLOC] = h_malloc,
-	[WHC_FREE] = h_free,
-	[WHC_MEMCPY_H2D] = h_memcpy_h2d,
-	[WHC_MEMCPY_D2H] = h_memcpy_d2h,
-	[WHC_MEMCPY_D2D] = h_memcpy_d2d,
-	[WHC_MEMSET] = h_memset,
-	[WHC_STREAM_CREATE] = h_stream_create,
-	[WHC_STREAM_DESTROY] = h_stream_destroy,
-	[WHC_STREAM_SYNC] = h_stream_sync,
-	[WHC_STREAM_QUERY] = h_stream_query,
-	[WHC_STREAM_WAIT_EVENT] = h_stream_wait_event,
-	[WHC_EVENT_CREATE] = h_event_create,
-	[WHC_EVENT_DESTROY] = h_event_destroy,
-	[WHC_EVENT_RECORD] = h_event_record,
-	[WHC_EVENT_SYNC] = h_event_sync,
-	[WHC_EVENT_QUERY] = h_event_query,
-	[WHC_EVENT_ELAPSED] = h_event_elapsed,
-	[WHC_MODULE_LOAD] = h_module_load,
-	[WHC_MODULE_UNLOAD] = h_module_unload,
-	[WHC_LAUNCH] = h_launch,
-	[WHC_FUNC_SET_ATTR] = h_func_set_attr,
-	[WHC_SYNC_ERRORS] = h_sync_errors,
-	[WHC_MEMCPY_D2H_PIPE] = h_memcpy_d2h_pipe,
-};
+/* ---- runtime of the generated dispatcher (whs.h) ----------------------- */
+
+/* The client being served on this thread (one thread per client). */
+static __thread struct whcs_state *g_cur;
+
+void *whs_get(struct whs *s, uint64_t id, unsigned kind, const char *what)
+{
+	if (kind == WHC_KIND_STREAM && id == WHC_STREAM_PER_THREAD)
+		return (void *)CU_STREAM_PER_THREAD;
+	struct whcs_obj *o = wh_client_handle(s->c, id, kind, what);
+	if (!o)
+		return NULL;
+	return kind == WHC_KIND_STREAM ? (void *)o->u.stream
+	       : kind == WHC_KIND_EVENT ? (void *)o->u.event : (void *)o;
+}
+
+cudaError_t whs_bind(struct whs *s, uint64_t id, unsigned kind, void *real,
+		     uint64_t mem)
+{
+	(void)mem;
+	struct whcs_obj *o = calloc(1, sizeof(*o));
+	if (!o)
+		return cudaErrorMemoryAllocation;
+	if (!wh_handles_bind(&s->c->handles, id, kind, o)) {
+		free(o);
+		return cudaErrorMemoryAllocation;
+	}
+	o->id = id;
+	o->kind = kind;
+	o->dev = s->dev;
+	if (kind == WHC_KIND_STREAM)
+		o->u.stream = real;
+	else if (kind == WHC_KIND_EVENT)
+		o->u.event = real;
+	o->next = s->objs.next;
+	o->prev = &s->objs;
+	s->objs.next->prev = o;
+	s->objs.next = o;
+	atomic_fetch_add(&s->c->usage.objects, 1);
+	return cudaSuccess;
+}
+
+bool whs_id_fresh(struct whs *s, uint64_t id)
+{
+	return (id & WH_HANDLE_CLIENT_BIT) && id > s->c->handles.last_client_id;
+}
+
+void whs_unref(struct whs *s, uint64_t id, unsigned kind)
+{
+	struct whcs_obj *o = wh_handles_get(&s->c->handles, id, kind, NULL);
+	if (o)
+		whcs_obj_free(s, o);
+}
+
+int whs_reject(struct whs *s, const char *fn, int status, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	wh_audit(s->c, "cuda: %s rejected: %s", fn, msg);
+	return status;
+}
+
+void whs_defer(struct whs *s, const char *fn, cudaError_t err)
+{
+	(void)fn;
+	whcs_defer(s, (uint32_t)err);
+}
+
+void whs_log_check(struct whs *s, const char *fn, const char *cond)
+{
+	wh_audit(s->c, "cuda: %s: %s", fn, cond);
+}
+
+bool whs_charge(struct whs *s, uint64_t bytes)
+{
+	return wh_charge_mem(s->c, bytes);
+}
+
+void whs_uncharge(struct whs *s, uint64_t bytes)
+{
+	wh_uncharge_mem(s->c, bytes);
+}
+
+bool whs_devptr_ok(struct whs *s, const void *p, uint64_t n)
+{
+	return whcs_range_ok(s, (uint64_t)(uintptr_t)p, n);
+}
+
+/* ---- @server_call implementations of the generated entries ------------ */
+
+static CUstream cs(cudaStream_t s)
+{
+	return s ? (CUstream)s : CU_STREAM_LEGACY;
+}
+
+cudaError_t whs_cuda_device_sync(void)
+{
+	return (cudaError_t)cu2cuda(cuCtxSynchronize());
+}
+
+cudaError_t whs_cuda_device_reset(void)
+{
+	struct whcs_state *st = g_cur;
+	cuCtxSynchronize();
+	/* Frees this device's allocations, streams and events; modules stay
+	 * loaded so registered kernels keep working. */
+	for (size_t i = st->nallocs; i-- > 0;) {
+		struct whcs_alloc *a = &st->allocs[i];
+		if (a->dev != st->dev || a->global)
+			continue;
+		cuMemFree((CUdeviceptr)a->base);
+		wh_uncharge_mem(st->c, a->size);
+		alloc_remove(st, a);
+	}
+	for (struct whcs_obj *o = st->objs.next, *n; o != &st->objs; o = n) {
+		n = o->next;
+		if (o->dev != st->dev)
+			continue;
+		if (o->kind == WHC_KIND_STREAM) {
+			cuStreamDestroy(o->u.stream);
+			whcs_obj_free(st, o);
+		} else if (o->kind == WHC_KIND_EVENT) {
+			cuEventDestroy(o->u.event);
+			whcs_obj_free(st, o);
+		}
+	}
+	st->deferred = 0;
+	return cudaSuccess;
+}
+
+cudaError_t whs_cuda_mem_get_info(size_t *free_b, size_t *total)
+{
+	struct whcs_state *st = g_cur;
+	size_t f = 0, t = 0;
+	CUresult r = cuMemGetInfo(&f, &t);
+	/* Report at most the client's quota as free. */
+	uint64_t lim = st->c->limits.mem_bytes;
+	if (lim) {
+		uint64_t used = atomic_load(&st->c->usage.mem_bytes);
+		uint64_t left = used < lim ? lim - used : 0;
+		if (f > left)
+			f = left;
+		if (t > lim)
+			t = lim;
+	}
+	if (free_b)
+		*free_b = f;
+	if (total)
+		*total = t;
+	return (cudaError_t)cu2cuda(r);
+}
+
+cudaError_t whs_cuda_malloc(void **p, size_t size)
+{
+	struct whcs_state *st = g_cur;
+	if (!p || size == 0 || size > (1ull << 46))
+		return cudaErrorMemoryAllocation;
+	CUdeviceptr d = 0;
+	CUresult r = cuMemAlloc(&d, size);
+	if (r != CUDA_SUCCESS)
+		return (cudaError_t)cu2cuda(r);
+	if (!alloc_insert(st, d, size, false, 0)) {
+		cuMemFree(d);
+		return cudaErrorMemoryAllocation;
+	}
+	*p = (void *)(uintptr_t)d;
+	return cudaSuccess;
+}
+
+cudaError_t whs_cuda_free(void *p)
+{
+	struct whcs_state *st = g_cur;
+	uint64_t a0 = (uint64_t)(uintptr_t)p;
+	struct whcs_alloc *a = alloc_find_base(st, a0);
+	if (!a || a->global) {
+		wh_audit(st->c, "cudaFree of 0x%" PRIx64 ": not an allocation of this client", a0);
+		return cudaErrorInvalidValue;
+	}
+	CUresult r = cuMemFree((CUdeviceptr)a0);
+	if (r != CUDA_SUCCESS)
+		return (cudaError_t)cu2cuda(r);
+	wh_uncharge_mem(st->c, a->size);
+	alloc_remove(st, a);
+	return cudaSuccess;
+}
+
+cudaError_t whs_cuda_memset_async(void *p, int value, size_t n, cudaStream_t s)
+{
+	return (cudaError_t)cu2cuda(cuMemsetD8Async((CUdeviceptr)(uintptr_t)p,
+						    (unsigned char)value, n, cs(s)));
+}
+
+cudaError_t whs_cuda_memcpy_dtod(void *dst, const void *src, size_t n, cudaStream_t s)
+{
+	return (cudaError_t)cu2cuda(cuMemcpyDtoDAsync((CUdeviceptr)(uintptr_t)dst,
+						      (CUdeviceptr)(uintptr_t)src, n, cs(s)));
+}
+
+cudaError_t whs_cuda_stream_create(cudaStream_t *p, unsigned flags, int prio)
+{
+	if (!p || (flags & ~1u))
+		return cudaErrorInvalidValue;
+	CUstream s = NULL;
+	CUresult r = cuStreamCreateWithPriority(&s, flags, prio);
+	*p = (cudaStream_t)s;
+	return (cudaError_t)cu2cuda(r);
+}
+
+cudaError_t whs_cuda_stream_destroy(cudaStream_t s)
+{
+	if ((CUstream)s == CU_STREAM_PER_THREAD)
+		return cudaErrorInvalidResourceHandle;
+	return (cudaError_t)cu2cuda(cuStreamDestroy((CUstream)s));
+}
+
+cudaError_t whs_cuda_stream_sync(cudaStream_t s)
+{
+	return (cudaError_t)cu2cuda(cuStreamSynchronize(cs(s)));
+}
+
+cudaError_t whs_cuda_stream_query(cudaStream_t s)
+{
+	return (cudaError_t)cu2cuda(cuStreamQuery(cs(s)));
+}
+
+cudaError_t whs_cuda_stream_wait_event(cudaStream_t s, cudaEvent_t e, unsigned flags)
+{
+	if (flags & ~1u)
+		return cudaErrorInvalidValue;
+	return (cudaError_t)cu2cuda(cuStreamWaitEvent(cs(s), (CUevent)e, flags));
+}
+
+cudaError_t whs_cuda_event_create(cudaEvent_t *p, unsigned flags)
+{
+	if (!p || (flags & ~3u)) /* no interprocess events across clients */
+		return cudaErrorInvalidValue;
+	CUevent e = NULL;
+	CUresult r = cuEventCreate(&e, flags);
+	*p = (cudaEvent_t)e;
+	return (cudaError_t)cu2cuda(r);
+}
+
+cudaError_t whs_cuda_event_destroy(cudaEvent_t e)
+{
+	return (cudaError_t)cu2cuda(cuEventDestroy((CUevent)e));
+}
+
+cudaError_t whs_cuda_event_record(cudaEvent_t e, cudaStream_t s)
+{
+	return (cudaError_t)cu2cuda(cuEventRecord((CUevent)e, cs(s)));
+}
+
+cudaError_t whs_cuda_event_sync(cudaEvent_t e)
+{
+	return (cudaError_t)cu2cuda(cuEventSynchronize((CUevent)e));
+}
+
+cudaError_t whs_cuda_event_query(cudaEvent_t e)
+{
+	return (cudaError_t)cu2cuda(cuEventQuery((CUevent)e));
+}
+
+cudaError_t whs_cuda_event_elapsed(float *ms, cudaEvent_t a, cudaEvent_t b)
+{
+	return (cudaError_t)cu2cuda(cuEventElapsedTime(ms, (CUevent)a, (CUevent)b));
+}
+
+/* ---- hand-written entries: the handlers above behind the table --------- */
+
+/* Reply: [i32 deferred written by the dispatcher] i32 result, outputs. */
+static int hw(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async,
+	      handler_fn h)
+{
+	size_t head = rep->len;
+	if (!async)
+		wh_enc_i32(rep, 0);
+	int res = h(s, d, rep, !async);
+	if (res < 0)
+		return -res;
+	if (wh_dec_finish(d) != WH_OK)
+		return WH_E_MALFORMED;
+	if (async) {
+		if (h != h_memcpy_d2h_pipe) /* reports through the arena */
+			whcs_defer(s, (uint32_t)res);
+		return WH_OK;
+	}
+	if (res != cudaSuccess)
+		rep->len = head + 4; /* no outputs with an error */
+	int32_t v = res;
+	memcpy(rep->buf + head, &v, 4); /* little-endian hosts only */
+	return WH_OK;
+}
+
+#define HW(name, fn)                                                          \
+	int whs_hw_##name(struct whs *s, struct wh_dec *d, struct wh_enc *rep, \
+			  bool async)                                         \
+	{                                                                     \
+		return hw(s, d, rep, async, fn);                              \
+	}
+HW(whcuInit, h_init)
+HW(whcuSetDevice, h_set_device)
+HW(whcuModuleLoad, h_module_load)
+HW(whcuModuleUnload, h_module_unload)
+HW(whcuLaunch, h_launch)
+HW(whcuFuncSetAttribute, h_func_set_attr)
+HW(whcuMemcpyHtoD, h_memcpy_h2d)
+HW(whcuMemcpyDtoH, h_memcpy_d2h)
+HW(whcuMemcpyDtoHPipe, h_memcpy_d2h_pipe)
+HW(whcuSyncErrors, h_sync_errors)
 
 static int cuda_dispatch(struct wh_client *c, void *state,
 			 const struct wh_msg *m, struct wh_dec *d,
@@ -1214,35 +1189,36 @@ static int cuda_dispatch(struct wh_client *c, void *state,
 {
 	struct whcs_state *st = state;
 	uint16_t f = m->hdr.func_id;
-	bool sync = m->hdr.flags & WH_F_SYNC;
+	bool async = !(m->hdr.flags & WH_F_SYNC);
 	(void)c;
-	if (f == 0 || f >= WHC_FUNC_COUNT || !handlers[f])
+	if (f == 0 || f >= WHCU_F_COUNT || !whs_fns[f].fn) {
+		wh_audit(st->c, "cuda: unknown function %u", f);
 		return WH_E_UNKNOWN_FUNC;
-	size_t head = rep->len;
-	wh_enc_u32(rep, 0);
-	wh_enc_u32(rep, 0);
-	int res = f == WHC_INIT || f == WHC_SET_DEVICE ? cudaSuccess
-						       : whcs_activate(st);
-	if (res == cudaSuccess)
-		res = handlers[f](st, d, rep, sync);
-	if (res < 0)
-		return -res;
-	if (wh_dec_finish(d) != WH_OK)
+	}
+	if (async && !whs_fns[f].async_ok) {
+		wh_audit(st->c, "cuda: %s cannot be posted (its results are needed)",
+			 whs_fns[f].name);
 		return WH_E_MALFORMED;
-	if (rep->err)
-		return rep->err;
-	if (!sync) {
-		if (f != WHC_MEMCPY_D2H_PIPE)
-			whcs_defer(st, (uint32_t)res);
+	}
+	g_cur = st;
+	int act = f == WHC_INIT || f == WHC_SET_DEVICE ? cudaSuccess
+						       : whcs_activate(st);
+	if (!async) {
+		wh_enc_i32(rep, (int32_t)st->deferred);
+		st->deferred = 0;
+	}
+	if (act != cudaSuccess) {
+		if (async) {
+			whcs_defer(st, (uint32_t)act);
+		} else {
+			wh_enc_i32(rep, act);
+		}
 		return WH_OK;
 	}
-	if (res != cudaSuccess)
-		rep->len = head + 8; /* no outputs with an error */
-	uint32_t v = (uint32_t)res;
-	memcpy(rep->buf + head, &v, 4);   /* little-endian hosts only */
-	memcpy(rep->buf + head + 4, &st->deferred, 4);
-	st->deferred = 0;
-	return WH_OK;
+	int rc = whs_fns[f].fn(st, d, rep, async);
+	if (rc == WH_OK && rep->err)
+		rc = rep->err;
+	return rc;
 }
 
 const struct wh_backend wh_cuda_backend = {
