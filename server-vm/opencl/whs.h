@@ -131,7 +131,17 @@ cl_int whs_chk_copy_buffer_rect(struct whs *s, cl_command_queue q, cl_mem sb, cl
 				cl_event *ev);
 cl_mem whs_chk_create_sub_buffer(struct whs *s, cl_mem b, cl_mem_flags f, cl_buffer_create_type t,
 				 const void *info, cl_int *err);
+/* Reads that must finish before the reply, with a bounded wait when the
+ * client holds an unset user event (whs_wait.c). */
+cl_int whs_wait_bounded(struct whs *s, cl_command_queue q, cl_event own, const char *fn);
+cl_int whs_read_buffer(struct whs *s, cl_command_queue q, cl_mem b, cl_bool blk, size_t off, size_t cb,
+		       void *ptr, cl_uint nw, const cl_event *wl, cl_event *ev);
+cl_int whs_read_image(struct whs *s, cl_command_queue q, cl_mem img, cl_bool blk, const size_t *origin,
+		      const size_t *region, size_t rp, size_t sp, void *ptr, cl_uint nw,
+		      const cl_event *wl, cl_event *ev);
 #ifndef WHS_SCHED_IMPL
+#define clEnqueueReadBuffer(...) whs_read_buffer(s, __VA_ARGS__)
+#define clEnqueueReadImage(...) whs_read_image(s, __VA_ARGS__)
 #define clEnqueueReadBufferRect(...) whs_chk_read_buffer_rect(s, __VA_ARGS__)
 #define clEnqueueWriteBufferRect(...) whs_chk_write_buffer_rect(s, __VA_ARGS__)
 #define clEnqueueCopyBufferRect(...) whs_chk_copy_buffer_rect(s, __VA_ARGS__)

@@ -191,9 +191,25 @@ int whs_hw_clEnqueueMapBuffer(struct whs *s, struct wh_dec *d, struct wh_enc *re
 	}
 	void *ptr = NULL;
 	cl_event ev = NULL;
-	if (r == CL_SUCCESS)
-		ptr = clEnqueueMapBuffer(q, mem, CL_TRUE, flags, off, cb, wl.n, wl.ids ? wl.ev : NULL,
-					 p_ev ? &ev : NULL, &r);
+	if (r == CL_SUCCESS) {
+		/* Bounded wait when the map may depend on the client (whs_wait.c). */
+		bool gated = whs_unset_user_event(s);
+		cl_event own = NULL;
+		ptr = clEnqueueMapBuffer(q, mem, gated ? CL_FALSE : CL_TRUE, flags, off, cb, wl.n,
+					 wl.ids ? wl.ev : NULL, gated ? &own : p_ev ? &ev : NULL, &r);
+		if (gated && r == CL_SUCCESS) {
+			r = whs_wait_bounded(s, q, own, fn);
+			if (r != CL_SUCCESS) {
+				clEnqueueUnmapMemObject(q, mem, ptr, 0, NULL, NULL);
+				ptr = NULL;
+				clReleaseEvent(own);
+			} else if (p_ev) {
+				ev = own;
+			} else {
+				clReleaseEvent(own);
+			}
+		}
+	}
 	if (r == CL_SUCCESS && !ptr && cb)
 		r = CL_MAP_FAILURE;
 	struct whs_map *m = NULL;
@@ -248,9 +264,24 @@ int whs_hw_clEnqueueMapImage(struct whs *s, struct wh_dec *d, struct wh_enc *rep
 	void *ptr = NULL;
 	cl_event ev = NULL;
 	size_t rp = 0, sp = 0;
-	if (r == CL_SUCCESS)
-		ptr = clEnqueueMapImage(q, img, CL_TRUE, flags, origin, region, &rp, &sp, wl.n,
-					wl.ids ? wl.ev : NULL, p_ev ? &ev : NULL, &r);
+	if (r == CL_SUCCESS) {
+		bool gated = whs_unset_user_event(s);
+		cl_event own = NULL;
+		ptr = clEnqueueMapImage(q, img, gated ? CL_FALSE : CL_TRUE, flags, origin, region, &rp, &sp,
+					wl.n, wl.ids ? wl.ev : NULL, gated ? &own : p_ev ? &ev : NULL, &r);
+		if (gated && r == CL_SUCCESS) {
+			r = whs_wait_bounded(s, q, own, fn);
+			if (r != CL_SUCCESS) {
+				clEnqueueUnmapMemObject(q, img, ptr, 0, NULL, NULL);
+				ptr = NULL;
+				clReleaseEvent(own);
+			} else if (p_ev) {
+				ev = own;
+			} else {
+				clReleaseEvent(own);
+			}
+		}
+	}
 	uint64_t len = 0;
 	if (r == CL_SUCCESS) {
 		len = wh_cl_host_rect_bytes(whs_image_elsize(img), region, rp, sp);

@@ -119,7 +119,20 @@ if [ -x "$T/ocl-hostile" ]; then
 	fi
 fi
 
-# 3c. Device-memory quota: a client over its limit gets the API's own
+# 3c. A non-blocking read gated by a user event set only afterwards: fine
+# natively; through Wormhole it must fail with CL_INVALID_OPERATION (-59)
+# in bounded time (never hang) and the client must keep working.
+exp=$(native timeout 60 "$T/ocl-gatedread" 2>/dev/null)
+t0=$(date +%s)
+got=$(viawh "shm:$shmname" timeout 60 "$T/ocl-gatedread" 2>"$tmp/g.err"); rc=$?
+dt=$(( $(date +%s) - t0 ))
+if [ "$exp" = "gatedread read=0 out0=7 after=7" ] && [ $rc -eq 0 ] && [ "$got" = "gatedread read=-59 out0=-1 after=7" ] && [ $dt -lt 20 ]; then
+	ok "read gated by a later user event: native completes; remoted fails with -59 after ${dt}s, client keeps working"
+else
+	bad "gated read (rc $rc, ${dt}s): native '$exp', remoted '$got'"; head -3 "$tmp/g.err"
+fi
+
+# 3d. Device-memory quota: a client over its limit gets the API's own
 # CL_MEM_OBJECT_ALLOCATION_FAILURE (-4); under it, correct results.
 printf '[client quota]\ntoken = %s\nmem = 1M\n' "$token" >"$tmp/quota.conf"
 OCL_ICD_VENDORS=$tmp/native "$WHD" -l "unix:$tmp/quota.sock" -a "unix:$tmp/admin-q.sock" -c "$tmp/quota.conf" --api opencl >"$tmp/quota.log" 2>&1 &
