@@ -79,11 +79,13 @@ int main(int argc, char **argv)
 		t0 = clk::now();
 		for (int r = 0; r < reps; r++)
 			CK(cudaMemcpy(d, h, b, cudaMemcpyHostToDevice));
+		CK(cudaDeviceSynchronize()); /* count copies still in flight */
 		double th = since(t0);
 		CK(cudaMemcpy(h, d, b, cudaMemcpyDeviceToHost));
 		t0 = clk::now();
 		for (int r = 0; r < reps; r++)
 			CK(cudaMemcpy(h, d, b, cudaMemcpyDeviceToHost));
+		CK(cudaDeviceSynchronize());
 		double td = since(t0);
 		const char *unit = b >= (1u << 30) ? "GiB" : b >= (1u << 20) ? "MiB" : "KiB";
 		size_t v = b >= (1u << 30) ? b >> 30 : b >= (1u << 20) ? b >> 20 : b >> 10;

@@ -923,13 +923,21 @@ static cudaError_t do_memcpy(void *dst, const void *src, size_t count,
 		return e;
 	uint64_t sid = whcu_stream_id(stream);
 	switch (kind) {
-	case cudaMemcpyHostToDevice:
+	case cudaMemcpyHostToDevice: {
+		/* From pageable memory CUDA returns once the source has been
+		 * copied out (the DMA may still be running): the copy is posted
+		 * when this process knows the range is one of its allocations;
+		 * otherwise the last piece is a call, for the server's verdict. */
+		uint64_t base = 0, size = 0;
+		uint64_t d0 = (uint64_t)(uintptr_t)dst;
+		bool known = is_device_ptr(dst, &base, &size) &&
+			     count <= size - (d0 - base);
 		if (!src)
 			e = cudaErrorInvalidValue;
 		else
-			e = h2d(ch, (uint64_t)(uintptr_t)dst, src, count, sid,
-				!async);
+			e = h2d(ch, d0, src, count, sid, !async && !known);
 		break;
+	}
 	case cudaMemcpyDeviceToHost:
 		/* Synchronous even for cudaMemcpyAsync: the bytes must reach
 		 * this process's memory, and nothing here can write them
