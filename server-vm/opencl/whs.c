@@ -647,8 +647,17 @@ static bool unset_user_event(struct whs_obj *o)
 }
 
 /* Launches may wait for the client itself while this holds (whs_sched.c). */
+void whs_note_user_event(struct whs *s, cl_int r, cl_context ctx)
+{
+	(void)ctx;
+	if (r == CL_SUCCESS)
+		s->user_events++;
+}
+
 bool whs_unset_user_event(struct whs *s)
 {
+	if (!s->user_events)
+		return false;   /* the common case: no scan at all */
 	for (struct whs_obj *o = s->objs[1]; o; o = o->prev)
 		if (unset_user_event(o))
 			return true;

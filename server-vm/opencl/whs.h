@@ -39,6 +39,7 @@ struct whs {
 	struct whs_map *maps;
 	uint64_t next_map_id;
 	struct whs_blk *arena;       /* per-call scratch, freed after the call */
+	uint64_t user_events;        /* user events ever created (0: skip scans) */
 	struct whs_flight *flight;   /* kernel launches in flight (whs_sched.c) */
 };
 
@@ -116,6 +117,7 @@ cl_command_queue whs_sched_create_queue_props(struct whs *s, cl_context ctx, cl_
 					      const cl_queue_properties *p, cl_int *err);
 void whs_sched_close(struct whs *s);
 bool whs_unset_user_event(struct whs *s);
+void whs_note_user_event(struct whs *s, cl_int r, cl_context ctx);
 /* Buffer rectangles and sub-buffer regions, checked here (whs_check.c). */
 cl_int whs_chk_read_buffer_rect(struct whs *s, cl_command_queue q, cl_mem b, cl_bool blk,
 				const size_t *bo, const size_t *ho, const size_t *rg, size_t brp,
