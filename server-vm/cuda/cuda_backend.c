@@ -245,8 +245,9 @@ static void register_arena(struct whcs_state *st)
 	uintptr_t a1 = ((uintptr_t)base + lo) & ~(uintptr_t)4095;
 	if (a1 <= a0)
 		return;
-	CUresult r = cuMemHostRegister((void *)a0, a1 - a0,
-				       CU_MEMHOSTREGISTER_PORTABLE);
+	/* Not PORTABLE: pinned for this client's context only, so no other
+	 * client's context gets a mapping of this client's shared pages. */
+	CUresult r = cuMemHostRegister((void *)a0, a1 - a0, 0);
 	if (r != CUDA_SUCCESS) {
 		wh_log("cuda: client %u: cannot register the %" PRIu64
 		       "-byte arena (%d); bulk copies will be staged",
@@ -270,7 +271,7 @@ int whcs_activate(struct whcs_state *st)
 		return cudaErrorDevicesUnavailable;
 	register_arena(st);
 	if (!st->bounce &&
-	    cuMemHostAlloc(&st->bounce, BOUNCE_SIZE, CU_MEMHOSTALLOC_PORTABLE) != CUDA_SUCCESS)
+	    cuMemHostAlloc(&st->bounce, BOUNCE_SIZE, 0) != CUDA_SUCCESS)
 		st->bounce = NULL;
 	return cudaSuccess;
 }
