@@ -2,6 +2,7 @@
 # OpenCL end to end through real VMs (called by run-vm-test.sh; runnable
 # alone):
 #   tests/vm/opencl-e2e.sh [--build DIR] [--accel auto|kvm|tcg] [--keep]
+#                          [--progs "ocl-vecadd ocl-sgemm ..."]  (default: all)
 #
 # 1. Wormhole build for the guests.  --build DIR is used as is when it
 #    holds wormholed (with the ivshmem scheme), libWormholeOpenCL.so and
@@ -27,11 +28,13 @@ export WH_VM_DIR=${WH_VM_DIR:-$REPO/build-vm}
 BUILD=
 ACCEL=auto
 KEEP=0
+PROGS=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) BUILD=$2; shift ;;
 	--accel) ACCEL=$2; shift ;;
 	--keep) KEEP=1 ;;
+	--progs) PROGS=$2; shift ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -112,8 +115,13 @@ cp -a "$HERE/payload-opencl/." "$P/"
 cp "$BUILD/server-vm/wormholed" "$BUILD/server-vm/wormholectl" "$P/build/server-vm/"
 cp -L "$BUILD/client-lib/opencl/libWormholeOpenCL.so" "$P/build/client-lib/opencl/"
 for f in "$BUILD"/tests/opencl/ocl-*; do
-	[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$P/build/tests/opencl/"
+	[ -f "$f" ] && [ -x "$f" ] || continue
+	if [ -n "$PROGS" ] && [[ " $PROGS " != *" ${f##*/} "* ]]; then
+		continue
+	fi
+	cp "$f" "$P/build/tests/opencl/"
 done
+note "programs: $(ls "$P/build/tests/opencl" | tr '\n' ' ')"
 echo /opt/wormhole/build/client-lib/opencl/libWormholeOpenCL.so >"$P/icd/wormhole.icd"
 # Shared libraries the guest root does not have.
 for f in "$P"/build/server-vm/* "$P"/build/client-lib/opencl/*.so "$P"/build/tests/opencl/*; do

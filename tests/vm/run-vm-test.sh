@@ -2,7 +2,7 @@
 # Wormhole VM tests: real QEMU virtual machines joined by ivshmem.
 #
 #   tests/vm/run-vm-test.sh [--no-deps] [--accel auto|kvm|tcg] [--only LIST]
-#                           [--build DIR] [--keep]
+#                           [--build DIR] [--keep] [--ocl-progs "ocl-a ocl-b"]
 #
 # Stages (LIST is a comma list of these names):
 #   placement   unit test of server-vm/placement.c (hwloc, XML topology)
@@ -36,6 +36,7 @@ ACCEL=auto
 ONLY=placement,host,libvirt,images,vm-echo,opencl
 BUILD=$REPO/build
 KEEP=0
+OCL_PROGS=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--no-deps) DEPS=0 ;;
@@ -43,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=$2; shift ;;
 	--build) BUILD=$2; shift ;;
 	--keep) KEEP=1 ;;
+	--ocl-progs) OCL_PROGS=$2; shift ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -331,7 +333,8 @@ fi
 if want opencl; then
 	if [ -x "$HERE/opencl-e2e.sh" ]; then
 		set +e
-		timeout 1500 "$HERE/opencl-e2e.sh" --build "$BUILD" --accel "$ACCEL" >"$WORK/opencl.log" 2>&1
+		timeout 2700 "$HERE/opencl-e2e.sh" --build "$BUILD" --accel "$ACCEL" \
+			${OCL_PROGS:+--progs "$OCL_PROGS"} >"$WORK/opencl.log" 2>&1
 		rc=$?
 		set -e
 		grep -E '^(PASS|FAIL|SKIP): ' "$WORK/opencl.log" || true
