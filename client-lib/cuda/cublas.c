@@ -71,6 +71,8 @@ static cublasStatus_t bpost(struct wh_chan *ch, uint16_t f, struct wh_enc *e)
 {
 	int rc = whcu_post(ch, API, f, e);
 	wh_enc_free(e);
+	if (rc == WH_OK)
+		wh_flush(ch); /* see simple_post() in cudart.c */
 	return tr(rc);
 }
 

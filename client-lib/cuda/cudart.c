@@ -265,6 +265,11 @@ static cudaError_t simple_post(uint16_t func, struct wh_enc *e,
 {
 	int rc = whcu_post(ch, API, func, e);
 	wh_enc_free(e);
+	/* Publish the wake-up now: cheap (a fence) while the server is busy
+	 * and spinning, and a sleeping server starts on the work at once
+	 * instead of when the ring is half full or the next call comes. */
+	if (rc == WH_OK)
+		wh_flush(ch);
 	return tr_err(rc);
 }
 

@@ -52,6 +52,8 @@ cudaError_t whc_post(struct whc_call *k, uint16_t func)
 	if (k->e.err)
 		return whcu_rt_transport_error(k->e.err);
 	int rc = wh_post(k->ch, WH_API_CUDA, func, &k->e);
+	if (rc == WH_OK)
+		wh_flush(k->ch); /* see simple_post() in cudart.c */
 	return whcu_rt_transport_error(rc);
 }
 
