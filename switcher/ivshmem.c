@@ -14,16 +14,21 @@
  *   A,B,...            server: several of the above, one slot each
  *
  * BAR layout:
- *   [0, 4096)          struct ivs_hdr: epoch, ready flag, claim word
- *   [4096, size)       a ring.h region (rings + bulk arena)
+ *   [0, 4096)          struct ivs_hdr: session count and size; per session
+ *                      an epoch, a ready flag and a claim word
+ *   [4096 + i*S, +S)   session i: a ring.h region (rings + bulk arena)
+ *
+ * Several sessions per region let several processes of one client VM use
+ * Wormhole at once (default 4 when each gets >= 8 MiB; WH_IVSHMEM_SESSIONS
+ * on the server overrides).  All sessions of a region share its identity.
  *
  * Nothing but shared memory is available between two VMs (no socket, no
  * shared futex), so the protocol lives in the BAR:
- *   - The server (re)formats the region for each session: ready = 0, claim
+ *   - The server (re)formats a session for each client: ready = 0, claim
  *     = 0, wh_region_init(), epoch += 1, ready = 1.
- *   - A client claims the session by a compare-and-swap of claim from 0 to
- *     the epoch it saw, then re-checks that the epoch did not move (else it
- *     gives the claim back and retries).  Only one client per region.
+ *   - A client claims a free session by a compare-and-swap of its claim
+ *     from 0 to the epoch it saw, then re-checks that the epoch did not
+ *     move (else it gives the claim back and retries).
  *   - Each side bumps its wh_region.heartbeat[] from a small thread every
  *     HB_MS; a peer whose heartbeat stands still for the liveness period, a
  *     peer state of CLOSED, or (client) an epoch change means the peer is
@@ -143,18 +148,24 @@ static const struct wh_wait_ops ivs_wait_ops = {
 
 /* ---- mappings ----------------------------------------------------------- */
 
-/* One mapped BAR or file, shared by a listener slot and its channel. */
-struct ivs_map {
-	_Atomic int refs;
-	uint8_t *base;
-	uint64_t len;
-	char id[96];             /* "0000:00:10.0" or the file path */
-	/* Server slot state (listener thread + channel close). */
+/* Server-side state of one session slot (listener thread + channel close). */
+struct ivs_slot {
 	_Atomic bool active;     /* a server channel owns the session */
 	_Atomic bool need_format;
 	int64_t drain_since;     /* when the last session ended */
 	uint64_t drain_hb;
 	int64_t drain_hb_at;
+};
+
+/* One mapped BAR or file, shared by a listener and its channels. */
+struct ivs_map {
+	_Atomic int refs;
+	uint8_t *base;
+	uint64_t len;
+	char id[96];             /* "0000:00:10.0" or the file path */
+	uint32_t nsess;          /* server: sessions it cut the region into */
+	uint64_t sess_size;
+	struct ivs_slot slot[WH_IVS_MAX_SESS];
 };
 
 static void map_put(struct ivs_map *m)
@@ -170,9 +181,10 @@ static struct ivs_hdr *map_hdr(const struct ivs_map *m)
 	return (struct ivs_hdr *)m->base;
 }
 
-static struct wh_region *map_reg(const struct ivs_map *m)
+static struct wh_region *sess_reg(const struct ivs_map *m, unsigned i,
+				  uint64_t sess_size)
 {
-	return (struct wh_region *)(m->base + WH_IVS_HDR_SIZE);
+	return (struct wh_region *)(m->base + WH_IVS_HDR_SIZE + i * sess_size);
 }
 
 static bool is_bdf(const char *s)
@@ -310,7 +322,8 @@ static int map_open(const char *target, bool create, struct ivs_map **out,
 	m->base = p;
 	m->len = (uint64_t)st.st_size;
 	snprintf(m->id, sizeof(m->id), "%s", id);
-	atomic_init(&m->need_format, true);
+	for (unsigned i = 0; i < WH_IVS_MAX_SESS; i++)
+		atomic_init(&m->slot[i].need_format, true);
 	*out = m;
 	return WH_OK;
 }
@@ -321,9 +334,10 @@ static int map_open(const char *target, bool create, struct ivs_map **out,
  * adds to a channel: the session it belongs to and the heartbeats. */
 struct ivs_sess {
 	struct ivs_map *map;
+	unsigned idx;              /* session index in the region */
 	int side;
 	uint64_t epoch;            /* session this channel belongs to */
-	struct ivs_hdr *hdr;
+	struct ivs_sess_ctl *hdr;
 	struct wh_region *reg;
 	int live_ms;
 	/* Peer liveness: last heartbeat value seen and when it changed.
@@ -390,11 +404,12 @@ static void ivs_release(void *ctx, void *map, uint64_t len)
 		int64_t t = now_ns();
 		uint64_t hb = atomic_load(&s->reg->heartbeat[WH_SIDE_CLIENT]);
 		int64_t at = atomic_load(&s->peer_hb_at);
-		s->map->drain_since = t;
-		s->map->drain_hb = hb;
-		s->map->drain_hb_at = hb == atomic_load(&s->peer_hb) && at ? at : t;
-		atomic_store(&s->map->need_format, true);
-		atomic_store(&s->map->active, false);
+		struct ivs_slot *sl = &s->map->slot[s->idx];
+		sl->drain_since = t;
+		sl->drain_hb = hb;
+		sl->drain_hb_at = hb == atomic_load(&s->peer_hb) && at ? at : t;
+		atomic_store(&sl->need_format, true);
+		atomic_store(&sl->active, false);
 	}
 	map_put(s->map);
 	free(s);
@@ -402,17 +417,19 @@ static void ivs_release(void *ctx, void *map, uint64_t len)
 
 /* A channel on session epoch of m (the caller's reference to m passes to
  * the channel). */
-static struct wh_chan *chan_new(struct ivs_map *m, const struct wh_region_view *v,
-				int side, uint64_t epoch, int liveness_ms)
+static struct wh_chan *chan_new(struct ivs_map *m, unsigned idx,
+				const struct wh_region_view *v, int side,
+				uint64_t epoch, int liveness_ms)
 {
 	struct ivs_sess *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->map = m;
+	s->idx = idx;
 	s->side = side;
 	s->epoch = epoch;
-	s->hdr = map_hdr(m);
-	s->reg = map_reg(m);
+	s->hdr = &map_hdr(m)->sess[idx];
+	s->reg = (struct wh_region *)v->base;
 	s->live_ms = liveness_ms > MIN_LIVE_MS ? liveness_ms : MIN_LIVE_MS;
 	atomic_fetch_add_explicit(&s->reg->heartbeat[side], 1, memory_order_relaxed);
 	if (pthread_create(&s->hb_thread, NULL, hb_main, s)) {
@@ -451,50 +468,91 @@ static struct wh_chan *chan_new(struct ivs_map *m, const struct wh_region_view *
 
 struct ivs_listener {
 	struct wh_listener base;
-	int nslots;
+	int nmaps, nslots;
 	int next;                 /* round-robin start */
 	uint64_t ring_size;
-	struct ivs_map *slots[MAX_SLOTS];
+	struct ivs_map *maps[MAX_SLOTS];
+	struct {
+		struct ivs_map *m;
+		unsigned i;
+	} slots[MAX_SLOTS * WH_IVS_MAX_SESS];
 };
 
-/* (Re)format a slot for a new session. */
-static int slot_format(struct ivs_listener *l, struct ivs_map *m)
+/* Cut a freshly mapped region into sessions (before any is formatted).
+ * Epochs continue from what a previous server left, so its clients see
+ * their session end. */
+static int map_layout(struct ivs_map *m)
 {
 	struct ivs_hdr *h = map_hdr(m);
 	uint64_t rlen = m->len - WH_IVS_HDR_SIZE;
+	unsigned n = 0;
+	const char *e = getenv("WH_IVSHMEM_SESSIONS");
+	if (e && *e)
+		n = (unsigned)strtoul(e, NULL, 10);
+	if (n < 1 || n > WH_IVS_MAX_SESS) {
+		n = 4;
+		while (n > 1 && rlen / n < (8u << 20))
+			n /= 2;
+	}
+	uint64_t ss = (rlen / n) & ~(uint64_t)4095;
+	if (ss < (1u << 20))
+		return -1;
+	bool had = h->magic == WH_IVS_MAGIC;
+	h->magic = 0;
+	atomic_thread_fence(memory_order_seq_cst);
+	for (unsigned i = 0; i < WH_IVS_MAX_SESS; i++) {
+		atomic_store(&h->sess[i].ready, 0);
+		if (!had)
+			atomic_store(&h->sess[i].epoch, 0);
+	}
+	h->version = WH_IVS_VERSION;
+	h->hdr_size = WH_IVS_HDR_SIZE;
+	h->nsess = n;
+	h->sess_size = ss;
+	snprintf(h->server_slot, sizeof(h->server_slot), "%s", m->id);
+	m->nsess = n;
+	m->sess_size = ss;
+	atomic_thread_fence(memory_order_seq_cst);
+	h->magic = WH_IVS_MAGIC;
+	return 0;
+}
+
+/* (Re)format session i for a new client. */
+static int slot_format(struct ivs_listener *l, struct ivs_map *m, unsigned i)
+{
+	struct ivs_sess_ctl *h = &map_hdr(m)->sess[i];
+	struct wh_region *r = sess_reg(m, i, m->sess_size);
+	uint64_t rlen = m->sess_size;
 	uint64_t ring = l->ring_size;
-	/* Small BARs: keep at least half of the region for the arena. */
+	/* Small sessions: keep at least half of the region for the arena. */
 	while (ring > 4096 && wh_region_size(ring, 0) > rlen / 2)
 		ring >>= 1;
 	uint64_t base = wh_region_size(ring, 0);
 	if (!base || base >= rlen)
 		return -1;
 	uint64_t arena = (rlen - base) & ~(uint64_t)4095;
-	uint64_t old = h->magic == WH_IVS_MAGIC ? atomic_load(&h->epoch) : 0;
+	uint64_t old = atomic_load(&h->epoch);
 
 	atomic_store_explicit(&h->ready, 0, memory_order_seq_cst);
 	atomic_store_explicit(&h->claim, 0, memory_order_seq_cst);
-	if (wh_region_init(map_reg(m), rlen, ring, arena))
+	if (wh_region_init(r, rlen, ring, arena))
 		return -1;
-	h->version = WH_IVS_VERSION;
-	h->hdr_size = WH_IVS_HDR_SIZE;
-	snprintf(h->server_slot, sizeof(h->server_slot), "%s", m->id);
-	atomic_store_explicit(&map_reg(m)->state[WH_SIDE_SERVER], WH_STATE_UP,
+	atomic_store_explicit(&r->state[WH_SIDE_SERVER], WH_STATE_UP,
 			      memory_order_relaxed);
 	atomic_store_explicit(&h->epoch, old + 1, memory_order_seq_cst);
-	h->magic = WH_IVS_MAGIC;
 	atomic_store_explicit(&h->ready, 1, memory_order_seq_cst);
-	atomic_store(&m->need_format, false);
+	atomic_store(&m->slot[i].need_format, false);
 	return 0;
 }
 
-/* May the slot be reformatted?  Only when the last client has closed, or
- * never claimed, or has been silent for the liveness period. */
-static bool slot_drained(struct ivs_map *m)
+/* May session i be reformatted?  Only when its last client has closed, or
+ * never claimed it, or has been silent for the liveness period. */
+static bool slot_drained(struct ivs_map *m, unsigned i)
 {
-	struct ivs_hdr *h = map_hdr(m);
-	struct wh_region *r = map_reg(m);
-	if (h->magic != WH_IVS_MAGIC || !atomic_load(&h->ready))
+	struct ivs_sess_ctl *h = &map_hdr(m)->sess[i];
+	struct wh_region *r = sess_reg(m, i, m->sess_size);
+	struct ivs_slot *sl = &m->slot[i];
+	if (!atomic_load(&h->ready))
 		return true;
 	uint64_t claim = atomic_load(&h->claim);
 	if (claim == 0 || claim != atomic_load(&h->epoch))
@@ -503,28 +561,28 @@ static bool slot_drained(struct ivs_map *m)
 		return true;
 	uint64_t hb = atomic_load(&r->heartbeat[WH_SIDE_CLIENT]);
 	int64_t t = now_ns();
-	if (hb != m->drain_hb) {
-		m->drain_hb = hb;
-		m->drain_hb_at = t;
+	if (hb != sl->drain_hb) {
+		sl->drain_hb = hb;
+		sl->drain_hb_at = t;
 		return false;
 	}
-	return t - m->drain_hb_at > (int64_t)MIN_LIVE_MS * 1000000;
+	return t - sl->drain_hb_at > (int64_t)MIN_LIVE_MS * 1000000;
 }
 
-/* A claimed, ready session on slot m: make its channel. */
+/* A claimed, ready session i of m: make its channel. */
 static int slot_try_accept(struct ivs_listener *l, struct ivs_map *m,
-			   struct wh_chan **out)
+			   unsigned i, struct wh_chan **out)
 {
-	(void)l;
-	if (atomic_load(&m->active))
+	struct ivs_slot *sl = &m->slot[i];
+	if (atomic_load(&sl->active))
 		return WH_E_TIMEOUT;
-	if (atomic_load(&m->need_format)) {
-		if (!slot_drained(m))
+	if (atomic_load(&sl->need_format)) {
+		if (!slot_drained(m, i))
 			return WH_E_TIMEOUT;
-		if (slot_format(l, m))
+		if (slot_format(l, m, i))
 			return WH_E_INTERNAL;
 	}
-	struct ivs_hdr *h = map_hdr(m);
+	struct ivs_sess_ctl *h = &map_hdr(m)->sess[i];
 	uint64_t epoch = atomic_load_explicit(&h->epoch, memory_order_acquire);
 	uint64_t claim = atomic_load_explicit(&h->claim, memory_order_acquire);
 	if (claim == 0)
@@ -536,16 +594,16 @@ static int slot_try_accept(struct ivs_listener *l, struct ivs_map *m,
 	}
 	struct wh_region_view v;
 	const char *why;
-	if (wh_region_validate(map_reg(m), m->len - WH_IVS_HDR_SIZE, &v, &why)) {
+	if (wh_region_validate(sess_reg(m, i, m->sess_size), m->sess_size, &v, &why)) {
 		/* The client broke the header: start over. */
-		atomic_store(&m->need_format, true);
+		atomic_store(&sl->need_format, true);
 		return WH_E_MALFORMED;
 	}
 	atomic_fetch_add(&m->refs, 1);
-	atomic_store(&m->active, true);
-	struct wh_chan *c = chan_new(m, &v, WH_SIDE_SERVER, epoch, 0);
+	atomic_store(&sl->active, true);
+	struct wh_chan *c = chan_new(m, i, &v, WH_SIDE_SERVER, epoch, 0);
 	if (!c) {
-		atomic_store(&m->active, false);
+		atomic_store(&sl->active, false);
 		map_put(m);
 		return WH_E_NOMEM;
 	}
@@ -563,7 +621,7 @@ static int ivs_accept(struct wh_listener *base, struct wh_chan **out,
 	for (;;) {
 		for (int k = 0; k < l->nslots; k++) {
 			int i = (l->next + k) % l->nslots;
-			int st = slot_try_accept(l, l->slots[i], out);
+			int st = slot_try_accept(l, l->slots[i].m, l->slots[i].i, out);
 			if (st == WH_OK) {
 				l->next = (i + 1) % l->nslots;
 				return WH_OK;
@@ -582,12 +640,15 @@ static int ivs_accept(struct wh_listener *base, struct wh_chan **out,
 static void ivs_listener_close(struct wh_listener *base)
 {
 	struct ivs_listener *l = (struct ivs_listener *)base;
-	for (int i = 0; i < l->nslots; i++) {
-		struct ivs_map *m = l->slots[i];
-		if (!atomic_load(&m->active)) {
+	for (int k = 0; k < l->nmaps; k++) {
+		struct ivs_map *m = l->maps[k];
+		for (unsigned i = 0; i < m->nsess; i++) {
+			if (atomic_load(&m->slot[i].active))
+				continue;
 			/* Nobody is served here any more. */
-			atomic_store(&map_hdr(m)->ready, 0);
-			atomic_store(&map_reg(m)->state[WH_SIDE_SERVER], WH_STATE_CLOSED);
+			atomic_store(&map_hdr(m)->sess[i].ready, 0);
+			atomic_store(&sess_reg(m, i, m->sess_size)->state[WH_SIDE_SERVER],
+				     WH_STATE_CLOSED);
 		}
 		map_put(m);
 	}
@@ -635,17 +696,28 @@ static int ivs_listen(const char *rest, const struct wh_listen_opts *opts,
 		free(l);
 		return WH_E_MALFORMED;
 	}
-	for (int i = 0; i < nt; i++) {
-		int st = map_open(targets[i], true, &l->slots[l->nslots], err, errlen);
+	for (int k = 0; k < nt; k++) {
+		struct ivs_map *m;
+		int st = map_open(targets[k], true, &m, err, errlen);
 		if (st) {
 			ivs_listener_close(&l->base);
 			return st;
 		}
-		l->nslots++;
-		if (slot_format(l, l->slots[i])) {
-			set_err(err, errlen, "ivshmem:%s: region too small", targets[i]);
+		l->maps[l->nmaps++] = m;
+		if (map_layout(m)) {
+			set_err(err, errlen, "ivshmem:%s: region too small", targets[k]);
 			ivs_listener_close(&l->base);
 			return WH_E_TOO_BIG;
+		}
+		for (unsigned i = 0; i < m->nsess; i++) {
+			if (slot_format(l, m, i)) {
+				set_err(err, errlen, "ivshmem:%s: region too small", targets[k]);
+				ivs_listener_close(&l->base);
+				return WH_E_TOO_BIG;
+			}
+			l->slots[l->nslots].m = m;
+			l->slots[l->nslots].i = i;
+			l->nslots++;
 		}
 	}
 	l->base.ops = &wh_ivshmem_ops;
@@ -684,32 +756,53 @@ static int ivs_connect(const char *rest, const struct wh_client_opts *opts,
 	int live = opts && opts->liveness_ms ? opts->liveness_ms : 0;
 	int64_t deadline = now_ns() + (int64_t)tmo * 1000000;
 	struct ivs_hdr *h = map_hdr(m);
-	struct wh_region *r = map_reg(m);
 	const char *why = "no server on this region";
 	int64_t nap = 1000000;
 	for (;;) {
-		if (h->magic == WH_IVS_MAGIC &&
-		    atomic_load_explicit(&h->ready, memory_order_acquire)) {
-			uint64_t e1 = atomic_load_explicit(&h->epoch, memory_order_acquire);
-			struct wh_region_view v;
-			uint64_t zero = 0;
-			if (e1 == 0) {
-				why = "bad epoch";
-			} else if (wh_region_validate(r, m->len - WH_IVS_HDR_SIZE, &v, &why)) {
-				/* retry: the server may be reformatting */
-			} else if (atomic_load(&r->state[WH_SIDE_SERVER]) != WH_STATE_UP) {
-				why = "server closed this region";
-			} else if (!atomic_compare_exchange_strong(&h->claim, &zero, e1)) {
-				why = "region busy (another client holds it)";
-			} else if (atomic_load(&h->epoch) != e1 || !atomic_load(&h->ready)) {
-				uint64_t mine = e1;
-				atomic_compare_exchange_strong(&h->claim, &mine, 0);
-				why = "server restarted the session";
-			} else {
-				struct wh_chan *c = chan_new(m, &v, WH_SIDE_CLIENT, e1, live);
+		/* One snapshot of the layout; the server writes it before magic. */
+		uint32_t n = h->nsess;
+		uint64_t ss = h->sess_size;
+		atomic_thread_fence(memory_order_acquire);
+		if (h->magic != WH_IVS_MAGIC || h->version != WH_IVS_VERSION) {
+			why = "no server on this region";
+		} else if (n < 1 || n > WH_IVS_MAX_SESS || ss < (1u << 20) || ss % 4096 ||
+			   ss > (m->len - WH_IVS_HDR_SIZE) / n) {
+			why = "bad session layout";
+		} else {
+			for (unsigned i = 0; i < n; i++) {
+				struct ivs_sess_ctl *sc = &h->sess[i];
+				struct wh_region *r = sess_reg(m, i, ss);
+				if (!atomic_load_explicit(&sc->ready, memory_order_acquire))
+					continue;
+				uint64_t e1 = atomic_load_explicit(&sc->epoch, memory_order_acquire);
+				struct wh_region_view v;
+				uint64_t zero = 0;
+				if (e1 == 0)
+					continue;
+				if (atomic_load(&sc->claim) != 0) {
+					why = "every session of the region is busy";
+					continue;
+				}
+				if (wh_region_validate(r, ss, &v, &why))
+					continue; /* the server may be reformatting */
+				if (atomic_load(&r->state[WH_SIDE_SERVER]) != WH_STATE_UP) {
+					why = "server closed this region";
+					continue;
+				}
+				if (!atomic_compare_exchange_strong(&sc->claim, &zero, e1)) {
+					why = "every session of the region is busy";
+					continue;
+				}
+				if (atomic_load(&sc->epoch) != e1 || !atomic_load(&sc->ready)) {
+					uint64_t mine = e1;
+					atomic_compare_exchange_strong(&sc->claim, &mine, 0);
+					why = "server restarted the session";
+					continue;
+				}
+				struct wh_chan *c = chan_new(m, i, &v, WH_SIDE_CLIENT, e1, live);
 				if (!c) {
 					uint64_t mine = e1;
-					atomic_compare_exchange_strong(&h->claim, &mine, 0);
+					atomic_compare_exchange_strong(&sc->claim, &mine, 0);
 					map_put(m);
 					return WH_E_NOMEM;
 				}
