@@ -51,7 +51,9 @@ struct shm_chan {
 	/* Set by wh_chan_shutdown() from any thread; kept apart from the
 	 * plain flags below so no access to them touches it. */
 	_Alignas(8) _Atomic uint64_t shut;
-	bool gone;                 /* nothing more can be sent or received */
+	/* Nothing more can be sent or received.  Atomic: a server may send
+	 * (replies, events) on one thread while another blocks in recv. */
+	_Alignas(8) _Atomic uint64_t gone;
 	bool rx_broken;            /* bad header: the rx ring is unreadable */
 	bool pending_wake;
 	/* The message handed out by recv and not yet released. */
@@ -70,6 +72,16 @@ struct shm_chan {
 	void (*release)(void *ctx, void *map, uint64_t len);
 	void *release_ctx;
 };
+
+static inline bool is_gone(struct shm_chan *c)
+{
+	return atomic_load_explicit(&c->gone, memory_order_relaxed);
+}
+
+static inline void set_gone(struct shm_chan *c)
+{
+	atomic_store_explicit(&c->gone, 1, memory_order_relaxed);
+}
 
 /* ---- liveness --------------------------------------------------------- */
 
@@ -139,7 +151,7 @@ static void *shm_reserve(void *ctx, uint64_t len, uint64_t *off)
 	struct shm_chan *c = ctx;
 	uint64_t size = c->view.arena_size;
 
-	if (c->side != WH_SIDE_CLIENT || c->gone || len == 0 ||
+	if (c->side != WH_SIDE_CLIENT || is_gone(c) || len == 0 ||
 	    len > size - ARENA_ALIGN)
 		return NULL;
 	uint64_t alen = (len + ARENA_ALIGN - 1) & ~(uint64_t)(ARENA_ALIGN - 1);
@@ -256,9 +268,9 @@ int wh_region_chan_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
 		    const void *payload, size_t len)
 {
 	struct shm_chan *c = (struct shm_chan *)ch;
-	if (c->gone || atomic_load_explicit(&c->reg->state[1 - c->side],
+	if (is_gone(c) || atomic_load_explicit(&c->reg->state[1 - c->side],
 					    memory_order_acquire) == WH_STATE_CLOSED) {
-		c->gone = true;
+		set_gone(c);
 		return WH_E_PEER_GONE;
 	}
 	if (c->side == WH_SIDE_CLIENT && !(h->flags & WH_F_REPLY))
@@ -276,7 +288,7 @@ int wh_region_chan_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
 		    c->tx.pos - c->tx.cache + WH_HDR_SIZE + len > c->tx.size / 2;
 	int st = wh_ring_sendv(&c->tx, iov, len ? 2 : 1, wake, &c->waiter);
 	if (st) {
-		c->gone = true;
+		set_gone(c);
 		return st == WH_E_MALFORMED ? WH_E_PEER_GONE : st;
 	}
 	c->pending_wake = !wake;
@@ -286,7 +298,7 @@ int wh_region_chan_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
 int wh_region_chan_flush(struct wh_chan *ch)
 {
 	struct shm_chan *c = (struct shm_chan *)ch;
-	if (c->gone)
+	if (is_gone(c))
 		return WH_E_PEER_GONE;
 	if (c->pending_wake) {
 		wh_ring_publish(&c->tx, true, c->waiter.ops);
@@ -299,14 +311,14 @@ int wh_region_chan_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
 {
 	struct shm_chan *c = (struct shm_chan *)ch;
 	release_held(c);
-	if (c->gone || c->rx_broken)
+	if (is_gone(c) || c->rx_broken)
 		return WH_E_PEER_GONE;
-	if (c->pending_wake)
+	if (c->side == WH_SIDE_CLIENT && c->pending_wake)
 		wh_region_chan_flush(ch);
 	int st = wh_ring_wait_data(&c->rx, WH_HDR_SIZE, timeout_ms, &c->waiter);
 	if (st) {
 		if (st != WH_E_TIMEOUT)
-			c->gone = true;
+			set_gone(c);
 		return st;
 	}
 	wh_ring_read(&c->rx, &m->hdr, WH_HDR_SIZE);
@@ -330,7 +342,7 @@ int wh_region_chan_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
 				cap *= 2;
 			uint8_t *n = realloc(c->scratch, cap);
 			if (!n) {
-				c->gone = true;
+				set_gone(c);
 				return WH_E_NOMEM;
 			}
 			c->scratch = n;
@@ -338,7 +350,7 @@ int wh_region_chan_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
 		}
 		st = wh_ring_recv(&c->rx, c->scratch, len, -1, &c->waiter);
 		if (st) {
-			c->gone = true;
+			set_gone(c);
 			return st == WH_E_MALFORMED ? WH_E_PEER_GONE : st;
 		}
 		m->payload = c->scratch;
@@ -371,7 +383,7 @@ void wh_region_chan_close(struct wh_chan *ch)
 	struct shm_chan *c = (struct shm_chan *)ch;
 	if (!c)
 		return;
-	if (!c->gone)
+	if (!is_gone(c))
 		wh_region_chan_flush(ch);
 	wh_region_chan_shutdown(ch);
 	if (c->release)

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,9 @@
 struct sock_chan {
 	struct wh_chan base;
 	int fd;
-	bool gone;       /* nothing more can be sent or received */
+	/* Nothing more can be sent or received.  Atomic: a server may send
+	 * (replies, events) on one thread while another blocks in recv. */
+	_Alignas(8) _Atomic uint64_t gone;
 	bool rx_broken;  /* a bad header: the stream cannot be read further */
 	uint8_t *sbuf;
 	size_t slen;
@@ -46,6 +49,16 @@ struct sock_chan {
 	uint8_t *big;
 	size_t bigcap;
 };
+
+static inline bool is_gone(struct sock_chan *c)
+{
+	return atomic_load_explicit(&c->gone, memory_order_relaxed);
+}
+
+static inline void set_gone(struct sock_chan *c)
+{
+	atomic_store_explicit(&c->gone, 1, memory_order_relaxed);
+}
 
 struct sock_listener {
 	struct wh_listener base;
@@ -68,7 +81,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 static int gone(struct sock_chan *c)
 {
-	c->gone = true;
+	set_gone(c);
 	return WH_E_PEER_GONE;
 }
 
@@ -167,7 +180,7 @@ static int fill(struct sock_chan *c, size_t need, int timeout_ms)
 static int sock_flush(struct wh_chan *ch)
 {
 	struct sock_chan *c = (struct sock_chan *)ch;
-	if (c->gone)
+	if (is_gone(c))
 		return WH_E_PEER_GONE;
 	if (!c->slen)
 		return WH_OK;
@@ -180,7 +193,7 @@ static int sock_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
 		     const void *payload, size_t len)
 {
 	struct sock_chan *c = (struct sock_chan *)ch;
-	if (c->gone)
+	if (is_gone(c))
 		return WH_E_PEER_GONE;
 	if ((h->flags & WH_F_ASYNC) && len <= SBUF_MAX - WH_HDR_SIZE) {
 		if (c->slen + WH_HDR_SIZE + len > SBUF_MAX) {
@@ -196,22 +209,25 @@ static int sock_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
 	}
 	struct iovec iov[3];
 	int n = 0;
-	if (c->slen)
+	if (c->slen) {
 		iov[n++] = (struct iovec){ c->sbuf, c->slen };
+		c->slen = 0;
+	}
 	iov[n++] = (struct iovec){ (void *)h, WH_HDR_SIZE };
 	if (len)
 		iov[n++] = (struct iovec){ (void *)payload, len };
-	c->slen = 0;
 	return write_all(c, iov, n);
 }
 
 static int sock_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
 {
 	struct sock_chan *c = (struct sock_chan *)ch;
-	if (c->gone || c->rx_broken)
+	if (is_gone(c) || c->rx_broken)
 		return WH_E_PEER_GONE;
-	/* A call or a wait for events must not leave our posts behind. */
-	int st = sock_flush(ch);
+	/* A call or a wait for events must not leave our posts behind
+	 * (client only: a server sends no posts, and may be sending events
+	 * from another thread). */
+	int st = c->base.is_server ? WH_OK : sock_flush(ch);
 	if (st)
 		return st;
 	st = fill(c, WH_HDR_SIZE, timeout_ms);
@@ -278,7 +294,7 @@ static void sock_close(struct wh_chan *ch)
 	struct sock_chan *c = (struct sock_chan *)ch;
 	if (!c)
 		return;
-	if (!c->gone)
+	if (!is_gone(c))
 		sock_flush(ch);
 	close(c->fd);
 	free(c->sbuf);

@@ -425,6 +425,102 @@ static void test_recv_timeout(void **state)
 }
 
 
+
+/* The server sends events from one thread (serialized with its replies by
+ * a lock) while another thread blocks in wh_recv: the full-duplex use
+ * server-vm makes of a channel.  Run under TSan in the concurrent suite. */
+struct duplex {
+	struct wh_chan *ch;
+	pthread_mutex_t lock;
+	int events;
+	int st;
+};
+
+static void *event_sender(void *arg)
+{
+	struct duplex *d = arg;
+	for (int i = 0; i < d->events; i++) {
+		uint8_t b[8];
+		struct wh_enc e;
+		wh_enc_init_fixed(&e, b, sizeof(b));
+		wh_enc_u32(&e, (uint32_t)i);
+		pthread_mutex_lock(&d->lock);
+		int st = wh_send_event(d->ch, WH_API_ECHO, WH_ECHO_EVENTS, &e);
+		pthread_mutex_unlock(&d->lock);
+		if (st) {
+			d->st = st;
+			break;
+		}
+		if (i % 64 == 0)
+			usleep(100);
+	}
+	return NULL;
+}
+
+static void test_duplex_events(void **state)
+{
+	const char *scheme = *state;
+	char a[256], err[256];
+	th_addr(scheme, a, sizeof(a));
+	struct wh_listen_opts lo = { .auth = th_auth };
+	struct wh_listener *l;
+	assert_int_equal(wh_listen(a, &lo, &l, err, sizeof(err)), WH_OK);
+	enum { EVENTS = 2000, CALLS = 2000 };
+	pid_t child = fork();
+	if (child == 0) {
+		struct wh_chan *ch;
+		if (wh_connect(wh_listener_addr(l), &copts, &ch, err, sizeof(err)))
+			_exit(3);
+		struct evs e = { 0, true };
+		wh_set_event_handler(ch, on_event, &e);
+		for (int i = 0; i < CALLS; i++) {
+			uint8_t x[32], y[32];
+			memset(x, i, sizeof(x));
+			if (wh_echo_bytes(ch, x, sizeof(x), y) || memcmp(x, y, 32))
+				_exit(4);
+		}
+		/* The rest of the events arrive outside calls. */
+		while (e.n < EVENTS) {
+			struct wh_msg m;
+			if (wh_recv(ch, &m, 5000))
+				_exit(5);
+			on_event(&e, &m);
+			wh_msg_done(ch, &m);
+		}
+		_exit(e.n == EVENTS && e.in_order ? 0 : 6);
+	}
+	struct wh_chan *sc;
+	assert_int_equal(wh_accept(l, &sc, 5000), WH_OK);
+	struct duplex d = { .ch = sc, .events = EVENTS };
+	pthread_mutex_init(&d.lock, NULL);
+	pthread_t t;
+	pthread_create(&t, NULL, event_sender, &d);
+	struct wh_echo_state es;
+	wh_echo_init(&es);
+	int calls = 0;
+	for (;;) {
+		struct wh_msg m;
+		int st = wh_recv(sc, &m, 10000);
+		if (st)
+			break;
+		pthread_mutex_lock(&d.lock);
+		st = wh_echo_handle(sc, &m, &es);
+		pthread_mutex_unlock(&d.lock);
+		wh_msg_done(sc, &m);
+		calls++;
+	}
+	pthread_join(t, NULL);
+	int ws;
+	waitpid(child, &ws, 0);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+	assert_int_equal(calls, CALLS);
+	assert_int_equal(d.st, WH_OK);
+	pthread_mutex_destroy(&d.lock);
+	wh_close(sc);
+	wh_listener_close(l);
+}
+
 /* ---- handshake and malformed input, with a raw peer ------------------- */
 
 static int raw_unix_connect(const char *path)
@@ -707,6 +803,7 @@ int main(void)
 		PER_SCHEME(test_server_killed_mid_call, setup, teardown),
 		PER_SCHEME(test_client_killed_mid_call, NULL, NULL),
 		PER_SCHEME(test_shutdown, NULL, NULL),
+		PER_SCHEME(test_duplex_events, NULL, NULL),
 		cmocka_unit_test(test_version_mismatch_server_side),
 		cmocka_unit_test(test_version_mismatch_client_side),
 		cmocka_unit_test(test_bad_headers),
