@@ -670,8 +670,8 @@ static void on_alarm(int sig)
 static void test_signal_in_gate(void)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
-	struct itimerval it = { .it_value = { .tv_usec = 2000 } };
-	struct kvm_regs in = { .rdi = (1ULL << 63) | 0x40000000 };
+	struct itimerval it = { .it_value = { .tv_usec = 20000 } };
+	struct kvm_regs in = { .rdi = (1ULL << 63) | 0x40000000 };	/* ~0.5 s */
 	uint64_t count0 = server_count();
 	struct kvm_regs regs;
 	int r, e;
@@ -730,8 +730,8 @@ static void *send_nmi_later(void *arg)
 static void test_nmi_in_gate(void)
 {
 	struct kvm_wormhole_attach a;
-	struct kvm_regs in = { .rdi = (1ULL << 63) | 0x40000000 };
-	struct msi_job job = { .delay_us = 2000 };
+	struct kvm_regs in = { .rdi = (1ULL << 63) | 0x40000000 };	/* ~0.5 s */
+	struct msi_job job = { .delay_us = 20000 };
 	struct kvm_lapic_state lapic;
 	uint64_t count0 = server_count();
 	struct kvm_regs regs;
@@ -859,8 +859,19 @@ static int cmd_wormhole(uint64_t n)
 	check(server_intact(), "server-data-unchanged", "count %llu",
 	      (unsigned long long)server_count());
 
-	test_signal_in_gate();
-	test_nmi_in_gate();
+	/*
+	 * Asynchronous events inside the gate need the host's clock to run
+	 * while the guest does.  Under Bochs the (L1) host's time hardly
+	 * advances while an L2 guest executes, so a timer or a sleeping thread
+	 * would only fire after the gate returned: these two run on real
+	 * hardware only (WH_ASYNC_TESTS=1; benchmarks/kvm/run-bench.sh sets it).
+	 */
+	if (getenv("WH_ASYNC_TESTS")) {
+		test_signal_in_gate();
+		test_nmi_in_gate();
+	} else {
+		printf("INFO: signal/NMI-inside-gate tests skipped (set WH_ASYNC_TESTS=1 on real hardware)\n");
+	}
 
 	/* vCPU hot-plug: a vCPU created after attach gets its EPTP list. */
 	{
