@@ -344,7 +344,9 @@ struct ivs_sess {
 	 * Atomic: a sender and a receiver thread may both check. */
 	_Atomic uint64_t peer_hb;
 	_Atomic int64_t peer_hb_at;
-	_Atomic bool stop;
+	bool stop;                 /* under lock; wakes the heartbeat thread */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
 	pthread_t hb_thread;
 };
 
@@ -377,12 +379,33 @@ static int ivs_alive(void *ctx)
 static void *hb_main(void *arg)
 {
 	struct ivs_sess *s = arg;
-	while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop) {
 		atomic_fetch_add_explicit(&s->reg->heartbeat[s->side], 1,
 					  memory_order_relaxed);
-		sleep_ns((int64_t)HB_MS * 1000000);
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += HB_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!s->stop && pthread_cond_timedwait(&s->cond, &s->lock, &ts) == 0)
+			;
 	}
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
+}
+
+static void hb_stop(struct ivs_sess *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->hb_thread, NULL);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
 }
 
 /* region-chan's close hook: end the session, then drop the mapping. */
@@ -391,8 +414,7 @@ static void ivs_release(void *ctx, void *map, uint64_t len)
 	(void)map;
 	(void)len;
 	struct ivs_sess *s = ctx;
-	atomic_store_explicit(&s->stop, true, memory_order_release);
-	pthread_join(s->hb_thread, NULL);
+	hb_stop(s);
 	if (s->side == WH_SIDE_CLIENT) {
 		/* Give the session back so the server can start a new one. */
 		uint64_t e = s->epoch;
@@ -432,7 +454,15 @@ static struct wh_chan *chan_new(struct ivs_map *m, unsigned idx,
 	s->reg = (struct wh_region *)v->base;
 	s->live_ms = liveness_ms > MIN_LIVE_MS ? liveness_ms : MIN_LIVE_MS;
 	atomic_fetch_add_explicit(&s->reg->heartbeat[side], 1, memory_order_relaxed);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->lock, NULL);
 	if (pthread_create(&s->hb_thread, NULL, hb_main, s)) {
+		pthread_cond_destroy(&s->cond);
+		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return NULL;
 	}
@@ -450,8 +480,7 @@ static struct wh_chan *chan_new(struct ivs_map *m, unsigned idx,
 	};
 	struct wh_chan *ch = wh_region_chan_new(&cfg);
 	if (!ch) {
-		atomic_store(&s->stop, true);
-		pthread_join(s->hb_thread, NULL);
+		hb_stop(s);
 		free(s);
 		return NULL;
 	}
