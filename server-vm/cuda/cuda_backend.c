@@ -263,6 +263,14 @@ static void register_arena(struct whcs_state *st)
  * memory plus a memcpy is much faster than the driver's pageable path. */
 #define BOUNCE_SIZE (64u << 10)
 
+/* Does [p, p+n) lie in the client's registered arena? */
+static bool in_arena(const struct whcs_state *st, const void *p, uint64_t n)
+{
+	uintptr_t a = (uintptr_t)p, b = (uintptr_t)st->arena;
+	return st->arena_registered && a >= b && a - b <= st->arena_len &&
+	       n <= st->arena_len - (a - b);
+}
+
 int whcs_activate(struct whcs_state *st)
 {
 	if (!ensure_ctx(st, st->dev))
@@ -480,7 +488,7 @@ static int h_memcpy_h2d(struct whcs_state *st, struct wh_dec *d,
 	/* The source is the request (ring or arena), released when this
 	 * returns: the copy must be complete by then. */
 	CUresult r;
-	if (n <= BOUNCE_SIZE && st->bounce) {
+	if (n <= BOUNCE_SIZE && st->bounce && !in_arena(st, src, n)) {
 		memcpy(st->bounce, src, n);
 		src = st->bounce;
 	}
@@ -522,7 +530,9 @@ static int h_memcpy_d2h(struct whcs_state *st, struct wh_dec *d,
 	if (!whcs_stream(st, sid, &s))
 		return cudaErrorInvalidResourceHandle;
 	CUresult r = CUDA_SUCCESS;
-	if (k == 1 && lens[0] <= BOUNCE_SIZE && st->bounce) {
+	/* Small and inline: DMA into the pinned bounce buffer, then copy into
+	 * the reply (an arena out-buffer is registered: DMA goes there). */
+	if (k == 1 && !outs[0] && lens[0] <= BOUNCE_SIZE && st->bounce) {
 		void *dst = outs[0];
 		if (s == CU_STREAM_LEGACY) {
 			r = cuMemcpyDtoH(st->bounce, (CUdeviceptr)src, lens[0]);

@@ -19,6 +19,8 @@ grep -q ready "$out/server.log" || { echo "server did not start"; cat "$out/serv
 rc=0
 LD_LIBRARY_PATH=$libs WORMHOLE_SERVER=shm:$name "$progs/roundtrip" || { echo "FAIL: roundtrip over shm"; rc=1; }
 LD_LIBRARY_PATH=$libs WORMHOLE_SERVER=tcp:127.0.0.1:$port WORMHOLE_TOKEN=$token "$progs/roundtrip" || { echo "FAIL: roundtrip over tcp"; rc=1; }
+WORMHOLE_TOKEN= "$progs/hostile" "shm:$name" > "$out/hostile.txt" 2>&1 || { echo "FAIL: hostile client"; cat "$out/hostile.txt"; rc=1; }
+kill -0 $spid 2>/dev/null || { echo "FAIL: the server died"; rc=1; }
 grep -q 'outside the client' "$out/server.log" || { echo "FAIL: no audit line for refused ranges"; rc=1; }
 [ $rc -eq 0 ] || { echo "--- server log"; tail -20 "$out/server.log"; }
 exit $rc

@@ -126,6 +126,14 @@ else
 	ko "killed client: free MiB $f0 -> $f1 -> $f2"
 fi
 
+# A client speaking the wire protocol directly, sending what a compromised
+# client VM could: everything refused, and it is still served correctly.
+if timeout 60 "$progs/hostile" "shm:$name" gpu > "$out/hostile.txt" 2>&1 && kill -0 $spid 2>/dev/null; then
+	ok "hostile client: $(grep -c '^ok' "$out/hostile.txt") forged/out-of-range/malformed requests refused, still served"
+else
+	ko "hostile client: $(grep FAIL "$out/hostile.txt" | head -3 | tr '\n' ' ')"
+fi
+
 # Hostile inputs reached the audit log, not the driver.
 grep -c 'outside the client' "$out/server.log" > /dev/null && ok "server audit log names the refused ranges" || ko "no audit line for the refused copy"
 
