@@ -2,7 +2,7 @@
 # OpenCL end to end through real VMs (called by run-vm-test.sh; runnable
 # alone):
 #   tests/vm/opencl-e2e.sh [--build DIR] [--accel auto|kvm|tcg] [--keep]
-#                          [--progs "ocl-vecadd ocl-sgemm ..."]  (default: all)
+#                          [--progs "vecadd sgemm ..."]  (default: all of PROGS below)
 #
 # 1. Wormhole build for the guests.  --build DIR is used as is when it
 #    holds wormholed (with the ivshmem scheme), libWormholeOpenCL.so and
@@ -114,14 +114,26 @@ mkdir -p "$P/build/server-vm" "$P/build/client-lib/opencl" "$P/build/tests/openc
 cp -a "$HERE/payload-opencl/." "$P/"
 cp "$BUILD/server-vm/wormholed" "$BUILD/server-vm/wormholectl" "$P/build/server-vm/"
 cp -L "$BUILD/client-lib/opencl/libWormholeOpenCL.so" "$P/build/client-lib/opencl/"
-for f in "$BUILD"/tests/opencl/ocl-*; do
-	[ -f "$f" ] && [ -x "$f" ] || continue
-	if [ -n "$PROGS" ] && [[ " $PROGS " != *" ${f##*/} "* ]]; then
+# The programs whose output must be identical natively and through
+# Wormhole, with their arguments (as tests/opencl/run.sh).  ocl-gatedread
+# differs by design and ocl-hostile is not an OpenCL program: they run in
+# the clients as their own checks.
+ALL_PROGS=("vecadd 1048576 4" "vecadd 1000 3" "sgemm 256" "reduction 1000003"
+	"blur 317 211" "buildfail" "events" "mapunmap")
+: >"$P/progs"
+for pa in "${ALL_PROGS[@]}"; do
+	name=${pa%% *}
+	if [ -n "$PROGS" ] && [[ " $PROGS " != *" $name "* ]]; then
 		continue
 	fi
-	cp "$f" "$P/build/tests/opencl/"
+	[ -x "$BUILD/tests/opencl/ocl-$name" ] || { note "no ocl-$name: skipped"; continue; }
+	cp "$BUILD/tests/opencl/ocl-$name" "$P/build/tests/opencl/"
+	echo "$pa" >>"$P/progs"
 done
-note "programs: $(ls "$P/build/tests/opencl" | tr '\n' ' ')"
+for extra in gatedread hostile; do
+	[ -x "$BUILD/tests/opencl/ocl-$extra" ] && cp "$BUILD/tests/opencl/ocl-$extra" "$P/build/tests/opencl/"
+done
+note "programs: $(tr '\n' ';' <"$P/progs")"
 echo /opt/wormhole/build/client-lib/opencl/libWormholeOpenCL.so >"$P/icd/wormhole.icd"
 # Shared libraries the guest root does not have.
 for f in "$P"/build/server-vm/* "$P"/build/client-lib/opencl/*.so "$P"/build/tests/opencl/*; do
@@ -135,7 +147,7 @@ done | sort -u | while read -r lib; do
 	fi
 done
 echo "ROUNDS=0" >"$P/args/client1"
-echo "ROUNDS=3 MIN_SECS=0" >"$P/args/client2"
+echo "ROUNDS=3 MIN_SECS=0 EXTRA=1" >"$P/args/client2"
 
 # ---- 3. VMs -------------------------------------------------------------------------
 "$VMS" down --set "$SET" >/dev/null 2>&1 || true
@@ -152,7 +164,7 @@ if ! vm_wait server 'WHVM-NATIVE-END' 1200 >/dev/null; then
 	fail "opencl: native reference run in the server VM did not finish"
 	finish
 fi
-mapfile -t NATIVE < <(grep -a '^WHVM-NATIVE ocl-' "$RD/server.log")
+mapfile -t NATIVE < <(grep -a '^WHVM-NATIVE [a-z]' "$RD/server.log")
 nprog=${#NATIVE[@]}
 nok=$(printf '%s\n' "${NATIVE[@]}" | grep -c ' rc=0 ' || true)
 note "native: $nprog programs, $nok exit 0"
@@ -190,7 +202,7 @@ compare_round() {
 for vm in client1 client2; do
 	if vm_wait "$vm" 'WHVM-ROUND 1 done' 1800 >/dev/null; then
 		if compare_round "$vm" 1; then
-			pass "opencl: $vm: all $nprog programs through Wormhole over ivshmem, output identical to native"
+			pass "opencl: $vm: all $nprog program runs through Wormhole over ivshmem, output identical to native"
 		else
 			fail "opencl: $vm: results differ from the native run"
 		fi
@@ -198,6 +210,37 @@ for vm in client1 client2; do
 		fail "opencl: $vm did not finish round 1 ($(grep -a 'WHVM-' "$RD/$vm.log" | tail -1))"
 	fi
 done
+
+# client2, after its round 1: a read gated by a later user event
+# completes natively but must fail cleanly (-59) through Wormhole; and a
+# hostile client (garbage payloads, forged handles) over its ivshmem
+# session must get answers and leave the server serving.
+if [ -x "$BUILD/tests/opencl/ocl-gatedread" ]; then
+	exp=$(grep -a '^WHVM-NATIVE-GATED ' "$RD/server.log" | sed 's/^WHVM-NATIVE-GATED //')
+	if got=$(vm_wait client2 '^WHVM-GATED ' 900); then
+		secs=$(grep -o 'secs=[0-9]*' <<<"$got" | cut -d= -f2)
+		if [ "$exp" = "gatedread read=0 out0=7 after=7" ] &&
+			[[ $got == *"rc=0 "* ]] && [[ $got == *"gatedread read=-59 out0=-1 after=7" ]] &&
+			[ "${secs:-999}" -lt 120 ]; then
+			pass "opencl: gated read: native completes, through ivshmem fails with -59 after ${secs}s, client keeps working"
+		else
+			fail "opencl: gated read: native '$exp', remote '$got'"
+		fi
+	else
+		fail "opencl: gated read did not run in client2"
+	fi
+fi
+if [ -x "$BUILD/tests/opencl/ocl-hostile" ]; then
+	if got=$(vm_wait client2 '^WHVM-HOSTILE ' 1200); then
+		if [[ $got == *"rc=0 "* ]]; then
+			pass "opencl: hostile client over ivshmem answered, server still serving (${got#WHVM-HOSTILE rc=0 })"
+		else
+			fail "opencl: hostile client: $got"
+		fi
+	else
+		fail "opencl: hostile client did not finish in client2"
+	fi
+fi
 
 # Kill client1 mid-round (it runs rounds forever).
 if vm_wait client1 'WHVM-REMOTE r=2 ' 900 >/dev/null; then

@@ -194,6 +194,31 @@ if want host && build_bench; then
 	fi
 	kill -TERM "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
+	# Sessions: one region, 4 clients at once (4 sessions of 16 MiB in a
+	# 64 MiB region), a 5th waits for a free session.
+	truncate -s 64M "$d/r3"
+	timeout 120 "$BENCH" serve "$d/r3" --clients 5 >"$WORK/host-sess-server.log" 2>&1 &
+	spid=$!; HOST_PIDS+=("$spid")
+	pids=()
+	for i in 1 2 3 4; do
+		timeout 100 "$BENCH" client "$d/r3" --iters 50 --quick --bw-mib 4 --soak 4 \
+			>"$WORK/host-sess-c$i.log" 2>&1 &
+		pids+=($!)
+	done
+	sleep 1
+	t0=$SECONDS
+	timeout 60 "$BENCH" client "$d/r3" --iters 10 --quick --bw-mib 1 \
+		>"$WORK/host-sess-c5.log" 2>&1 || true
+	waited=$((SECONDS - t0))
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	n=$(cat "$WORK"/host-sess-c[1-4].log | grep -c 'SOAK OK' || true)
+	if [ "$n" = 4 ] && grep -q 'ECHO OK' "$WORK/host-sess-c5.log" &&
+		[ "$(grep -c ACCEPTED "$WORK/host-sess-server.log")" = 5 ]; then
+		pass "host: 4 concurrent sessions on one region; a 5th client got one after ${waited}s"
+	else
+		fail "host: sessions ($n/4 soaks OK; 5th: $(tail -1 "$WORK/host-sess-c5.log"))"
+	fi
+	wait "$spid" 2>/dev/null || true
 	rm -rf "$d"
 fi
 
