@@ -431,43 +431,98 @@ out:
 
 /* ---- wrappers ----------------------------------------------------------- */
 
+/* Pipelined transfers (shm/ivshmem, where bytes go through the shared
+ * arena): a blocking transfer of at least PIPE_MIN bytes goes in pieces of
+ * pipe_piece() bytes so that the two copies overlap.  Writes: every piece
+ * but the last is posted as a blocking write, which the server runs straight
+ * from the arena while we copy the next piece in; the last one is a call.
+ * Reads: each piece is a call; its bytes are copied out of the arena by our
+ * copy thread while we already ask for the next piece (whc_dec_outbuf). */
+#define PIPE_MIN (1u << 20)
+#define PIPE_MAX_PIECE (4u << 20)
+#define PIPE_MIN_PIECE (256u << 10)
+
+static size_t pipe_piece(size_t cb)
+{
+	size_t n = cb / 8;
+	if (n < PIPE_MIN_PIECE)
+		n = PIPE_MIN_PIECE;
+	if (n > PIPE_MAX_PIECE)
+		n = PIPE_MAX_PIECE;
+	return (n + 4095) & ~(size_t)4095;
+}
+
+/* Only what can be checked here is pipelined (a valid queue, one of our
+ * buffers with a known size, the range inside it): a piece that fails on
+ * the server then fails for a reason the whole transfer would have. */
+static bool pipe_ok(cl_command_queue q, cl_mem buf, size_t offset, size_t cb, const void *ptr,
+		    cl_uint nwait, const cl_event *wl)
+{
+	const struct whc_obj *o = (const struct whc_obj *)buf;
+	if (cb < PIPE_MIN || !ptr || !whc_hid(q, WHCL_K_QUEUE) || !whc_hid(buf, WHCL_K_MEM) ||
+	    !o->size || offset > o->size || cb > o->size - offset || check_waitlist(nwait, wl))
+		return false;
+	return whc_has_bulk();
+}
+
 cl_int CL_API_CALL whc_wrap_clEnqueueReadBuffer(cl_command_queue q, cl_mem buf, cl_bool blocking,
 						size_t offset, size_t cb, void *ptr, cl_uint nwait,
 						const cl_event *wl, cl_event *event)
 {
-	if (cb <= CHUNK || !ptr)
+	bool pipe = pipe_ok(q, buf, offset, cb, ptr, nwait, wl);
+	if (!pipe && (cb <= CHUNK || !ptr))
 		return whc_gen_clEnqueueReadBuffer(q, buf, blocking, offset, cb, ptr, nwait, wl, event);
-	for (size_t done = 0; done < cb; done += CHUNK) {
-		size_t n = cb - done < CHUNK ? cb - done : CHUNK;
+	size_t piece = pipe ? pipe_piece(cb) : CHUNK;
+	cl_int r = CL_SUCCESS;
+	for (size_t done = 0; done < cb; done += piece) {
+		size_t n = cb - done < piece ? cb - done : piece;
 		bool first = done == 0, last = done + n == cb;
-		cl_int r = whc_gen_clEnqueueReadBuffer(q, buf, CL_TRUE, offset + done, n,
-						       (char *)ptr + done, first ? nwait : 0,
-						       first ? wl : NULL, last ? event : NULL);
+		whc_pipe_mode = pipe ? WHC_PIPE_READ : WHC_PIPE_OFF;
+		r = whc_gen_clEnqueueReadBuffer(q, buf, CL_TRUE, offset + done, n, (char *)ptr + done,
+						first ? nwait : 0, first ? wl : NULL,
+						last ? event : NULL);
+		whc_pipe_mode = WHC_PIPE_OFF;
 		if (r != CL_SUCCESS)
-			return r;
+			break;
 	}
-	return CL_SUCCESS;
+	if (pipe)
+		whc_pipe_end();
+	return r;
 }
 
 cl_int CL_API_CALL whc_wrap_clEnqueueWriteBuffer(cl_command_queue q, cl_mem buf, cl_bool blocking,
 						 size_t offset, size_t cb, const void *ptr, cl_uint nwait,
 						 const cl_event *wl, cl_event *event)
 {
-	if (cb <= CHUNK || !ptr)
+	/* Non-blocking writes are staged by the server (its thread must not
+	 * block on their wait lists): not pipelined. */
+	bool pipe = blocking && pipe_ok(q, buf, offset, cb, ptr, nwait, wl);
+	if (!pipe && (cb <= CHUNK || !ptr))
 		return whc_gen_clEnqueueWriteBuffer(q, buf, blocking, offset, cb, ptr, nwait, wl, event);
-	for (size_t done = 0; done < cb; done += CHUNK) {
-		size_t n = cb - done < CHUNK ? cb - done : CHUNK;
+	size_t piece = pipe ? pipe_piece(cb) : CHUNK;
+	cl_int before = pipe ? whc_deferred_peek() : CL_SUCCESS;
+	for (size_t done = 0; done < cb; done += piece) {
+		size_t n = cb - done < piece ? cb - done : piece;
 		bool first = done == 0, last = done + n == cb;
-		/* Blocking writes go piece by piece, synchronously, straight
-		 * from the arena (no staging copy on the server); non-blocking
-		 * ones are posted and the queue keeps the order. */
+		/* Without pipelining, blocking writes go piece by piece,
+		 * synchronously, straight from the arena (no staging copy on
+		 * the server); non-blocking ones are posted and the queue keeps
+		 * the order. */
+		whc_pipe_mode = (pipe && !last) ? WHC_PIPE_POST : WHC_PIPE_OFF;
 		cl_int r = whc_gen_clEnqueueWriteBuffer(q, buf, blocking,
 							offset + done, n, (const char *)ptr + done,
 							first ? nwait : 0, first ? wl : NULL,
 							last ? event : NULL);
+		whc_pipe_mode = WHC_PIPE_OFF;
 		if (r != CL_SUCCESS)
 			return r;
+		if (pipe && !last)
+			whc_flush();   /* wake the server now: it works while we copy */
 	}
+	/* A posted piece that failed: its error came back with the last
+	 * piece's reply. */
+	if (pipe && before == CL_SUCCESS && whc_deferred_peek() != CL_SUCCESS)
+		return whc_take_deferred();
 	return CL_SUCCESS;
 }
 

@@ -34,6 +34,79 @@ static bool g_debug;
 
 cl_int CL_API_CALL whc_whclPoll(void);
 
+__thread int whc_pipe_mode;
+
+/* ---- copy thread (pipelined reads) ---------------------------------------
+ * One piece of a pipelined read is copied out of the arena here while the
+ * calling thread already asks for the next one.  At most one copy is in
+ * flight; its reply stays held (the arena space stays reserved) until the
+ * next call has reserved its own space (region-chan.c reclaims in FIFO
+ * order), and every call that is not the pipelined read itself waits for
+ * the copy first (whc_begin). */
+static pthread_mutex_t g_cp_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cp_go = PTHREAD_COND_INITIALIZER, g_cp_done = PTHREAD_COND_INITIALIZER;
+static bool g_cp_started, g_cp_busy;
+static void *g_cp_dst;
+static const void *g_cp_src;
+static size_t g_cp_len;
+/* Under g_lock: the reply whose out-buffer the copy thread reads is still
+ * held (no receive since), so no reservation can reclaim its space. */
+static bool g_kept_held;
+static struct wh_msg g_kept_msg;
+
+static void *copy_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&g_cp_lock);
+	for (;;) {
+		while (!g_cp_busy)
+			pthread_cond_wait(&g_cp_go, &g_cp_lock);
+		void *dst = g_cp_dst;
+		const void *src = g_cp_src;
+		size_t n = g_cp_len;
+		pthread_mutex_unlock(&g_cp_lock);
+		memcpy(dst, src, n);
+		pthread_mutex_lock(&g_cp_lock);
+		g_cp_busy = false;
+		pthread_cond_broadcast(&g_cp_done);
+	}
+	return NULL;
+}
+
+void whc_copy_wait(void)
+{
+	pthread_mutex_lock(&g_cp_lock);
+	while (g_cp_busy)
+		pthread_cond_wait(&g_cp_done, &g_cp_lock);
+	pthread_mutex_unlock(&g_cp_lock);
+}
+
+/* false: no copy thread, the caller copies itself. */
+static bool copy_start(void *dst, const void *src, size_t n)
+{
+	whc_copy_wait();
+	pthread_mutex_lock(&g_cp_lock);
+	if (!g_cp_started) {
+		pthread_t t;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		g_cp_started = pthread_create(&t, &a, copy_main, NULL) == 0;
+		pthread_attr_destroy(&a);
+		if (!g_cp_started) {
+			pthread_mutex_unlock(&g_cp_lock);
+			return false;
+		}
+	}
+	g_cp_dst = dst;
+	g_cp_src = src;
+	g_cp_len = n;
+	g_cp_busy = true;
+	pthread_cond_signal(&g_cp_go);
+	pthread_mutex_unlock(&g_cp_lock);
+	return true;
+}
+
 /* ---- configuration and connection ------------------------------------- */
 
 static void trim(char *s)
@@ -159,11 +232,24 @@ cl_int whc_begin(struct whc_call *k)
 		pthread_mutex_unlock(&g_lock);
 		return CL_DEVICE_NOT_AVAILABLE;
 	}
+	/* A pipelined read of another thread may still copy out of a reply
+	 * that our call would release. */
+	if (!(whc_pipe_mode == WHC_PIPE_READ && g_kept_held))
+		whc_copy_wait();
 	k->e = g_enc;
 	wh_enc_reset(&k->e);
 	k->e.bulk = wh_chan_bulk(g_ch);
 	k->have_msg = false;
+	k->keep_msg = false;
 	return CL_SUCCESS;
+}
+
+bool whc_has_bulk(void)
+{
+	pthread_mutex_lock(&g_lock);
+	bool b = g_ch && !g_dead && wh_chan_bulk(g_ch) != NULL;
+	pthread_mutex_unlock(&g_lock);
+	return b;
 }
 
 static void put_enc(struct whc_call *k)
@@ -182,6 +268,7 @@ cl_int whc_sync(struct whc_call *k, uint16_t func)
 	}
 	memset(&k->msg, 0, sizeof(k->msg));
 	int rc = wh_call(g_ch, WH_API_OPENCL, func, &k->e, &k->msg);
+	g_kept_held = false;   /* the receive released it */
 	if (rc != WH_OK && (k->msg.hdr.flags & WH_F_REPLY) && (k->msg.hdr.flags & WH_F_ERROR)) {
 		/* The server refused this call before running it. */
 		k->have_msg = true;
@@ -229,8 +316,14 @@ cl_int whc_post(struct whc_call *k, uint16_t func)
 
 void whc_end(struct whc_call *k)
 {
-	if (k->have_msg)
+	/* keep_msg: the next receive releases it, after the next call has
+	 * reserved its arena space. */
+	if (k->have_msg && !k->keep_msg)
 		wh_msg_done(g_ch, &k->msg);
+	if (k->have_msg && k->keep_msg) {
+		g_kept_msg = k->msg;
+		g_kept_held = true;
+	}
 	k->have_msg = false;
 	put_enc(k);
 	pthread_mutex_unlock(&g_lock);
@@ -263,7 +356,9 @@ void whc_dec_outbuf(struct whc_call *k, void *dst, const void *ob, uint64_t size
 		return;
 	}
 	if (ob) {
-		if (n)
+		if (n && whc_pipe_mode == WHC_PIPE_READ && k->have_msg && copy_start(dst, ob, n))
+			k->keep_msg = true;
+		else if (n)
 			memcpy(dst, ob, n);
 		return;
 	}
@@ -277,6 +372,25 @@ cl_int whc_take_deferred(void)
 	pthread_mutex_lock(&g_lock);
 	cl_int e = g_deferred;
 	g_deferred = CL_SUCCESS;
+	pthread_mutex_unlock(&g_lock);
+	return e;
+}
+
+void whc_pipe_end(void)
+{
+	whc_copy_wait();
+	pthread_mutex_lock(&g_lock);
+	if (g_kept_held && g_ch) {
+		wh_msg_done(g_ch, &g_kept_msg);
+		g_kept_held = false;
+	}
+	pthread_mutex_unlock(&g_lock);
+}
+
+cl_int whc_deferred_peek(void)
+{
+	pthread_mutex_lock(&g_lock);
+	cl_int e = g_deferred;
 	pthread_mutex_unlock(&g_lock);
 	return e;
 }
@@ -376,6 +490,8 @@ void whc_drop(struct whc_obj *o)
 		return;
 	reg_del(o);
 	o->magic = 0;
+	free(o->devs);
+	free(o->knames);
 	free(o);
 }
 

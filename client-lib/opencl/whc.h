@@ -33,6 +33,12 @@ struct whc_obj {
 	size_t size;
 	void *host_ptr;        /* USE_HOST_PTR storage, serves maps */
 	size_t elsize;         /* images: bytes per pixel */
+	bool sub;              /* a sub-buffer */
+	/* contexts: the devices (ids) they were created with, if known */
+	uint64_t *devs;
+	uint32_t ndevs;
+	/* programs: CL_PROGRAM_KERNEL_NAMES once fetched (";"-separated) */
+	char *knames;
 	struct whc_obj *next_id, *next_ptr;
 };
 
@@ -52,8 +58,21 @@ struct whc_call {
 	struct wh_dec d;
 	struct wh_msg msg;
 	bool have_msg;
+	bool keep_msg;        /* reply left held: its out-buffer is being copied */
 	uint16_t func;
 };
+
+/* Pipelined transfers (icd.c): the mode of the calling thread.
+ * WHC_PIPE_POST: post blocking writes (the server writes each piece straight
+ * from the arena while the client fills the next one);
+ * WHC_PIPE_READ: an out-buffer in the arena is handed to the copy thread
+ * (whc_dec_outbuf) while the next piece is already being read. */
+enum { WHC_PIPE_OFF, WHC_PIPE_POST, WHC_PIPE_READ };
+extern __thread int whc_pipe_mode;
+bool whc_has_bulk(void);
+void whc_copy_wait(void);
+void whc_pipe_end(void);    /* waits for the copy, releases the held reply */
+cl_int whc_deferred_peek(void);
 
 /* Takes the channel lock and connects if needed. */
 cl_int whc_begin(struct whc_call *k);
