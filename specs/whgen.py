@@ -104,6 +104,11 @@ class Spec:
         self.memfail_err = 'CL_MEM_OBJECT_ALLOCATION_FAILURE'
         self.callconv = 'CL_API_CALL'
         self.dispatch = None
+        # Optional (errors failed=PREFIX): the server runtime remembers the
+        # ids of posted creations that failed (PREFIX_note) and a later use
+        # of such an id returns the creation's error (PREFIX_err) instead of
+        # the kind's invalid error.  Absent: the kind's invalid error.
+        self.failed = None
 
 
 def split_top(s, sep=','):
@@ -209,6 +214,7 @@ def parse_stmt(spec, kw, rest, line):
         spec.memfail_err = a.get('memfail', spec.memfail_err)
         spec.callconv = a.get('callconv', spec.callconv)
         spec.dispatch = a.get('dispatch', spec.dispatch)
+        spec.failed = a.get('failed', spec.failed)
     elif kw == 'scalar':
         parts = rest.split()
         wire = parts[0]
@@ -786,6 +792,13 @@ def emit_server(spec, out):
     w('};\n')
 
 
+def lookup_err(spec, idexpr, invalid):
+    """The error of a handle that did not resolve (see Spec.failed)."""
+    if spec.failed:
+        return '%s_err(s, %s, %s)' % (spec.failed, idexpr, invalid)
+    return invalid
+
+
 def emit_server_body(spec, f, c):
     H = spec.handles
     new_ret = returns_handle(spec, f)
@@ -905,12 +918,13 @@ def emit_server_body(spec, f, c):
                 c('if (_r == CL_SUCCESS && h_%s && !(%s = whs_get(s, h_%s, %s, "%s")))' % (n, n, n, kc, n))
             else:
                 c('if (_r == CL_SUCCESS && !(%s = whs_get(s, h_%s, %s, "%s")))' % (n, n, kc, n))
-            c('\t_r = %s;' % H[p.base].invalid)
+            c('\t_r = %s;' % lookup_err(spec, 'h_' + n, H[p.base].invalid))
         elif p.cls == 'handle_array':
             kc = kind_const(spec, p.base)
             c('for (uint32_t _i = 0; _r == CL_SUCCESS && ids_%s && _i < n_%s; _i++) {' % (n, n))
             c('\tuint64_t _id; memcpy(&_id, ids_%s + 8 * (size_t)_i, 8);' % n)
-            c('\tif (!(%s[_i] = whs_get(s, _id, %s, "%s"))) _r = %s;' % (n, kc, n, p.get('invalid', H[p.base].invalid)))
+            c('\tif (!(%s[_i] = whs_get(s, _id, %s, "%s"))) _r = %s;' % (
+                n, kc, n, lookup_err(spec, '_id', p.get('invalid', H[p.base].invalid))))
             c('}')
     # 2. consistency checks (fail closed)
     for p in f.params:
@@ -1092,6 +1106,8 @@ def emit_server_body(spec, f, c):
     # 5. reply
     c('if (async) {')
     c('\tif (_r != CL_SUCCESS) whs_defer(s, "%s", _r);' % f.name)
+    if new_ret and spec.failed:
+        c('\tif (_r != CL_SUCCESS) %s_note(s, _ret_id, _r);' % spec.failed)
     c('\treturn WH_OK;')
     c('}')
     if f.ret != 'void':

@@ -105,6 +105,37 @@ int main(int argc, char **argv)
 		CHECK(clFinish(q));
 	});
 
+	/* Object creation: create + release, then clFinish (included in the
+	 * time: posted creations are checked there), per pair. */
+	{
+		double res[7];
+		for (int rr = 0; rr < 7; rr++) {
+			double t0 = now();
+			for (int i = 0; i < iters; i++) {
+				cl_mem m = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 4096, NULL, &r);
+				CHECK(r);
+				CHECK(clReleaseMemObject(m));
+			}
+			CHECK(clFinish(q));
+			res[rr] = (now() - t0) * 1e9 / iters;
+		}
+		qsort(res, 7, sizeof(double), cmpd);
+		printf("clCreateBuffer+clReleaseMemObject,ns,%.1f\n", res[3]);
+		for (int rr = 0; rr < 7; rr++) {
+			double t0 = now();
+			for (int i = 0; i < iters; i++) {
+				cl_kernel kk = clCreateKernel(p, "nop", &r);
+				CHECK(r);
+				CHECK(clReleaseKernel(kk));
+			}
+			CHECK(clFinish(q));
+			res[rr] = (now() - t0) * 1e9 / iters;
+		}
+		qsort(res, 7, sizeof(double), cmpd);
+		printf("clCreateKernel+clReleaseKernel,ns,%.1f\n", res[3]);
+		fflush(stdout);
+	}
+
 	/* Bandwidth, blocking writes and reads. */
 	char *host = malloc(maxbw);
 	memset(host, 0x5a, maxbw);

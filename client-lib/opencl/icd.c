@@ -641,7 +641,226 @@ void whc_hook_subbuffer(void *ret, cl_mem buf, cl_mem_flags flags, cl_buffer_cre
 	const cl_buffer_region *r = info;
 	o->flags = flags | (parent->flags & CL_MEM_USE_HOST_PTR);
 	o->size = r->size;
+	o->sub = true;
 	o->host_ptr = parent->host_ptr ? (char *)parent->host_ptr + r->origin : NULL;
+}
+
+void whc_hook_context(void *ret, const cl_context_properties *props, cl_uint ndev,
+		      const cl_device_id *devs,
+		      void(CL_CALLBACK *fn)(const char *, const void *, size_t, void *),
+		      void *ud, cl_int *err)
+{
+	(void)props, (void)fn, (void)ud, (void)err;
+	struct whc_obj *o = ret;
+	if (!o || !devs || !ndev || ndev > WH_MAX_ARRAY)
+		return;
+	uint64_t *d = calloc(ndev, sizeof(*d));
+	if (!d)
+		return;
+	for (cl_uint i = 0; i < ndev; i++)
+		d[i] = whc_hid(devs[i], WHCL_K_DEVICE);
+	o->devs = d;
+	o->ndevs = ndev;
+}
+
+/* ---- posted creations ----------------------------------------------------
+ * A creation is posted (no round trip: the client's id is returned at once
+ * with CL_SUCCESS) only when everything the API would check up front is
+ * checked here; what remains can fail only on the server for reasons that
+ * OpenCL lets an implementation report late (out of memory, the device-
+ * memory quota, device capabilities).  Such a failure comes back from the
+ * next synchronizing call (clFinish, clWaitForEvents), and every later use
+ * of the object returns the creation's error (the server remembers the
+ * ids: whs_failed_note).  Anything else goes the synchronous way, so that
+ * the application gets the driver's own error from the creating call. */
+
+#define MEM_ACCESS (CL_MEM_READ_WRITE | CL_MEM_WRITE_ONLY | CL_MEM_READ_ONLY)
+#define MEM_HOSTPTR (CL_MEM_USE_HOST_PTR | CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR)
+#define MEM_HOSTACC (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS)
+
+static bool at_most_one(cl_mem_flags f)
+{
+	return (f & (f - 1)) == 0;
+}
+
+bool whc_mem_ok(cl_mem_flags flags, size_t size, const void *host_ptr)
+{
+	/* Every OpenCL device allows allocations of 128 MiB
+	 * (CL_DEVICE_MAX_MEM_ALLOC_SIZE >= max(global/4, 128 MiB)). */
+	if (size == 0 || size > (128u << 20))
+		return false;
+	if (flags & ~(cl_mem_flags)(MEM_ACCESS | MEM_HOSTPTR | MEM_HOSTACC))
+		return false;
+	if (!at_most_one(flags & MEM_ACCESS) || !at_most_one(flags & MEM_HOSTACC))
+		return false;
+	if ((flags & CL_MEM_USE_HOST_PTR) && (flags & (CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR)))
+		return false;
+	bool want = flags & (CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR);
+	return want == (host_ptr != NULL);
+}
+
+bool whc_mem_props_ok(const cl_mem_properties *props, cl_mem_flags flags, size_t size,
+		      const void *host_ptr)
+{
+	return (!props || props[0] == 0) && whc_mem_ok(flags, size, host_ptr);
+}
+
+bool whc_subbuf_ok(cl_mem buf, cl_mem_flags flags, cl_buffer_create_type t, const void *info)
+{
+	const struct whc_obj *p = (const struct whc_obj *)buf;
+	if (!whc_hid(buf, WHCL_K_MEM) || p->sub || !p->size || p->elsize ||
+	    t != CL_BUFFER_CREATE_TYPE_REGION || !info)
+		return false;
+	const cl_buffer_region *r = info;
+	/* 4096 bytes is a multiple of every device's CL_DEVICE_MEM_BASE_ADDR_ALIGN. */
+	if (r->size == 0 || r->origin > p->size || r->size > p->size - r->origin ||
+	    r->origin % 4096)
+		return false;
+	/* Only the parent's own access (or none): nothing to reconcile. */
+	if (flags & ~(cl_mem_flags)MEM_ACCESS)
+		return false;
+	return !flags || flags == (p->flags & MEM_ACCESS);
+}
+
+bool whc_sampler_ok(cl_bool norm, cl_addressing_mode am, cl_filter_mode fm)
+{
+	if (norm != CL_TRUE && norm != CL_FALSE)
+		return false;
+	if (fm != CL_FILTER_NEAREST && fm != CL_FILTER_LINEAR)
+		return false;
+	switch (am) {
+	case CL_ADDRESS_NONE:
+	case CL_ADDRESS_CLAMP_TO_EDGE:
+	case CL_ADDRESS_CLAMP:
+		return true;
+	case CL_ADDRESS_REPEAT:
+	case CL_ADDRESS_MIRRORED_REPEAT:
+		return norm == CL_TRUE;
+	default:
+		return false;
+	}
+}
+
+static bool ctx_has_device(cl_context ctx, cl_device_id dev)
+{
+	const struct whc_obj *c = (const struct whc_obj *)ctx;
+	uint64_t d = whc_hid(dev, WHCL_K_DEVICE);
+	if (!whc_hid(ctx, WHCL_K_CONTEXT) || !d)
+		return false;
+	for (uint32_t i = 0; i < c->ndevs; i++)
+		if (c->devs[i] == d)
+			return true;
+	return false;
+}
+
+bool whc_queue_ok(cl_context ctx, cl_device_id dev, cl_command_queue_properties props)
+{
+	/* Profiling is mandatory for every device; out-of-order is not. */
+	return !(props & ~(cl_command_queue_properties)CL_QUEUE_PROFILING_ENABLE) &&
+	       ctx_has_device(ctx, dev);
+}
+
+bool whc_queue_props_ok(cl_context ctx, cl_device_id dev, const cl_queue_properties *props)
+{
+	for (unsigned i = 0; props && props[i]; i += 2) {
+		if (i >= 16 || props[i] != CL_QUEUE_PROPERTIES ||
+		    (props[i + 1] & ~(cl_queue_properties)CL_QUEUE_PROFILING_ENABLE))
+			return false;
+	}
+	return ctx_has_device(ctx, dev);
+}
+
+/* Kernel names of built programs, fetched once per build by the
+ * clCreateKernel wrapper; a build or compile forgets them. */
+static pthread_mutex_t g_kn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void forget_kernel_names(cl_program prog)
+{
+	struct whc_obj *o = (struct whc_obj *)prog;
+	if (!whc_hid(prog, WHCL_K_PROGRAM))
+		return;
+	pthread_mutex_lock(&g_kn_lock);
+	free(o->knames);
+	o->knames = NULL;
+	pthread_mutex_unlock(&g_kn_lock);
+}
+
+bool whc_kernel_known(cl_program prog, const char *name)
+{
+	const struct whc_obj *o = (const struct whc_obj *)prog;
+	if (!name || !*name || !whc_hid(prog, WHCL_K_PROGRAM))
+		return false;
+	size_t n = strlen(name);
+	bool found = false;
+	pthread_mutex_lock(&g_kn_lock);
+	for (const char *p = o->knames; p && *p && !found;) {
+		const char *e = strchr(p, ';');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		found = l == n && !memcmp(p, name, n);
+		p = e ? e + 1 : p + l;
+	}
+	pthread_mutex_unlock(&g_kn_lock);
+	return found;
+}
+
+cl_kernel CL_API_CALL whc_wrap_clCreateKernel(cl_program prog, const char *name, cl_int *err)
+{
+	struct whc_obj *o = (struct whc_obj *)prog;
+	if (whc_hid(prog, WHCL_K_PROGRAM)) {
+		pthread_mutex_lock(&g_kn_lock);
+		bool have = o->knames != NULL;
+		pthread_mutex_unlock(&g_kn_lock);
+		if (!have) {
+			/* One round trip for the names; the creation itself (and
+			 * every later one) is then posted. */
+			char small[1024];
+			size_t sz = 0;
+			char *names = NULL;
+			cl_int r = whc_gen_clGetProgramInfo(prog, CL_PROGRAM_KERNEL_NAMES,
+							    sizeof(small), small, &sz);
+			if (r == CL_SUCCESS && sz <= sizeof(small)) {
+				names = malloc(sz + 1);
+				if (names) {
+					memcpy(names, small, sz);
+					names[sz] = 0;
+				}
+			} else if (sz > sizeof(small) && sz <= WH_MAX_PAYLOAD) {
+				names = calloc(1, sz + 1);
+				if (names && whc_gen_clGetProgramInfo(prog, CL_PROGRAM_KERNEL_NAMES,
+								      sz, names, NULL) != CL_SUCCESS) {
+					free(names);
+					names = NULL;
+				}
+			}
+			if (names) {
+				pthread_mutex_lock(&g_kn_lock);
+				if (!o->knames) {
+					o->knames = names;
+					names = NULL;
+				}
+				pthread_mutex_unlock(&g_kn_lock);
+				free(names);
+			}
+		}
+	}
+	return whc_gen_clCreateKernel(prog, name, err);
+}
+
+cl_int CL_API_CALL whc_wrap_clBuildProgram(cl_program prog, cl_uint ndev, const cl_device_id *devs,
+					   const char *opts, void(CL_CALLBACK *fn)(cl_program, void *),
+					   void *ud)
+{
+	forget_kernel_names(prog);
+	return whc_gen_clBuildProgram(prog, ndev, devs, opts, fn, ud);
+}
+
+cl_int CL_API_CALL whc_wrap_clCompileProgram(cl_program prog, cl_uint ndev, const cl_device_id *devs,
+					     const char *opts, cl_uint nh, const cl_program *hdrs,
+					     const char **names, void(CL_CALLBACK *fn)(cl_program, void *),
+					     void *ud)
+{
+	forget_kernel_names(prog);
+	return whc_gen_clCompileProgram(prog, ndev, devs, opts, nh, hdrs, names, fn, ud);
 }
 
 /* ---- property lists and structs ----------------------------------------- */

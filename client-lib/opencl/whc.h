@@ -130,6 +130,21 @@ void whc_hook_image_props(void *ret, cl_context c, const cl_mem_properties *p,
 			  const cl_image_desc *d, void *host_ptr, cl_int *err);
 void whc_hook_subbuffer(void *ret, cl_mem buf, cl_mem_flags flags,
 			cl_buffer_create_type t, const void *info, cl_int *err);
+void whc_hook_context(void *ret, const cl_context_properties *props, cl_uint ndev,
+		      const cl_device_id *devs,
+		      void(CL_CALLBACK *fn)(const char *, const void *, size_t, void *),
+		      void *ud, cl_int *err);
+
+/* Posted creations (the spec's @async_if): true when the call is known to
+ * be valid here; called with the call lock held (no calls from these). */
+bool whc_mem_ok(cl_mem_flags flags, size_t size, const void *host_ptr);
+bool whc_mem_props_ok(const cl_mem_properties *props, cl_mem_flags flags, size_t size,
+		      const void *host_ptr);
+bool whc_subbuf_ok(cl_mem buf, cl_mem_flags flags, cl_buffer_create_type t, const void *info);
+bool whc_kernel_known(cl_program prog, const char *name);
+bool whc_sampler_ok(cl_bool norm, cl_addressing_mode am, cl_filter_mode fm);
+bool whc_queue_ok(cl_context ctx, cl_device_id dev, cl_command_queue_properties props);
+bool whc_queue_props_ok(cl_context ctx, cl_device_id dev, const cl_queue_properties *props);
 
 void whc_fill_dispatch(cl_icd_dispatch *t);
 
@@ -141,6 +156,12 @@ cl_int CL_API_CALL whc_gen_clEnqueueWriteBuffer(cl_command_queue, cl_mem, cl_boo
 cl_int CL_API_CALL whc_gen_clFlush(cl_command_queue);
 cl_int CL_API_CALL whc_gen_clGetMemObjectInfo(cl_mem, cl_mem_info, size_t, void *, size_t *);
 cl_int CL_API_CALL whc_gen_clGetProgramInfo(cl_program, cl_program_info, size_t, void *, size_t *);
+cl_kernel CL_API_CALL whc_gen_clCreateKernel(cl_program, const char *, cl_int *);
+cl_int CL_API_CALL whc_gen_clBuildProgram(cl_program, cl_uint, const cl_device_id *, const char *,
+					  void(CL_CALLBACK *)(cl_program, void *), void *);
+cl_int CL_API_CALL whc_gen_clCompileProgram(cl_program, cl_uint, const cl_device_id *, const char *,
+					    cl_uint, const cl_program *, const char **,
+					    void(CL_CALLBACK *)(cl_program, void *), void *);
 cl_int CL_API_CALL whc_whclGetProgramBinary(cl_program, cl_uint, size_t, void *);
 cl_int CL_API_CALL whc_whclPoll(void);
 
@@ -152,6 +173,12 @@ cl_int CL_API_CALL whc_wrap_clEnqueueWriteBuffer(cl_command_queue, cl_mem, cl_bo
 cl_int CL_API_CALL whc_wrap_clFlush(cl_command_queue);
 cl_int CL_API_CALL whc_wrap_clGetMemObjectInfo(cl_mem, cl_mem_info, size_t, void *, size_t *);
 cl_int CL_API_CALL whc_wrap_clGetProgramInfo(cl_program, cl_program_info, size_t, void *, size_t *);
+cl_kernel CL_API_CALL whc_wrap_clCreateKernel(cl_program, const char *, cl_int *);
+cl_int CL_API_CALL whc_wrap_clBuildProgram(cl_program, cl_uint, const cl_device_id *, const char *,
+					   void(CL_CALLBACK *)(cl_program, void *), void *);
+cl_int CL_API_CALL whc_wrap_clCompileProgram(cl_program, cl_uint, const cl_device_id *, const char *,
+					     cl_uint, const cl_program *, const char **,
+					     void(CL_CALLBACK *)(cl_program, void *), void *);
 cl_int CL_API_CALL whc_hw_clSetKernelArg(cl_kernel, cl_uint, size_t, const void *);
 void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue, cl_mem, cl_bool, cl_map_flags, size_t,
 					    size_t, cl_uint, const cl_event *, cl_event *, cl_int *);

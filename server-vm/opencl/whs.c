@@ -149,8 +149,43 @@ static void real_release(unsigned kind, void *real)
 	}
 }
 
+#define WHS_NFAILED (sizeof(((struct whs *)0)->failed) / sizeof(((struct whs *)0)->failed[0]))
+
+static int failed_find(struct whs *s, uint64_t id)
+{
+	if (!id || !(id & WH_HANDLE_CLIENT_BIT))
+		return -1;
+	unsigned n = s->nfailed < WHS_NFAILED ? s->nfailed : (unsigned)WHS_NFAILED;
+	for (unsigned i = 0; i < n; i++)
+		if (s->failed[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+void whs_failed_note(struct whs *s, uint64_t id, cl_int err)
+{
+	/* The id was fresh (checked before the call): never bound, never
+	 * reused.  Its creation is over, so it counts as seen. */
+	if (!(id & WH_HANDLE_CLIENT_BIT) || err == CL_SUCCESS)
+		return;
+	if (id > s->last_client_id)
+		s->last_client_id = id;
+	unsigned i = s->nfailed++ % (unsigned)WHS_NFAILED;
+	s->failed[i].id = id;
+	s->failed[i].err = err;
+}
+
+cl_int whs_failed_err(struct whs *s, uint64_t id, cl_int invalid)
+{
+	int i = failed_find(s, id);
+	return i < 0 ? invalid : s->failed[i].err;
+}
+
 void *whs_get(struct whs *s, uint64_t id, unsigned kind, const char *what)
 {
+	/* A posted creation that failed is no forgery: no audit. */
+	if (failed_find(s, id) >= 0)
+		return NULL;
 	struct whs_obj *o = wh_client_handle(s->c, id, kind, what);
 	return o ? o->real : NULL;
 }
@@ -746,6 +781,10 @@ static int ocl_dispatch(struct wh_client *c, void *state, const struct wh_msg *m
 	}
 	int rc = whs_fns[f].fn(s, d, rep, async);
 	arena_reset(s);
+	/* A posted call refused before it ran (malformed, stale id, quota):
+	 * the client learns it at its next synchronizing call. */
+	if (async && rc != WH_OK)
+		whs_defer(s, whs_fns[f].name, rc == WH_E_QUOTA ? CL_OUT_OF_RESOURCES : CL_INVALID_VALUE);
 	return rc;
 }
 

@@ -41,6 +41,10 @@ struct whs {
 	struct whs_blk *arena;       /* per-call scratch, freed after the call */
 	uint64_t user_events;        /* user events ever created (0: skip scans) */
 	struct whs_flight *flight;   /* kernel launches in flight (whs_sched.c) */
+	/* ids of posted creations that failed, and why (the last 64;
+	 * bounded: a hostile client cannot grow it) */
+	struct { uint64_t id; cl_int err; } failed[64];
+	unsigned nfailed;
 };
 
 struct whs_fn {
@@ -58,6 +62,10 @@ uint64_t whs_add(struct whs *s, unsigned kind, void *real);
 void whs_ref(struct whs *s, uint64_t id, unsigned kind);
 void whs_unref(struct whs *s, uint64_t id, unsigned kind);
 bool whs_id_fresh(struct whs *s, uint64_t id);
+/* Posted creations that failed (the spec's errors failed=whs_failed): a
+ * later use of the id reports the creation's error, not "invalid". */
+void whs_failed_note(struct whs *s, uint64_t id, cl_int err);
+cl_int whs_failed_err(struct whs *s, uint64_t id, cl_int invalid);
 int whs_reject(struct whs *s, const char *fn, int status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void whs_defer(struct whs *s, const char *fn, cl_int err);

@@ -49,7 +49,7 @@ grep -q ready "$tmp/srv.log" || { cat "$tmp/srv.log"; echo "FAIL wormholed did n
 addrs=("shm:$shmname" "unix:$tmp/s.sock" "tcp:127.0.0.1:$port")
 
 # 1. Programs: identical output natively and over every switcher.
-progs=("vecadd 1048576 4" "vecadd 1000 3" "sgemm 256" "reduction 1000003" "blur 317 211" "buildfail" "events" "mapunmap")
+progs=("vecadd 1048576 4" "vecadd 1000 3" "sgemm 256" "reduction 1000003" "blur 317 211" "buildfail" "events" "mapunmap" "postcreate")
 for pa in "${progs[@]}"; do
 	read -r -a argv <<<"$pa"
 	prog=$T/ocl-${argv[0]}
@@ -145,6 +145,16 @@ if [ $rc1 -ne 0 ] && grep -q "failed: -4$" "$tmp/q.err" && [ "$small" = "$(nativ
 	ok "memory quota (1 MiB): 4 MiB buffer refused with -4, small run correct"
 else
 	bad "memory quota (rc $rc1)"; head -3 "$tmp/q.err"
+fi
+# 3e. Posted creation over the quota: clCreateBuffer returns CL_SUCCESS at
+# once; the failure (-4) is the error of the buffer's first use and of the
+# next clFinish, then gone; checked creations fail at once as natively.
+got=$(viawh "unix:$tmp/quota.sock" timeout 60 "$T/ocl-postcreate" 2>"$tmp/pc.err")
+exp="postcreate zero=-61 big=0 use=-4 finish=-4 finish2=0 badname=-46 k1=0 k2=0 small=0 sub=0 out=2,1 finish3=0"
+if [ "$got" = "$exp" ]; then
+	ok "posted creation over the quota: error at first use and next clFinish, checked ones at once"
+else
+	bad "posted creation over the quota: '$got'"; head -3 "$tmp/pc.err"
 fi
 kill "$qs" 2>/dev/null
 
