@@ -2,6 +2,8 @@
 /* Channel plumbing shared by the CUDA and cuBLAS client libraries. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +113,11 @@ int whcu_post(struct wh_chan *ch, uint16_t api, uint16_t func,
 
 /* ---- parallel copy ---------------------------------------------------- */
 
-#define PAR_MIN   (4u << 20)
-#define PAR_MAX_T 4
+/* Large copies into and out of the arena are split over a few threads: one
+ * thread's memcpy is slower than the DMA engine.  The workers persist (a
+ * thread start per copy would cost more than it saves on mid sizes). */
+#define PAR_MIN   (512u << 10)
+#define POOL_MAX  16
 
 struct cp_job {
 	char *dst;
@@ -120,49 +125,118 @@ struct cp_job {
 	uint64_t n;
 };
 
-static void *cp_thread(void *arg)
+static struct {
+	pthread_mutex_t use;      /* one parallel copy at a time */
+	pthread_mutex_t lock;
+	pthread_cond_t go, done;
+	int nthreads;             /* workers + the caller; -1: not decided */
+	int started;              /* workers running */
+	unsigned long gen;
+	int pending;
+	struct cp_job jobs[POOL_MAX];
+} pool = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, -1, 0, 0, 0, { { 0, 0, 0 } },
+};
+
+static unsigned long pool_start_gen[POOL_MAX];
+
+static void *pool_worker(void *arg)
 {
-	struct cp_job *j = arg;
-	memcpy(j->dst, j->src, j->n);
+	int idx = (int)(intptr_t)arg;
+	/* The generation current when this worker was made: the next one is
+	 * its first job, even if it is posted before this thread runs. */
+	unsigned long seen = pool_start_gen[idx];
+	pthread_mutex_lock(&pool.lock);
+	for (;;) {
+		while (pool.gen == seen)
+			pthread_cond_wait(&pool.go, &pool.lock);
+		seen = pool.gen;
+		struct cp_job j = pool.jobs[idx];
+		pthread_mutex_unlock(&pool.lock);
+		if (j.n)
+			memcpy(j.dst, j.src, j.n);
+		pthread_mutex_lock(&pool.lock);
+		if (--pool.pending == 0)
+			pthread_cond_signal(&pool.done);
+	}
 	return NULL;
+}
+
+/* After fork() the child has no workers. */
+static void pool_atfork_child(void)
+{
+	pthread_mutex_init(&pool.use, NULL);
+	pthread_mutex_init(&pool.lock, NULL);
+	pthread_cond_init(&pool.go, NULL);
+	pthread_cond_init(&pool.done, NULL);
+	pool.started = 0;
+	pool.pending = 0;
+}
+
+/* Under pool.use: start the workers once; returns how many threads copy. */
+static int pool_threads(void)
+{
+	if (pool.nthreads < 0) {
+		const char *s = getenv("WORMHOLE_COPY_THREADS");
+		long v = s ? strtol(s, NULL, 10) : 4;
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		if (v > cpus)
+			v = cpus;
+		pool.nthreads = v < 1 ? 1 : v > POOL_MAX ? POOL_MAX : (int)v;
+		pthread_atfork(NULL, NULL, pool_atfork_child);
+	}
+	while (pool.started < pool.nthreads - 1) {
+		pthread_attr_t at;
+		pthread_t t;
+		sigset_t all, old;
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		sigfillset(&all);
+		pool_start_gen[pool.started + 1] = pool.gen;
+		pthread_sigmask(SIG_SETMASK, &all, &old); /* no signals there */
+		int rc = pthread_create(&t, &at, pool_worker,
+					(void *)(intptr_t)(pool.started + 1));
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_attr_destroy(&at);
+		if (rc)
+			break;
+		pool.started++;
+	}
+	return pool.started + 1;
 }
 
 void whcu_memcpy(void *dst, const void *src, uint64_t n)
 {
-	static int nthreads = -1;
-	if (nthreads < 0) {
-		const char *s = getenv("WORMHOLE_COPY_THREADS");
-		long v = s ? strtol(s, NULL, 10) : PAR_MAX_T;
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		if (v > cpus)
-			v = cpus;
-		nthreads = v < 1 ? 1 : v > 16 ? 16 : (int)v;
-	}
-	int t = nthreads;
-	if (n < PAR_MIN || t <= 1) {
+	if (n < PAR_MIN) {
 		memcpy(dst, src, n);
 		return;
 	}
-	pthread_t th[16];
-	struct cp_job jobs[16];
-	uint64_t part = (n / (uint64_t)t + 4095) & ~(uint64_t)4095;
-	int started = 0;
-	uint64_t off = 0;
-	for (int i = 0; i < t && off < n; i++) {
-		uint64_t len = n - off < part ? n - off : part;
-		jobs[i].dst = (char *)dst + off;
-		jobs[i].src = (const char *)src + off;
-		jobs[i].n = len;
-		off += len;
-		if (i == 0)
-			continue; /* run the first part on this thread */
-		if (pthread_create(&th[i], NULL, cp_thread, &jobs[i]) == 0)
-			started |= 1 << i;
-		else
-			cp_thread(&jobs[i]);
+	pthread_mutex_lock(&pool.use);
+	int t = pool_threads();
+	if (t <= 1) {
+		pthread_mutex_unlock(&pool.use);
+		memcpy(dst, src, n);
+		return;
 	}
-	cp_thread(&jobs[0]);
-	for (int i = 1; i < t; i++)
-		if (started & (1 << i))
-			pthread_join(th[i], NULL);
+	uint64_t part = (n / (uint64_t)t + 4095) & ~(uint64_t)4095;
+	uint64_t off = part < n ? part : n; /* the caller copies [0, off) */
+	pthread_mutex_lock(&pool.lock);
+	for (int i = 1; i < t; i++) {
+		uint64_t len = off < n ? (n - off < part ? n - off : part) : 0;
+		pool.jobs[i].dst = (char *)dst + off;
+		pool.jobs[i].src = (const char *)src + off;
+		pool.jobs[i].n = len;
+		off += len;
+	}
+	pool.pending = t - 1;
+	pool.gen++;
+	pthread_cond_broadcast(&pool.go);
+	pthread_mutex_unlock(&pool.lock);
+	memcpy(dst, src, part < n ? part : n);
+	pthread_mutex_lock(&pool.lock);
+	while (pool.pending)
+		pthread_cond_wait(&pool.done, &pool.lock);
+	pthread_mutex_unlock(&pool.lock);
+	pthread_mutex_unlock(&pool.use);
 }

@@ -723,8 +723,11 @@ static cudaError_t h2d(struct wh_chan *ch, uint64_t dst, const void *src,
 	uint64_t chunk = wh_chan_bulk(ch) ? CHUNK_BULK : CHUNK_INLINE;
 	/* At least four pieces from 1 MiB on, so copying one overlaps the
 	 * server's DMA of the previous one. */
-	if (n >= (1u << 20) && n / 4 < chunk)
+	if (n >= (1u << 20) && n / 4 < chunk) {
 		chunk = (n / 4 + 4095) & ~(uint64_t)4095;
+		if (chunk < (512u << 10)) /* pieces the copy threads take */
+			chunk = 512u << 10;
+	}
 	do {
 		uint64_t len = n < chunk ? n : chunk;
 		bool last = len == n;
