@@ -46,8 +46,53 @@ struct whs_flight {
 	struct wh_client *c;           /* NULL once the client is gone */
 	uint32_t outstanding;          /* launches whose callback has not run */
 	uint64_t last_done_ns;         /* for the wall-time fallback */
+	uint64_t busy_since;           /* when outstanding last went 0 -> 1 */
 	struct fl_cmd *done;           /* completed: events to release */
+	struct whs_flight *gnext;      /* all trackers, for the ticker */
 };
+
+/* The scheduler counts a client as active while it waits in begin() or
+ * completed work recently (its idle window, 50 ms by default).  A kernel
+ * longer than that would make its client look idle while it holds the
+ * device; the ticker keeps clients with launches on the device active by
+ * charging them 0 ns every few milliseconds, as long as they make progress:
+ * a completion, or the start of a busy period, within WHS_TICK_HOLD_NS.  A
+ * client whose launches wait for a user event it never sets does not, so
+ * it cannot hold the others back with a virtual time that never grows. */
+#define WHS_TICK_HOLD_NS (1000ull * 1000000ull)
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct whs_flight *g_flights;
+static pthread_once_t g_ticker_once = PTHREAD_ONCE_INIT;
+
+static void *ticker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&g_lock);
+		for (struct whs_flight *f = g_flights; f; f = f->gnext) {
+			pthread_mutex_lock(&f->lock);
+			uint64_t last = f->last_done_ns > f->busy_since ? f->last_done_ns : f->busy_since;
+			if (f->c && f->outstanding && wh_now_ns() - last < WHS_TICK_HOLD_NS)
+				wh_sched_charge(f->c, 0);
+			pthread_mutex_unlock(&f->lock);
+		}
+		pthread_mutex_unlock(&g_lock);
+	}
+	return NULL;
+}
+
+static void ticker_start(void)
+{
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, ticker, NULL))
+		wh_log("opencl: no scheduler ticker thread: kernels over 50 ms may escape fair sharing");
+	pthread_attr_destroy(&a);
+}
 
 static unsigned queue_depth(void)
 {
@@ -75,6 +120,11 @@ static struct whs_flight *flight(struct whs *s)
 	pthread_mutex_init(&f->lock, NULL);
 	f->c = s->c;
 	s->flight = f;
+	pthread_once(&g_ticker_once, ticker_start);
+	pthread_mutex_lock(&g_lock);
+	f->gnext = g_flights;
+	g_flights = f;
+	pthread_mutex_unlock(&g_lock);
 	return f;
 }
 
@@ -143,6 +193,7 @@ static cl_int launch_begin(struct whs *s, cl_command_queue q, struct whs_flight 
 		return CL_OUT_OF_RESOURCES;
 	}
 	/* Backpressure: keep at most queue_depth() launches on the device. */
+	bool stuck = false;
 	pthread_mutex_lock(&f->lock);
 	if (f->outstanding >= queue_depth()) {
 		pthread_mutex_unlock(&f->lock);
@@ -153,10 +204,15 @@ static cl_int launch_begin(struct whs *s, cl_command_queue q, struct whs_flight 
 		while (f->outstanding >= queue_depth() && !atomic_load(&c->kick) &&
 		       (!bounded || wh_now_ns() - t0 < WHS_USER_EVENT_WAIT_NS))
 			wait_ns(f, 5000000);
+		stuck = f->outstanding >= queue_depth();
 	}
 	pthread_mutex_unlock(&f->lock);
 	drain(f);
-	if (!wh_sched_begin(c) || !wh_charge_inflight(c))
+	/* A launch queued behind launches that wait for the client's own user
+	 * event cannot run before them: it skips begin(), which would count
+	 * the client as active with a virtual time that is not growing.  It is
+	 * charged when it completes, like every launch. */
+	if ((!stuck && !wh_sched_begin(c)) || !wh_charge_inflight(c))
 		return CL_OUT_OF_RESOURCES;
 	*fp = f;
 	return CL_SUCCESS;
@@ -177,7 +233,8 @@ static cl_int launch_end(struct whs_flight *f, cl_int r, cl_event own, cl_event 
 		x->ev = own;
 		x->t_submit = wh_now_ns();
 		pthread_mutex_lock(&f->lock);
-		f->outstanding++;
+		if (!f->outstanding++)
+			f->busy_since = x->t_submit;
 		pthread_mutex_unlock(&f->lock);
 	}
 	if (ev) {
@@ -266,6 +323,13 @@ void whs_sched_close(struct whs *s)
 	if (!f)
 		return;
 	s->flight = NULL;
+	pthread_mutex_lock(&g_lock);
+	for (struct whs_flight **pp = &g_flights; *pp; pp = &(*pp)->gnext)
+		if (*pp == f) {
+			*pp = f->gnext;
+			break;
+		}
+	pthread_mutex_unlock(&g_lock);
 	uint64_t t0 = wh_now_ns();
 	pthread_mutex_lock(&f->lock);
 	while (f->outstanding && wh_now_ns() - t0 < WHS_CLOSE_WAIT_NS)

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <poll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "whcl_cl.h"
@@ -739,6 +740,64 @@ int main(int argc, char **argv)
 	r = scall(&a, WHCL_F_clEnqueueNDRangeKernel);
 	check(r == INT32_MIN && last_st == WH_E_MALFORMED, "clEnqueueNDRangeKernel work_dim 3 with 1 size -> refused (%s)",
 	      wh_status_str((uint32_t)last_st));
+
+	/* 5b. Launches that wait for the attacker's own user event, never set:
+	 * the scheduler must not hold the victim back, and the attacker's
+	 * thread must not deadlock (it sets the event afterwards). */
+	{
+		uint64_t uev = a.next++;
+		begin();
+		wh_enc_handle(&E, uev);
+		wh_enc_handle(&E, a.ctx);
+		r = scall(&a, WHCL_F_clCreateUserEvent);
+		set_arg_mem(&a, ak, 0, ab);
+		for (int i = 0; i < 6; i++) { /* posted, like the ICD does */
+			begin();
+			wh_enc_handle(&E, a.q);
+			wh_enc_handle(&E, ak);
+			wh_enc_u32(&E, 1);
+			wh_enc_present(&E, false);
+			wh_enc_present(&E, true);
+			wh_enc_count(&E, 1);
+			wh_enc_u64(&E, 64);
+			wh_enc_present(&E, false);
+			wh_enc_u32(&E, 1);
+			wh_enc_present(&E, true);
+			wh_enc_count(&E, 1);
+			wh_enc_handle(&E, uev);
+			wh_enc_present(&E, false);
+			post(&a, WHCL_F_clEnqueueNDRangeKernel);
+		}
+		int32_t d1 = deferred(&a);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int runs = 0;
+		set_arg_mem(&v, vk, 0, vb2);
+		for (int i = 0; i < 40; i++)
+			if (ndrange(&v, v.q, vk, VBUF / 4) == CL_SUCCESS && finish_q(&v, v.q) == CL_SUCCESS)
+				runs++;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		check(r == CL_SUCCESS && d1 == CL_SUCCESS && runs == 40 && secs < 20,
+		      "attacker's 6 launches blocked on its own user event (%d, %d): victim ran %d/40 kernels in %.2f s", r, d1, runs, secs);
+		begin();
+		wh_enc_handle(&E, uev);
+		wh_enc_i32(&E, CL_COMPLETE);
+		post(&a, WHCL_F_clSetUserEventStatus);
+		r = finish_q(&a, a.q);
+		check(r == CL_SUCCESS, "attacker sets its user event: its launches run, clFinish returns (%d)", r);
+		/* the victim's buffer got the 40 increments; undo them */
+		read_buffer(&v, v.q, vb2, 0, VBUF, got, VBUF);
+		bool inc = true;
+		for (size_t i = 0; i < VBUF; i += 4) {
+			int32_t want, have;
+			memcpy(&want, pat + i, 4);
+			memcpy(&have, got + i, 4);
+			inc &= have == want + 40;
+		}
+		check(inc, "victim's kernel results exact (+40 on every element)");
+		write_buffer(&v, v.q, vb2, 0, VBUF, pat, VBUF);
+	}
 
 	/* 6. Limits (policy: mem 1M, objects 32 for the attacker). */
 	r = create_buffer(&a, a.next++, a.ctx, CL_MEM_READ_WRITE, 2u << 20, NULL);
