@@ -47,6 +47,7 @@ struct whs_flight {
 	uint32_t outstanding;          /* launches whose callback has not run */
 	uint64_t last_done_ns;         /* for the wall-time fallback */
 	uint64_t busy_since;           /* when outstanding last went 0 -> 1 */
+	uint64_t avg_ns;               /* moving average of its launches' device time */
 	struct fl_cmd *done;           /* completed: events to release */
 	struct whs_flight *gnext;      /* all trackers, for the ticker */
 };
@@ -56,9 +57,11 @@ struct whs_flight {
  * longer than that would make its client look idle while it holds the
  * device; the ticker keeps clients with launches on the device active by
  * charging them 0 ns every few milliseconds, as long as they make progress:
- * a completion, or the start of a busy period, within WHS_TICK_HOLD_NS.  A
- * client whose launches wait for a user event it never sets does not, so
- * it cannot hold the others back with a virtual time that never grows. */
+ * a completion, or the start of a busy period, within 4 times the client's
+ * average launch time (at most WHS_TICK_HOLD_NS).  A client whose launches
+ * wait for a user event it never sets (or sets now and then for tiny
+ * kernels) is not held active, so it cannot hold the others back with a
+ * virtual time that does not grow. */
 #define WHS_TICK_HOLD_NS (1000ull * 1000000ull)
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct whs_flight *g_flights;
@@ -74,7 +77,8 @@ static void *ticker(void *arg)
 		for (struct whs_flight *f = g_flights; f; f = f->gnext) {
 			pthread_mutex_lock(&f->lock);
 			uint64_t last = f->last_done_ns > f->busy_since ? f->last_done_ns : f->busy_since;
-			if (f->c && f->outstanding && wh_now_ns() - last < WHS_TICK_HOLD_NS)
+			uint64_t hold = 4 * f->avg_ns < WHS_TICK_HOLD_NS ? 4 * f->avg_ns : WHS_TICK_HOLD_NS;
+			if (f->c && f->outstanding && wh_now_ns() - last < hold)
 				wh_sched_charge(f->c, 0);
 			pthread_mutex_unlock(&f->lock);
 		}
@@ -158,6 +162,7 @@ static void CL_CALLBACK on_done(cl_event e, cl_int st, void *ud)
 	else /* in-order execution: from the later of submit and the last completion */
 		ns = now - (x->t_submit > f->last_done_ns ? x->t_submit : f->last_done_ns);
 	f->last_done_ns = now;
+	f->avg_ns = f->avg_ns ? (f->avg_ns * 7 + ns) / 8 : ns;
 	if (f->c) {
 		wh_sched_charge(f->c, ns);
 		wh_uncharge_inflight(f->c);
