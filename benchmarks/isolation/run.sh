@@ -14,7 +14,7 @@ B=$(cd "${1:?usage: run.sh BUILD_DIR [SECONDS]}" && pwd)
 S=${2:-6}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 WHD=$B/server-vm/wormholed WRK=$B/tests/isolation/iso-worker VEND=$B/client-lib/opencl/vendors
-BIG=${WH_BENCH_BIG_ITERS:-4000} SMALL=${WH_BENCH_SMALL_ITERS:-200}
+BIG=${WH_BENCH_BIG_ITERS:-400} SMALL=${WH_BENCH_SMALL_ITERS:-40}
 tmp=$(mktemp -d /tmp/wh-iso-bench.XXXXXX)
 wpid=
 cleanup() { [ -n "$wpid" ] && kill "$wpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
@@ -54,17 +54,26 @@ sshare=$(awk -v l="$ml" -v h="$mh" 'BEGIN { if (l + h > 0) printf "%.1f", 100 * 
 kl=$(val kernels "$tmp/l") kh=$(val kernels "$tmp/h")
 kms=$(awk -v l="$l" -v h="$h" -v a="$kl" -v b="$kh" 'BEGIN { printf "%.2f", (l + h) / (a + b) / 1e6 }')
 
-# 2. Small-kernel latency alone and next to a flooding client.
-as small "$WRK" spin "$SMALL" "$S" lat >"$tmp/alone" 2>&1
-as flood "$WRK" spin "$BIG" $((S + 3)) flood >"$tmp/flood" 2>&1 & fp=$!
-sleep 1.5
-as small "$WRK" spin "$SMALL" "$S" lat >"$tmp/with" 2>&1
-wait $fp
-a50=$(val p50_us "$tmp/alone") a99=$(val p99_us "$tmp/alone")
-w50=$(val p50_us "$tmp/with") w99=$(val p99_us "$tmp/with")
+# 2. Small-kernel latency alone and next to a flooding client (64 launches
+#    queued from its side; one run flooding with the same small kernel, one
+#    with the big one).
+lat_run() { # out-prefix flood-iters
+	as small "$WRK" spin "$SMALL" "$S" lat >"$tmp/$1.alone" 2>&1
+	as flood "$WRK" spin "$2" $((S + 3)) flood >"$tmp/$1.flood" 2>&1 & local fp=$!
+	sleep 1.5
+	as small "$WRK" spin "$SMALL" "$S" lat >"$tmp/$1.with" 2>&1
+	wait $fp
+}
+lat_run fs "$SMALL"
+lat_run fb "$BIG"
+a50=$(val p50_us "$tmp/fs.alone") a99=$(val p99_us "$tmp/fs.alone")
+w50=$(val p50_us "$tmp/fs.with") w99=$(val p99_us "$tmp/fs.with")
+b50=$(val p50_us "$tmp/fb.alone") b99=$(val p99_us "$tmp/fb.alone")
+x50=$(val p50_us "$tmp/fb.with") x99=$(val p99_us "$tmp/fb.with")
 ratio=$(awk -v a="$a99" -v w="$w99" 'BEGIN { printf "%.2f", w / a }')
-sk=$(awk -v d="$(val device_ns "$tmp/alone")" -v k="$(val kernels "$tmp/alone")" 'BEGIN { printf "%.2f", d / k / 1e6 }')
-fk=$(awk -v d="$(val device_ns "$tmp/flood")" -v k="$(val kernels "$tmp/flood")" 'BEGIN { printf "%.2f", d / k / 1e6 }')
+ratio_b=$(awk -v a="$b99" -v w="$x99" 'BEGIN { printf "%.2f", w / a }')
+sk=$(awk -v d="$(val device_ns "$tmp/fs.alone")" -v k="$(val kernels "$tmp/fs.alone")" 'BEGIN { printf "%.2f", d / k / 1e6 }')
+fk=$(awk -v d="$(val device_ns "$tmp/fb.flood")" -v k="$(val kernels "$tmp/fb.flood")" 'BEGIN { printf "%.2f", d / k / 1e6 }')
 kill "$wpid"; wait "$wpid" 2>/dev/null; wpid=
 
 # 3. 100 clients killed.
@@ -72,15 +81,16 @@ kill "$wpid"; wait "$wpid" 2>/dev/null; wpid=
 k=$(grep '^KILL100' "$tmp/kill")
 kv() { sed -E "s/.* $1=([0-9]+).*/\1/" <<<"$k"; }
 
-printf '\n%-58s %s\n' "measurement" "result"
-printf '%-58s %s\n' "kernel (spin, 4096 items) device time per launch" "${kms} ms (big), ${sk} ms (small), flood ${fk} ms"
-printf '%-58s %s\n' "weight 1 vs 3: light share, client profiling events" "${share}% (target 25%; light ${kl} / heavy ${kh} launches)"
-printf '%-58s %s\n' "weight 1 vs 3: light share, wormholed accounting" "${sshare}%"
-printf '%-58s %s\n' "small kernel alone: p50 / p99 latency" "${a50} / ${a99} us"
-printf '%-58s %s\n' "small kernel next to a flooding client: p50 / p99" "${w50} / ${w99} us"
-printf '%-58s %s\n' "p99 with flood / p99 alone" "${ratio}x (limit 2x)"
-printf '%-58s %s\n' "100 clients SIGKILLed mid-work (4 MiB each)" "$(kv n) killed, peak $(kv peak_objects) objects / $(kv peak_mem) bytes"
-printf '%-58s %s\n' "objects before -> after" "$(kv obj0) -> $(kv obj1)"
-printf '%-58s %s\n' "device memory bytes before -> after" "$(kv mem0) -> $(kv mem1)"
-printf '%-58s %s\n' "server RSS before -> after" "$(kv rss0) -> $(kv rss1) KiB"
-printf '%-58s %s\n' "all clients released after the last kill within" "$(kv settle_ms) ms"
+printf '\n%-60s %s\n' "measurement (POCL, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))" "result"
+printf '%-60s %s\n' "device time per launch: big / small kernel" "${kms} ms / ${sk} ms"
+printf '%-60s %s\n' "weight 1 vs 3: light share, client profiling events" "${share}% (target 25%; light ${kl} / heavy ${kh} launches)"
+printf '%-60s %s\n' "weight 1 vs 3: light share, wormholed accounting" "${sshare}%"
+printf '%-60s %s\n' "small kernel alone: p50 / p99" "${a50} / ${a99} us"
+printf '%-60s %s\n' "small kernel, client flooding the same kernel: p50 / p99" "${w50} / ${w99} us (p99 ${ratio}x alone)"
+printf '%-60s %s\n' "small kernel alone (2nd run): p50 / p99" "${b50} / ${b99} us"
+printf '%-60s %s\n' "small kernel, client flooding ${fk} ms kernels: p50 / p99" "${x50} / ${x99} us (p99 ${ratio_b}x alone)"
+printf '%-60s %s\n' "100 clients SIGKILLed mid-work (4 MiB each)" "$(kv n) killed, peak $(kv peak_objects) objects / $(kv peak_mem) bytes"
+printf '%-60s %s\n' "objects before -> after" "$(kv obj0) -> $(kv obj1)"
+printf '%-60s %s\n' "device memory bytes before -> after" "$(kv mem0) -> $(kv mem1)"
+printf '%-60s %s\n' "server RSS before -> after" "$(kv rss0) -> $(kv rss1) KiB"
+printf '%-60s %s\n' "all clients released after the last kill within" "$(kv settle_ms) ms"
