@@ -437,10 +437,13 @@ out:
  * but the last is posted as a blocking write, which the server runs straight
  * from the arena while we copy the next piece in; the last one is a call.
  * Reads: each piece is a call; its bytes are copied out of the arena by our
- * copy thread while we already ask for the next piece (whc_dec_outbuf). */
-#define PIPE_MIN (1u << 20)
+ * copy thread while we already ask for the next piece (whc_dec_outbuf).
+ * Every piece costs the driver a whole enqueue (about 40 us on POCL), so
+ * pieces are large: below 2 MiB they lose more than the overlap gains
+ * (measured: benchmarks/README.md). */
+#define PIPE_MIN (4u << 20)
 #define PIPE_MAX_PIECE (4u << 20)
-#define PIPE_MIN_PIECE (256u << 10)
+#define PIPE_MIN_PIECE (2u << 20)
 
 static size_t pipe_piece(size_t cb)
 {
