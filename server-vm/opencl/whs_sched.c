@@ -7,9 +7,11 @@
  * wrappers below (this file sees the real ones).  For every launch:
  *   1. the client's hard in-flight limit (policy "inflight") is checked:
  *      over it, the call fails with CL_OUT_OF_RESOURCES;
- *   2. backpressure: while the client already has WHS_QUEUE_DEPTH launches
- *      on the device, its own server thread waits for one to complete, so a
- *      flooding client cannot fill the device queue ahead of the others.
+ *   2. backpressure: while the client already has its queue depth of
+ *      launches on the device (1 while other clients use the device, else 8;
+ *      WORMHOLE_QUEUE_DEPTH sets the latter), its own server thread waits
+ *      for one to complete, so a flooding client cannot fill the device
+ *      queue ahead of the others.
  *      The wait never depends on the client: when the client holds a user
  *      event it has not set yet (its launches may wait for it), the thread
  *      waits at most WHS_USER_EVENT_WAIT_NS and then goes on;
@@ -29,7 +31,9 @@
 
 #include "whs.h"
 
-#define WHS_QUEUE_DEPTH_DEFAULT 2
+#define WHS_QUEUE_DEPTH_DEFAULT 8   /* alone on the device */
+#define WHS_QUEUE_DEPTH_SHARED 1    /* while other clients use it */
+#define WHS_RECENT_NS (50ull * 1000000ull)
 #define WHS_USER_EVENT_WAIT_NS (20ull * 1000000ull)
 #define WHS_CLOSE_WAIT_NS (10ull * 1000000000ull)
 
@@ -98,7 +102,7 @@ static void ticker_start(void)
 	pthread_attr_destroy(&a);
 }
 
-static unsigned queue_depth(void)
+static unsigned depth_limit(void)
 {
 	static unsigned depth;
 	if (!depth) {
@@ -184,6 +188,26 @@ static void wait_ns(struct whs_flight *f, uint64_t ns)
 	pthread_cond_timedwait(&f->cond, &f->lock, &ts);
 }
 
+/* 1 while another client has launches on the device or finished one
+ * recently, else the configured depth.  Called without f->lock (the
+ * ticker's order is g_lock, then a tracker's lock). */
+static unsigned queue_depth(struct whs_flight *self)
+{
+	bool shared = false;
+	uint64_t now = wh_now_ns();
+	pthread_mutex_lock(&g_lock);
+	for (struct whs_flight *f = g_flights; f && !shared; f = f->gnext) {
+		if (f == self)
+			continue;
+		pthread_mutex_lock(&f->lock);
+		shared = f->c && (f->outstanding || (f->last_done_ns && now - f->last_done_ns < WHS_RECENT_NS));
+		pthread_mutex_unlock(&f->lock);
+	}
+	pthread_mutex_unlock(&g_lock);
+	unsigned d = depth_limit();
+	return shared && d > WHS_QUEUE_DEPTH_SHARED ? WHS_QUEUE_DEPTH_SHARED : d;
+}
+
 static cl_int launch_begin(struct whs *s, cl_command_queue q, struct whs_flight **fp)
 {
 	struct wh_client *c = s->c;
@@ -199,17 +223,18 @@ static cl_int launch_begin(struct whs *s, cl_command_queue q, struct whs_flight 
 	}
 	/* Backpressure: keep at most queue_depth() launches on the device. */
 	bool stuck = false;
+	unsigned depth = queue_depth(f);
 	pthread_mutex_lock(&f->lock);
-	if (f->outstanding >= queue_depth()) {
+	if (f->outstanding >= depth) {
 		pthread_mutex_unlock(&f->lock);
 		bool bounded = whs_unset_user_event(s);
 		uint64_t t0 = wh_now_ns();
 		clFlush(q);
 		pthread_mutex_lock(&f->lock);
-		while (f->outstanding >= queue_depth() && !atomic_load(&c->kick) &&
+		while (f->outstanding >= depth && !atomic_load(&c->kick) &&
 		       (!bounded || wh_now_ns() - t0 < WHS_USER_EVENT_WAIT_NS))
 			wait_ns(f, 5000000);
-		stuck = f->outstanding >= queue_depth();
+		stuck = f->outstanding >= depth;
 	}
 	pthread_mutex_unlock(&f->lock);
 	drain(f);
