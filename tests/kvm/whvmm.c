@@ -777,6 +777,43 @@ static void test_nmi_in_gate(void)
 	 * run through the dmesg check). */
 }
 
+/*
+ * The client VMM rewrites its copy of the trampoline after attach: a VMFUNC
+ * placed so that it lands on the gate's "incq count(%rdx)", with rdx
+ * pointing at the window.  KVM maps the server's own trampoline page in the
+ * client's normal view, so the injected bytes never run: the jump hits the
+ * trampoline's HLT fill and the server's counter does not move.
+ */
+static void test_vmm_alters_trampoline(void)
+{
+	static const uint8_t incq[] = { 0x48, 0xff, 0x42, D_COUNT };
+	const uint8_t *gate = guest_ptr(&server, S_GATE);
+	uint64_t count0 = server_count();
+	struct kvm_regs in = { .rax = 0, .rcx = 1, .rdx = W_DATA };
+	uint8_t saved[3];
+	char what[200];
+	size_t off;
+	int r;
+
+	for (off = GATE_ENTRY; off + sizeof(incq) < 4096; off++)
+		if (!memcmp(gate + off, incq, sizeof(incq)))
+			break;
+	if (off + sizeof(incq) >= 4096) {
+		check(false, "client-vmm-cannot-alter-trampoline", "no incq in the gate");
+		return;
+	}
+	in.rsi = C_TRAMP + off - 3;
+	memcpy(saved, tramp_copy + off - 3, 3);
+	memcpy(tramp_copy + off - 3, "\x0f\x01\xd4", 3);
+	vcpu_reset(&client, T_MID_TRAMP, &in);
+	r = vcpu_run(&client);
+	describe(&client, what, sizeof(what));
+	memcpy(tramp_copy + off - 3, saved, 3);
+	check(r == KVM_EXIT_HLT && server_count() == count0 && server_intact(),
+	      "client-vmm-cannot-alter-trampoline", "%s, server count +%llu",
+	      what, (unsigned long long)(server_count() - count0));
+}
+
 static int cmd_wormhole(uint64_t n)
 {
 	int gate_fd, r;
@@ -824,6 +861,7 @@ static int cmd_wormhole(uint64_t n)
 	}
 	expect_stop("enter-gate-at-page-start", T_EDGE, NULL, KVM_EXIT_WORMHOLE,
 		    KVM_WORMHOLE_ABORT_EXIT, EXIT_REASON_HLT);
+	test_vmm_alters_trampoline();
 	expect_stop("fault-inside-gate", T_DEBUG, NULL, KVM_EXIT_WORMHOLE,
 		    KVM_WORMHOLE_ABORT_EXCEPTION, EXIT_REASON_EXCEPTION_NMI);
 	{
