@@ -55,7 +55,6 @@ struct shm_chan {
 	 * (replies, events) on one thread while another blocks in recv. */
 	_Alignas(8) _Atomic uint64_t gone;
 	bool rx_broken;            /* bad header: the rx ring is unreadable */
-	bool pending_wake;
 	/* The message handed out by recv and not yet released. */
 	bool held;
 	struct wh_msg_hdr held_hdr;
@@ -65,7 +64,11 @@ struct shm_chan {
 	struct arena_res *fifo;
 	size_t fifo_cap, fifo_first, fifo_len;
 	uint64_t a_head, a_tail;
-	uint64_t released_id;
+	/* Written by the receiving thread, read by a posting one. */
+	_Alignas(8) _Atomic uint64_t released_id;
+	/* Posts published without their wake-up (sender sets, any flusher
+	 * clears). */
+	_Alignas(8) _Atomic uint64_t pending_wake;
 	/* Transport hooks. */
 	int (*alive)(void *ctx);
 	void *alive_ctx;
@@ -76,6 +79,11 @@ struct shm_chan {
 static inline bool is_gone(struct shm_chan *c)
 {
 	return atomic_load_explicit(&c->gone, memory_order_relaxed);
+}
+
+static inline uint64_t released(struct shm_chan *c)
+{
+	return atomic_load_explicit(&c->released_id, memory_order_relaxed);
 }
 
 static inline void set_gone(struct shm_chan *c)
@@ -114,7 +122,7 @@ static void arena_reclaim(struct shm_chan *c)
 	while (c->fifo_len) {
 		struct arena_res *f = &c->fifo[c->fifo_first];
 		if (!f->tagged || f->call_id > done ||
-		    (!f->post && f->call_id > c->released_id))
+		    (!f->post && f->call_id > released(c)))
 			break;
 		c->a_tail = f->end;
 		c->fifo_first = (c->fifo_first + 1) % c->fifo_cap;
@@ -172,11 +180,10 @@ static void *shm_reserve(void *ctx, uint64_t len, uint64_t *off)
 		 * for the server to finish a request it already answered or a
 		 * post it is processing; otherwise the caller goes inline. */
 		struct arena_res *f = &c->fifo[c->fifo_first];
-		if (!f->tagged || (!f->post && f->call_id > c->released_id))
+		if (!f->tagged || (!f->post && f->call_id > released(c)))
 			return NULL;
 		/* The server may sleep on posts whose wake-up we deferred. */
-		if (c->pending_wake)
-			wh_region_chan_flush(&c->base);
+		wh_region_chan_flush(&c->base);
 		if (spin < 1000) {
 			sched_yield();
 			continue;
@@ -260,8 +267,9 @@ static void release_held(struct shm_chan *c)
 		atomic_store_explicit(&c->reg->arena_done, c->held_hdr.call_id,
 				      memory_order_release);
 	if (c->side == WH_SIDE_CLIENT && (c->held_hdr.flags & WH_F_REPLY) &&
-	    c->held_hdr.call_id > c->released_id)
-		c->released_id = c->held_hdr.call_id;
+	    c->held_hdr.call_id > released(c))
+		atomic_store_explicit(&c->released_id, c->held_hdr.call_id,
+				      memory_order_relaxed);
 }
 
 int wh_region_chan_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
@@ -291,7 +299,8 @@ int wh_region_chan_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
 		set_gone(c);
 		return st == WH_E_MALFORMED ? WH_E_PEER_GONE : st;
 	}
-	c->pending_wake = !wake;
+	if (!wake)
+		atomic_store_explicit(&c->pending_wake, 1, memory_order_relaxed);
 	return WH_OK;
 }
 
@@ -300,10 +309,11 @@ int wh_region_chan_flush(struct wh_chan *ch)
 	struct shm_chan *c = (struct shm_chan *)ch;
 	if (is_gone(c))
 		return WH_E_PEER_GONE;
-	if (c->pending_wake) {
-		wh_ring_publish(&c->tx, true, c->waiter.ops);
-		c->pending_wake = false;
-	}
+	/* Only atomics are touched here: a receiving thread may flush while
+	 * another thread posts. */
+	if (atomic_load_explicit(&c->pending_wake, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&c->pending_wake, 0, memory_order_relaxed))
+		wh_ring_wake(&c->tx, c->waiter.ops);
 	return WH_OK;
 }
 
@@ -313,8 +323,7 @@ int wh_region_chan_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
 	release_held(c);
 	if (is_gone(c) || c->rx_broken)
 		return WH_E_PEER_GONE;
-	if (c->side == WH_SIDE_CLIENT && c->pending_wake)
-		wh_region_chan_flush(ch);
+	wh_region_chan_flush(ch);
 	int st = wh_ring_wait_data(&c->rx, WH_HDR_SIZE, timeout_ms, &c->waiter);
 	if (st) {
 		if (st != WH_E_TIMEOUT)

@@ -278,6 +278,16 @@ void wh_ring_publish(struct wh_ring *r, bool wake, const struct wh_wait_ops *o)
 		o->wake(&r->ctl->cons_sleep);
 }
 
+void wh_ring_wake(struct wh_ring *r, const struct wh_wait_ops *o)
+{
+	/* A seq_cst read-modify-write of head (value unchanged) orders the
+	 * earlier publication before the flag load, as in wh_ring_publish(). */
+	atomic_fetch_add_explicit(&r->ctl->head, 0, memory_order_seq_cst);
+	if (atomic_load_explicit(&r->ctl->cons_sleep, memory_order_seq_cst) &&
+	    atomic_exchange_explicit(&r->ctl->cons_sleep, 0, memory_order_acq_rel))
+		o->wake(&r->ctl->cons_sleep);
+}
+
 /* ---- consumer --------------------------------------------------------- */
 
 static uint64_t avail_need_o(struct wh_ring *r, uint64_t need,

@@ -150,6 +150,10 @@ void wh_ring_write(struct wh_ring *r, const void *p, uint64_t n);
 /* Make written bytes visible.  When wake is true, wake the consumer if it
  * sleeps (one syscall, only then). */
 void wh_ring_publish(struct wh_ring *r, bool wake, const struct wh_wait_ops *o);
+/* Deferred wake-up: wake the consumer if it sleeps, for data already
+ * published with wake == false.  Touches only shared atomics, so any
+ * thread may call it. */
+void wh_ring_wake(struct wh_ring *r, const struct wh_wait_ops *o);
 /* Wait until at least need bytes (capped at the ring size) are free. */
 int wh_ring_wait_space(struct wh_ring *r, uint64_t need, int timeout_ms,
 		       const struct wh_waiter *w);

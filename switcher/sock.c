@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,9 @@ struct sock_chan {
 	 * (replies, events) on one thread while another blocks in recv. */
 	_Alignas(8) _Atomic uint64_t gone;
 	bool rx_broken;  /* a bad header: the stream cannot be read further */
+	/* Batched posts.  The lock lets a receiving thread flush them while
+	 * another thread posts. */
+	pthread_mutex_t slock;
 	uint8_t *sbuf;
 	size_t slen;
 	uint8_t *rbuf;
@@ -177,9 +181,8 @@ static int fill(struct sock_chan *c, size_t need, int timeout_ms)
 
 /* ---- channel ops ------------------------------------------------------ */
 
-static int sock_flush(struct wh_chan *ch)
+static int flush_locked(struct sock_chan *c)
 {
-	struct sock_chan *c = (struct sock_chan *)ch;
 	if (is_gone(c))
 		return WH_E_PEER_GONE;
 	if (!c->slen)
@@ -189,15 +192,23 @@ static int sock_flush(struct wh_chan *ch)
 	return write_all(c, &iov, 1);
 }
 
-static int sock_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
-		     const void *payload, size_t len)
+static int sock_flush(struct wh_chan *ch)
 {
 	struct sock_chan *c = (struct sock_chan *)ch;
+	pthread_mutex_lock(&c->slock);
+	int st = flush_locked(c);
+	pthread_mutex_unlock(&c->slock);
+	return st;
+}
+
+static int send_locked(struct sock_chan *c, const struct wh_msg_hdr *h,
+		       const void *payload, size_t len)
+{
 	if (is_gone(c))
 		return WH_E_PEER_GONE;
 	if ((h->flags & WH_F_ASYNC) && len <= SBUF_MAX - WH_HDR_SIZE) {
 		if (c->slen + WH_HDR_SIZE + len > SBUF_MAX) {
-			int st = sock_flush(ch);
+			int st = flush_locked(c);
 			if (st)
 				return st;
 		}
@@ -205,7 +216,7 @@ static int sock_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
 		if (len)
 			memcpy(c->sbuf + c->slen + WH_HDR_SIZE, payload, len);
 		c->slen += WH_HDR_SIZE + len;
-		return c->slen >= SBUF_FLUSH ? sock_flush(ch) : WH_OK;
+		return c->slen >= SBUF_FLUSH ? flush_locked(c) : WH_OK;
 	}
 	struct iovec iov[3];
 	int n = 0;
@@ -219,15 +230,29 @@ static int sock_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
 	return write_all(c, iov, n);
 }
 
+static int sock_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
+		     const void *payload, size_t len)
+{
+	struct sock_chan *c = (struct sock_chan *)ch;
+	pthread_mutex_lock(&c->slock);
+	int st = send_locked(c, h, payload, len);
+	pthread_mutex_unlock(&c->slock);
+	return st;
+}
+
 static int sock_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
 {
 	struct sock_chan *c = (struct sock_chan *)ch;
 	if (is_gone(c) || c->rx_broken)
 		return WH_E_PEER_GONE;
-	/* A call or a wait for events must not leave our posts behind
-	 * (client only: a server sends no posts, and may be sending events
-	 * from another thread). */
-	int st = c->base.is_server ? WH_OK : sock_flush(ch);
+	/* A call or a wait for events must not leave our posts behind.  If
+	 * another thread holds the lock it is sending, posts included; do
+	 * not wait for it (it may be blocked until we read). */
+	int st = WH_OK;
+	if (pthread_mutex_trylock(&c->slock) == 0) {
+		st = flush_locked(c);
+		pthread_mutex_unlock(&c->slock);
+	}
 	if (st)
 		return st;
 	st = fill(c, WH_HDR_SIZE, timeout_ms);
@@ -297,6 +322,7 @@ static void sock_close(struct wh_chan *ch)
 	if (!is_gone(c))
 		sock_flush(ch);
 	close(c->fd);
+	pthread_mutex_destroy(&c->slock);
 	free(c->sbuf);
 	free(c->rbuf);
 	free(c->big);
@@ -317,6 +343,7 @@ static struct sock_chan *chan_new(int fd, const struct wh_switcher_ops *ops,
 		free(c);
 		return NULL;
 	}
+	pthread_mutex_init(&c->slock, NULL);
 	c->fd = fd;
 	c->base.ops = ops;
 	c->base.is_server = server;
