@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "core.h"
-#include "sched.h"
+#include "devsched.h"
 
 static struct wh_server *admin_srv;
 

@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* Placement of polling threads near the accelerator; see placement.h. */
-/* No _GNU_SOURCE here: server-vm/sched.h shadows <sched.h> on this
- * directory's include path, and pthread.h (via hwloc.h) only needs the
- * system one's GNU parts (cpu_set_t) under _GNU_SOURCE. */
 #include <errno.h>
 #include <hwloc.h>
 #include <stdarg.h>

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "core.h"
-#include "sched.h"
+#include "devsched.h"
 
 static const struct wh_backend *backends[WH_API_COUNT];
 static _Atomic uint32_t next_client_id = 1;

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "devsched.h"
 #include "whs.h"
 
 #define WHS_QUEUE_DEPTH_DEFAULT 8   /* alone on the device */

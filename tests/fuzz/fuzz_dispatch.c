@@ -24,7 +24,7 @@
 #include "whcl_cl.h"
 #include "whcl_ids.h"
 #include "core.h"
-#include "sched.h"
+#include "devsched.h"
 
 #define FZ_CTX   0x8000000000000010ull
 #define FZ_QUEUE 0x8000000000000011ull

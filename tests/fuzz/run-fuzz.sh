@@ -27,10 +27,11 @@ fi
 python3 specs/whgen.py specs/opencl.spec --ids "$out/gen/whcl_ids.h" --client "$out/gen/whcl_client.c" \
 	--server "$out/gen/whcl_server.c" || { bad "generator"; finish; }
 sw=$(sed -n "/switcher_sources = files(/,/)/p" switcher/meson.build | grep -oE "'[a-z0-9_-]+\.c'" | tr -d "'" | sed 's|^|switcher/|')
-srv=(server-vm/server.c server-vm/handles.c server-vm/sched.c server-vm/config.c
-	server-vm/opencl/whs.c server-vm/opencl/whs_hand.c "$out/gen/whcl_server.c" tests/fuzz/fuzz_dispatch.c)
-for f in server-vm/opencl/whs_sched.c server-vm/opencl/whs_check.c; do [ -f "$f" ] && srv+=("$f"); done
-# server-vm/sched.h would shadow <sched.h>: switcher sources see only their own includes.
+# The OpenCL backend's sources, as its meson.build lists them.
+ocl=$(sed -n "/static_library('whopencl',/,/)/p" server-vm/opencl/meson.build | grep -oE "'[a-z0-9_-]+\.c'" | tr -d "'" | sed 's|^|server-vm/opencl/|')
+srv=(server-vm/server.c server-vm/handles.c server-vm/devsched.c server-vm/config.c
+	$ocl "$out/gen/whcl_server.c" tests/fuzz/fuzz_dispatch.c)
+# Switcher sources see only their own include directories.
 swinc=(-Iinclude -Iswitcher)
 inc=(-Iinclude -Iswitcher -Ispecs -I"$out/gen" -Iserver-vm -Iserver-vm/opencl)
 cflags=(-std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-deprecated-declarations -Wno-unused-command-line-argument

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* Weighted fair device-time scheduler (see sched.h). */
+/* Weighted fair device-time scheduler (see devsched.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "sched.h"
+#include "devsched.h"
 #include "server.h"
 
 struct sched_node {

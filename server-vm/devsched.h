@@ -19,8 +19,8 @@
  * An optional cap limits a client to cap_pct percent of wall time, enforced
  * with a device-time token bucket.
  */
-#ifndef WORMHOLE_SCHED_H
-#define WORMHOLE_SCHED_H
+#ifndef WORMHOLE_DEVSCHED_H
+#define WORMHOLE_DEVSCHED_H
 
 #include <stdbool.h>
 #include <stdint.h>
