@@ -17,8 +17,17 @@
 #define MIN_RING (4096u)
 #define MAX_RING (1ull << 30)
 #define MAX_ARENA (1ull << 40)
-#define SPIN_NS  (50 * 1000)    /* busy-wait this long first */
-#define YIELD_NS (250 * 1000)   /* then sched_yield until this long */
+/* Busy-wait this long first, then sched_yield until YIELD_NS, then sleep.
+ * The spin is short on purpose: when the two sides end up sharing one CPU
+ * (a loaded machine), every nanosecond spun is taken from the peer we wait
+ * for (a 50 us spin made small round trips ~100 us on a loaded 2-core box;
+ * 5 us: ~15 us), and sched_yield costs well under a microsecond when the
+ * CPU is ours alone. */
+#ifndef WH_RING_SPIN_NS
+#define WH_RING_SPIN_NS 5000
+#endif
+#define SPIN_NS  WH_RING_SPIN_NS
+#define YIELD_NS (250 * 1000)
 
 static inline void cpu_relax(void)
 {
