@@ -577,6 +577,62 @@ static void test_client_post_while_receiving(void **state)
 	assert_true(ord);
 }
 
+
+/* The standalone wh-echo-server program (path in $WH_ECHO_SERVER, set by
+ * meson): serve, echo, SIGKILL it mid-call, and see the client notice. */
+static void test_echo_server_program(void **state)
+{
+	(void)state;
+	const char *prog = getenv("WH_ECHO_SERVER");
+	if (!prog) {
+		print_message("WH_ECHO_SERVER not set (run through meson test)\n");
+		skip();
+	}
+	char addr[128];
+	snprintf(addr, sizeof(addr), "unix:@wh-test-prog-%d", (int)getpid());
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execl(prog, prog, addr, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	char line[256] = "";
+	ssize_t n = read(out[0], line, sizeof(line) - 1);
+	assert_true(n > 0);
+	line[n] = '\0';
+	assert_non_null(strstr(line, "listening unix:@wh-test-prog-"));
+	struct wh_chan *ch;
+	char err[256];
+	assert_int_equal(wh_connect(addr, &copts, &ch, err, sizeof(err)), WH_OK);
+	uint8_t x[5000], y[5000];
+	fill(x, sizeof(x), 9);
+	assert_int_equal(wh_echo_bytes(ch, x, sizeof(x), y), WH_OK);
+	assert_memory_equal(x, y, sizeof(x));
+	pid_t killer = fork();
+	if (killer == 0) {
+		usleep(100 * 1000);
+		kill(pid, SIGKILL);
+		_exit(0);
+	}
+	uint8_t b[8];
+	struct wh_enc e;
+	wh_enc_init_fixed(&e, b, sizeof(b));
+	wh_enc_u32(&e, 30000);
+	struct wh_msg r;
+	int64_t t0 = th_now_ms();
+	assert_int_equal(wh_call(ch, WH_API_ECHO, WH_ECHO_SLEEP, &e, &r),
+			 WH_E_PEER_GONE);
+	assert_true(th_now_ms() - t0 < 100 + GONE_BOUND_MS);
+	waitpid(killer, NULL, 0);
+	waitpid(pid, NULL, 0);
+	wh_close(ch);
+	close(out[0]);
+}
+
 /* ---- handshake and malformed input, with a raw peer ------------------- */
 
 static int raw_unix_connect(const char *path)
@@ -861,6 +917,7 @@ int main(void)
 		PER_SCHEME(test_shutdown, NULL, NULL),
 		PER_SCHEME(test_duplex_events, NULL, NULL),
 		PER_SCHEME(test_client_post_while_receiving, setup, teardown),
+		cmocka_unit_test(test_echo_server_program),
 		cmocka_unit_test(test_version_mismatch_server_side),
 		cmocka_unit_test(test_version_mismatch_client_side),
 		cmocka_unit_test(test_bad_headers),
