@@ -37,6 +37,21 @@ with tempfile.TemporaryDirectory() as d:
     sv = open(srv).read()
     check('whs_fns[WHCL_F_COUNT]' in sv, 'server dispatch table generated')
 
+    # errors failed=PREFIX: lookups report a failed posted creation's error;
+    # without it (the CUDA specs) the kind's invalid error, as before.
+    check('whs_failed_err(s, h_memobj, CL_INVALID_MEM_OBJECT)' in sv and 'whs_failed_note(s, _ret_id, _r)' in sv,
+          'failed=whs_failed: lookups and posted creators use whs_failed_*')
+    plain = os.path.join(d, 'plain.spec')
+    open(plain, 'w').write('api t 9\nscalar u32 cl_uint\nscalar i32 cl_int\n'
+                           'handle cl_mem MEM invalid=CL_INVALID_MEM_OBJECT\n'
+                           'fn cl_int f(cl_mem m, cl_uint n) @async;\n'
+                           'fn cl_mem g(cl_uint n, [errcode] cl_int *e) @async;\n')
+    r = subprocess.run([sys.executable, whgen, plain, '--server', os.path.join(d, 'p.c')],
+                       capture_output=True, text=True)
+    pv = open(os.path.join(d, 'p.c')).read() if r.returncode == 0 else ''
+    check(r.returncode == 0 and '_r = CL_INVALID_MEM_OBJECT;' in pv and 'whs_failed' not in pv,
+          'no failed=: the kind\'s invalid error, no whs_failed_* (%s)' % r.stderr.strip())
+
     bad_specs = {
         'async call with an output': 'fn cl_int f(cl_uint n, [out] cl_uint *x) @async;',
         'pointer without size or count': 'fn cl_int f(void *p);',
