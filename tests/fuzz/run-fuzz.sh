@@ -78,12 +78,12 @@ done
 "$out/fuzz-dispatch" "${fargs[@]}" -max_total_time="$secs" -print_final_stats=1 \
 	-artifact_prefix="$reg/" "$out/corpus" >"$out/fuzz.log" 2>&1
 rc=$?
-stats=$(grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$out/fuzz.log" | sed 's/stat:://' | tr '\n' ' ')
-cov=$(grep -oE "cov: [0-9]+ ft: [0-9]+" "$out/fuzz.log" | tail -1)
+stats=$(grep -aE "^stat::number_of_executed_units|^stat::peak_rss_mb" "$out/fuzz.log" | sed 's/stat:://' | tr '\n' ' ')
+cov=$(grep -aoE "cov: [0-9]+ ft: [0-9]+" "$out/fuzz.log" | tail -1)
 if [ $rc -eq 0 ]; then
 	ok "fuzzed ${secs}s without a crash ($stats$cov)"
 else
 	bad "fuzzer found a crash (rc $rc); input saved in tests/fuzz/regressions/:"
-	grep -E "ERROR|SUMMARY|runtime error|Test unit written" "$out/fuzz.log" | head -8
+	grep -aE "ERROR|SUMMARY|runtime error|Test unit written" "$out/fuzz.log" | head -8
 fi
 finish
