@@ -22,12 +22,13 @@
  * head, the consumer reads head with acquire (and symmetrically for tail),
  * so the bytes are visible before the index that covers them.
  *
- * Waiting adapts: spin, then sched_yield, then sleep through a pluggable
- * wait strategy (futex for memfd, sleep-poll for ivshmem where futexes do
- * not cross VMs).  Before sleeping, a waiter sets its *_sleep flag, issues
- * a full fence and re-checks the index; the other side, after publishing
- * its index, issues a full fence and makes the wake syscall only when it
- * finds the flag set (exchanging it to 0).  Because the futex word is the
+ * Waiting adapts: spin (5 us), then sched_yield (to 250 us), then sleep
+ * through a pluggable wait strategy (futex for memfd, sleep-poll for
+ * ivshmem where futexes do not cross VMs).  Before sleeping, a waiter sets
+ * its *_sleep flag and re-reads the index, both seq_cst; the other side
+ * publishes its index and then reads the flag, both seq_cst (a full
+ * barrier between store and load, as in Dekker's algorithm), and makes the
+ * wake syscall only when it finds the flag set (exchanging it to 0).  Because the futex word is the
  * flag itself and the waker clears it before waking, a wake that happens
  * between the re-check and the sleep makes FUTEX_WAIT return at once: no
  * lost wake-up.  While sleeping, the waiter wakes every slice to run a
