@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -456,6 +457,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *addr = argv[1];
+	signal(SIGPIPE, SIG_IGN); /* raw sockets the server closes: EPIPE, not death */
 	const char *vtok = getenv("ISO_VICTIM_TOKEN"), *atok = getenv("ISO_ATTACKER_TOKEN");
 	wh_enc_init(&E, 4096, WH_MAX_PAYLOAD);
 	struct cl v = { .who = "iso-victim" }, a = { .who = "iso-attacker", .watch = true };
@@ -814,6 +816,26 @@ int main(int argc, char **argv)
 	check(r == CL_OUT_OF_RESOURCES, "object limit: buffer #%d refused with CL_OUT_OF_RESOURCES (got %d)", made + 1, r);
 	r = create_buffer(&v, v.next++, v.ctx, CL_MEM_READ_WRITE, 2u << 20, NULL);
 	check(r == CL_SUCCESS, "victim unaffected by the attacker's limits: 2 MiB buffer (got %d)", r);
+
+	/* 6b. Call rate (policy: rate 100/s for the "rated" client). */
+	if (getenv("ISO_RATED_TOKEN")) {
+		struct cl q = { .who = "iso-rated" };
+		if (setup(&q, addr, getenv("ISO_RATED_TOKEN"), 0x1000)) {
+			int quota = 0, okc = 0, vok = 0;
+			for (int i = 0; i < 400; i++) {
+				r = finish_q(&q, q.q);
+				quota += r == INT32_MIN && last_st == WH_E_QUOTA;
+				okc += r == CL_SUCCESS;
+				vok += finish_q(&v, v.q) == CL_SUCCESS;
+			}
+			check(quota >= 100 && okc >= 90 && vok == 400,
+			      "rate limit: %d of 400 fast calls refused with WH_E_QUOTA (the ICD returns CL_OUT_OF_RESOURCES), %d served; victim served %d/400",
+			      quota, okc, vok);
+			wh_close(q.ch);
+		} else {
+			check(false, "rate-limited client set-up");
+		}
+	}
 
 	/* 7. Malformed payloads. */
 	{

@@ -22,6 +22,7 @@ trap cleanup EXIT
 export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 mkdir -p "$tmp/native"; cp /etc/OpenCL/vendors/pocl.icd "$tmp/native/"
 export ISO_VICTIM_TOKEN=iso-victim-token-0123456789 ISO_ATTACKER_TOKEN=iso-attacker-token-0123456789
+export ISO_RATED_TOKEN=iso-rated-token-0123456789
 mport=$((20000 + RANDOM % 20000))
 cat >"$tmp/wh.conf" <<EOC
 [client victim]
@@ -30,6 +31,9 @@ token = $ISO_VICTIM_TOKEN
 token = $ISO_ATTACKER_TOKEN
 mem = 1M
 objects = 32
+[client rated]
+token = $ISO_RATED_TOKEN
+rate = 100
 EOC
 OCL_ICD_VENDORS=$tmp/native "$WHD" -l "unix:$tmp/s.sock" -l "shm:wh-iso-$$" -a "unix:$tmp/admin.sock" \
 	-m "127.0.0.1:$mport" -c "$tmp/wh.conf" --api opencl >"$tmp/wd.log" 2>&1 &
