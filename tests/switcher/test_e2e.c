@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "echo.h"
+#include "ring.h"
 #include "helpers.h"
 
 /* Peer death must be noticed within this bound (the switchers check
@@ -633,6 +635,163 @@ static void test_echo_server_program(void **state)
 	close(out[0]);
 }
 
+
+/* A hostile shm client: it maps its region like a real one, then writes
+ * bad headers, impossible ring indices, and scribbles over the region
+ * header.  The server must answer with errors, never crash or hang. */
+struct raw_shm {
+	int sock;
+	uint8_t *map;
+	uint64_t len;
+	struct wh_region_view v;
+	struct wh_ring tx, rx;
+};
+
+static bool raw_shm_connect(const char *name, struct raw_shm *r)
+{
+	r->sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
+			 "wormhole-shm-%s", name);
+	if (connect(r->sock, (struct sockaddr *)&sa,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)))
+		return false;
+	uint64_t len;
+	struct iovec iov = { &len, sizeof(len) };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	if (recvmsg(r->sock, &mh, 0) != sizeof(len))
+		return false;
+	int fd;
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	/* The server sealed the file: shrinking it must fail. */
+	if (ftruncate(fd, 4096) == 0)
+		return false;
+	r->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	r->len = len;
+	const char *why;
+	if (r->map == MAP_FAILED || wh_region_validate(r->map, len, &r->v, &why))
+		return false;
+	wh_ring_attach(&r->tx, &r->v, 0);
+	wh_ring_attach(&r->rx, &r->v, 1);
+	return true;
+}
+
+static void raw_shm_send(struct raw_shm *r, const void *p, size_t n)
+{
+	struct iovec iov = { (void *)p, n };
+	wh_ring_sendv(&r->tx, &iov, 1, true, NULL);
+}
+
+static void raw_shm_hello(struct raw_shm *r)
+{
+	struct wh_enc e;
+	wh_enc_init(&e, 64, 0);
+	wh_enc_u32(&e, WH_PROTO_VERSION);
+	wh_enc_string(&e, "hostile");
+	wh_enc_string(&e, NULL);
+	struct wh_msg_hdr h;
+	wh_hdr_init(&h, WH_API_CONTROL, WH_CTL_HELLO, WH_F_SYNC, 1,
+		    (uint32_t)e.len);
+	raw_shm_send(r, &h, sizeof(h));
+	raw_shm_send(r, e.buf, e.len);
+	wh_enc_free(&e);
+	/* Read the reply, so the misbehaviour starts after the handshake. */
+	struct wh_msg_hdr rep;
+	uint8_t buf[4096];
+	if (wh_ring_recv(&r->rx, &rep, sizeof(rep), 5000, NULL) ||
+	    rep.payload_len > sizeof(buf) ||
+	    wh_ring_recv(&r->rx, buf, rep.payload_len, 5000, NULL))
+		_exit(11);
+	wh_ring_release(&r->rx, &wh_wait_futex);
+}
+
+static void test_shm_hostile_client(void **state)
+{
+	(void)state;
+	char a[256], err[256];
+	th_addr("shm", a, sizeof(a));
+	struct wh_listener *l;
+	assert_int_equal(wh_listen(a, NULL, &l, err, sizeof(err)), WH_OK);
+	for (int mode = 0; mode < 3; mode++) {
+		pid_t child = fork();
+		if (child == 0) {
+			struct raw_shm r;
+			if (!raw_shm_connect(a + 4, &r))
+				_exit(10);
+			raw_shm_hello(&r);
+			if (mode == 0) {
+				/* oversized header */
+				struct wh_msg_hdr h;
+				wh_hdr_init(&h, WH_API_ECHO, WH_ECHO_SUM,
+					    WH_F_SYNC, 2, WH_MAX_PAYLOAD + 1);
+				raw_shm_send(&r, &h, sizeof(h));
+			} else if (mode == 1) {
+				/* head far beyond anything written */
+				atomic_store(&r.tx.ctl->head, r.tx.pos + (1ull << 40));
+				wh_ring_kick(&r.tx, &wh_wait_futex);
+			} else {
+				/* move the arena under the server's feet, then
+				 * point a bulk argument past the real arena */
+				struct wh_region *reg = (struct wh_region *)r.map;
+				reg->arena_off = 0;
+				reg->arena_size = UINT64_MAX / 2;
+				struct wh_enc e;
+				wh_enc_init(&e, 64, 0);
+				wh_enc_u8(&e, 1);                 /* bulk */
+				wh_enc_u64(&e, 100);
+				wh_enc_u64(&e, r.v.arena_size);   /* just past it */
+				wh_enc_u8(&e, 0);                 /* outbuf inline */
+				wh_enc_u64(&e, 100);
+				struct wh_msg_hdr h;
+				wh_hdr_init(&h, WH_API_ECHO, WH_ECHO_BYTES,
+					    WH_F_SYNC, 2, (uint32_t)e.len);
+				raw_shm_send(&r, &h, sizeof(h));
+				raw_shm_send(&r, e.buf, e.len);
+				wh_enc_free(&e);
+			}
+			/* Wait to be disconnected (or killed). */
+			uint8_t b;
+			while (read(r.sock, &b, 1) > 0)
+				;
+			_exit(0);
+		}
+		struct wh_chan *ch;
+		assert_int_equal(wh_accept(l, &ch, 5000), WH_OK);
+		struct wh_msg m;
+		int st = wh_recv(ch, &m, 5000);
+		if (mode == 0) {
+			assert_int_equal(st, WH_E_TOO_BIG);
+		} else if (mode == 1) {
+			assert_int_equal(st, WH_E_MALFORMED);
+		} else {
+			/* The header is fine; the bulk reference is refused
+			 * when the echo service decodes it. */
+			assert_int_equal(st, WH_OK);
+			struct wh_dec d;
+			wh_dec_init(&d, m.payload, m.hdr.payload_len,
+				    wh_chan_bulk(ch));
+			const void *p;
+			uint64_t n;
+			assert_false(wh_dec_bytes(&d, &p, &n, 1000));
+			assert_int_equal(d.err, WH_E_MALFORMED);
+			struct wh_echo_state es;
+			wh_echo_init(&es);
+			assert_int_equal(wh_echo_handle(ch, &m, &es), WH_OK);
+			wh_msg_done(ch, &m);
+		}
+		wh_close(ch);
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	wh_listener_close(l);
+}
+
 /* ---- handshake and malformed input, with a raw peer ------------------- */
 
 static int raw_unix_connect(const char *path)
@@ -921,6 +1080,7 @@ int main(void)
 		cmocka_unit_test(test_version_mismatch_server_side),
 		cmocka_unit_test(test_version_mismatch_client_side),
 		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_shm_hostile_client),
 		cmocka_unit_test(test_auth_and_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
