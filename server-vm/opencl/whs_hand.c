@@ -95,13 +95,14 @@ int whs_hw_clSetKernelArg(struct whs *s, struct wh_dec *d, struct wh_enc *rep, b
 	cl_int r = CL_SUCCESS;
 	cl_kernel k = whs_get(s, hk, WHCL_K_KERNEL, "kernel");
 	if (!k)
-		return finish(s, "clSetKernelArg", rep, async, CL_INVALID_KERNEL);
+		return finish(s, "clSetKernelArg", rep, async, whs_failed_err(s, hk, CL_INVALID_KERNEL));
 	void *obj = NULL;
 	unsigned kind = tag == WHCL_ARG_MEM ? WHCL_K_MEM : tag == WHCL_ARG_SAMPLER ? WHCL_K_SAMPLER : WHCL_K_QUEUE;
 	if (hid && !(obj = whs_get(s, hid, kind, "kernel argument")))
 		return finish(s, "clSetKernelArg", rep, async,
-			      tag == WHCL_ARG_SAMPLER ? CL_INVALID_SAMPLER :
-			      tag == WHCL_ARG_QUEUE ? CL_INVALID_DEVICE_QUEUE : CL_INVALID_MEM_OBJECT);
+			      whs_failed_err(s, hid, tag == WHCL_ARG_SAMPLER ? CL_INVALID_SAMPLER :
+					     tag == WHCL_ARG_QUEUE ? CL_INVALID_DEVICE_QUEUE :
+					     CL_INVALID_MEM_OBJECT));
 	if (tag == WHCL_ARG_BYTES) {
 		/* aligned copy: the message bytes may sit at any address */
 		void *a = whs_alloc(s, n + 1);
@@ -182,9 +183,9 @@ int whs_hw_clEnqueueMapBuffer(struct whs *s, struct wh_dec *d, struct wh_enc *re
 	cl_command_queue q = NULL;
 	cl_mem mem = NULL;
 	if (r == CL_SUCCESS && !(q = whs_get(s, hq, WHCL_K_QUEUE, "command_queue")))
-		r = CL_INVALID_COMMAND_QUEUE;
+		r = whs_failed_err(s, hq, CL_INVALID_COMMAND_QUEUE);
 	if (r == CL_SUCCESS && !(mem = whs_get(s, hm, WHCL_K_MEM, "buffer")))
-		r = CL_INVALID_MEM_OBJECT;
+		r = whs_failed_err(s, hm, CL_INVALID_MEM_OBJECT);
 	if (r == CL_SUCCESS && !whs_buffer_range(mem, off, cb)) {
 		whs_log_check(s, fn, "offset + cb within the buffer");
 		r = CL_INVALID_VALUE;
@@ -258,9 +259,9 @@ int whs_hw_clEnqueueMapImage(struct whs *s, struct wh_dec *d, struct wh_enc *rep
 	cl_command_queue q = NULL;
 	cl_mem img = NULL;
 	if (r == CL_SUCCESS && !(q = whs_get(s, hq, WHCL_K_QUEUE, "command_queue")))
-		r = CL_INVALID_COMMAND_QUEUE;
+		r = whs_failed_err(s, hq, CL_INVALID_COMMAND_QUEUE);
 	if (r == CL_SUCCESS && !(img = whs_get(s, hm, WHCL_K_MEM, "image")))
-		r = CL_INVALID_MEM_OBJECT;
+		r = whs_failed_err(s, hm, CL_INVALID_MEM_OBJECT);
 	void *ptr = NULL;
 	cl_event ev = NULL;
 	size_t rp = 0, sp = 0;
@@ -336,9 +337,9 @@ int whs_hw_clEnqueueUnmapMemObject(struct whs *s, struct wh_dec *d, struct wh_en
 	cl_command_queue q = NULL;
 	cl_mem mem = NULL;
 	if (r == CL_SUCCESS && !(q = whs_get(s, hq, WHCL_K_QUEUE, "command_queue")))
-		r = CL_INVALID_COMMAND_QUEUE;
+		r = whs_failed_err(s, hq, CL_INVALID_COMMAND_QUEUE);
 	if (r == CL_SUCCESS && !(mem = whs_get(s, hm, WHCL_K_MEM, "memobj")))
-		r = CL_INVALID_MEM_OBJECT;
+		r = whs_failed_err(s, hm, CL_INVALID_MEM_OBJECT);
 	struct whs_map *m = NULL, **pp;
 	for (pp = &s->maps; r == CL_SUCCESS && *pp; pp = &(*pp)->next)
 		if ((*pp)->id == map_id)
