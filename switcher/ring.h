@@ -22,7 +22,7 @@
  * head, the consumer reads head with acquire (and symmetrically for tail),
  * so the bytes are visible before the index that covers them.
  *
- * Waiting adapts: spin (5 us), then sched_yield (to 250 us), then sleep
+ * Waiting adapts: spin (adaptive, <= 5 us), then sched_yield (to 250 us), then sleep
  * through a pluggable wait strategy (futex for memfd, sleep-poll for
  * ivshmem where futexes do not cross VMs).  Before sleeping, a waiter sets
  * its *_sleep flag and re-reads the index, both seq_cst; the other side
@@ -113,6 +113,7 @@ struct wh_ring {
 	uint64_t pos;            /* local head (producer) or tail (consumer) */
 	uint64_t cache;          /* last seen tail (producer) or head (consumer) */
 	bool broken;             /* the peer wrote an impossible index */
+	uint32_t spin_ns;        /* adaptive spin budget (0: the default) */
 };
 
 /* Local, validated copy of a region's geometry.  The header itself stays
