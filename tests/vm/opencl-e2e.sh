@@ -216,7 +216,7 @@ done
 # hostile client (garbage payloads, forged handles) over its ivshmem
 # session must get answers and leave the server serving.
 if [ -x "$BUILD/tests/opencl/ocl-gatedread" ]; then
-	exp=$(grep -a '^WHVM-NATIVE-GATED ' "$RD/server.log" | sed 's/^WHVM-NATIVE-GATED //')
+	exp=$(grep -a '^WHVM-NATIVE-GATED ' "$RD/server.log" | tr -d '\r' | sed 's/^WHVM-NATIVE-GATED //')
 	if got=$(vm_wait client2 '^WHVM-GATED ' 900); then
 		secs=$(grep -o 'secs=[0-9]*' <<<"$got" | cut -d= -f2)
 		if [ "$exp" = "gatedread read=0 out0=7 after=7" ] &&
