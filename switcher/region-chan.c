@@ -340,7 +340,12 @@ int wh_region_chan_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
 		return st;
 	}
 	uint32_t len = m->hdr.payload_len;
-	const void *p = len ? wh_ring_peek(&c->rx, len) : NULL;
+	/* The server never decodes in place: the client can still write the
+	 * ring, and a value checked there could change before the driver
+	 * reads it (double fetch).  A private copy of the payload costs a
+	 * memcpy of a few hundred bytes; bulk data in the arena stays shared
+	 * (it is data, copied or handed to the driver as bytes). */
+	const void *p = len && !c->base.is_server ? wh_ring_peek(&c->rx, len) : NULL;
 	if (p) {
 		wh_ring_skip(&c->rx, len);
 		m->payload = p;
