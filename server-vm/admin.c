@@ -74,10 +74,10 @@ static int admin_dispatch(struct wh_client *self, void *state,
 		pthread_mutex_lock(&srv->clients_lock);
 		uint32_t n = 0;
 		for (struct wh_client *c = srv->clients; c; c = c->next)
-			n += !c->is_admin;
+			n += !c->is_admin && atomic_load(&c->ready);
 		wh_enc_count(rep, n);
 		for (struct wh_client *c = srv->clients; c; c = c->next)
-			if (!c->is_admin)
+			if (!c->is_admin && atomic_load(&c->ready))
 				put_client(rep, c);
 		pthread_mutex_unlock(&srv->clients_lock);
 		wh_enc_u64(rep, atomic_load(&srv->objects));

@@ -64,7 +64,7 @@ void wh_metrics_render(struct wh_server *srv, struct wh_enc *out)
 		emit(out, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help,
 		     m[k].name, m[k].type);
 		for (struct wh_client *c = srv->clients; c; c = c->next) {
-			if (c->is_admin)
+			if (c->is_admin || !atomic_load(&c->ready))
 				continue;
 			char name[160], peer[160];
 			label(name, sizeof(name), c->name);

@@ -263,6 +263,26 @@ static void *client_main(void *arg)
 	struct wh_enc rep;
 	char why[256];
 
+	/* The handshake runs here, not on the listener's thread: a peer that
+	 * connects and stays silent holds up only itself. */
+	if (wh_handshake(c->listener, c->ch) != WH_OK) {
+		c->ch = NULL; /* closed by wh_handshake */
+		client_release(c);
+		pthread_mutex_destroy(&c->send_lock);
+		pthread_mutex_destroy(&c->pending_lock);
+		free(c);
+		return NULL;
+	}
+	c->peer = *wh_chan_peer(c->ch);
+	const struct wh_client_policy *pol = wh_config_match(&c->srv->cfg, &c->peer);
+	pthread_mutex_lock(&c->pending_lock);
+	if (pol) {
+		c->limits = pol->limits;
+		snprintf(c->name, sizeof(c->name), "%s", pol->name);
+	}
+	c->pending_limits = c->limits;
+	pthread_mutex_unlock(&c->pending_lock);
+	atomic_store(&c->ready, true);
 	wh_enc_init(&rep, 4096, WH_MAX_PAYLOAD);
 	wh_log("client %u connected: %s (claims '%s') as '%s'", c->id, c->peer.id,
 	       c->peer.claimed_name, c->name);
@@ -318,24 +338,20 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
-static int client_start(struct wh_server *srv, struct wh_chan *ch, bool admin)
+static int client_start(struct wh_server *srv, struct wh_listener *l,
+			struct wh_chan *ch, bool admin)
 {
 	struct wh_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->srv = srv;
+	c->listener = l;
 	c->ch = ch;
 	c->id = atomic_fetch_add(&next_client_id, 1);
 	c->peer = *wh_chan_peer(ch);
 	c->is_admin = admin;
 	c->limits = srv->cfg.defaults;
-	const struct wh_client_policy *pol = wh_config_match(&srv->cfg, &c->peer);
-	if (pol) {
-		c->limits = pol->limits;
-		snprintf(c->name, sizeof(c->name), "%s", pol->name);
-	} else {
-		snprintf(c->name, sizeof(c->name), "anon-%u", c->id);
-	}
+	snprintf(c->name, sizeof(c->name), "anon-%u", c->id);
 	if (wh_handles_init(&c->handles)) {
 		free(c);
 		return -ENOMEM;
@@ -403,7 +419,7 @@ static void *listener_main(void *arg)
 	struct listener_ctx *lc = arg;
 	while (!atomic_load(&lc->srv->stopping)) {
 		struct wh_chan *ch;
-		int rc = wh_accept(lc->l, &ch, 500);
+		int rc = wh_accept_raw(lc->l, &ch, 500);
 		if (rc == WH_E_TIMEOUT)
 			continue;
 		if (rc != WH_OK) {
@@ -418,7 +434,7 @@ static void *listener_main(void *arg)
 			wh_close(ch);
 			continue;
 		}
-		client_start(lc->srv, ch, lc->admin);
+		client_start(lc->srv, lc->l, ch, lc->admin);
 	}
 	return NULL;
 }

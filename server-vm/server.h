@@ -60,6 +60,8 @@ struct wh_client {
 	_Atomic bool gone;
 	_Atomic bool kick;             /* wormholectl asked to disconnect it */
 	bool is_admin;                 /* came in on the admin address */
+	struct wh_listener *listener;  /* for the handshake */
+	_Atomic bool ready;            /* handshake done: peer and name final */
 	/* wormholectl's limit changes wait here until the client thread
 	 * picks them up between two calls (limits are the thread's own). */
 	pthread_mutex_t pending_lock;

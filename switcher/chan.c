@@ -305,12 +305,30 @@ static void refuse(struct wh_chan *ch, const struct wh_msg_hdr *req,
 
 int wh_accept(struct wh_listener *l, struct wh_chan **out, int timeout_ms)
 {
+	int st = wh_accept_raw(l, out, timeout_ms);
+	if (st)
+		return st;
+	st = wh_handshake(l, *out);
+	if (st)
+		*out = NULL;
+	return st;
+}
+
+int wh_accept_raw(struct wh_listener *l, struct wh_chan **out, int timeout_ms)
+{
 	struct wh_chan *ch = NULL;
 	*out = NULL;
 	int st = l->ops->accept(l, &ch, timeout_ms);
 	if (st)
 		return st;
 	ch->liveness_ms = 3000;
+	*out = ch;
+	return WH_OK;
+}
+
+int wh_handshake(struct wh_listener *l, struct wh_chan *ch)
+{
+	int st;
 	char msg[160];
 	struct wh_msg m;
 	st = ch->ops->recv(ch, &m, HANDSHAKE_MS);
@@ -373,7 +391,6 @@ int wh_accept(struct wh_listener *l, struct wh_chan **out, int timeout_ms)
 	ch->ops->msg_done(ch, &m);
 	if (st)
 		goto fail;
-	*out = ch;
 	return WH_OK;
 fail:
 	ch->ops->close(ch);

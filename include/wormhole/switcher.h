@@ -103,6 +103,12 @@ int wh_listen(const char *addr, const struct wh_listen_opts *opts,
 /* Waits up to timeout_ms (-1 forever) for a client and completes its
  * handshake (version check, authentication).  WH_E_TIMEOUT when none. */
 int wh_accept(struct wh_listener *l, struct wh_chan **out, int timeout_ms);
+/* wh_accept() in two steps, so a server can run the handshake on the
+ * client's own thread and a peer that never says HELLO delays nobody else:
+ * wh_accept_raw() takes the transport connection, wh_handshake() checks
+ * version and authentication (up to 5 s) and closes ch when it fails. */
+int wh_accept_raw(struct wh_listener *l, struct wh_chan **out, int timeout_ms);
+int wh_handshake(struct wh_listener *l, struct wh_chan *ch);
 /* A file descriptor that polls readable when wh_accept() may succeed, or -1
  * if the listener has none (then call wh_accept with a timeout). */
 int wh_listener_fd(const struct wh_listener *l);

@@ -41,6 +41,14 @@ check "tcp without token refused" '[ $rc -ne 0 ] && grep -q "refused" <<<"$out"'
 out=$(timeout 10 "$SPIN" "tcp:127.0.0.1:$port" wrong-token-0123456789 1000 0.1 2>&1); rc=$?
 check "tcp with a wrong token refused" '[ $rc -ne 0 ] && grep -q "unknown token" "$tmp/wd.log"'
 
+# A peer that connects and never says HELLO must not hold up the next one.
+exec 7<>"/dev/tcp/127.0.0.1/$port"
+t0=$(date +%s%N)
+timeout 10 "$SPIN" "tcp:127.0.0.1:$port" light-token-0123456789 1000 0.05 >/dev/null 2>&1; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+exec 7>&-
+check "a silent peer does not delay the next client (${ms} ms)" '[ $rc -eq 0 ] && [ $ms -lt 2000 ]'
+
 # 3. Weights 1 and 3 share device time 25% / 75%.
 timeout 20 "$SPIN" "tcp:127.0.0.1:$port" light-token-0123456789 1000000 2.5 >"$tmp/l" &
 lp=$!
