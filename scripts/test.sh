@@ -94,10 +94,10 @@ fi
 if want asan && build_stage asan build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dbuildtype=debug; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson_suite asan build-asan --suite unit --suite concurrent
+		meson_suite asan build-asan --suite unit --suite concurrent --timeout-multiplier 4
 fi
 if want tsan && build_stage tsan build-tsan -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug; then
-	TSAN_OPTIONS=halt_on_error=1 meson_suite tsan build-tsan --suite concurrent
+	TSAN_OPTIONS=halt_on_error=1 meson_suite tsan build-tsan --suite concurrent --timeout-multiplier 5
 fi
 if want fuzz && [ -x tests/fuzz/run-fuzz.sh ]; then
 	script_suite fuzz tests/fuzz/run-fuzz.sh
