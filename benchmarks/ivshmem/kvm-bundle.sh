@@ -26,7 +26,12 @@ ldd /usr/bin/qemu-system-x86_64 | awk '/=> \// {print $3} /^\t\/lib64/ {print $1
 	while read -r l; do cp -L "$l" "$tmp/qemu/lib/"; done
 for f in bios-256k.bin linuxboot_dma.bin linuxboot.bin kvmvapic.bin multiboot_dma.bin \
 	efi-virtio.rom; do
-	[ -e "/usr/share/qemu/$f" ] && cp -L "/usr/share/qemu/$f" "$tmp/qemu/share/"
+	for d in /usr/share/qemu /usr/share/seabios; do
+		if [ -e "$d/$f" ]; then
+			cp -L "$d/$f" "$tmp/qemu/share/"
+			break
+		fi
+	done
 done
 # Debian builds TCG (and some devices) as loadable modules.
 mkdir -p "$tmp/qemu/modules"
