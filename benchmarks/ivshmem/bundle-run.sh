@@ -16,13 +16,13 @@ while [ $# -gt 0 ]; do
 	shift
 done
 w=$(mktemp -d)
-trap 'kill $(cat "$w"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$w"' EXIT
+shm=/dev/shm/wh-bundle-$$
+trap 'kill $(cat "$w"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$w" "$shm"' EXIT
 tar -C "$w" -xJf "$d/qemu.tar.xz"
 ld=$(ls "$w"/qemu/lib/ld-linux-x86-64.so.2)
 export QEMU_MODULE_DIR=$w/qemu/modules
 qemu() { "$ld" --library-path "$w/qemu/lib" "$w/qemu/bin/qemu-system-x86_64" -L "$w/qemu/share" "$@"; }
 if [ "$accel" = kvm ]; then acc=(-accel kvm -cpu host); else acc=(-accel tcg -cpu max); fi
-shm=/dev/shm/wh-bundle-$$
 truncate -s 64M "$shm"
 for role in server client; do
 	qemu "${acc[@]}" -M pc -smp 1 -m 256 -nodefaults -display none -monitor none \
