@@ -14,6 +14,9 @@
 
 #include "core.h"
 #include "devsched.h"
+#ifdef WH_HAVE_PLACEMENT
+#include "placement.h"
+#endif
 
 static const struct wh_backend *backends[WH_API_COUNT];
 static _Atomic uint32_t next_client_id = 1;
@@ -257,11 +260,22 @@ static int dispatch_one(struct wh_client *c, const struct wh_msg *m,
 	return rc;
 }
 
+/* Polling threads run near the accelerator (placement.c; a no-op when
+ * wormholed was told not to pin). */
+static void pin_self(void)
+{
+#ifdef WH_HAVE_PLACEMENT
+	wh_placement_pin_self();
+#endif
+}
+
 static void *client_main(void *arg)
 {
 	struct wh_client *c = arg;
 	struct wh_enc rep;
 	char why[256];
+
+	pin_self();
 
 	/* The handshake runs here, not on the listener's thread: a peer that
 	 * connects and stays silent holds up only itself. */
@@ -417,6 +431,7 @@ struct listener_ctx {
 static void *listener_main(void *arg)
 {
 	struct listener_ctx *lc = arg;
+	pin_self();
 	while (!atomic_load(&lc->srv->stopping)) {
 		struct wh_chan *ch;
 		int rc = wh_accept_raw(lc->l, &ch, 500);
