@@ -41,25 +41,6 @@ static void put_client(struct wh_enc *e, struct wh_client *c)
 	wh_enc_u32(e, l.cap_pct);
 }
 
-static int set_key(struct wh_limits *l, const char *key, uint64_t v)
-{
-	if (!strcmp(key, "mem"))
-		l->mem_bytes = v;
-	else if (!strcmp(key, "objects"))
-		l->objects = v;
-	else if (!strcmp(key, "inflight"))
-		l->inflight = v;
-	else if (!strcmp(key, "rate"))
-		l->rate_per_s = v;
-	else if (!strcmp(key, "weight") && v >= 1 && v <= 10000)
-		l->weight = (uint32_t)v;
-	else if (!strcmp(key, "cap") && v <= 100)
-		l->cap_pct = (uint32_t)v;
-	else
-		return -1;
-	return 0;
-}
-
 static int admin_dispatch(struct wh_client *self, void *state,
 			  const struct wh_msg *m, struct wh_dec *d,
 			  struct wh_enc *rep)
@@ -99,7 +80,7 @@ static int admin_dispatch(struct wh_client *self, void *state,
 			pthread_mutex_lock(&c->pending_lock);
 			struct wh_limits l = c->pending_limits;
 			pthread_mutex_unlock(&c->pending_lock);
-			rc = set_key(&l, key, v) ? -2 : 0;
+			rc = wh_limits_set(&l, key, v) == 1 ? 0 : -2;
 			if (!rc) {
 				pthread_mutex_lock(&c->pending_lock);
 				c->pending_limits = l;

@@ -67,14 +67,8 @@ static bool copy_str(char *dst, size_t cap, const char *src)
 	return true;
 }
 
-/* Applies a limits key; 1 = handled, 0 = not a limits key, -1 = bad value. */
-static int set_limit(struct wh_limits *l, const char *key, const char *val)
+int wh_limits_set(struct wh_limits *l, const char *key, uint64_t v)
 {
-	uint64_t v;
-	if (!wh_parse_size(val, &v))
-		return strcmp(key, "mem") && strcmp(key, "objects") &&
-		       strcmp(key, "inflight") && strcmp(key, "rate") &&
-		       strcmp(key, "weight") && strcmp(key, "cap") ? 0 : -1;
 	if (!strcmp(key, "mem"))
 		l->mem_bytes = v;
 	else if (!strcmp(key, "objects"))
@@ -94,6 +88,17 @@ static int set_limit(struct wh_limits *l, const char *key, const char *val)
 	} else
 		return 0;
 	return 1;
+}
+
+/* A limits key from the file: the value is parsed first, so a known key
+ * with garbage is "bad value" and an unknown key is "unknown". */
+static int set_limit(struct wh_limits *l, const char *key, const char *val)
+{
+	struct wh_limits probe = *l;
+	uint64_t v;
+	if (!wh_parse_size(val, &v))
+		return wh_limits_set(&probe, key, 1) ? -1 : 0;
+	return wh_limits_set(l, key, v);
 }
 
 enum section { SEC_NONE, SEC_SERVER, SEC_DEFAULT, SEC_CLIENT };

@@ -61,6 +61,9 @@ void wh_config_defaults(struct wh_config *cfg);
 int wh_config_load(struct wh_config *cfg, const char *path, char *err,
 		   size_t errlen);
 void wh_config_free(struct wh_config *cfg);
+/* Sets one limit by its policy-file key (mem objects inflight rate weight
+ * cap): 1 set, 0 unknown key, -1 value out of range. */
+int wh_limits_set(struct wh_limits *l, const char *key, uint64_t v);
 /* Parses "123", "4K", "1G"...; false on garbage or overflow. */
 bool wh_parse_size(const char *s, uint64_t *out);
 /* Constant-time lookup of the policy whose token matches. */

@@ -156,29 +156,45 @@ bool wh_handles_bind(struct wh_handles *t, uint64_t id, unsigned kind, void *obj
 	return ok;
 }
 
-void *wh_handles_get(struct wh_handles *t, uint64_t id, unsigned kind,
-		     enum wh_handle_err *why)
+/* Finds id of the given kind with the lock held; NULL and *why otherwise. */
+static struct wh_handle_slot *lookup(struct wh_handles *t, uint64_t id,
+				     unsigned kind, enum wh_handle_err *why)
 {
-	void *obj = NULL;
-	enum wh_handle_err e = WH_HANDLE_OK;
-
-	if (id <= TOMB) {
-		e = WH_HANDLE_NULL;
-		goto out;
-	}
-	pthread_mutex_lock(&t->lock);
 	struct wh_handle_slot *s = find(t, id);
-	if (!s)
-		e = WH_HANDLE_UNKNOWN;
-	else if (s->kind != kind)
-		e = WH_HANDLE_WRONG_KIND;
-	else
-		obj = s->obj;
-	pthread_mutex_unlock(&t->lock);
-out:
+	*why = !s ? WH_HANDLE_UNKNOWN
+		  : s->kind != kind ? WH_HANDLE_WRONG_KIND : WH_HANDLE_OK;
+	return *why == WH_HANDLE_OK ? s : NULL;
+}
+
+/* get and remove share everything but what they do to a found slot. */
+static void *get_or_remove(struct wh_handles *t, uint64_t id, unsigned kind,
+			   enum wh_handle_err *why, bool remove)
+{
+	enum wh_handle_err e = WH_HANDLE_NULL;
+	void *obj = NULL;
+
+	if (id > TOMB) {
+		pthread_mutex_lock(&t->lock);
+		struct wh_handle_slot *s = lookup(t, id, kind, &e);
+		if (s) {
+			obj = s->obj;
+			if (remove) {
+				s->id = TOMB;
+				s->obj = NULL;
+				t->live--;
+			}
+		}
+		pthread_mutex_unlock(&t->lock);
+	}
 	if (why)
 		*why = e;
 	return obj;
+}
+
+void *wh_handles_get(struct wh_handles *t, uint64_t id, unsigned kind,
+		     enum wh_handle_err *why)
+{
+	return get_or_remove(t, id, kind, why, false);
 }
 
 void *wh_handles_get_any(struct wh_handles *t, uint64_t id, unsigned *kind)
@@ -199,30 +215,7 @@ void *wh_handles_get_any(struct wh_handles *t, uint64_t id, unsigned *kind)
 void *wh_handles_remove(struct wh_handles *t, uint64_t id, unsigned kind,
 			enum wh_handle_err *why)
 {
-	void *obj = NULL;
-	enum wh_handle_err e = WH_HANDLE_OK;
-
-	if (id <= TOMB) {
-		e = WH_HANDLE_NULL;
-		goto out;
-	}
-	pthread_mutex_lock(&t->lock);
-	struct wh_handle_slot *s = find(t, id);
-	if (!s) {
-		e = WH_HANDLE_UNKNOWN;
-	} else if (s->kind != kind) {
-		e = WH_HANDLE_WRONG_KIND;
-	} else {
-		obj = s->obj;
-		s->id = TOMB;
-		s->obj = NULL;
-		t->live--;
-	}
-	pthread_mutex_unlock(&t->lock);
-out:
-	if (why)
-		*why = e;
-	return obj;
+	return get_or_remove(t, id, kind, why, true);
 }
 
 uint32_t wh_handles_count(struct wh_handles *t)
@@ -243,17 +236,21 @@ void wh_handles_drain(struct wh_handles *t,
 		      void (*fn)(void *ctx, uint64_t id, unsigned kind, void *obj),
 		      void *ctx)
 {
+	/* The old array leaves the table (nothing here can fail): its live
+	 * slots are packed to the front, sorted newest first and released
+	 * after the lock is dropped.  If no new array can be had, the table
+	 * stays empty with capacity 0, where lookups find nothing and
+	 * insertions fail cleanly. */
 	pthread_mutex_lock(&t->lock);
-	uint32_t n = 0;
-	struct wh_handle_slot *live = malloc((size_t)(t->live ? t->live : 1) * sizeof(*live));
-	for (uint32_t i = 0; live && i < t->cap; i++)
-		if (t->slots[i].id > TOMB)
-			live[n++] = t->slots[i];
-	memset(t->slots, 0, (size_t)t->cap * sizeof(*t->slots));
+	struct wh_handle_slot *live = t->slots;
+	uint32_t n = 0, cap = t->cap;
+	for (uint32_t i = 0; i < cap; i++)
+		if (live[i].id > TOMB)
+			live[n++] = live[i];
+	t->slots = calloc(cap, sizeof(*t->slots));
+	t->cap = t->slots ? cap : 0;
 	t->used = t->live = 0;
 	pthread_mutex_unlock(&t->lock);
-	if (!live)
-		return;
 	qsort(live, n, sizeof(*live), by_seq_desc);
 	for (uint32_t i = 0; i < n; i++)
 		fn(ctx, live[i].id, live[i].kind, live[i].obj);
