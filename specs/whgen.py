@@ -931,7 +931,13 @@ def emit_server_body(spec, f, c):
         n = p.name
         cls = p.cls
         if cls in ('handle_array', 'scalar_array', 'strings') and p.get('count'):
-            c('if (%s && (uint64_t)n_%s != (uint64_t)(%s))' % (n if cls != 'handle_array' else 'ids_' + n, n, p.get('count')))
+            arr = n if cls != 'handle_array' else 'ids_' + n
+            if not p.has('opt'):
+                # A required array that is absent: the API's invalid-value
+                # error, never a NULL (with a count) handed to the driver.
+                c('if (_r == CL_SUCCESS && !%s)' % arr)
+                c('\t_r = %s;' % spec.malformed_err)
+            c('if (%s && (uint64_t)n_%s != (uint64_t)(%s))' % (arr, n, p.get('count')))
             c('\treturn whs_reject(s, "%s", WH_E_MALFORMED, "%s: %%u elements, %s says otherwise", n_%s);' % (
                 f.name, n, p.get('count').replace('"', ''), n))
         elif cls == 'bytes':
