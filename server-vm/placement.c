@@ -56,7 +56,19 @@ int wh_placement_init(const char *pci_busid, const char *override_cpuset,
 		      char *log, size_t loglen)
 {
 	wh_placement_fini();
-	if (hwloc_topology_init(&topo) ||
+	if (hwloc_topology_init(&topo) == 0) {
+		/* PCI locality is all we need.  hwloc's GPU-runtime plugins
+		 * would initialise OpenCL/CUDA inside wormholed just to name
+		 * devices (slow, leaky, and an ICD loader in the server). */
+		static const char *const skip[] = { "opencl", "cuda", "nvml", "rsmi",
+						    "levelzero", "gl" };
+		for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+			hwloc_topology_set_components(topo,
+				HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, skip[i]);
+	} else {
+		topo = NULL;
+	}
+	if (!topo ||
 	    hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_ALL) ||
 	    hwloc_topology_load(topo)) {
 		if (topo)
