@@ -28,7 +28,8 @@
  *     = 0, wh_region_init(), epoch += 1, ready = 1.
  *   - A client claims a free session by a compare-and-swap of its claim
  *     from 0 to the epoch it saw, then re-checks that the epoch did not
- *     move (else it gives the claim back and retries).
+ *     move (else it gives the claim back and retries).  A closing client
+ *     keeps its claim: only the server's reformat frees a session.
  *   - Each side bumps its wh_region.heartbeat[] from a small thread every
  *     HB_MS; a peer whose heartbeat stands still for the liveness period, a
  *     peer state of CLOSED, or (client) an epoch change means the peer is
@@ -416,9 +417,12 @@ static void ivs_release(void *ctx, void *map, uint64_t len)
 	struct ivs_sess *s = ctx;
 	hb_stop(s);
 	if (s->side == WH_SIDE_CLIENT) {
-		/* Give the session back so the server can start a new one. */
-		uint64_t e = s->epoch;
-		atomic_compare_exchange_strong(&s->hdr->claim, &e, 0);
+		/* The claim stays: the session is free again only once the
+		 * server has reformatted it (claim = 0, epoch + 1).  Giving it
+		 * back here let a new client claim the old, unformatted
+		 * session and lose it to the reformat a moment later.  Our
+		 * CLOSED state (region-chan) tells the server it may format
+		 * at once. */
 	} else {
 		/* If the client's heartbeat has not moved since we last saw it
 		 * move (a dead client: how we usually get here), it has been
