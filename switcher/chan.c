@@ -6,6 +6,10 @@
  * wh_hdr_check() before reading a payload; this layer checks what a
  * message means (is it the reply we wait for, an event, an error).
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,4 +484,25 @@ void wh_close(struct wh_chan *ch)
 {
 	if (ch)
 		ch->ops->close(ch);
+}
+
+int wh_accept_socket(int lfd, int timeout_ms, struct sockaddr *sa,
+		     unsigned *salen, int *fd)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	int r;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return WH_E_TIMEOUT;
+	if (r < 0)
+		return WH_E_INTERNAL;
+	socklen_t len = salen ? *salen : 0;
+	*fd = accept4(lfd, sa, sa ? &len : NULL, SOCK_CLOEXEC);
+	if (*fd < 0)
+		return errno == EAGAIN || errno == EINTR ? WH_E_TIMEOUT : WH_E_INTERNAL;
+	if (salen)
+		*salen = len;
+	return WH_OK;
 }

@@ -122,16 +122,9 @@ static int shm_accept(struct wh_listener *base, struct wh_chan **out,
 		      int timeout_ms)
 {
 	struct shm_listener *l = (struct shm_listener *)base;
-	struct pollfd p = { .fd = l->fd, .events = POLLIN };
-	int r;
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return WH_E_TIMEOUT;
-	int s = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
-	if (s < 0)
-		return errno == EAGAIN ? WH_E_TIMEOUT : WH_E_INTERNAL;
+	int s, st = wh_accept_socket(l->fd, timeout_ms, NULL, NULL, &s);
+	if (st)
+		return st;
 	struct ucred cred = { .pid = -1 };
 	socklen_t cl = sizeof(cred);
 	getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &cl);

@@ -631,18 +631,11 @@ static int sock_accept(struct wh_listener *base, struct wh_chan **out,
 		       int timeout_ms)
 {
 	struct sock_listener *l = (struct sock_listener *)base;
-	struct pollfd p = { .fd = l->fd, .events = POLLIN };
-	int r;
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return WH_E_TIMEOUT;
 	struct sockaddr_storage ss;
-	socklen_t ssl = sizeof(ss);
-	int fd = accept4(l->fd, (struct sockaddr *)&ss, &ssl, SOCK_CLOEXEC);
-	if (fd < 0)
-		return errno == EAGAIN ? WH_E_TIMEOUT : WH_E_INTERNAL;
+	unsigned ssl = sizeof(ss);
+	int fd, st = wh_accept_socket(l->fd, timeout_ms, (struct sockaddr *)&ss, &ssl, &fd);
+	if (st)
+		return st;
 	struct sock_chan *c = chan_new(fd, l->tcp ? &wh_tcp_ops : &wh_unix_ops,
 				       true);
 	if (!c) {

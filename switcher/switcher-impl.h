@@ -54,6 +54,13 @@ struct wh_listener {
 	char addr[256];
 };
 
+/* Accept on a listening socket once it is readable, waiting up to
+ * timeout_ms: WH_OK with *fd set (close-on-exec), WH_E_TIMEOUT, or
+ * WH_E_INTERNAL.  Shared by the socket-based listeners (shm, unix, tcp). */
+struct sockaddr;
+int wh_accept_socket(int lfd, int timeout_ms, struct sockaddr *sa,
+		     unsigned *salen, int *fd);
+
 extern const struct wh_switcher_ops wh_shm_ops;
 extern const struct wh_switcher_ops wh_unix_ops;
 extern const struct wh_switcher_ops wh_tcp_ops;
