@@ -2,7 +2,9 @@
 /*
  * Socket switchers: unix:PATH (unix:@NAME for the abstract namespace) and
  * tcp:HOST:PORT.  Same framing as every switcher (32-byte header, then the
- * payload), no arena: bulk data travels inline.
+ * payload), no arena: bulk data travels inline.  The same stream code also
+ * runs over a character device with read/write/poll semantics: the vmfunc
+ * switcher's /dev/wormhole (wh_stream_chan_from_dev()).
  *
  * Sends: posts are copied into a send buffer and go out with the next
  * call, flush, or once the buffer passes SBUF_FLUSH bytes; everything else
@@ -26,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -39,6 +42,7 @@
 struct sock_chan {
 	struct wh_chan base;
 	int fd;
+	bool dev;	/* a character device: read/writev, not recv/sendmsg */
 	/* Nothing more can be sent or received.  Atomic: a server may send
 	 * (replies, events) on one thread while another blocks in recv. */
 	_Alignas(8) _Atomic uint64_t gone;
@@ -95,7 +99,8 @@ static int write_all(struct sock_chan *c, struct iovec *iov, int n)
 {
 	while (n) {
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		ssize_t w = c->dev ? writev(c->fd, iov, n)
+				   : sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -140,8 +145,14 @@ static int wait_in(struct sock_chan *c, int timeout_ms)
 static int read_some(struct sock_chan *c, void *dst, size_t n, size_t *got,
 		     int timeout_ms)
 {
+	/* A gate device has no doorbell: poll() sleeps in the driver's
+	 * re-poll timer, so look again a few times first (each look is a
+	 * system call and a gate call, never a VM exit). */
+	int spins = c->dev && timeout_ms ? 256 : 0;
+
 	for (;;) {
-		ssize_t r = recv(c->fd, dst, n, MSG_DONTWAIT);
+		ssize_t r = c->dev ? read(c->fd, dst, n)
+				   : recv(c->fd, dst, n, MSG_DONTWAIT);
 		if (r > 0) {
 			*got = (size_t)r;
 			return WH_OK;
@@ -152,7 +163,22 @@ static int read_some(struct sock_chan *c, void *dst, size_t n, size_t *got,
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return gone(c);
-		int st = wait_in(c, timeout_ms);
+		if (spins-- > 0)
+			continue;
+		/* A device cannot be woken by shutdown(): wait in slices. */
+		int slice = timeout_ms;
+		if (c->dev) {
+			if (is_gone(c))
+				return WH_E_PEER_GONE;	/* shut down locally */
+			if (timeout_ms < 0 || timeout_ms > 100)
+				slice = 100;
+		}
+		int st = wait_in(c, slice);
+		if (st == WH_E_TIMEOUT && slice != timeout_ms) {
+			if (timeout_ms > 0)
+				timeout_ms -= slice;
+			continue;
+		}
 		if (st)
 			return st;
 	}
@@ -310,6 +336,10 @@ static void sock_msg_done(struct wh_chan *ch, struct wh_msg *m)
 static void sock_shutdown(struct wh_chan *ch)
 {
 	struct sock_chan *c = (struct sock_chan *)ch;
+	if (c->dev) {
+		set_gone(c);	/* a reader sees it within one wait slice */
+		return;
+	}
 	/* Wakes a poll() on this socket and tells the peer. */
 	shutdown(c->fd, SHUT_RDWR);
 }
@@ -352,6 +382,21 @@ static struct sock_chan *chan_new(int fd, const struct wh_switcher_ops *ops,
 	c->base.liveness_ms = 3000;
 	c->base.peer.pid = -1;
 	return c;
+}
+
+/* The gate device's channel: the fd is open O_RDWR | O_NONBLOCK. */
+static const struct wh_switcher_ops wh_gatedev_ops;
+
+int wh_stream_chan_from_dev(int fd, const char *id, struct wh_chan **out)
+{
+	struct sock_chan *c = chan_new(fd, &wh_gatedev_ops, false);
+	if (!c)
+		return WH_E_NOMEM;
+	c->dev = true;
+	c->base.peer.kind = WH_PEER_UNIX;
+	snprintf(c->base.peer.id, sizeof(c->base.peer.id), "%s", id);
+	*out = &c->base;
+	return WH_OK;
 }
 
 static void tcp_tune(int fd, int liveness_ms)
@@ -709,6 +754,17 @@ const struct wh_switcher_ops wh_tcp_ops = {
 	.accept = sock_accept,
 	.listener_fd = sock_listener_fd,
 	.listener_close = sock_listener_close,
+	.send = sock_send,
+	.flush = sock_flush,
+	.recv = sock_recv,
+	.msg_done = sock_msg_done,
+	.shutdown = sock_shutdown,
+	.close = sock_close,
+};
+
+/* Data path only: vmfunc.c opens the device (wh_vmfunc_ops). */
+static const struct wh_switcher_ops wh_gatedev_ops = {
+	.scheme = "vmfunc",
 	.send = sock_send,
 	.flush = sock_flush,
 	.recv = sock_recv,

@@ -61,6 +61,11 @@ struct sockaddr;
 int wh_accept_socket(int lfd, int timeout_ms, struct sockaddr *sa,
 		     unsigned *salen, int *fd);
 
+/* A stream channel (sock.c's framing) over a character device opened
+ * O_RDWR | O_NONBLOCK with read/write/poll semantics: the vmfunc switcher's
+ * /dev/wormhole.  Takes over fd. */
+int wh_stream_chan_from_dev(int fd, const char *id, struct wh_chan **out);
+
 extern const struct wh_switcher_ops wh_shm_ops;
 extern const struct wh_switcher_ops wh_unix_ops;
 extern const struct wh_switcher_ops wh_tcp_ops;

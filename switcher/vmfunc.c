@@ -4,21 +4,29 @@
  *
  * With the KVM patch in kvm-patch/, a client VM attached to a server's gate
  * calls the server with VMFUNC (EPTP switching) and no VM exit: see
- * kvm-patch/README.md and switcher/vmfunc-gate.S for the trampoline and gate
- * pages.  The VMM announces an attached gate to its guest with CPUID leaf
- * 0x40000100 ("WormholeGate", KVM_CPUID_WORMHOLE in the patched
- * <linux/kvm.h>); leaf 0x40000101 gives the trampoline and window GPAs.
+ * kvm-patch/README.md, switcher/vmfunc-gate.S (trampoline and gate) and
+ * include/wormhole/gate-abi.h.  The VMM announces an attached gate to its
+ * guest with CPUID leaf 0x40000100 ("WormholeGate", KVM_CPUID_WORMHOLE in
+ * the patched <linux/kvm.h>); leaf 0x40000101 gives the trampoline and
+ * window GPAs.
  *
- * Entering the gate needs CPL 0 (the gate begins with CLI and loads CR3),
- * so a Linux process reaches it through a guest kernel driver (/dev/wormhole)
- * that is not part of this tree yet.  Until the driver is present, and
- * whenever the hypervisor offers no wormhole (the common case, and the case
- * on any host without the patch or without VMFUNC), this switcher falls
- * back to the shm switcher with the same NAME, so generated code runs
- * unchanged.  The reason is reported once on stderr, or never with
- * WORMHOLE_QUIET=1.
+ * Entering the gate needs CPL 0 (it loads CR3), so a process reaches it
+ * through the guest driver switcher/guest-driver/ (/dev/wormhole): write()
+ * and read() move bytes through the gate's two rings, and this switcher
+ * runs the socket switchers' message framing over that device
+ * (wh_stream_chan_from_dev()).  NAME is not used on the gate: a client VM
+ * has one gate, to the server its VMM attached it to.
+ *
+ * Whenever the hypervisor offers no wormhole (the common case, and the case
+ * on any host without the patch or without VMFUNC), or the driver is not
+ * loaded, this switcher falls back to the shm switcher with the same NAME,
+ * so generated code runs unchanged.  The reason is reported once on stderr,
+ * or never with WORMHOLE_QUIET=1.
  */
+#define _GNU_SOURCE
 #include <cpuid.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +34,9 @@
 
 #include "switcher-impl.h"
 #include "vmfunc.h"
+#include "wormhole/gate-abi.h"
 
 #define WH_CPUID_HV_BASE	0x40000000u
-#define WH_CPUID_WORMHOLE	0x40000100u
-#define WH_SIG_EBX		0x6d726f57u	/* "Worm" */
-#define WH_SIG_ECX		0x656c6f68u	/* "hole" */
-#define WH_SIG_EDX		0x65746147u	/* "Gate" */
 #define WH_DRIVER_PATH		"/dev/wormhole"
 
 static void cpuid(uint32_t leaf, uint32_t r[4])
@@ -51,28 +56,26 @@ int wh_vmfunc_probe(struct wh_vmfunc_info *info, char *why, size_t whylen)
 	cpuid(WH_CPUID_HV_BASE, r);
 	/* Some hypervisors (KVM included) do not list 0x40000100 in the
 	 * base leaf's maximum, so look at the leaf itself. */
-	cpuid(WH_CPUID_WORMHOLE, r);
-	if (r[1] != WH_SIG_EBX || r[2] != WH_SIG_ECX || r[3] != WH_SIG_EDX) {
+	cpuid(WH_GATE_CPUID, r);
+	if (r[1] != WH_GATE_SIG_EBX || r[2] != WH_GATE_SIG_ECX ||
+	    r[3] != WH_GATE_SIG_EDX) {
 		snprintf(why, whylen,
 			 "no wormhole: hypervisor offers no gate (CPUID %#x has no \"WormholeGate\" signature)",
-			 WH_CPUID_WORMHOLE);
+			 WH_GATE_CPUID);
 		return 0;
 	}
 	info->eptp_index = r[0];
-	cpuid(WH_CPUID_WORMHOLE + 1, r);
+	cpuid(WH_GATE_CPUID_ADDR, r);
 	info->tramp_gpa = (uint64_t)r[1] << 32 | r[0];
 	info->window_gpa = (uint64_t)r[3] << 32 | r[2];
-	if (access(WH_DRIVER_PATH, R_OK | W_OK)) {
+	if (access(WH_DRIVER_PATH, F_OK)) {
 		snprintf(why, whylen,
-			 "wormhole gate offered (trampoline GPA %#llx, window GPA %#llx) but no guest driver at %s",
+			 "wormhole gate offered (trampoline GPA %#llx, window GPA %#llx) but no %s (load wormhole_gate.ko)",
 			 (unsigned long long)info->tramp_gpa,
 			 (unsigned long long)info->window_gpa, WH_DRIVER_PATH);
 		return 0;
 	}
-	/* The driver's data path is not implemented yet (see the header). */
-	snprintf(why, whylen, "wormhole gate offered, but the %s data path is not implemented",
-		 WH_DRIVER_PATH);
-	return 0;
+	return 1;
 }
 
 static void note_fallback(const char *rest, const char *why)
@@ -90,11 +93,25 @@ static int vmfunc_connect(const char *rest, const struct wh_client_opts *opts,
 {
 	struct wh_vmfunc_info info;
 	char why[256];
+	int fd, st;
 
-	if (!wh_vmfunc_probe(&info, why, sizeof(why)))
+	if (!wh_vmfunc_probe(&info, why, sizeof(why))) {
 		note_fallback(rest, why);
-	/* The channel is a shm channel: wh_chan_scheme() says "shm". */
-	return wh_shm_ops.connect(rest, opts, out, err, errlen);
+		/* The channel is a shm channel: wh_chan_scheme() says "shm". */
+		return wh_shm_ops.connect(rest, opts, out, err, errlen);
+	}
+	fd = open(WH_DRIVER_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "vmfunc: %s: %s%s", WH_DRIVER_PATH, strerror(e),
+			 e == EBUSY ? " (the gate carries one channel; another process has it)" : "");
+		return e == EBUSY ? WH_E_QUOTA : WH_E_PEER_GONE;
+	}
+	st = wh_stream_chan_from_dev(fd, "vmfunc:gate", out);
+	if (st)
+		close(fd);
+	return st;
 }
 
 static int vmfunc_listen(const char *rest, const struct wh_listen_opts *opts,
@@ -121,8 +138,9 @@ static void vmfunc_listener_close(struct wh_listener *l)
 	wh_shm_ops.listener_close(l);
 }
 
-/* Channels are shm channels (ch->ops == &wh_shm_ops); these only forward
- * in case a caller reaches them through this table. */
+/* Channels are shm channels (ch->ops == &wh_shm_ops) or gate device
+ * channels (their own ops, in sock.c); these only forward in case a caller
+ * reaches them through this table. */
 static int vmfunc_send(struct wh_chan *ch, const struct wh_msg_hdr *h,
 		       const void *payload, size_t len)
 {

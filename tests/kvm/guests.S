@@ -25,6 +25,7 @@
 	.org	T_CALLS, 0xf4
 	mov	$STACK_TOP, %esp
 	xor	%r12d, %r12d		/* wrong answers */
+	xor	%edx, %edx		/* WH_GATE_OP_F (the gate clears rdx) */
 	mov	$5, %edi		/* warm-up call */
 	mov	$(C_TRAMP + TP_CALL), %eax
 	call	*%rax
@@ -94,6 +95,7 @@
 	mov	$0x401, %eax	/* L0, execute breakpoint */
 	mov	%rax, %dr7
 	mov	$STACK_TOP, %esp
+	xor	%edx, %edx
 	mov	$9, %edi
 	mov	$(C_TRAMP + TP_CALL), %eax
 	call	*%rax
@@ -126,10 +128,10 @@
 	hlt
 
 	.org	T_SERVER_INIT, 0xf4
-	movq	$K_VALUE, (S_WIN + 0x4000 + D_K)
-	movq	$0, (S_WIN + 0x4000 + D_COUNT)
+	movq	$K_VALUE, (S_DATA + D_K)
+	movq	$0, (S_DATA + D_COUNT)
 	movabs	$SECRET_VALUE, %rax
-	mov	%rax, (S_WIN + 0x4000 + D_SECRET)
+	mov	%rax, (S_DATA + D_SECRET)
 	out	%al, $PORT_DONE
 	hlt
 
@@ -144,10 +146,42 @@
 
 	.org	T_SLOW, 0xf4
 	mov	$STACK_TOP, %esp
+	xor	%edx, %edx
 	mov	$(C_TRAMP + TP_CALL), %eax
 	call	*%rax
 	out	%al, $PORT_DONE
 	hlt
+
+	/* The trampoline called from 32-bit code (compatibility mode): the
+	 * gate's first instruction must stop it. */
+	.org	T_COMPAT, 0xf4
+	mov	$STACK_TOP, %esp
+	pushq	$GDT_CODE32
+	pushq	$(CODE_BASE + T_COMPAT + 0x20)
+	lretq
+	.org	T_COMPAT + 0x20, 0xf4
+	.code32
+	xor	%edx, %edx
+	mov	$7, %edi
+	mov	$(C_TRAMP + TP_CALL), %eax
+	call	*%eax
+	out	%al, $PORT_PROBE
+	hlt
+	.code64
+
+	/* Gate operations with arguments from the VMM: rdi, rsi, rdx. */
+	.org	T_OP, 0xf4
+	mov	$STACK_TOP, %esp
+	mov	$(C_TRAMP + TP_CALL), %eax
+	call	*%rax
+	out	%al, $PORT_DONE
+	hlt
+
+	/* gate-sim: jump straight to the gate entry (no VMFUNC). */
+	.org	T_SIM, 0xf4
+	mov	$STACK_TOP, %esp
+	mov	$(C_TRAMP + GATE_ENTRY), %eax
+	jmp	*%rax
 
 	.org	VEC_STUBS, 0xf4
 	vec = 0

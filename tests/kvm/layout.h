@@ -7,39 +7,39 @@
 #ifndef WH_TEST_LAYOUT_H
 #define WH_TEST_LAYOUT_H
 
+#include "wormhole/gate-abi.h"
+
 #define MEM_SIZE	0x200000	/* RAM of each VM: 2 MiB at GPA 0 */
 #define PT_PML4		0x1000		/* the VM's own page tables */
 #define PT_PDPT		0x2000
 #define PT_PD		0x3000
 #define IDT_BASE	0x5000
 #define GDT_BASE	0x6000
+#define GDT_CODE32	24		/* 32-bit code segment selector */
 #define CODE_BASE	0x10000		/* guest code blob */
 #define STACK_TOP	0x80000
 
 /* Server VM: where it keeps its gate. */
 #define S_GATE		0x100000	/* gate code page */
 #define S_TRAMP		0x101000	/* trampoline page */
-#define S_WIN		0x110000	/* window: 5 pages */
-#define WIN_PAGES	5
+#define S_WIN		0x110000	/* window: WIN_PAGES pages */
+#define WIN_PAGES	WH_GATE_WIN_PAGES
 
 /* Client view of the gate (KVM_WORMHOLE_EXPORT client_*_gpa). */
 #define C_TRAMP		0x200000	/* view 0: trampoline (RO slot); view 1: gate */
 #define C_WIN		0x300000	/* view 1 only */
-#define W_PML4		(C_WIN + 0x0000)	/* gate page tables */
-#define W_PDPT		(C_WIN + 0x1000)
-#define W_PD		(C_WIN + 0x2000)
-#define W_STACK_TOP	(C_WIN + 0x4000)	/* stack: page 3 */
-#define W_DATA		(C_WIN + 0x4000)	/* data: page 4 */
-#define D_K		0	/* f(x) = 3x + k */
-#define D_COUNT		8	/* calls served */
-#define D_SECRET	16	/* never handed out */
+#define W_DATA		(C_WIN + WH_GATE_PG_DATA * 4096)
+#define S_DATA		(S_WIN + WH_GATE_PG_DATA * 4096)
+#define D_K		WH_GATE_D_K
+#define D_COUNT		WH_GATE_D_COUNT
+#define D_SECRET	WH_GATE_D_SECRET
 #define K_VALUE		7
 #define SECRET_VALUE	0x5ec2e75ec2e75ec2
 
 /* Offsets inside the trampoline / gate pages (same GPA, two views). */
-#define TP_CALL		0x100	/* client: call C_TRAMP + TP_CALL, rdi=x -> rax */
-#define GATE_ENTRY	0x200	/* the only entry: right after TP's VMFUNC */
-#define GATE_RET	0x400	/* gate's VMFUNC back; TP resumes at +3 */
+#define TP_CALL		WH_GATE_TP_CALL	/* call C_TRAMP + TP_CALL: rdi=x, rdx=0 -> rax */
+#define GATE_ENTRY	WH_GATE_ENTRY	/* the only entry: right after TP's VMFUNC */
+#define GATE_RET	WH_GATE_RET	/* gate's VMFUNC back; TP resumes at +3 */
 
 /* Client entry points: CODE_BASE + T_*. */
 #define T_CALLS		0x000	/* rbx = N calls: out START, loop, out END */
@@ -58,6 +58,9 @@
 #define T_SERVER_INIT	0x480	/* server guest: fill its data page */
 #define T_CPUID_LOOP	0x4c0	/* rbx = N CPUIDs (VM exits), then out END */
 #define T_SLOW		0x500	/* one call with rdi from the VMM, out DONE */
+#define T_COMPAT	0x540	/* the gate called from 32-bit code */
+#define T_OP		0x5a0	/* one gate call, rdi/rsi/rdx from the VMM */
+#define T_SIM		0x5e0	/* gate-sim: jump to the gate entry */
 #define VEC_STUBS	0xc00	/* 32 exception stubs, 16 bytes each */
 #define EDGE_VMFUNC	(MEM_SIZE - 3)	/* VMFUNC in the last 3 bytes of RAM */
 

@@ -83,7 +83,7 @@ step "building patched kvm.ko and kvm-intel.ko"
 step "building whvmm and guests"
 G=$B/guest
 mkdir -p "$G"
-gcc -c -x assembler-with-cpp -I"$ROOT/tests/kvm" -I"$ROOT/switcher" "$ROOT/tests/kvm/guests.S" \
+gcc -c -x assembler-with-cpp -I"$ROOT/tests/kvm" -I"$ROOT/switcher" -I"$ROOT/include" "$ROOT/tests/kvm/guests.S" \
 	-o "$G/guests.o" || fail_setup "guests.S"
 for s in client tramp gate; do
 	objcopy -O binary -j ".$s" "$G/guests.o" "$G/$s.bin" || fail_setup "objcopy $s"
@@ -92,7 +92,7 @@ done
 mkdir -p "$B/uapi/linux"
 sed -e '/#include <linux\/compiler.h>/d' -e 's/__user//g' \
 	"$B/module/src/include/uapi/linux/kvm.h" >"$B/uapi/linux/kvm.h"
-gcc -Wall -Wextra -Werror -O2 -static -pthread -I"$B/uapi" -I"$ROOT/tests/kvm" \
+gcc -Wall -Wextra -Werror -O2 -static -pthread -I"$B/uapi" -I"$ROOT/tests/kvm" -I"$ROOT/include" \
 	"$ROOT/tests/kvm/whvmm.c" -o "$B/whvmm" || fail_setup "whvmm build"
 
 # The vmfunc switcher on this host: no wormhole here, so it must fall back.

@@ -32,6 +32,13 @@ static int fake_listen(const char *rest, const struct wh_listen_opts *o,
 	return WH_OK;
 }
 
+int wh_stream_chan_from_dev(int fd, const char *id, struct wh_chan **out)
+{
+	(void)fd; (void)id;
+	*out = NULL;
+	return WH_E_INTERNAL;	/* never reached without a gate */
+}
+
 const struct wh_switcher_ops wh_shm_ops = {
 	.scheme = "shm",
 	.connect = fake_connect,

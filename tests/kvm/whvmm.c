@@ -5,6 +5,7 @@
  *   whvmm plain            a guest without a wormhole (stock or patched KVM)
  *   whvmm wormhole N       server VM + client VM, N gate calls + attacks
  *   whvmm bench N          N gate calls vs N VM exits (hlt/out round trips)
+ *   whvmm gate-sim         the gate's operations without VMFUNC (any host)
  *
  * Guest code comes from GUEST_DIR (default /guest): client.bin, tramp.bin,
  * gate.bin, built from guests.S.  Prints "PASS: name", "FAIL: name" and
@@ -231,6 +232,7 @@ static void vm_create(struct vm *vm, const char *name)
 	/* GDT: null, 64-bit code (8), data (16). */
 	write_u64(vm, GDT_BASE + 8, 0x00af9a000000ffffULL);
 	write_u64(vm, GDT_BASE + 16, 0x00cf92000000ffffULL);
+	write_u64(vm, GDT_BASE + GDT_CODE32, 0x00cf9a000000ffffULL);
 	load_blob(vm, "client.bin", CODE_BASE);
 	/* IDT: vectors 0-31 go to stubs that report the vector on a port. */
 	for (uint64_t v = 0; v < 32; v++) {
@@ -272,7 +274,7 @@ static void vcpu_reset(struct vm *vm, uint64_t rip, struct kvm_regs *in)
 	s.cs = code;
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
 	s.gdt.base = GDT_BASE;
-	s.gdt.limit = 23;
+	s.gdt.limit = GDT_CODE32 + 7;
 	s.idt.base = IDT_BASE;
 	s.idt.limit = 32 * 16 - 1;
 	s.cr3 = PT_PML4;
@@ -462,6 +464,41 @@ static int cmd_plain(void)
 static struct vm server, client;
 static uint8_t *tramp_copy;
 
+/*
+ * The gate's page tables and parameters, written by the server into its
+ * window at s_win (gate-abi.h).  Entries hold client-view GPAs: the gate
+ * walks them inside the client's wormhole view.
+ */
+static void gate_window_init(struct vm *srv, uint64_t s_win, uint64_t c_tramp,
+			     uint64_t c_win, uint64_t client_ram)
+{
+#define PG(n) (c_win + (uint64_t)(WH_GATE_PG_##n) * 4096)
+#define SPG(n) (s_win + (uint64_t)(WH_GATE_PG_##n) * 4096)
+	const uint64_t rw = 0x23, ro = 0x21, big = 0xa3;	/* P, RW, A, PS */
+
+	if ((c_tramp >> 21) != (c_win >> 21) || c_tramp >> 30 == WH_GATE_RAM_VA >> 30 ||
+	    c_win >> 39 || client_ram > WH_GATE_RAM_MAX || client_ram & 0x1fffff)
+		die("gate layout");
+	memset(guest_ptr(srv, s_win), 0, WIN_PAGES * 4096);
+	write_u64(srv, SPG(PML4), PG(PDPT_LO) | rw);
+	for (int i = 1; i < 512; i++)
+		write_u64(srv, SPG(PML4) + 8 * i, PG(PDPT_GATE) | ro);
+	write_u64(srv, SPG(PDPT_LO) + 8 * (c_tramp >> 30), PG(PD_LO) | rw);
+	write_u64(srv, SPG(PD_LO) + 8 * (c_tramp >> 21 & 511),
+		  (c_tramp & ~0x1fffffULL) | big);
+	write_u64(srv, SPG(PDPT_LO) + 8 * (WH_GATE_RAM_VA >> 30), PG(PD_RAM) | rw);
+	for (uint64_t i = 0; i < client_ram >> 21; i++)
+		write_u64(srv, SPG(PD_RAM) + 8 * i, (i << 21) | big);
+	for (int i = 0; i < 512; i++) {
+		write_u64(srv, SPG(PDPT_GATE) + 8 * i, PG(PD_GATE) | ro);
+		write_u64(srv, SPG(PD_GATE) + 8 * i, PG(PT_GATE) | ro);
+		write_u64(srv, SPG(PT_GATE) + 8 * i, c_tramp | ro);
+	}
+	write_u64(srv, SPG(DATA) + WH_GATE_D_RAM_SIZE, client_ram);
+#undef PG
+#undef SPG
+}
+
 static void server_setup(void)
 {
 	int r;
@@ -469,17 +506,12 @@ static void server_setup(void)
 	vm_create(&server, "server");
 	load_blob(&server, "gate.bin", S_GATE);
 	load_blob(&server, "tramp.bin", S_TRAMP);
-	/* The gate's page tables, in client-view addresses: one 2 MiB page
-	 * maps C_TRAMP (the gate page) and C_WIN (the window). */
-	write_u64(&server, S_WIN + 0x0000, W_PDPT | 3);
-	write_u64(&server, S_WIN + 0x1000, W_PD | 3);
-	write_u64(&server, S_WIN + 0x2000 + 8 * (C_TRAMP >> 21),
-		  (C_TRAMP & ~0x1fffffULL) | 0x83);
+	gate_window_init(&server, S_WIN, C_TRAMP, C_WIN, MEM_SIZE);
 	/* The server guest initialises its own data. */
 	vcpu_reset(&server, T_SERVER_INIT, NULL);
 	r = vcpu_run(&server);
 	check(r == KVM_EXIT_IO && server.run->io.port == PORT_DONE &&
-	      read_u64(&server, S_WIN + 0x4000 + D_SECRET) == SECRET_VALUE,
+	      read_u64(&server, S_DATA + D_SECRET) == SECRET_VALUE,
 	      "server-guest-init", NULL);
 }
 
@@ -551,13 +583,13 @@ static bool in_view0(void)
 
 static uint64_t server_count(void)
 {
-	return read_u64(&server, S_WIN + 0x4000 + D_COUNT);
+	return read_u64(&server, S_DATA + D_COUNT);
 }
 
 static bool server_intact(void)
 {
-	return read_u64(&server, S_WIN + 0x4000 + D_K) == K_VALUE &&
-	       read_u64(&server, S_WIN + 0x4000 + D_SECRET) == SECRET_VALUE &&
+	return read_u64(&server, S_DATA + D_K) == K_VALUE &&
+	       read_u64(&server, S_DATA + D_SECRET) == SECRET_VALUE &&
 	       !memcmp(guest_ptr(&server, S_TRAMP), tramp_copy, 4096);
 }
 
@@ -779,17 +811,17 @@ static void test_nmi_in_gate(void)
 
 /*
  * The client VMM rewrites its copy of the trampoline after attach: a VMFUNC
- * placed so that it lands on the gate's "incq count(%rdx)", with rdx
+ * placed so that it lands on the gate's "incq count(%r10)", with r10
  * pointing at the window.  KVM maps the server's own trampoline page in the
  * client's normal view, so the injected bytes never run: the jump hits the
  * trampoline's HLT fill and the server's counter does not move.
  */
 static void test_vmm_alters_trampoline(void)
 {
-	static const uint8_t incq[] = { 0x48, 0xff, 0x42, D_COUNT };
+	static const uint8_t incq[] = { 0x49, 0xff, 0x42, D_COUNT };	/* (%r10) */
 	const uint8_t *gate = guest_ptr(&server, S_GATE);
 	uint64_t count0 = server_count();
-	struct kvm_regs in = { .rax = 0, .rcx = 1, .rdx = W_DATA };
+	struct kvm_regs in = { .rax = 0, .rcx = 1, .r10 = W_DATA };
 	uint8_t saved[3];
 	char what[200];
 	size_t off;
@@ -812,6 +844,134 @@ static void test_vmm_alters_trampoline(void)
 	check(r == KVM_EXIT_HLT && server_count() == count0 && server_intact(),
 	      "client-vmm-cannot-alter-trampoline", "%s, server count +%llu",
 	      what, (unsigned long long)(server_count() - count0));
+}
+
+static bool gate_sim;	/* "gate-sim": the gate runs without VMFUNC */
+
+/* One gate call from the bare-metal client: op(a0, a1) -> rax. */
+static int64_t gate_op(uint64_t a0, uint64_t a1, uint64_t op)
+{
+	struct kvm_regs in = { .rdi = a0, .rsi = a1, .rdx = op };
+	char what[200];
+	int r;
+
+	if (gate_sim) {
+		/* Straight into the gate; its VMFUNC back stops the vCPU
+		 * (#UD, or an emulation failure on AMD) with the result in
+		 * rsi. */
+		vcpu_reset(&client, T_SIM, &in);
+		r = vcpu_run(&client);
+		if ((r == KVM_EXIT_IO && client.run->io.port == PORT_VECTOR &&
+		     io_byte(&client) == 6) ||
+		    (r == KVM_EXIT_INTERNAL_ERROR &&
+		     get_regs(&client).rip == C_TRAMP + GATE_RET))
+			return (int64_t)get_regs(&client).rsi;
+		describe(&client, what, sizeof(what));
+		printf("INFO: gate op %llu did not return: %s\n",
+		       (unsigned long long)op, what);
+		return INT64_MIN;
+	}
+	vcpu_reset(&client, T_OP, &in);
+	r = vcpu_run(&client);
+	if (r != KVM_EXIT_IO || client.run->io.port != PORT_DONE) {
+		describe(&client, what, sizeof(what));
+		printf("INFO: gate op %llu did not return: %s\n",
+		       (unsigned long long)op, what);
+		return INT64_MIN;
+	}
+	return (int64_t)get_regs(&client).rax;
+}
+
+/*
+ * The gate's byte rings (what the vmfunc switcher runs on), driven from
+ * the bare-metal client with the VMM playing the server: sessions, bounds
+ * on client buffers, wrap-around, hang-up.
+ */
+static void test_gate_rings(void)
+{
+	uint8_t *ring_req = guest_ptr(&server, S_WIN + WH_GATE_PG_REQ * 4096);
+	uint8_t *ring_resp = guest_ptr(&server, S_WIN + WH_GATE_PG_RESP * 4096);
+	uint8_t *cbuf = guest_ptr(&client, 0x100000);
+	uint64_t ack = S_DATA + WH_GATE_D_ACK;
+	int64_t r, s;
+	bool ok;
+
+	check(gate_op(0x100000, 16, WH_GATE_OP_SEND) == -WH_GATE_EBADF,
+	      "gate-send-without-session", NULL);
+	check(gate_op(0, 0, 99) == -WH_GATE_EINVAL, "gate-unknown-op", NULL);
+	s = gate_op(0, 0, WH_GATE_OP_OPEN);
+	check(s > 0 && (s & 1), "gate-open", "session %lld", (long long)s);
+	check(gate_op(0, 0, WH_GATE_OP_OPEN) == -WH_GATE_EBUSY,
+	      "gate-second-open-busy", NULL);
+	check(gate_op(0x100000, 16, WH_GATE_OP_SEND) == -WH_GATE_EAGAIN,
+	      "gate-send-before-server-ack", NULL);
+	write_u64(&server, ack, (uint64_t)s);
+
+	/* Client buffers must lie inside client RAM. */
+	r = gate_op(MEM_SIZE - 8, 16, WH_GATE_OP_SEND);
+	ok = r == -WH_GATE_EFAULT;
+	r = gate_op(C_WIN, 16, WH_GATE_OP_SEND);
+	ok = ok && r == -WH_GATE_EFAULT;
+	r = gate_op(16, UINT64_MAX - 8, WH_GATE_OP_SEND);
+	ok = ok && r == -WH_GATE_EFAULT;
+	r = gate_op(UINT64_MAX - 8, 16, WH_GATE_OP_RECV);
+	ok = ok && r == -WH_GATE_EFAULT;
+	check(ok && read_u64(&server, S_DATA + WH_GATE_D_REQ_TAIL) == 0,
+	      "gate-refuses-buffers-outside-client-ram", NULL);
+
+	/* Fill the ring past its end in odd-sized pieces: bytes arrive in
+	 * order, SEND stops when the ring is full. */
+	for (int i = 0; i < 0x10000; i++)
+		cbuf[i] = (uint8_t)(i * 7 + i / 251);
+	static uint8_t stream[6 * 40000];
+	uint64_t sent = 0;
+	ok = true;
+	for (int round = 0; round < 6 && ok; round++) {
+		uint64_t off = (uint64_t)round * 1000;
+
+		r = gate_op(0x100000 + off, 40000, WH_GATE_OP_SEND);
+		if (r < 0) {
+			ok = false;
+			break;
+		}
+		memcpy(stream + sent, cbuf + off, (size_t)r);
+		sent += (uint64_t)r;
+		/* The "server" checks and consumes half of what is queued. */
+		uint64_t head = read_u64(&server, S_DATA + WH_GATE_D_REQ_HEAD);
+		uint64_t tail = read_u64(&server, S_DATA + WH_GATE_D_REQ_TAIL);
+		ok = tail == sent && tail - head <= WH_GATE_RING_SIZE;
+		for (uint64_t k = head; ok && k < tail; k++)
+			ok = ring_req[k % WH_GATE_RING_SIZE] == stream[k];
+		write_u64(&server, S_DATA + WH_GATE_D_REQ_HEAD, head + (tail - head) / 2);
+	}
+	check(ok && sent > WH_GATE_RING_SIZE, "gate-send-wraps",
+	      "%llu bytes through a %u-byte ring", (unsigned long long)sent,
+	      WH_GATE_RING_SIZE);
+
+	/* Server to client, wrapping around the ring's end. */
+	write_u64(&server, S_DATA + WH_GATE_D_RESP_HEAD, WH_GATE_RING_SIZE - 100);
+	for (int i = 0; i < 300; i++)
+		ring_resp[(WH_GATE_RING_SIZE - 100 + i) % WH_GATE_RING_SIZE] = (uint8_t)(i ^ 0x5a);
+	write_u64(&server, S_DATA + WH_GATE_D_RESP_TAIL, WH_GATE_RING_SIZE + 200);
+	check(gate_op(0, 0, WH_GATE_OP_POLL) == (WH_GATE_POLL_IN | WH_GATE_POLL_OUT),
+	      "gate-poll", NULL);
+	memset(cbuf, 0, 4096);
+	r = gate_op(0x100000, 4096, WH_GATE_OP_RECV);
+	ok = r == 300;
+	for (int i = 0; ok && i < 300; i++)
+		ok = cbuf[i] == (uint8_t)(i ^ 0x5a);
+	check(ok && cbuf[300] == 0 && gate_op(0x100000, 4096, WH_GATE_OP_RECV) == 0,
+	      "gate-recv-wraps", "%lld bytes", (long long)r);
+
+	/* Hang-up: EOF after the data, EPIPE for sends. */
+	write_u64(&server, ack, (uint64_t)s | WH_GATE_ACK_HUP);
+	check(gate_op(0x100000, 16, WH_GATE_OP_SEND) == -WH_GATE_EPIPE &&
+	      gate_op(0x100000, 16, WH_GATE_OP_RECV) == -WH_GATE_EPIPE,
+	      "gate-hangup", NULL);
+	check(gate_op(0, 0, WH_GATE_OP_CLOSE) == 0 &&
+	      gate_op(0, 0, WH_GATE_OP_CLOSE) == -WH_GATE_EBADF,
+	      "gate-close", NULL);
+	check(server_intact(), "gate-rings-server-data-intact", NULL);
 }
 
 static int cmd_wormhole(uint64_t n)
@@ -862,6 +1022,10 @@ static int cmd_wormhole(uint64_t n)
 	expect_stop("enter-gate-at-page-start", T_EDGE, NULL, KVM_EXIT_WORMHOLE,
 		    KVM_WORMHOLE_ABORT_EXIT, EXIT_REASON_HLT);
 	test_vmm_alters_trampoline();
+	expect_stop("gate-called-from-32-bit-code", T_COMPAT, NULL,
+		    KVM_EXIT_WORMHOLE, KVM_WORMHOLE_ABORT_EXCEPTION,
+		    EXIT_REASON_EXCEPTION_NMI);
+	test_gate_rings();
 	expect_stop("fault-inside-gate", T_DEBUG, NULL, KVM_EXIT_WORMHOLE,
 		    KVM_WORMHOLE_ABORT_EXCEPTION, EXIT_REASON_EXCEPTION_NMI);
 	{
@@ -954,6 +1118,31 @@ static int cmd_wormhole(uint64_t n)
 	return failures ? 1 : 0;
 }
 
+/*
+ * gate-sim: the gate's code on any x86 KVM host, without VMFUNC.  One VM
+ * plays the client's wormhole view: client RAM, the gate page at C_TRAMP
+ * and the server's window at C_WIN (the same host pages as the server VM's).
+ * Checks the gate's operations, not the isolation (that needs VMFUNC).
+ */
+static int cmd_gate_sim(void)
+{
+	int64_t r;
+
+	gate_sim = true;
+	server_setup();
+	tramp_copy = alloc_mem(4096);
+	memcpy(tramp_copy, guest_ptr(&server, S_TRAMP), 4096);
+	vm_create(&client, "client");
+	set_slot(&client, 1, C_TRAMP, 4096, guest_ptr(&server, S_GATE),
+		 KVM_MEM_READONLY);
+	set_slot(&client, 2, C_WIN, WIN_PAGES * 4096, guest_ptr(&server, S_WIN), 0);
+	r = gate_op(5, 0, WH_GATE_OP_F);
+	check(r == 3 * 5 + K_VALUE && server_count() == 1, "sim-gate-f",
+	      "%lld", (long long)r);
+	test_gate_rings();
+	return failures ? 1 : 0;
+}
+
 /* ---- bench: gate round trip vs exit round trip ------------------------ */
 
 static int cmd_bench(uint64_t n)
@@ -1002,6 +1191,8 @@ int main(int argc, char **argv)
 		return cmd_wormhole(n);
 	if (!strcmp(cmd, "bench"))
 		return cmd_bench(n);
-	fprintf(stderr, "usage: whvmm plain | wormhole [N] | bench [N]\n");
+	if (!strcmp(cmd, "gate-sim"))
+		return cmd_gate_sim();
+	fprintf(stderr, "usage: whvmm plain | wormhole [N] | bench [N] | gate-sim\n");
 	return 2;
 }
