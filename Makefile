@@ -31,6 +31,7 @@ bench: deps build
 
 module:
 	scripts/kvm/build-module.sh
+	scripts/kvm/build-guest-driver.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -34,7 +34,9 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <linux/wait.h>
+#include <asm/pgtable.h>
 #include <asm/processor.h>
+#include <asm/tlbflush.h>
 
 #include "wormhole/gate-abi.h"
 
@@ -58,10 +60,23 @@ struct wh_file {
 
 static atomic_t in_use = ATOMIC_INIT(0);
 
+/*
+ * The gate has one stack and one pair of ring indices for the whole VM:
+ * calls from two vCPUs at once would corrupt this VM's own stream, so they
+ * are serialized.  Calls are short (two VMFUNCs and a copy of at most 64
+ * KiB) and run with interrupts masked anyway.
+ */
+static DEFINE_RAW_SPINLOCK(gate_lock);
+
 static long gate(u64 a0, u64 a1, u64 op)
 {
-	/* The trampoline masks interrupts for the switch itself. */
-	return gate_call(a0, a1, op);
+	unsigned long flags;
+	long r;
+
+	raw_spin_lock_irqsave(&gate_lock, flags);
+	r = gate_call(a0, a1, op);
+	raw_spin_unlock_irqrestore(&gate_lock, flags);
+	return r;
 }
 
 static int gate_errno(long r)
@@ -267,8 +282,9 @@ static struct miscdevice wh_misc = {
 
 static int __init wh_init(void)
 {
-	unsigned int eax, ebx, ecx, edx;
+	unsigned int eax, ebx, ecx, edx, level;
 	unsigned long pfn;
+	pte_t *pte;
 	long r;
 
 	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR))
@@ -288,13 +304,24 @@ static int __init wh_init(void)
 	}
 	/*
 	 * The gate's own page tables map the gate page at every address
-	 * outside the first 512 GiB, so any kernel address works, and the
-	 * mapping must be executable: the trampoline is code.
+	 * outside the first 512 GiB, so any kernel address works.  The page
+	 * is code, but vmap_pfn() always maps NX: clear NX in the one PTE.
+	 * Nothing has touched the address yet, so no CPU caches the NX
+	 * translation (and a stale one would only cost a spurious fault,
+	 * which the fault handler resolves).
 	 */
 	pfn = PHYS_PFN(tramp_gpa);
-	tramp_va = vmap_pfn(&pfn, 1, PAGE_KERNEL_EXEC);
+	tramp_va = vmap_pfn(&pfn, 1, PAGE_KERNEL_RO);
 	if (!tramp_va)
 		return -ENOMEM;
+	pte = lookup_address((unsigned long)tramp_va, &level);
+	if (!pte || level != PG_LEVEL_4K) {
+		pr_err("no 4 KiB PTE for the trampoline mapping\n");
+		vunmap(tramp_va);
+		return -EFAULT;
+	}
+	set_pte(pte, pte_mkexec(*pte));
+	__flush_tlb_all();
 	gate_call = (gate_fn)(tramp_va + WH_GATE_TP_CALL);
 
 	/* A harmless call proves the path: no session is open yet. */

@@ -36,6 +36,13 @@
 #define K_VALUE		7
 #define SECRET_VALUE	0x5ec2e75ec2e75ec2
 
+/* A Linux client VM (whvmm linux-client): RAM at [0, L_RAM), the gate
+ * above it, where neither e820 nor the kernel's memory map reach. */
+#define L_RAM		0x8000000	/* 128 MiB */
+#define L_TRAMP		0xc0000000
+#define L_WIN		0xc0100000
+#define L_MARK_PORT	0x5e0		/* test program: 1 = start, 2 = end */
+
 /* Offsets inside the trampoline / gate pages (same GPA, two views). */
 #define TP_CALL		WH_GATE_TP_CALL	/* call C_TRAMP + TP_CALL: rdi=x, rdx=0 -> rax */
 #define GATE_ENTRY	WH_GATE_ENTRY	/* the only entry: right after TP's VMFUNC */

@@ -144,9 +144,13 @@ int lg_set_cpuid(int kvm_fd, int vcpu_fd, const struct kvm_cpuid_entry2 *extra,
 	}
 
 	for (uint32_t i = 0; i < c->nent; i++) {
-		/* Initial APIC ID: this library boots vCPU 0 only. */
-		if (c->entries[i].function == 1)
+		/* Initial APIC ID: this library boots vCPU 0 only.  The
+		 * hypervisor bit is the VMM's to set (KVM does not): without
+		 * it the guest ignores the KVM leaves, kvm-clock included. */
+		if (c->entries[i].function == 1) {
 			c->entries[i].ebx &= 0x00ffffff;
+			c->entries[i].ecx |= 1u << 31;
+		}
 	}
 	for (int j = 0; j < nextra; j++) {
 		uint32_t i;

@@ -16,7 +16,8 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${WH_KVM_BUILD:-/tmp/wormhole-kvm-build}
 CALLS=${WH_CALLS:-10000}
-TIMEOUT=${WH_BOCHS_TIMEOUT:-480}
+TIMEOUT=${WH_BOCHS_TIMEOUT:-900}
+L2_TIMEOUT=${WH_L2_TIMEOUT:-600}
 T0=$(date +%s)
 mkdir -p "$B"
 
@@ -92,8 +93,61 @@ done
 mkdir -p "$B/uapi/linux"
 sed -e '/#include <linux\/compiler.h>/d' -e 's/__user//g' \
 	"$B/module/src/include/uapi/linux/kvm.h" >"$B/uapi/linux/kvm.h"
+gcc -c -x assembler-with-cpp -I"$ROOT/tests/kvm" -I"$ROOT/switcher" -I"$ROOT/include" \
+	"$ROOT/tests/kvm/linux-gate.S" -o "$G/linux-gate.o" || fail_setup "linux-gate.S"
+objcopy -O binary -j .gate "$G/linux-gate.o" "$G/lgate.bin" &&
+	objcopy -O binary -j .tramp "$G/linux-gate.o" "$G/ltramp.bin" || fail_setup "objcopy linux gate"
 gcc -Wall -Wextra -Werror -O2 -static -pthread -I"$B/uapi" -I"$ROOT/tests/kvm" -I"$ROOT/include" \
-	"$ROOT/tests/kvm/whvmm.c" -o "$B/whvmm" || fail_setup "whvmm build"
+	"$ROOT/tests/kvm/whvmm.c" "$ROOT/tests/kvm/linux-guest.c" -o "$B/whvmm" || fail_setup "whvmm build"
+
+# ---- the Linux client VM: guest driver, test program, initramfs -----------
+step "building the guest driver and the Linux client's initramfs"
+"$ROOT/scripts/kvm/build-guest-driver.sh" "$B/guest-driver" >"$B/guest-driver.out" 2>&1 ||
+	{ cat "$B/guest-driver.out"; fail_setup "guest driver build"; }
+SW="proto wire ring chan region-chan shm sock ivshmem vmfunc echo"
+swsrc=$(for f in $SW; do printf '%s ' "$ROOT/switcher/$f.c"; done)
+# shellcheck disable=SC2086
+gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread -I"$ROOT/include" -I"$ROOT/switcher" \
+	-I"$ROOT/tests/kvm" "$ROOT/tests/kvm/gate-client.c" $swsrc -o "$B/gate-client" \
+	2>"$B/gate-client.log" || { cat "$B/gate-client.log"; fail_setup "gate-client build"; }
+# shellcheck disable=SC2086
+gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread -I"$ROOT/include" -I"$ROOT/switcher" \
+	"$ROOT/tests/switcher/echo-server.c" $swsrc -o "$B/wh-echo-server" \
+	2>"$B/echo-server.log" || { cat "$B/echo-server.log"; fail_setup "wh-echo-server build"; }
+gcc -Wall -Wextra -Werror -O2 -static "$ROOT/tests/kvm/lg-init.c" -o "$B/lg-init" ||
+	fail_setup "lg-init build"
+L2=$B/l2
+rm -rf "$L2" && mkdir -p "$L2/bin" "$L2/proc" "$L2/sys" "$L2/dev"
+cp "$B/lg-init" "$L2/init"
+cp /bin/busybox "$L2/bin/busybox"
+cp "$B/guest-driver/wormhole_gate.ko" "$B/gate-client" "$L2/"
+printf '/bin/busybox insmod /wormhole_gate.ko\n/gate-client %s\n' "$CALLS" >"$L2/lg-steps"
+( cd "$L2" && find . | cpio -o -H newc --quiet ) >"$B/l2.cpio"
+
+# The data path without VMFUNC, on this host's KVM (any x86 CPU): the gate's
+# operations, then a Linux client VM with the driver, the vmfunc switcher
+# and a real server, the gate page mapped in the client's only view.
+: >"$B/native-checks.txt"
+if [ -w /dev/kvm ]; then
+	step "gate operations on this host's KVM (no VMFUNC: whvmm gate-sim)"
+	GUEST_DIR=$G "$B/whvmm" gate-sim >>"$B/native-checks.txt" 2>&1
+else
+	echo "INFO: no usable /dev/kvm here: native data-path checks skipped" >>"$B/native-checks.txt"
+fi
+# A whole Linux client VM natively: only where the host's KVM runs guest
+# code at speed (WH_NATIVE_LINUX=1); CI's /dev/kvm emulates guest code.
+if [ -w /dev/kvm ] && [ "${WH_NATIVE_LINUX:-0}" = 1 ]; then
+	step "Linux client VM on this host's KVM (no VMFUNC: whvmm linux-client-sim)"
+	rm -f "$B/echo.sock"
+	"$B/wh-echo-server" "unix:$B/echo.sock" >"$B/echo-native.log" 2>&1 &
+	echo_pid=$!
+	for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S "$B/echo.sock" ] && break; sleep 0.2; done
+	GUEST_DIR=$G WH_LINUX_TIMEOUT=300 "$B/whvmm" linux-client-sim "$K/boot/vmlinuz-$KVER" \
+		"$B/l2.cpio" "$B/echo.sock" >"$B/native-linux.log" 2>&1
+	kill "$echo_pid" 2>/dev/null
+	grep -E '^(PASS|FAIL|INFO): ' "$B/native-linux.log" >>"$B/native-checks.txt"
+fi
+sed -i -e 's/^PASS: /PASS: native-/' -e 's/^FAIL: /FAIL: native-/' "$B/native-checks.txt"
 
 # The vmfunc switcher on this host: no wormhole here, so it must fall back.
 gcc -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
@@ -112,8 +166,11 @@ M=$K/lib/modules/$KVER/kernel
 cp "$M/virt/lib/irqbypass.ko" "$M/arch/x86/kvm/kvm.ko" \
 	"$M/arch/x86/kvm/kvm-intel.ko" "$I/stock/" || fail_setup "stock modules"
 cp "$B/module/kvm.ko" "$B/module/kvm-intel.ko" "$I/patched/"
-cp "$G"/client.bin "$G"/tramp.bin "$G"/gate.bin "$I/guest/"
-cp "$B/whvmm" "$I/whvmm"
+cp "$G"/client.bin "$G"/tramp.bin "$G"/gate.bin "$G"/lgate.bin "$G"/ltramp.bin "$I/guest/"
+cp "$B/whvmm" "$B/wh-echo-server" "$I/"
+mkdir -p "$I/lguest" "$I/tmp"
+cp "$K/boot/vmlinuz-$KVER" "$I/lguest/vmlinuz"
+cp "$B/l2.cpio" "$I/lguest/initrd.cpio"
 cat >"$I/init" <<EOF
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -131,6 +188,11 @@ dmesg | grep -i wormhole | sed 's/^/WH: dmesg: /'
 /whvmm plain 2>&1 | sed -e 's/^PASS: /PASS: patched-/' -e 's/^FAIL: /FAIL: patched-/'
 /whvmm wormhole $CALLS 2>&1
 /whvmm bench 10000 2>&1 | sed -e "s/^PASS: /PASS: bench-/" -e "s/^FAIL: /FAIL: bench-/"
+echo "WH: linux client VM"
+/wh-echo-server unix:/tmp/echo.sock >/tmp/echo.log 2>&1 &
+sleep 1
+WH_LINUX_TIMEOUT=$L2_TIMEOUT /whvmm linux-client /lguest/vmlinuz /lguest/initrd.cpio /tmp/echo.sock 2>&1 | grep -E '^(PASS|FAIL|INFO|LG): |Oops|BUG|Kernel panic|wormhole'
+sed 's/^/WH: echo server: /' /tmp/echo.log
 dmesg | grep -E 'wormhole|BUG:|Oops|WARNING:.*(kvm|vmx)|RIP: .*(kvm|vmx)' | tail -40 | sed 's/^/WH: dmesg: /'
 echo "WH: done"
 sleep 2
@@ -155,7 +217,7 @@ grub-mkrescue -o "$B/test.iso" "$B/iso" >"$B/iso.log" 2>&1 || {
 
 # ---- Bochs ----------------------------------------------------------------
 cat >"$B/bochsrc" <<EOF
-megs: 512
+megs: 768
 cpu: model=corei7_skylake_x, count=1, ips=50000000, reset_on_triple_fault=0
 clock: sync=none
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
@@ -199,14 +261,14 @@ if grep -E '^WH: dmesg: .*(BUG:|WARNING:|Oops)' "$S.txt" >/dev/null; then
 else
 	res ok no-kernel-warnings
 fi
-grep '^INFO' "$B/host-checks.txt"
+grep '^INFO' "$B/host-checks.txt" "$B/native-checks.txt" | sed 's/^[^:]*://' 
 while IFS= read -r line; do
 	case $line in
 	PASS:*) echo "$line"; pass=$((pass + 1)) ;;
 	FAIL:*) echo "$line"; failn=$((failn + 1)) ;;
 	esac
 done <<EOF
-$(cat "$B/host-checks.txt" "$S.txt")
+$(cat "$B/host-checks.txt" "$B/native-checks.txt" "$S.txt")
 EOF
 echo "INFO: total time $(( $(date +%s) - T0 ))s; logs in $B (serial.log, bochs.log)"
 echo "$pass passed, $failn failed"

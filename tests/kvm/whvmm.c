@@ -6,6 +6,8 @@
  *   whvmm wormhole N       server VM + client VM, N gate calls + attacks
  *   whvmm bench N          N gate calls vs N VM exits (hlt/out round trips)
  *   whvmm gate-sim         the gate's operations without VMFUNC (any host)
+ *   whvmm linux-client ... a Linux client VM calling a server through the gate
+ *   whvmm linux-client-sim ...  the same data path without VMFUNC (any host)
  *
  * Guest code comes from GUEST_DIR (default /guest): client.bin, tramp.bin,
  * gate.bin, built from guests.S.  Prints "PASS: name", "FAIL: name" and
@@ -25,11 +27,15 @@
 #include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "layout.h"
+#include "linux-guest.h"
 
 /* From kvm-patch/0001 (include/uapi/linux/kvm.h); stock headers lack them. */
 #ifndef KVM_CAP_WORMHOLE
@@ -1143,6 +1149,320 @@ static int cmd_gate_sim(void)
 	return failures ? 1 : 0;
 }
 
+/* ---- linux-client: a Linux client VM on the gate ----------------------- */
+
+/*
+ * The server side of the Linux client's gate.  In a deployment the server
+ * VM drains its window itself (wormholed, through a driver that maps the
+ * window); here the server VMM stands in for it: this thread moves bytes
+ * between the window's rings and a unix-socket connection to a real
+ * Wormhole server (wh-echo-server), one connection per gate session.
+ */
+struct bridge {
+	const char *server;	/* unix socket path */
+	uint8_t *data, *req, *resp;	/* in the server VM's window */
+	volatile bool stop;
+	unsigned sessions;
+	uint64_t to_server, to_client;
+};
+
+static uint64_t win_ld(struct bridge *b, unsigned off)
+{
+	return __atomic_load_n((uint64_t *)(b->data + off), __ATOMIC_ACQUIRE);
+}
+
+static void win_st(struct bridge *b, unsigned off, uint64_t v)
+{
+	__atomic_store_n((uint64_t *)(b->data + off), v, __ATOMIC_RELEASE);
+}
+
+static int bridge_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static void *bridge_main(void *arg)
+{
+	struct bridge *b = arg;
+	uint64_t cur = 0;	/* session the connection belongs to */
+	int fd = -1;
+
+	while (!b->stop) {
+		uint64_t sess = win_ld(b, WH_GATE_D_SESSION);
+		bool moved = false;
+
+		if (fd >= 0 && sess != cur) {	/* the client closed */
+			close(fd);
+			fd = -1;
+		}
+		if (fd < 0) {
+			uint64_t ack = win_ld(b, WH_GATE_D_ACK);
+
+			if ((sess & 1) && ack != sess && ack != (sess | WH_GATE_ACK_HUP)) {
+				/* A new session: drop what an old one left. */
+				win_st(b, WH_GATE_D_REQ_HEAD, win_ld(b, WH_GATE_D_REQ_TAIL));
+				win_st(b, WH_GATE_D_RESP_TAIL, win_ld(b, WH_GATE_D_RESP_HEAD));
+				fd = bridge_connect(b->server);
+				cur = sess;
+				b->sessions++;
+				win_st(b, WH_GATE_D_ACK, fd >= 0 ? sess : sess | WH_GATE_ACK_HUP);
+			} else {
+				poll(NULL, 0, 1);
+			}
+			continue;
+		}
+		/* Client to server. */
+		uint64_t head = win_ld(b, WH_GATE_D_REQ_HEAD);
+		uint64_t tail = win_ld(b, WH_GATE_D_REQ_TAIL);
+		if (tail - head > WH_GATE_RING_SIZE) {
+			fprintf(stderr, "whvmm: bridge: request ring indices broken\n");
+			tail = head;
+		}
+		if (tail != head) {
+			uint64_t off = head % WH_GATE_RING_SIZE;
+			size_t n = (size_t)(tail - head);
+			ssize_t w;
+
+			if (n > WH_GATE_RING_SIZE - off)
+				n = WH_GATE_RING_SIZE - off;
+			w = write(fd, b->req + off, n);
+			if (w > 0) {
+				win_st(b, WH_GATE_D_REQ_HEAD, head + (uint64_t)w);
+				b->to_server += (uint64_t)w;
+				moved = true;
+			}
+		}
+		/* Server to client. */
+		uint64_t rt = win_ld(b, WH_GATE_D_RESP_TAIL);
+		uint64_t rh = win_ld(b, WH_GATE_D_RESP_HEAD);
+		if (rt - rh < WH_GATE_RING_SIZE) {
+			uint64_t off = rt % WH_GATE_RING_SIZE;
+			size_t n = (size_t)(WH_GATE_RING_SIZE - (rt - rh));
+			ssize_t r;
+
+			if (n > WH_GATE_RING_SIZE - off)
+				n = WH_GATE_RING_SIZE - off;
+			r = read(fd, b->resp + off, n);
+			if (r > 0) {
+				win_st(b, WH_GATE_D_RESP_TAIL, rt + (uint64_t)r);
+				b->to_client += (uint64_t)r;
+				moved = true;
+			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+				/* The server hung up: the client reads EOF. */
+				win_st(b, WH_GATE_D_ACK, cur | WH_GATE_ACK_HUP);
+				close(fd);
+				fd = -1;
+				continue;
+			}
+		}
+		if (!moved) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			poll(&p, 1, 1);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void on_linux_timeout(int sig)
+{
+	static const char msg[] = "FAIL: linux-client-finished (timed out)\n";
+
+	(void)sig;
+	if (write(1, msg, sizeof(msg) - 1) < 0)
+		_exit(3);
+	_exit(1);
+}
+
+/*
+ * whvmm linux-client KERNEL INITRD SERVER_SOCKET [CMDLINE]: the server VM
+ * (bare metal, as in "wormhole") exports a gate for a Linux client VM,
+ * which boots KERNEL with INITRD and runs whatever its init runs
+ * (tests/kvm/gate-client through lg-init).  Counts the client's VM exits
+ * between its two L_MARK_PORT writes.
+ */
+static int cmd_linux_client(int argc, char **argv)
+{
+	const char *cmdline = argc > 5 ? argv[5] :
+		"console=ttyS0 panic=-1 reboot=k quiet cryptomgr.notests=1 "
+		"mitigations=off pci=off i8042.noaux i8042.nokbd i8042.nopnp "
+		"nomodeset";
+	struct lg_config cfg = { .kernel = argv[2], .initrd = argv[3],
+				 .cmdline = cmdline, .mem_size = L_RAM };
+	struct kvm_wormhole_export x = {
+		.entry_gpa = S_GATE, .tramp_gpa = S_TRAMP,
+		.window_gpa = S_WIN, .window_size = WIN_PAGES * 4096,
+		.client_tramp_gpa = L_TRAMP, .client_window_gpa = L_WIN,
+	};
+	struct kvm_cpuid_entry2 leaves[2] = {
+		{ .function = WH_GATE_CPUID, .eax = 1, .ebx = WH_GATE_SIG_EBX,
+		  .ecx = WH_GATE_SIG_ECX, .edx = WH_GATE_SIG_EDX },
+		{ .function = WH_GATE_CPUID_ADDR, .eax = (uint32_t)L_TRAMP,
+		  .ebx = (uint32_t)((uint64_t)L_TRAMP >> 32), .ecx = (uint32_t)L_WIN,
+		  .edx = (uint32_t)((uint64_t)L_WIN >> 32) },
+	};
+	struct bridge br = { .server = argv[4] };
+	struct lg_console con;
+	struct counters c0 = { 0 }, c1 = { 0 };
+	uint64_t count0 = 0, count1 = 0;
+	pthread_t bt;
+	struct vm lc = { .name = "linux-client" };
+	char err[256];
+	int gate_fd, code = -1, r;
+	double t0 = now(), t_boot = 0;
+	bool sim = !strcmp(argv[1], "linux-client-sim");
+
+	signal(SIGALRM, on_linux_timeout);
+	alarm(getenv("WH_LINUX_TIMEOUT") ? (unsigned)atoi(getenv("WH_LINUX_TIMEOUT")) : 600);
+
+	/* Server VM and its gate, laid out for the Linux client. */
+	vm_create(&server, "server");
+	load_blob(&server, "lgate.bin", S_GATE);
+	load_blob(&server, "ltramp.bin", S_TRAMP);
+	gate_window_init(&server, S_WIN, L_TRAMP, L_WIN, L_RAM);
+	vcpu_reset(&server, T_SERVER_INIT, NULL);
+	r = vcpu_run(&server);
+	check(r == KVM_EXIT_IO && server.run->io.port == PORT_DONE,
+	      "linux-server-guest-init", NULL);
+	gate_fd = sim ? -1 : ioctl(server.fd, KVM_WORMHOLE_EXPORT, &x);
+	if (!sim)
+		check(gate_fd >= 0, "linux-export", "%s", gate_fd < 0 ? strerror(errno) : "ok");
+	if (!sim && gate_fd < 0)
+		return 1;
+
+	/* The Linux client VM. */
+	lc.fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (lc.fd < 0)
+		die("linux-client: KVM_CREATE_VM");
+	if (lg_create_devices(lc.fd, err, sizeof(err)))
+		die("linux-client: %s", err);
+	lc.mem = alloc_mem(L_RAM);
+	set_slot(&lc, 0, 0, L_RAM, lc.mem, 0);
+	tramp_copy = alloc_mem(4096);
+	memcpy(tramp_copy, guest_ptr(&server, S_TRAMP), 4096);
+	if (sim) {
+		/*
+		 * No VMFUNC: one page holds trampoline and gate (their code
+		 * does not overlap) with both VMFUNCs turned into 3-byte NOPs,
+		 * and the window is mapped in the client's only view.  Runs
+		 * the whole data path on any x86 KVM host; isolation is
+		 * tested with the real views only.
+		 */
+		const uint8_t *g = guest_ptr(&server, S_GATE);
+
+		for (int i = 0; i < 4096; i++)
+			if (g[i] != 0xf4)
+				tramp_copy[i] = g[i];
+		memcpy(tramp_copy + GATE_ENTRY - 3, "\x0f\x1f\x00", 3);
+		memcpy(tramp_copy + GATE_RET, "\x0f\x1f\x00", 3);
+		set_slot(&lc, 2, L_WIN, WIN_PAGES * 4096, guest_ptr(&server, S_WIN), 0);
+	}
+	set_slot(&lc, 1, L_TRAMP, 4096, tramp_copy, KVM_MEM_READONLY);
+	lc.vcpu = ioctl(lc.fd, KVM_CREATE_VCPU, 0);
+	if (lc.vcpu < 0)
+		die("linux-client: KVM_CREATE_VCPU");
+	lc.run_size = (size_t)ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	lc.run = mmap(NULL, lc.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, lc.vcpu, 0);
+	if (lc.run == MAP_FAILED)
+		die("linux-client: mmap kvm_run");
+	if (lg_set_cpuid(kvm_fd, lc.vcpu, leaves, 2, err, sizeof(err)))
+		die("linux-client: %s", err);
+	if (!sim) {
+		r = ioctl(lc.fd, KVM_WORMHOLE_ATTACH,
+			  &(struct kvm_wormhole_attach){ .gate_fd = gate_fd });
+		check(r == 0, "linux-attach", "%s", r ? strerror(errno) : "ok");
+		if (r)
+			return 1;
+	}
+	if (lg_load(lc.fd, lc.vcpu, lc.mem, &cfg, err, sizeof(err)))
+		die("linux-client: %s", err);
+	lg_console_init(&con, lc.fd, stdout);
+	stats_open(&vm_stats, lc.vcpu);
+
+	br.data = guest_ptr(&server, S_DATA);
+	br.req = guest_ptr(&server, S_WIN + WH_GATE_PG_REQ * 4096);
+	br.resp = guest_ptr(&server, S_WIN + WH_GATE_PG_RESP * 4096);
+	if (pthread_create(&bt, NULL, bridge_main, &br))
+		die("pthread_create");
+
+	for (;;) {
+		r = ioctl(lc.vcpu, KVM_RUN, 0);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r < 0)
+			die("linux-client: KVM_RUN");
+		if (lc.run->exit_reason == KVM_EXIT_IO &&
+		    lc.run->io.port == L_MARK_PORT &&
+		    lc.run->io.direction == KVM_EXIT_IO_OUT) {
+			uint8_t v = io_byte(&lc);
+
+			if (v == 1) {
+				c0 = counters_read(&vm_stats);
+				count0 = read_u64(&server, S_DATA + D_COUNT);
+				if (!t_boot)
+					t_boot = now() - t0;
+			} else if (v == 2) {
+				c1 = counters_read(&vm_stats);
+				count1 = read_u64(&server, S_DATA + D_COUNT);
+			}
+			continue;
+		}
+		code = lg_exit_code(lc.run);
+		if (code >= 0)
+			break;
+		if (!lg_handle_exit(&con, lc.run)) {
+			char what[200];
+
+			describe(&lc, what, sizeof(what));
+			check(false, "linux-client-finished", "unexpected exit: %s", what);
+			if (lc.run->exit_reason == KVM_EXIT_WORMHOLE)
+				continue;	/* reported; the guest goes on */
+			break;
+		}
+	}
+	br.stop = true;
+	pthread_join(bt, NULL);
+	alarm(0);
+
+	printf("INFO: Linux client: init's steps done after %.1f s (host clock in the emulator), "
+	       "%u gate sessions, %llu bytes to the server, %llu back\n",
+	       now() - t0, br.sessions, (unsigned long long)br.to_server,
+	       (unsigned long long)br.to_client);
+	check(code == 0, "linux-client-finished", "guest exit code %d", code);
+	if (c1.exits) {
+		uint64_t calls = count1 - count0, exits = c1.exits - c0.exits;
+		uint64_t irq = c1.irq - c0.irq, io = c1.io - c0.io;
+
+		printf("INFO: %llu gate calls from a Linux process: %llu VM exits "
+		       "(%llu host interrupts, %llu io, %llu mmio, %llu hlt, %llu other)\n",
+		       (unsigned long long)calls, (unsigned long long)exits,
+		       (unsigned long long)irq, (unsigned long long)io,
+		       (unsigned long long)(c1.mmio - c0.mmio),
+		       (unsigned long long)(c1.halt - c0.halt),
+		       (unsigned long long)(exits - irq - io));
+		/* The guest kernel's own timer ticks exit too (a timer MSR
+		 * write and an interrupt window each); a call must not. */
+		check(calls >= 10000 && exits * 20 < calls, "linux-gate-calls-exit-free",
+		      "%llu exits for %llu gate calls", (unsigned long long)exits,
+		      (unsigned long long)calls);
+	} else {
+		check(false, "linux-gate-calls-exit-free", "no start/end marks from the guest");
+	}
+	if (gate_fd >= 0)
+		close(gate_fd);
+	return failures ? 1 : 0;
+}
+
 /* ---- bench: gate round trip vs exit round trip ------------------------ */
 
 static int cmd_bench(uint64_t n)
@@ -1193,6 +1513,10 @@ int main(int argc, char **argv)
 		return cmd_bench(n);
 	if (!strcmp(cmd, "gate-sim"))
 		return cmd_gate_sim();
-	fprintf(stderr, "usage: whvmm plain | wormhole [N] | bench [N] | gate-sim\n");
+	if ((!strcmp(cmd, "linux-client") || !strcmp(cmd, "linux-client-sim")) &&
+	    argc >= 5)
+		return cmd_linux_client(argc, argv);
+	fprintf(stderr, "usage: whvmm plain | wormhole [N] | bench [N] | gate-sim |\n"
+		"       linux-client[-sim] KERNEL INITRD SERVER_SOCKET [CMDLINE]\n");
 	return 2;
 }
