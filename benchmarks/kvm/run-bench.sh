@@ -27,7 +27,7 @@ fi
 
 "$ROOT/scripts/kvm/build-module.sh" "$B/module"
 mkdir -p "$B/bench/guest"
-gcc -c -x assembler-with-cpp -I"$ROOT/tests/kvm" -I"$ROOT/switcher" \
+gcc -c -x assembler-with-cpp -I"$ROOT/tests/kvm" -I"$ROOT/switcher" -I"$ROOT/include" \
 	"$ROOT/tests/kvm/guests.S" -o "$B/bench/guests.o"
 for s in client tramp gate; do
 	objcopy -O binary -j ".$s" "$B/bench/guests.o" "$B/bench/guest/$s.bin"
@@ -35,8 +35,8 @@ done
 mkdir -p "$B/bench/uapi/linux"
 sed -e '/#include <linux\/compiler.h>/d' -e 's/__user//g' \
 	"$B/module/src/include/uapi/linux/kvm.h" >"$B/bench/uapi/linux/kvm.h"
-gcc -Wall -Wextra -Werror -O2 -pthread -I"$B/bench/uapi" -I"$ROOT/tests/kvm" \
-	"$ROOT/tests/kvm/whvmm.c" -o "$B/bench/whvmm"
+gcc -Wall -Wextra -Werror -O2 -pthread -I"$B/bench/uapi" -I"$ROOT/tests/kvm" -I"$ROOT/include" \
+	"$ROOT/tests/kvm/whvmm.c" "$ROOT/tests/kvm/linux-guest.c" -o "$B/bench/whvmm"
 
 restore() {
 	rmmod kvm_intel 2>/dev/null || true

@@ -191,7 +191,7 @@ dmesg | grep -i wormhole | sed 's/^/WH: dmesg: /'
 echo "WH: linux client VM"
 /wh-echo-server unix:/tmp/echo.sock >/tmp/echo.log 2>&1 &
 sleep 1
-WH_LINUX_TIMEOUT=$L2_TIMEOUT /whvmm linux-client /lguest/vmlinuz /lguest/initrd.cpio /tmp/echo.sock 2>&1 | grep -E '^(PASS|FAIL|INFO|LG): |Oops|BUG|Kernel panic|wormhole'
+WH_LINUX_TIMEOUT=$L2_TIMEOUT /whvmm linux-client /lguest/vmlinuz /lguest/initrd.cpio /tmp/echo.sock 2>&1 | grep -E '^(PASS|FAIL|INFO|LG): |^\[ |Oops|BUG|Kernel panic|wormhole'
 sed 's/^/WH: echo server: /' /tmp/echo.log
 dmesg | grep -E 'wormhole|BUG:|Oops|WARNING:.*(kvm|vmx)|RIP: .*(kvm|vmx)' | tail -40 | sed 's/^/WH: dmesg: /'
 echo "WH: done"
