@@ -3,13 +3,17 @@
 # End-to-end test of the wormhole KVM patch on a machine without VT-x:
 # boot Debian's 6.1 cloud kernel inside Bochs (emulated VMX + EPT + VMFUNC),
 # load stock then patched kvm/kvm-intel, run the test VMM (whvmm) against
-# both, and report one line per check from the serial log.
+# both (bare-metal guests, then a Linux client VM using the vmfunc switcher
+# through the gate), and report one line per check from the serial log.
 #
 #   tests/kvm/run-bochs-test.sh            (as root, Debian 12)
 #
 # Environment: WH_KVM_BUILD (build dir, default /tmp/wormhole-kvm-build),
-# WH_CALLS (gate calls, default 10000), WH_BOCHS_TIMEOUT (s, default 480),
+# WH_CALLS (gate calls, default 10000), WH_BOCHS_TIMEOUT (s, default 900),
+# WH_L2_TIMEOUT (the Linux client VM's limit, s of L1 time, default 600),
 # KVER (kernel ABI, default: the one linux-headers-cloud-amd64 points to),
+# WH_NATIVE_LINUX=1 (also boot the Linux client on this host's KVM without
+# VMFUNC: only useful where /dev/kvm runs guests at speed),
 # WH_NO_APT=1 (never run apt-get).
 set -u
 
