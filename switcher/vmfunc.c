@@ -17,6 +17,11 @@
  * (wh_stream_chan_from_dev()).  NAME is not used on the gate: a client VM
  * has one gate, to the server its VMM attached it to.
  *
+ * WORMHOLE_GATE_DEVICE=PATH opens PATH instead of /dev/wormhole and skips
+ * the CPUID probe: tests stand in a pseudo-terminal bridged to a server for
+ * the gate (tests/kvm/gate-device-e2e.sh), so that the device path runs
+ * generated OpenCL code on machines without a gate.
+ *
  * Whenever the hypervisor offers no wormhole (the common case, and the case
  * on any host without the patch or without VMFUNC), or the driver is not
  * loaded, this switcher falls back to the shm switcher with the same NAME,
@@ -92,19 +97,24 @@ static int vmfunc_connect(const char *rest, const struct wh_client_opts *opts,
 			  struct wh_chan **out, char *err, size_t errlen)
 {
 	struct wh_vmfunc_info info;
+	const char *dev = getenv("WORMHOLE_GATE_DEVICE");
 	char why[256];
 	int fd, st;
 
+	if (dev && *dev)
+		goto open_dev;
+	dev = WH_DRIVER_PATH;
 	if (!wh_vmfunc_probe(&info, why, sizeof(why))) {
 		note_fallback(rest, why);
 		/* The channel is a shm channel: wh_chan_scheme() says "shm". */
 		return wh_shm_ops.connect(rest, opts, out, err, errlen);
 	}
-	fd = open(WH_DRIVER_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+open_dev:
+	fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "vmfunc: %s: %s%s", WH_DRIVER_PATH, strerror(e),
+		snprintf(err, errlen, "vmfunc: %s: %s%s", dev, strerror(e),
 			 e == EBUSY ? " (the gate carries one channel; another process has it)" : "");
 		return e == EBUSY ? WH_E_QUOTA : WH_E_PEER_GONE;
 	}
