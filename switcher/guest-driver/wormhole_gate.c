@@ -167,6 +167,32 @@ static int wh_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * One SEND or RECV of n bytes through the bounce buffer, waiting for room
+ * or data unless the file is non-blocking.  Returns bytes moved, 0 at end
+ * of file (RECV after the server hung up), or -errno.
+ */
+static long transfer(struct wh_file *f, struct file *file, u64 op, size_t n)
+{
+	long want = op == WH_GATE_OP_SEND ? WH_GATE_POLL_OUT : WH_GATE_POLL_IN;
+
+	for (;;) {
+		long r = gate(f->bounce_pa, n, op);
+
+		if (r > 0)
+			return r;
+		if (r == -WH_GATE_EPIPE && op == WH_GATE_OP_RECV)
+			return 0;
+		if (r < 0 && r != -WH_GATE_EAGAIN)
+			return gate_errno(r);
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		r = wait_gate(f, want);
+		if (r)
+			return r;
+	}
+}
+
 static ssize_t wh_write(struct file *file, const char __user *buf,
 			size_t len, loff_t *ppos)
 {
@@ -178,27 +204,10 @@ static ssize_t wh_write(struct file *file, const char __user *buf,
 		return 0;
 	if (mutex_lock_interruptible(&f->lock))
 		return -ERESTARTSYS;
-	if (copy_from_user(f->bounce, buf, n)) {
+	if (copy_from_user(f->bounce, buf, n))
 		r = -EFAULT;
-		goto out;
-	}
-	for (;;) {
-		r = gate(f->bounce_pa, n, WH_GATE_OP_SEND);
-		if (r > 0)
-			break;
-		if (r < 0 && r != -WH_GATE_EAGAIN) {
-			r = gate_errno(r);
-			break;
-		}
-		if (file->f_flags & O_NONBLOCK) {
-			r = -EAGAIN;
-			break;
-		}
-		r = wait_gate(f, WH_GATE_POLL_OUT);
-		if (r)
-			break;
-	}
-out:
+	else
+		r = transfer(f, file, WH_GATE_OP_SEND, n);
 	mutex_unlock(&f->lock);
 	return r;
 }
@@ -214,29 +223,9 @@ static ssize_t wh_read(struct file *file, char __user *buf, size_t len,
 		return 0;
 	if (mutex_lock_interruptible(&f->lock))
 		return -ERESTARTSYS;
-	for (;;) {
-		r = gate(f->bounce_pa, n, WH_GATE_OP_RECV);
-		if (r > 0) {
-			if (copy_to_user(buf, f->bounce, r))
-				r = -EFAULT;
-			break;
-		}
-		if (r == -WH_GATE_EPIPE) {
-			r = 0;		/* end of file: the server hung up */
-			break;
-		}
-		if (r < 0 && r != -WH_GATE_EAGAIN) {
-			r = gate_errno(r);
-			break;
-		}
-		if (file->f_flags & O_NONBLOCK) {
-			r = -EAGAIN;
-			break;
-		}
-		r = wait_gate(f, WH_GATE_POLL_IN);
-		if (r)
-			break;
-	}
+	r = transfer(f, file, WH_GATE_OP_RECV, n);
+	if (r > 0 && copy_to_user(buf, f->bounce, r))
+		r = -EFAULT;
 	mutex_unlock(&f->lock);
 	return r;
 }
