@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "echo.h"
@@ -86,6 +87,9 @@ static void gate_calls(long n)
 		close(fd);
 		return;
 	}
+	/* Let the console drain first: its I/O exits are not calls. */
+	fflush(stdout);
+	tcdrain(STDOUT_FILENO);
 	outb(1, L_MARK_PORT);
 	for (long i = 0; i < n; i++) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -101,6 +105,8 @@ static void gate_calls(long n)
 	 * compares the exits of both loops. */
 	int pp[2];
 	if (pipe(pp) == 0) {
+		fflush(stdout);
+		tcdrain(STDOUT_FILENO);
 		outb(3, L_MARK_PORT);
 		for (long i = 0; i < n; i++) {
 			struct pollfd p = { .fd = pp[1], .events = POLLOUT };
