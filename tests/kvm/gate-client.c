@@ -27,31 +27,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "echo.h"
 #include "layout.h"
 #include "wormhole/wire.h"
-
-static int fails;
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: %s", ok ? "PASS" : "FAIL", name);
-	if (fmt) {
-		fputs(" (", stdout);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		fputs(")", stdout);
-	}
-	putchar('\n');
-	fflush(stdout);
-	fails += !ok;
-}
 
 /* Until the server side took the session (the gate says EAGAIN before). */
 static bool wait_ready(int fd)
@@ -208,5 +187,5 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	gate_calls(n);
 	switcher_e2e();
-	return fails ? 1 : 0;
+	return failures ? 1 : 0;
 }

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "layout.h"
 #include "linux-guest.h"
 
@@ -80,7 +81,6 @@ struct wh_exit_info {
 #define EXIT_REASON_EPT_VIOLATION 48
 
 static int kvm_fd;
-static int failures, passes;
 static const char *guest_dir = "/guest";
 
 static void die(const char *fmt, ...)
@@ -95,25 +95,6 @@ static void die(const char *fmt, ...)
 	exit(2);
 }
 
-static void check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: %s", ok ? "PASS" : "FAIL", name);
-	if (fmt) {
-		fputs(" (", stdout);
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		fputs(")", stdout);
-	}
-	putchar('\n');
-	fflush(stdout);
-	if (ok)
-		passes++;
-	else
-		failures++;
-}
 
 struct vm {
 	const char *name;
