@@ -184,3 +184,30 @@ int wh_echo_bytes(struct wh_chan *ch, const void *in, size_t n, void *out)
 	wh_msg_done(ch, &r);
 	return st;
 }
+
+int wh_echo_post(struct wh_chan *ch, uint64_t seq, uint64_t value)
+{
+	uint8_t b[16];
+	struct wh_enc e;
+	wh_enc_init_fixed(&e, b, sizeof(b));
+	wh_enc_u64(&e, seq);
+	wh_enc_u64(&e, value);
+	return wh_post(ch, WH_API_ECHO, WH_ECHO_POST, &e);
+}
+
+int wh_echo_sum(struct wh_chan *ch, uint64_t *posts, uint64_t *sum,
+		bool *in_order)
+{
+	struct wh_msg r;
+	int st = wh_call(ch, WH_API_ECHO, WH_ECHO_SUM, NULL, &r);
+	if (st)
+		return st;
+	struct wh_dec d;
+	wh_dec_init(&d, r.payload, r.hdr.payload_len, NULL);
+	*posts = wh_dec_u64(&d);
+	*sum = wh_dec_u64(&d);
+	*in_order = wh_dec_u8(&d);
+	st = wh_dec_finish(&d);
+	wh_msg_done(ch, &r);
+	return st;
+}

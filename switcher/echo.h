@@ -45,5 +45,9 @@ int wh_echo_serve(struct wh_chan *ch);
 /* Client: send n bytes, get them back into out (copied out of the arena
  * or the reply).  WH_E_MALFORMED if the reply does not match. */
 int wh_echo_bytes(struct wh_chan *ch, const void *in, size_t n, void *out);
+/* Client: one POST (seq, value); a SUM call and its decoded reply. */
+int wh_echo_post(struct wh_chan *ch, uint64_t seq, uint64_t value);
+int wh_echo_sum(struct wh_chan *ch, uint64_t *posts, uint64_t *sum,
+		bool *in_order);
 
 #endif

@@ -30,7 +30,6 @@
 #include "check.h"
 #include "echo.h"
 #include "layout.h"
-#include "wormhole/wire.h"
 
 /* Until the server side took the session (the gate says EAGAIN before). */
 static bool wait_ready(int fd)
@@ -100,17 +99,6 @@ static void gate_calls(long n)
 
 static uint8_t in[256 << 10], out[256 << 10];
 
-static int post(struct wh_chan *ch, uint64_t seq, uint64_t v)
-{
-	uint8_t b[16];
-	struct wh_enc e;
-
-	wh_enc_init_fixed(&e, b, sizeof(b));
-	wh_enc_u64(&e, seq);
-	wh_enc_u64(&e, v);
-	return wh_post(ch, WH_API_ECHO, WH_ECHO_POST, &e);
-}
-
 static void switcher_e2e(void)
 {
 	static const size_t sizes[] = { 1, 100, 4096, 65536, 200000, sizeof(in) };
@@ -145,29 +133,17 @@ static void switcher_e2e(void)
 	uint64_t want = 0;
 	st = WH_OK;
 	for (uint64_t i = 1; i <= 1000 && st == WH_OK; i++) {
-		st = post(ch, i, i * 3);
+		st = wh_echo_post(ch, i, i * 3);
 		want += i * 3;
 	}
+	uint64_t posts = 0, sum = 0;
+	bool ord = false;
 	if (st == WH_OK)
-		st = wh_call(ch, WH_API_ECHO, WH_ECHO_SUM, NULL, &r);
-	if (st == WH_OK) {
-		struct wh_dec d;
-		uint64_t posts, sum;
-		uint8_t ord;
-
-		wh_dec_init(&d, r.payload, r.hdr.payload_len, NULL);
-		posts = wh_dec_u64(&d);
-		sum = wh_dec_u64(&d);
-		ord = wh_dec_u8(&d);
-		st = wh_dec_finish(&d);
-		wh_msg_done(ch, &r);
-		check(st == WH_OK && posts == 1000 && sum == want && ord,
-		      "linux-vmfunc-1000-posts-in-order", "%llu posts, sum %llu",
-		      (unsigned long long)posts, (unsigned long long)sum);
-	} else {
-		check(false, "linux-vmfunc-1000-posts-in-order", "%s",
-		      wh_status_str((uint32_t)st));
-	}
+		st = wh_echo_sum(ch, &posts, &sum, &ord);
+	check(st == WH_OK && posts == 1000 && sum == want && ord,
+	      "linux-vmfunc-1000-posts-in-order", "%s: %llu posts, sum %llu",
+	      wh_status_str((uint32_t)st), (unsigned long long)posts,
+	      (unsigned long long)sum);
 
 	st = wh_call(ch, WH_API_ECHO, WH_ECHO_EXIT, NULL, &r);
 	if (st == WH_OK)

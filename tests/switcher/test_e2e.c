@@ -131,25 +131,12 @@ static void test_many_small_calls(void **state)
 
 static int post(struct wh_chan *ch, uint64_t seq, uint64_t v)
 {
-	uint8_t b[16];
-	struct wh_enc e;
-	wh_enc_init_fixed(&e, b, sizeof(b));
-	wh_enc_u64(&e, seq);
-	wh_enc_u64(&e, v);
-	return wh_post(ch, WH_API_ECHO, WH_ECHO_POST, &e);
+	return wh_echo_post(ch, seq, v);
 }
 
 static void sum(struct wh_chan *ch, uint64_t *posts, uint64_t *s, bool *ord)
 {
-	struct wh_msg r;
-	assert_int_equal(wh_call(ch, WH_API_ECHO, WH_ECHO_SUM, NULL, &r), WH_OK);
-	struct wh_dec d;
-	wh_dec_init(&d, r.payload, r.hdr.payload_len, NULL);
-	*posts = wh_dec_u64(&d);
-	*s = wh_dec_u64(&d);
-	*ord = wh_dec_u8(&d);
-	assert_int_equal(wh_dec_finish(&d), WH_OK);
-	wh_msg_done(ch, &r);
+	assert_int_equal(wh_echo_sum(ch, posts, s, ord), WH_OK);
 }
 
 static void test_posts_ordered(void **state)
