@@ -329,10 +329,18 @@ static int raw_connect(const char *path)
 	return fd;
 }
 
+/* Header and payload go out in one write: the server may drop the
+ * connection as soon as it has read a bad header, and a second write would
+ * then race with that close (EPIPE) instead of testing it. */
 static bool raw_send(int fd, const struct wh_msg_hdr *h, const void *p, size_t n)
 {
-	return write(fd, h, sizeof(*h)) == (ssize_t)sizeof(*h) &&
-	       (!n || write(fd, p, n) == (ssize_t)n);
+	char buf[sizeof(*h) + 256];
+	if (n > sizeof(buf) - sizeof(*h))
+		return false;
+	memcpy(buf, h, sizeof(*h));
+	if (n)
+		memcpy(buf + sizeof(*h), p, n);
+	return write(fd, buf, sizeof(*h) + n) == (ssize_t)(sizeof(*h) + n);
 }
 
 /* Reads one reply header (and skips its payload); false on EOF/timeout. */
@@ -429,7 +437,10 @@ static void raw_attacks(const char *path, const char *token)
 		bool sent = raw_send(fd, &h, junk, bad[i].field == 6 ? 10 : 8);
 		if (bad[i].field == 6)
 			shutdown(fd, SHUT_WR);
-		check(sent && raw_closed(fd), "raw socket: %s -> connection dropped", bad[i].what);
+		int err = sent ? 0 : errno;
+		bool closed = sent && raw_closed(fd);
+		check(closed, "raw socket: %s -> connection dropped%s%s%s", bad[i].what,
+		      sent ? "" : " (send failed: ", sent ? "" : strerror(err), sent ? "" : ")");
 		close(fd);
 	}
 	/* Garbage before any HELLO. */
