@@ -26,6 +26,7 @@ static const struct wh_switcher_ops *const schemes[] = {
 	&wh_tcp_ops,
 	&wh_ivshmem_ops,
 	&wh_vmfunc_ops,
+	&wh_gatewin_ops,
 };
 
 #define HANDSHAKE_MS 5000

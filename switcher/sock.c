@@ -4,7 +4,9 @@
  * tcp:HOST:PORT.  Same framing as every switcher (32-byte header, then the
  * payload), no arena: bulk data travels inline.  The same stream code also
  * runs over a character device with read/write/poll semantics: the vmfunc
- * switcher's /dev/wormhole (wh_stream_chan_from_dev()).
+ * switcher's /dev/wormhole (wh_stream_chan_from_dev()), and over any byte
+ * pipe a transport supplies as a struct wh_stream_io: the gate window's
+ * rings on the server side (gatewin.c, wh_stream_chan_from_io()).
  *
  * Sends: posts are copied into a send buffer and go out with the next
  * call, flush, or once the buffer passes SBUF_FLUSH bytes; everything else
@@ -43,6 +45,8 @@ struct sock_chan {
 	struct wh_chan base;
 	int fd;
 	bool dev;	/* a character device: read/writev, not recv/sendmsg */
+	const struct wh_stream_io *io;	/* or a transport's byte pipe */
+	void *io_ctx;
 	/* Nothing more can be sent or received.  Atomic: a server may send
 	 * (replies, events) on one thread while another blocks in recv. */
 	_Alignas(8) _Atomic uint64_t gone;
@@ -95,12 +99,29 @@ static int gone(struct sock_chan *c)
 
 /* ---- I/O -------------------------------------------------------------- */
 
+/* A device or byte pipe cannot be woken by shutdown(): wait in slices. */
+#define WAIT_SLICE_MS 100
+
 static int write_all(struct sock_chan *c, struct iovec *iov, int n)
 {
 	while (n) {
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-		ssize_t w = c->dev ? writev(c->fd, iov, n)
+		ssize_t w;
+		if (c->io) {
+			w = c->io->writev(c->io_ctx, iov, n);
+			if (w < 0)
+				return gone(c);
+			if (w == 0) {
+				if (is_gone(c))
+					return WH_E_PEER_GONE;
+				if (c->io->wait(c->io_ctx, false, WAIT_SLICE_MS) < 0)
+					return gone(c);
+				continue;
+			}
+		} else {
+			w = c->dev ? writev(c->fd, iov, n)
 				   : sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		}
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -129,6 +150,10 @@ static int write_all(struct sock_chan *c, struct iovec *iov, int n)
 /* Wait for input; 0 when readable, else WH_E_TIMEOUT. */
 static int wait_in(struct sock_chan *c, int timeout_ms)
 {
+	if (c->io) {
+		int r = c->io->wait(c->io_ctx, true, timeout_ms);
+		return r > 0 ? WH_OK : r == 0 ? WH_E_TIMEOUT : gone(c);
+	}
 	struct pollfd p = { .fd = c->fd, .events = POLLIN };
 	for (;;) {
 		int r = poll(&p, 1, timeout_ms);
@@ -148,11 +173,23 @@ static int read_some(struct sock_chan *c, void *dst, size_t n, size_t *got,
 	/* A gate device has no doorbell: poll() sleeps in the driver's
 	 * re-poll timer, so look again a few times first (each look is a
 	 * system call and a gate call, never a VM exit). */
-	int spins = c->dev && timeout_ms ? 256 : 0;
+	bool sliced = c->dev || c->io;
+	int spins = sliced && timeout_ms ? 256 : 0;
 
 	for (;;) {
-		ssize_t r = c->dev ? read(c->fd, dst, n)
+		ssize_t r;
+		if (c->io) {
+			r = c->io->read(c->io_ctx, dst, n);
+			if (r < 0)
+				return gone(c);
+			if (r == 0) {
+				r = -1;
+				errno = EAGAIN;
+			}
+		} else {
+			r = c->dev ? read(c->fd, dst, n)
 				   : recv(c->fd, dst, n, MSG_DONTWAIT);
+		}
 		if (r > 0) {
 			*got = (size_t)r;
 			return WH_OK;
@@ -165,13 +202,12 @@ static int read_some(struct sock_chan *c, void *dst, size_t n, size_t *got,
 			return gone(c);
 		if (spins-- > 0)
 			continue;
-		/* A device cannot be woken by shutdown(): wait in slices. */
 		int slice = timeout_ms;
-		if (c->dev) {
+		if (sliced) {
 			if (is_gone(c))
 				return WH_E_PEER_GONE;	/* shut down locally */
-			if (timeout_ms < 0 || timeout_ms > 100)
-				slice = 100;
+			if (timeout_ms < 0 || timeout_ms > WAIT_SLICE_MS)
+				slice = WAIT_SLICE_MS;
 		}
 		int st = wait_in(c, slice);
 		if (st == WH_E_TIMEOUT && slice != timeout_ms) {
@@ -336,7 +372,7 @@ static void sock_msg_done(struct wh_chan *ch, struct wh_msg *m)
 static void sock_shutdown(struct wh_chan *ch)
 {
 	struct sock_chan *c = (struct sock_chan *)ch;
-	if (c->dev) {
+	if (c->dev || c->io) {
 		set_gone(c);	/* a reader sees it within one wait slice */
 		return;
 	}
@@ -351,7 +387,10 @@ static void sock_close(struct wh_chan *ch)
 		return;
 	if (!is_gone(c))
 		sock_flush(ch);
-	close(c->fd);
+	if (c->io)
+		c->io->close(c->io_ctx);
+	else
+		close(c->fd);
 	pthread_mutex_destroy(&c->slock);
 	free(c->sbuf);
 	free(c->rbuf);
@@ -393,6 +432,21 @@ int wh_stream_chan_from_dev(int fd, const char *id, struct wh_chan **out)
 	if (!c)
 		return WH_E_NOMEM;
 	c->dev = true;
+	c->base.peer.kind = WH_PEER_UNIX;
+	snprintf(c->base.peer.id, sizeof(c->base.peer.id), "%s", id);
+	*out = &c->base;
+	return WH_OK;
+}
+
+int wh_stream_chan_from_io(const struct wh_stream_io *io, void *ctx,
+			   const struct wh_switcher_ops *ops, const char *id,
+			   struct wh_chan **out)
+{
+	struct sock_chan *c = chan_new(-1, ops, true);
+	if (!c)
+		return WH_E_NOMEM;
+	c->io = io;
+	c->io_ctx = ctx;
 	c->base.peer.kind = WH_PEER_UNIX;
 	snprintf(c->base.peer.id, sizeof(c->base.peer.id), "%s", id);
 	*out = &c->base;
@@ -765,6 +819,17 @@ const struct wh_switcher_ops wh_tcp_ops = {
 /* Data path only: vmfunc.c opens the device (wh_vmfunc_ops). */
 static const struct wh_switcher_ops wh_gatedev_ops = {
 	.scheme = "vmfunc",
+	.send = sock_send,
+	.flush = sock_flush,
+	.recv = sock_recv,
+	.msg_done = sock_msg_done,
+	.shutdown = sock_shutdown,
+	.close = sock_close,
+};
+
+/* Data path only: the channel of a gatewin: session (gatewin.c). */
+const struct wh_switcher_ops wh_gatewin_chan_ops = {
+	.scheme = "gatewin",
 	.send = sock_send,
 	.flush = sock_flush,
 	.recv = sock_recv,

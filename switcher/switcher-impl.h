@@ -66,8 +66,28 @@ int wh_accept_socket(int lfd, int timeout_ms, struct sockaddr *sa,
  * /dev/wormhole.  Takes over fd. */
 int wh_stream_chan_from_dev(int fd, const char *id, struct wh_chan **out);
 
+/* A byte pipe under the stream framing, for transports that are neither
+ * sockets nor devices.  read and writev move what they can now: > 0 bytes,
+ * 0 when nothing can move yet, < 0 when the peer is gone.  wait blocks up
+ * to timeout_ms (-1: no limit) until input (in) or room (!in): 1 ready,
+ * 0 timed out, < 0 peer gone.  close ends the pipe (tells the peer). */
+struct iovec;
+struct wh_stream_io {
+	long (*read)(void *ctx, void *dst, size_t n);
+	long (*writev)(void *ctx, const struct iovec *iov, int n);
+	int (*wait)(void *ctx, bool in, int timeout_ms);
+	void (*close)(void *ctx);
+};
+
+/* A server-side stream channel over io (ctx is io's); its ops are ops. */
+int wh_stream_chan_from_io(const struct wh_stream_io *io, void *ctx,
+			   const struct wh_switcher_ops *ops, const char *id,
+			   struct wh_chan **out);
+
 extern const struct wh_switcher_ops wh_shm_ops;
 extern const struct wh_switcher_ops wh_unix_ops;
 extern const struct wh_switcher_ops wh_tcp_ops;
+extern const struct wh_switcher_ops wh_gatewin_chan_ops;	/* sock.c */
+extern const struct wh_switcher_ops wh_gatewin_ops;	/* gatewin.c */
 
 #endif

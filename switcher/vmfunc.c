@@ -18,9 +18,10 @@
  * has one gate, to the server its VMM attached it to.
  *
  * WORMHOLE_GATE_DEVICE=PATH opens PATH instead of /dev/wormhole and skips
- * the CPUID probe: tests stand in a pseudo-terminal bridged to a server for
- * the gate (tests/kvm/gate-device-e2e.sh), so that the device path runs
- * generated OpenCL code on machines without a gate.
+ * the CPUID probe: tests stand in a pseudo-terminal for the device, behind
+ * which a model of the gate fills a window that wormholed serves with its
+ * gatewin: listener (tests/kvm/gate-device-e2e.sh), so that the whole data
+ * path runs generated OpenCL code on machines without a gate.
  *
  * Whenever the hypervisor offers no wormhole (the common case, and the case
  * on any host without the patch or without VMFUNC), or the driver is not

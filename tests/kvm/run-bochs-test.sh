@@ -22,6 +22,10 @@ B=${WH_KVM_BUILD:-/tmp/wormhole-kvm-build}
 CALLS=${WH_CALLS:-10000}
 TIMEOUT=${WH_BOCHS_TIMEOUT:-900}
 L2_TIMEOUT=${WH_L2_TIMEOUT:-600}
+# The server VM's RAM size and gate window GPA (tests/kvm/layout.h): a
+# Wormhole server maps the window as gatewin:RAM_FILE@S_WIN.
+S_RAM=$(( $(awk '$1 == "#define" && $2 == "MEM_SIZE" {print $3}' "$ROOT/tests/kvm/layout.h") ))
+S_WIN=$(awk '$1 == "#define" && $2 == "S_WIN" {print $3}' "$ROOT/tests/kvm/layout.h")
 T0=$(date +%s)
 mkdir -p "$B"
 
@@ -108,7 +112,7 @@ gcc -Wall -Wextra -Werror -O2 -static -pthread -I"$B/uapi" -I"$ROOT/tests/kvm" -
 step "building the guest driver and the Linux client's initramfs"
 "$ROOT/scripts/kvm/build-guest-driver.sh" "$B/guest-driver" >"$B/guest-driver.out" 2>&1 ||
 	{ cat "$B/guest-driver.out"; fail_setup "guest driver build"; }
-SW="proto wire ring chan region-chan shm sock ivshmem vmfunc echo"
+SW="proto wire ring chan region-chan shm sock ivshmem vmfunc gatewin echo"
 swsrc=$(for f in $SW; do printf '%s ' "$ROOT/switcher/$f.c"; done)
 # shellcheck disable=SC2086
 gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -pthread -I"$ROOT/include" -I"$ROOT/switcher" \
@@ -142,12 +146,11 @@ fi
 # code at speed (WH_NATIVE_LINUX=1); CI's /dev/kvm emulates guest code.
 if [ -w /dev/kvm ] && [ "${WH_NATIVE_LINUX:-0}" = 1 ]; then
 	step "Linux client VM on this host's KVM (no VMFUNC: whvmm linux-client-sim)"
-	rm -f "$B/echo.sock"
-	"$B/wh-echo-server" "unix:$B/echo.sock" >"$B/echo-native.log" 2>&1 &
+	rm -f "$B/server-ram" && truncate -s "$S_RAM" "$B/server-ram"
+	"$B/wh-echo-server" "gatewin:$B/server-ram@$S_WIN" >"$B/echo-native.log" 2>&1 &
 	echo_pid=$!
-	for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S "$B/echo.sock" ] && break; sleep 0.2; done
 	GUEST_DIR=$G WH_LINUX_TIMEOUT=300 "$B/whvmm" linux-client-sim "$K/boot/vmlinuz-$KVER" \
-		"$B/l2.cpio" "$B/echo.sock" >"$B/native-linux.log" 2>&1
+		"$B/l2.cpio" "$B/server-ram" >"$B/native-linux.log" 2>&1
 	kill "$echo_pid" 2>/dev/null
 	grep -E '^(PASS|FAIL|INFO): ' "$B/native-linux.log" >>"$B/native-checks.txt"
 fi
@@ -193,10 +196,18 @@ dmesg | grep -i wormhole | sed 's/^/WH: dmesg: /'
 /whvmm wormhole $CALLS 2>&1
 /whvmm bench 10000 2>&1 | sed -e "s/^PASS: /PASS: bench-/" -e "s/^FAIL: /FAIL: bench-/"
 echo "WH: linux client VM"
-/wh-echo-server unix:/tmp/echo.sock >/tmp/echo.log 2>&1 &
+# The server VM's RAM is a file, so that the echo server serves the gate
+# window's rings itself (gatewin:), as wormholed would inside the server VM.
+truncate -s $S_RAM /tmp/server-ram
+/wh-echo-server gatewin:/tmp/server-ram@$S_WIN >/tmp/echo.log 2>&1 &
 sleep 1
-WH_LINUX_TIMEOUT=$L2_TIMEOUT /whvmm linux-client /lguest/vmlinuz /lguest/initrd.cpio /tmp/echo.sock 2>&1 | grep -E '^(PASS|FAIL|INFO|LG): |^\[ |Oops|BUG|Kernel panic|wormhole'
+WH_LINUX_TIMEOUT=$L2_TIMEOUT /whvmm linux-client /lguest/vmlinuz /lguest/initrd.cpio /tmp/server-ram 2>&1 | grep -E '^(PASS|FAIL|INFO|LG): |^\[ |Oops|BUG|Kernel panic|wormhole'
 sed 's/^/WH: echo server: /' /tmp/echo.log
+if grep -q 'client gatewin:session=[0-9]*: exit' /tmp/echo.log; then
+	echo "PASS: linux-gatewin-served (\$(grep -c 'client gatewin:session=[0-9]* [(]' /tmp/echo.log) sessions taken from the window's rings by the server itself)"
+else
+	echo "FAIL: linux-gatewin-served (no session over gatewin: ended with EXIT)"
+fi
 dmesg | grep -E 'wormhole|BUG:|Oops|WARNING:.*(kvm|vmx)|RIP: .*(kvm|vmx)' | tail -40 | sed 's/^/WH: dmesg: /'
 echo "WH: done"
 sleep 2

@@ -27,10 +27,7 @@
 #include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
-#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -198,6 +195,24 @@ static void vcpu_add(struct vm *vm, int id)
 }
 
 static bool want_irqchip;	/* next vm_create() gets an in-kernel LAPIC */
+static const char *ram_file;	/* next vm_create()'s RAM: this file, shared */
+
+/* RAM that another process can map too: the server VM's, whose gate window
+ * a Wormhole server serves (gatewin:FILE@WINDOW_GPA). */
+static void *alloc_shared_mem(const char *path, size_t size)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	void *p;
+
+	if (fd < 0 || ftruncate(fd, (off_t)size))
+		die("%s", path);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap %s", path);
+	close(fd);
+	memset(p, 0, size);
+	return p;
+}
 
 static void vm_create(struct vm *vm, const char *name)
 {
@@ -208,7 +223,8 @@ static void vm_create(struct vm *vm, const char *name)
 		die("%s: KVM_CREATE_VM", name);
 	if (want_irqchip && ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0))
 		die("%s: KVM_CREATE_IRQCHIP", name);
-	vm->mem = alloc_mem(MEM_SIZE);
+	vm->mem = ram_file ? alloc_shared_mem(ram_file, MEM_SIZE) : alloc_mem(MEM_SIZE);
+	ram_file = NULL;
 	set_slot(vm, 0, 0, MEM_SIZE, vm->mem, 0);
 
 	/* Identity map of the first GiB with 2 MiB pages. */
@@ -1132,129 +1148,6 @@ static int cmd_gate_sim(void)
 
 /* ---- linux-client: a Linux client VM on the gate ----------------------- */
 
-/*
- * The server side of the Linux client's gate.  In a deployment the server
- * VM drains its window itself (wormholed, through a driver that maps the
- * window); here the server VMM stands in for it: this thread moves bytes
- * between the window's rings and a unix-socket connection to a real
- * Wormhole server (wh-echo-server), one connection per gate session.
- */
-struct bridge {
-	const char *server;	/* unix socket path */
-	uint8_t *data, *req, *resp;	/* in the server VM's window */
-	volatile bool stop;
-	unsigned sessions;
-	uint64_t to_server, to_client;
-};
-
-static uint64_t win_ld(struct bridge *b, unsigned off)
-{
-	return __atomic_load_n((uint64_t *)(b->data + off), __ATOMIC_ACQUIRE);
-}
-
-static void win_st(struct bridge *b, unsigned off, uint64_t v)
-{
-	__atomic_store_n((uint64_t *)(b->data + off), v, __ATOMIC_RELEASE);
-}
-
-static int bridge_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-static void *bridge_main(void *arg)
-{
-	struct bridge *b = arg;
-	uint64_t cur = 0;	/* session the connection belongs to */
-	int fd = -1;
-
-	while (!b->stop) {
-		uint64_t sess = win_ld(b, WH_GATE_D_SESSION);
-		bool moved = false;
-
-		if (fd >= 0 && sess != cur) {	/* the client closed */
-			close(fd);
-			fd = -1;
-		}
-		if (fd < 0) {
-			uint64_t ack = win_ld(b, WH_GATE_D_ACK);
-
-			if ((sess & 1) && ack != sess && ack != (sess | WH_GATE_ACK_HUP)) {
-				/* A new session: drop what an old one left. */
-				win_st(b, WH_GATE_D_REQ_HEAD, win_ld(b, WH_GATE_D_REQ_TAIL));
-				win_st(b, WH_GATE_D_RESP_TAIL, win_ld(b, WH_GATE_D_RESP_HEAD));
-				fd = bridge_connect(b->server);
-				cur = sess;
-				b->sessions++;
-				win_st(b, WH_GATE_D_ACK, fd >= 0 ? sess : sess | WH_GATE_ACK_HUP);
-			} else {
-				poll(NULL, 0, 1);
-			}
-			continue;
-		}
-		/* Client to server. */
-		uint64_t head = win_ld(b, WH_GATE_D_REQ_HEAD);
-		uint64_t tail = win_ld(b, WH_GATE_D_REQ_TAIL);
-		if (tail - head > WH_GATE_RING_SIZE) {
-			fprintf(stderr, "whvmm: bridge: request ring indices broken\n");
-			tail = head;
-		}
-		if (tail != head) {
-			uint64_t off = head % WH_GATE_RING_SIZE;
-			size_t n = (size_t)(tail - head);
-			ssize_t w;
-
-			if (n > WH_GATE_RING_SIZE - off)
-				n = WH_GATE_RING_SIZE - off;
-			w = write(fd, b->req + off, n);
-			if (w > 0) {
-				win_st(b, WH_GATE_D_REQ_HEAD, head + (uint64_t)w);
-				b->to_server += (uint64_t)w;
-				moved = true;
-			}
-		}
-		/* Server to client. */
-		uint64_t rt = win_ld(b, WH_GATE_D_RESP_TAIL);
-		uint64_t rh = win_ld(b, WH_GATE_D_RESP_HEAD);
-		if (rt - rh < WH_GATE_RING_SIZE) {
-			uint64_t off = rt % WH_GATE_RING_SIZE;
-			size_t n = (size_t)(WH_GATE_RING_SIZE - (rt - rh));
-			ssize_t r;
-
-			if (n > WH_GATE_RING_SIZE - off)
-				n = WH_GATE_RING_SIZE - off;
-			r = read(fd, b->resp + off, n);
-			if (r > 0) {
-				win_st(b, WH_GATE_D_RESP_TAIL, rt + (uint64_t)r);
-				b->to_client += (uint64_t)r;
-				moved = true;
-			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				/* The server hung up: the client reads EOF. */
-				win_st(b, WH_GATE_D_ACK, cur | WH_GATE_ACK_HUP);
-				close(fd);
-				fd = -1;
-				continue;
-			}
-		}
-		if (!moved) {
-			struct pollfd p = { .fd = fd, .events = POLLIN };
-
-			poll(&p, 1, 1);
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	return NULL;
-}
-
 static void on_linux_timeout(int sig)
 {
 	static const char msg[] = "FAIL: linux-client-finished (timed out)\n";
@@ -1266,11 +1159,14 @@ static void on_linux_timeout(int sig)
 }
 
 /*
- * whvmm linux-client KERNEL INITRD SERVER_SOCKET [CMDLINE]: the server VM
+ * whvmm linux-client KERNEL INITRD SERVER_RAM [CMDLINE]: the server VM
  * (bare metal, as in "wormhole") exports a gate for a Linux client VM,
  * which boots KERNEL with INITRD and runs whatever its init runs
  * (tests/kvm/gate-client through lg-init).  Counts the client's VM exits
- * between its two L_MARK_PORT writes.
+ * between its two L_MARK_PORT writes.  The server VM's RAM is the file
+ * SERVER_RAM, so that a Wormhole server maps the gate window and serves its
+ * rings itself (gatewin:SERVER_RAM@S_WIN): here it runs beside this VMM;
+ * in a deployment it runs inside the server VM, mapping its own pages.
  */
 static int cmd_linux_client(int argc, char **argv)
 {
@@ -1292,11 +1188,9 @@ static int cmd_linux_client(int argc, char **argv)
 		  .ebx = (uint32_t)((uint64_t)L_TRAMP >> 32), .ecx = (uint32_t)L_WIN,
 		  .edx = (uint32_t)((uint64_t)L_WIN >> 32) },
 	};
-	struct bridge br = { .server = argv[4] };
 	struct lg_console con;
 	struct counters c0 = { 0 }, c1 = { 0 }, k0 = { 0 }, k1 = { 0 };
 	uint64_t count0 = 0, count1 = 0;
-	pthread_t bt;
 	struct vm lc = { .name = "linux-client" };
 	char err[256];
 	int gate_fd, code = -1, r;
@@ -1307,6 +1201,7 @@ static int cmd_linux_client(int argc, char **argv)
 	alarm(getenv("WH_LINUX_TIMEOUT") ? (unsigned)atoi(getenv("WH_LINUX_TIMEOUT")) : 600);
 
 	/* Server VM and its gate, laid out for the Linux client. */
+	ram_file = argv[4];
 	vm_create(&server, "server");
 	load_blob(&server, "lgate.bin", S_GATE);
 	load_blob(&server, "ltramp.bin", S_TRAMP);
@@ -1370,11 +1265,9 @@ static int cmd_linux_client(int argc, char **argv)
 	lg_console_init(&con, lc.fd, stdout);
 	stats_open(&vm_stats, lc.vcpu);
 
-	br.data = guest_ptr(&server, S_DATA);
-	br.req = guest_ptr(&server, S_WIN + WH_GATE_PG_REQ * 4096);
-	br.resp = guest_ptr(&server, S_WIN + WH_GATE_PG_RESP * 4096);
-	if (pthread_create(&bt, NULL, bridge_main, &br))
-		die("pthread_create");
+	printf("INFO: server VM RAM in %s, gate window at 0x%x: a Wormhole server "
+	       "serves it as gatewin:%s@0x%x\n", argv[4], S_WIN, argv[4], S_WIN);
+	fflush(stdout);
 
 	for (;;) {
 		r = ioctl(lc.vcpu, KVM_RUN, 0);
@@ -1415,14 +1308,14 @@ static int cmd_linux_client(int argc, char **argv)
 			break;
 		}
 	}
-	br.stop = true;
-	pthread_join(bt, NULL);
 	alarm(0);
 
+	/* The gate's ring indices run freely from 0 across sessions. */
 	printf("INFO: Linux client: init's steps done after %.1f s (host clock in the emulator), "
-	       "%u gate sessions, %llu bytes to the server, %llu back\n",
-	       now() - t0, br.sessions, (unsigned long long)br.to_server,
-	       (unsigned long long)br.to_client);
+	       "%llu gate sessions, %llu bytes to the server, %llu back\n", now() - t0,
+	       (unsigned long long)(read_u64(&server, S_DATA + WH_GATE_D_SESSION) + 1) / 2,
+	       (unsigned long long)read_u64(&server, S_DATA + WH_GATE_D_REQ_TAIL),
+	       (unsigned long long)read_u64(&server, S_DATA + WH_GATE_D_RESP_HEAD));
 	check(code == 0, "linux-client-finished", "guest exit code %d", code);
 	if (c1.exits) {
 		uint64_t calls = count1 - count0, exits = c1.exits - c0.exits;
@@ -1519,6 +1412,6 @@ int main(int argc, char **argv)
 	    argc >= 5)
 		return cmd_linux_client(argc, argv);
 	fprintf(stderr, "usage: whvmm plain | wormhole [N] | bench [N] | gate-sim |\n"
-		"       linux-client[-sim] KERNEL INITRD SERVER_SOCKET [CMDLINE]\n");
+		"       linux-client[-sim] KERNEL INITRD SERVER_RAM [CMDLINE]\n");
 	return 2;
 }
