@@ -786,6 +786,11 @@ static void sock_listener_close(struct wh_listener *base)
 	free(l);
 }
 
+/* The data path every stream channel shares. */
+#define STREAM_DATA_OPS \
+	.send = sock_send, .flush = sock_flush, .recv = sock_recv, \
+	.msg_done = sock_msg_done, .shutdown = sock_shutdown, .close = sock_close
+
 const struct wh_switcher_ops wh_unix_ops = {
 	.scheme = "unix",
 	.connect = unix_connect,
@@ -793,12 +798,7 @@ const struct wh_switcher_ops wh_unix_ops = {
 	.accept = sock_accept,
 	.listener_fd = sock_listener_fd,
 	.listener_close = sock_listener_close,
-	.send = sock_send,
-	.flush = sock_flush,
-	.recv = sock_recv,
-	.msg_done = sock_msg_done,
-	.shutdown = sock_shutdown,
-	.close = sock_close,
+	STREAM_DATA_OPS,
 };
 
 const struct wh_switcher_ops wh_tcp_ops = {
@@ -808,32 +808,17 @@ const struct wh_switcher_ops wh_tcp_ops = {
 	.accept = sock_accept,
 	.listener_fd = sock_listener_fd,
 	.listener_close = sock_listener_close,
-	.send = sock_send,
-	.flush = sock_flush,
-	.recv = sock_recv,
-	.msg_done = sock_msg_done,
-	.shutdown = sock_shutdown,
-	.close = sock_close,
+	STREAM_DATA_OPS,
 };
 
 /* Data path only: vmfunc.c opens the device (wh_vmfunc_ops). */
 static const struct wh_switcher_ops wh_gatedev_ops = {
 	.scheme = "vmfunc",
-	.send = sock_send,
-	.flush = sock_flush,
-	.recv = sock_recv,
-	.msg_done = sock_msg_done,
-	.shutdown = sock_shutdown,
-	.close = sock_close,
+	STREAM_DATA_OPS,
 };
 
 /* Data path only: the channel of a gatewin: session (gatewin.c). */
 const struct wh_switcher_ops wh_gatewin_chan_ops = {
 	.scheme = "gatewin",
-	.send = sock_send,
-	.flush = sock_flush,
-	.recv = sock_recv,
-	.msg_done = sock_msg_done,
-	.shutdown = sock_shutdown,
-	.close = sock_close,
+	STREAM_DATA_OPS,
 };
