@@ -59,6 +59,7 @@ HIDDEN void *ct_resolve(uint64_t slot);
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 __attribute__((unused)) static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static void *real_handle;
+static __thread int initialising; /* this thread is inside init()'s dlopen */
 static void *real_fn[CT_NSTATIC];
 static const char *dyn_desc[CT_NDYN];
 static unsigned ndyn_used;
@@ -101,7 +102,15 @@ static void init(void)
 		fprintf(stderr, "cudatrace: %s is not set: every call fails\n", REAL_ENV);
 		return;
 	}
-	real_handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* RTLD_DEEPBIND: the real library's calls to its own exported names
+	 * bind to itself, not to our trampolines (no re-entry into init(), no
+	 * internal calls counted as the program's).  CUDATRACE_NODEEPBIND=1
+	 * turns this off. */
+	const char *nd = getenv("CUDATRACE_NODEEPBIND");
+	int deep = (nd && *nd == '1') ? 0 : RTLD_DEEPBIND;
+	initialising = 1;
+	real_handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | deep);
+	initialising = 0;
 	if (!real_handle) {
 		fprintf(stderr, "cudatrace: cannot load %s: %s\n", path, dlerror());
 		return;
@@ -171,6 +180,11 @@ static void *special(int slot)
 
 HIDDEN void *ct_resolve(uint64_t slot)
 {
+	if (initialising) {
+		/* re-entered from the real library's own start-up on this thread:
+		 * waiting for init() would deadlock; fail this one call */
+		return (void *)missing_fn;
+	}
 	pthread_once(&once, init);
 	if (slot >= CT_NSTATIC) /* pool slots are set before they are handed out */
 		return (void *)missing_fn;
@@ -240,6 +254,8 @@ static void gpa_record(const char *sym, int ver, unsigned long long flags,
 static CUresult gpa_common(int v2, const char *sym, void **pfn, int ver,
 			   unsigned long long flags, int *status)
 {
+	if (initialising)
+		return MISSING_RESULT;
 	pthread_once(&once, init);
 	int s = static_slot(v2 ? "cuGetProcAddress_v2" : "cuGetProcAddress");
 	if (s < 0 || !real_fn[s])
@@ -352,6 +368,8 @@ static const void *wrap_table(const ct_uuid *id, const void *orig, struct table_
 
 static CUresult wrap_export_table(const void **pp, const ct_uuid *id)
 {
+	if (initialising)
+		return MISSING_RESULT;
 	pthread_once(&once, init);
 	int s = static_slot("cuGetExportTable");
 	if (s < 0 || !real_fn[s])

@@ -33,6 +33,7 @@ expect() { grep -qE "$1" "$main" || fail "trace lacks /$1/"; echo "ok   trace: $
 expect '^entry 1 4002 cuInit$'                  # 2 direct + 4 threads x 1000
 expect '^entry [0-9]+ 2 cuLaunchKernel$'
 expect '^entry [0-9]+ 1 cuFakeFloats$'
+expect '^entry [0-9]+ 1 cuDriverGetVersion$'   # the driver's own start-up call not counted
 expect '^gpa 1 0 1 12000 0 cuLaunchKernel -> cuLaunchKernel$'
 expect '^gpa 2 0 1 13000 2 cuInternalOnly -> gpa:cuInternalOnly@13000/2$'
 expect '^gpa 1 500 0 13000 0 cuNoSuchThing -> -$'

@@ -32,6 +32,12 @@ API double cuFakeFloats(double a, double b, double c, double d, double e, double
 	return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g + 8 * h + 9 * i + 10 * j;
 }
 
+/* A driver that calls its own exported entry point while it is being
+ * loaded: the tracer must neither deadlock nor count it as the program's. */
+static int self_version;
+__attribute__((constructor)) static void fake_start(void) { cuDriverGetVersion(&self_version); }
+API int fakeSelfVersion(void) { return self_version; }
+
 static CUresult internal_only(int x) { return x == 42 ? 0 : 1; }
 
 static const struct { const char *name; void *fn; } procs[] = {

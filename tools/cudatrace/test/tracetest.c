@@ -99,6 +99,8 @@ int main(void)
 	      "unsized table slots forward");
 	CHECK(et((const void **)&tab, ux) == 500, "unknown UUID passed through");
 
+	CHECK(((int (*)(void))sym("fakeSelfVersion"))() == 13000,
+	      "the driver's start-up call to its own entry point reached itself");
 	CUresult (*ver)(int *) = sym("cuDriverGetVersion");
 	int v = 0;
 	CHECK(ver(&v) == 0 && v == 13000, "cuDriverGetVersion");
