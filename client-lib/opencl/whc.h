@@ -97,6 +97,8 @@ void whc_ref(void *o);
 void whc_unref(void *o);
 void whc_ids_to_objs(void *buf, size_t bytes, unsigned kind);
 size_t whc_image_elsize(const void *img);
+/* The spec's size expressions name an image's element size this way. */
+#define WH_ELSIZE(img) whc_image_elsize((const void *)(img))
 
 /* Callbacks. */
 uint64_t whc_cb_register(int kind, void (*fn)(void), void *user_data, void *subject);

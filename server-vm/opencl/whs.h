@@ -90,6 +90,8 @@ cl_mem_flags whs_fix_mem_flags(struct whs *s, cl_mem_flags f);
 cl_bool whs_force_true(struct whs *s, cl_bool b);
 bool whs_buffer_range(cl_mem buf, size_t off, size_t len);
 size_t whs_image_elsize(cl_mem img);
+/* The spec's size expressions name an image's element size this way. */
+#define WH_ELSIZE(img) whs_image_elsize(img)
 cl_int whs_get_platform_ids(cl_uint n, cl_platform_id *p, cl_uint *np);
 cl_int whs_get_kernel_sub_group_info_khr(cl_kernel, cl_device_id, cl_kernel_sub_group_info,
 					 size_t, const void *, size_t, void *, size_t *);

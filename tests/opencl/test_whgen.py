@@ -42,7 +42,10 @@ with tempfile.TemporaryDirectory() as d:
     check('whs_failed_err(s, h_memobj, CL_INVALID_MEM_OBJECT)' in sv and 'whs_failed_note(s, _ret_id, _r)' in sv,
           'failed=whs_failed: lookups and posted creators use whs_failed_*')
     plain = os.path.join(d, 'plain.spec')
-    open(plain, 'w').write('api t 9\nscalar u32 cl_uint\nscalar i32 cl_int\n'
+    errs = ('errors type=cl_int success=CL_SUCCESS transport=CL_DEVICE_NOT_AVAILABLE malformed=CL_INVALID_VALUE '
+            'unsupported=CL_INVALID_OPERATION nomem=CL_OUT_OF_HOST_MEMORY resources=CL_OUT_OF_RESOURCES '
+            'memfail=CL_MEM_OBJECT_ALLOCATION_FAILURE\n')
+    open(plain, 'w').write('api t 9\nprefix t\n' + errs + 'scalar u32 cl_uint\nscalar i32 cl_int\n'
                            'handle cl_mem MEM invalid=CL_INVALID_MEM_OBJECT\n'
                            'fn cl_int f(cl_mem m, cl_uint n) @async;\n'
                            'fn cl_mem g(cl_uint n, [errcode] cl_int *e) @async;\n')
@@ -60,11 +63,12 @@ with tempfile.TemporaryDirectory() as d:
         'unknown statement': 'frobnicate x',
         'infomap naming no handle type': 'infomap clGetX A=cl_nothing',
     }
-    head = 'api t 9\nscalar u32 cl_uint\nscalar i32 cl_int\n'
+    head = 'api t 9\nprefix t\n' + errs + 'scalar u32 cl_uint\nscalar i32 cl_int\n'
     for what, body in bad_specs.items():
         p = os.path.join(d, 'bad.spec')
         open(p, 'w').write(head + body + '\n')
         r = subprocess.run([sys.executable, whgen, p, '--client', os.path.join(d, 'x.c'),
                             '--server', os.path.join(d, 'y.c')], capture_output=True, text=True)
-        check(r.returncode != 0 and 'whgen:' in r.stderr, 'refused: %s (%s)' % (what, r.stderr.strip()))
+        # FILE:LINE: message (the line of the offending declaration: 6)
+        check(r.returncode != 0 and r.stderr.startswith(p + ':6: '), 'refused: %s (%s)' % (what, r.stderr.strip()))
 sys.exit(1 if fails else 0)

@@ -1,0 +1,432 @@
+# SPDX-License-Identifier: MIT
+"""The schema checker: fails closed on anything it does not understand.
+
+It rejects unknown statements, annotations, attributes and keys, missing or
+extra values, names that are not parameters, annotations on parameters of
+the wrong type, contradictory annotations, duplicates, and anything the
+emitters could not generate.  After check() every parameter has its class
+(Param.cls) and every function its id: the emitters trust the model and
+never guess.  Each rule is listed, with what it protects, in specs/README.md
+("What the checker rejects")."""
+import difflib
+import re
+
+from .source import SpecError
+
+WIRE = ('u8', 'u16', 'u32', 'u64', 'i32', 'i64', 'f32', 'f64')
+
+# errors line: key -> required
+ERROR_KEYS = {
+    'type': True, 'success': True, 'transport': True, 'malformed': True,
+    'unsupported': True, 'nomem': True, 'resources': True, 'memfail': True,
+    'callconv': False, 'dispatch': False, 'failed': False,
+    'quota': False, 'denied': False, 'badhandle': False,
+}
+HANDLE_KEYS = {'invalid': 'value', 'global': 'flag', 'retain': 'value', 'release': 'value'}
+
+# Parameter annotations: 'flag' (no value) or 'value' (key=value).
+PARAM_ANN = {
+    'in': 'flag', 'out': 'flag', 'inout': 'flag', 'opt': 'flag', 'new': 'flag',
+    'errcode': 'flag', 'string': 'flag', 'strings': 'flag', 'blobs': 'flag',
+    'userdata': 'flag', 'value': 'flag', 'struct': 'flag', 'ignore': 'flag',
+    'size': 'value', 'count': 'value', 'if': 'value', 'info': 'value',
+    'lengths': 'value', 'zlist': 'value', 'codec': 'value', 'callback': 'value',
+    'stage': 'value', 'drain': 'value', 'xform': 'value', 'check': 'value',
+    'invalid': 'value', 'valid': 'value',
+}
+
+# Function attributes: 'flag', 'value' (needs (ARG)) or 'either'.
+ATTRS = {
+    'async': 'flag', 'async_if': 'value', 'sync_point': 'flag', 'retain': 'flag',
+    'release': 'flag', 'mem': 'value', 'check': 'value', 'hook': 'value',
+    'wrap': 'value', 'server_call': 'value', 'server_hook': 'value',
+    'handwritten': 'value', 'unsupported': 'either', 'internal': 'flag',
+    'since': 'value',
+}
+HANDWRITTEN = ('client', 'server', 'both', 'local')
+
+# Which annotations mean something for each parameter class (beyond the
+# class's own markers, which are always allowed).
+CLASS_ANN = {
+    'scalar': {'xform', 'in'},
+    'handle': {'opt', 'in', 'xform'},
+    'handle_array': {'in', 'opt', 'count', 'invalid'},
+    'handle_new': {'out', 'opt', 'new'},
+    'handle_out_array': {'out', 'opt', 'count', 'new', 'valid'},
+    'scalar_array': {'in', 'opt', 'count'},
+    'scalar_out': {'out', 'opt'},
+    'scalar_out_array': {'out', 'opt', 'count'},
+    'bytes': {'in', 'opt', 'size', 'if', 'stage', 'drain'},
+    'bytes_out': {'out', 'opt', 'size', 'info'},
+    'string': {'in', 'string'},
+    'strings': {'in', 'opt', 'strings', 'blobs', 'count', 'lengths'},
+    'value': {'value', 'check', 'size', 'invalid', 'in'},
+    'value_out': {'value', 'out'},
+    'struct': {'struct', 'in'},
+    'zlist': {'zlist', 'opt', 'in'},
+    'codec': {'codec', 'opt', 'in'},
+    'callback': {'callback'},
+    'userdata': {'userdata'},
+    'errcode': {'errcode'},
+    'ignore': {'ignore'},
+}
+
+IDENT = re.compile(r'^[A-Za-z_]\w*$')
+
+
+def hint(word, known):
+    m = difflib.get_close_matches(word, list(known), 1, 0.7)
+    return ' (did you mean %r?)' % m[0] if m else ''
+
+
+def check_keys(ann, table, what):
+    for k in ann.keys():
+        loc = ann.locs[k]
+        if k not in table:
+            raise SpecError(loc, 'unknown %s %r%s' % (what, k, hint(k, table)))
+        v = ann.get(k)
+        kind = table[k]
+        if kind == 'flag' and v is not True:
+            raise SpecError(loc, '%s %r takes no value' % (what, k))
+        if kind == 'value' and v is True:
+            raise SpecError(loc, '%s %r needs a value (%s=...)' % (what, k, k))
+
+
+def check_attrs(f):
+    for k in f.attrs.keys():
+        loc = f.attrs.locs[k]
+        if k not in ATTRS:
+            raise SpecError(loc, '%s: unknown attribute @%s%s' % (f.name, k, hint(k, ATTRS)))
+        v = f.attrs.get(k)
+        if ATTRS[k] == 'flag' and v is not True:
+            raise SpecError(loc, '%s: @%s takes no argument' % (f.name, k))
+        if ATTRS[k] == 'value' and (v is True or not v.strip()):
+            raise SpecError(loc, '%s: @%s needs an argument: @%s(...)' % (f.name, k, k))
+
+
+def check_spec_level(spec):
+    if spec.api is None:
+        raise SpecError(None, '%s: no api statement (api NAME NUMBER)' % spec.path)
+    if spec.prefix is None:
+        raise SpecError(None, '%s: no prefix statement' % spec.path)
+    if spec.errors is None:
+        raise SpecError(None, '%s: no errors statement (the API\'s error model)' % spec.path)
+    e = spec.errors
+    for k in e.keys():
+        if k not in ERROR_KEYS:
+            raise SpecError(e.locs[k], 'errors: unknown key %r%s' % (k, hint(k, ERROR_KEYS)))
+        if e.get(k) is True:
+            raise SpecError(e.locs[k], 'errors: %s needs a value (%s=...)' % (k, k))
+    for k, req in ERROR_KEYS.items():
+        if req and k not in e:
+            raise SpecError(spec.errors_loc, 'errors: %s= is missing' % k)
+    for wire, types, loc in getattr(spec, 'scalar_decls', []):
+        if wire not in WIRE:
+            raise SpecError(loc, 'bad scalar wire type %r (one of %s)%s' % (wire, ' '.join(WIRE), hint(wire, WIRE)))
+        for t in types:
+            if not IDENT.match(t):
+                raise SpecError(loc, 'scalar %s: %r is no C type name' % (wire, t))
+            if t in spec.scalars:
+                raise SpecError(loc, 'scalar %s declared twice' % t)
+            spec.scalars[t] = wire
+            spec.scalar_locs = getattr(spec, 'scalar_locs', {})
+            spec.scalar_locs[t] = loc
+    kinds = {}
+    for h in spec.handles.values():
+        check_keys(h.ann, HANDLE_KEYS, 'handle key')
+        if not h.invalid:
+            raise SpecError(h.loc, 'handle %s: invalid= (the API\'s error for a bad handle) is missing' % h.ctype)
+        if h.ctype in spec.scalars:
+            raise SpecError(h.loc, 'handle %s is also a scalar type' % h.ctype)
+        if not IDENT.match(h.kind) or h.kind.upper() != h.kind:
+            raise SpecError(h.loc, 'handle %s: kind %r must be an upper-case identifier' % (h.ctype, h.kind))
+        if h.kind in kinds:
+            raise SpecError(h.loc, 'handle kind %s declared twice' % h.kind)
+        kinds[h.kind] = h
+        if bool(h.retain) != bool(h.release) and h.retain:
+            raise SpecError(h.loc, 'handle %s: retain= without release=' % h.ctype)
+    names = {}
+    for f in spec.funcs:
+        if f.name in names:
+            raise SpecError(f.loc, 'duplicate function %s (first at line %d)' % (f.name, names[f.name].line))
+        names[f.name] = f.loc
+    for fn, pairs, loc in getattr(spec, 'infomap_decls', []):
+        if fn not in names:
+            raise SpecError(loc, 'infomap %s: no such function' % fn)
+        m = spec.infomaps.setdefault(fn, [])
+        for k, v in pairs:
+            if v not in spec.handles:
+                raise SpecError(loc, 'infomap %s: %s is no handle type%s' % (fn, v, hint(v, spec.handles)))
+            if k in dict(m):
+                raise SpecError(loc, 'infomap %s: %s mapped twice' % (fn, k))
+            m.append((k, v))
+
+
+def classify(spec, f, p):
+    H = spec.handles
+    a = p.ann
+    if p.fnptr:
+        if 'callback' in a:
+            return 'callback'
+        if 'ignore' in a:
+            return 'ignore'
+        raise SpecError(p.loc, '%s: function pointer %s needs [callback=KIND]' % (f.name, p.name))
+    base = p.base
+    markers = [k for k in ('errcode', 'userdata', 'ignore', 'value', 'struct', 'zlist', 'codec',
+                           'string', 'strings', 'blobs') if k in a]
+    if len(markers) > 1 and set(markers) != {'strings', 'blobs'} and 'ignore' not in markers:
+        raise SpecError(p.loc, '%s: %s: contradictory annotations %s' % (f.name, p.name, ' and '.join(markers)))
+    if 'errcode' in a:
+        et = spec.errcode_type
+        if p.ptr != 1 or (base != et and spec.scalars.get(base) != spec.scalars.get(et)):
+            raise SpecError(p.loc, '%s: errcode %s must be a pointer to %s, not %s' % (f.name, p.name, et, p.ctype))
+        return 'errcode'
+    if 'userdata' in a:
+        if p.ptr != 1:
+            raise SpecError(p.loc, '%s: userdata %s must be a pointer' % (f.name, p.name))
+        return 'userdata'
+    if 'ignore' in a:
+        return 'ignore'
+    if 'value' in a:
+        if p.ptr == 1 and 'out' not in a:
+            return 'value'
+        if p.ptr == 2 and 'out' in a:
+            return 'value_out'
+        raise SpecError(p.loc, '%s: value %s must be a pointer (in) or a pointer to a pointer (out), not %s'
+                        % (f.name, p.name, p.ctype))
+    if 'struct' in a:
+        if p.ptr != 0:
+            raise SpecError(p.loc, '%s: struct %s is passed by value, not %s' % (f.name, p.name, p.ctype))
+        return 'struct'
+    if 'zlist' in a:
+        if p.ptr != 1 or base not in spec.scalars:
+            raise SpecError(p.loc, '%s: zlist %s must be a pointer to a scalar type' % (f.name, p.name))
+        return 'zlist'
+    if 'codec' in a:
+        if p.ptr != 1:
+            raise SpecError(p.loc, '%s: codec %s must be a pointer' % (f.name, p.name))
+        return 'codec'
+    if 'string' in a:
+        if p.ptr != 1 or base != 'char':
+            raise SpecError(p.loc, '%s: string %s must be a char *, not %s' % (f.name, p.name, p.ctype))
+        return 'string'
+    if 'strings' in a or 'blobs' in a:
+        if p.ptr != 2:
+            raise SpecError(p.loc, '%s: %s must be a pointer to pointers, not %s' % (f.name, p.name, p.ctype))
+        if 'count' not in a:
+            raise SpecError(p.loc, '%s: %s needs count=' % (f.name, p.name))
+        return 'strings'
+    if 'callback' in a:
+        raise SpecError(p.loc, '%s: callback= on %s, which is no function pointer' % (f.name, p.name))
+    out = 'out' in a or 'inout' in a
+    if base in H and p.ptr == 0:
+        if out:
+            raise SpecError(p.loc, '%s: out on %s, a handle passed by value' % (f.name, p.name))
+        return 'handle'
+    if base in H and p.ptr == 1 and out:
+        return 'handle_out_array' if 'count' in a else 'handle_new'
+    if base in H and p.ptr == 1:
+        if 'count' not in a:
+            raise SpecError(p.loc, '%s: handle array %s needs count=' % (f.name, p.name))
+        return 'handle_array'
+    if base in spec.scalars and p.ptr == 0:
+        if out:
+            raise SpecError(p.loc, '%s: out on %s, passed by value' % (f.name, p.name))
+        return 'scalar'
+    if base in spec.scalars and p.ptr == 1 and out:
+        return 'scalar_out_array' if 'count' in a else 'scalar_out'
+    if base in spec.scalars and p.ptr == 1:
+        if 'count' not in a:
+            raise SpecError(p.loc, '%s: %s needs count= (or size= for bytes)' % (f.name, p.name))
+        return 'scalar_array'
+    if p.ptr >= 1 and 'size' in a:
+        return 'bytes_out' if out else 'bytes'
+    if p.ptr == 0:
+        raise SpecError(p.loc, '%s: %s: %s is no scalar or handle type (declare it with scalar or handle)%s'
+                        % (f.name, p.name, base, hint(base, list(spec.scalars) + list(H))))
+    raise SpecError(p.loc, '%s: cannot express parameter %s (%s): needs size=, count= or a class annotation'
+                    % (f.name, p.name, p.ctype))
+
+
+def names_in(expr):
+    """Identifiers of a C expression that should be parameters: not called,
+    not members, not inside sizeof(), not casts, not upper-case constants,
+    not C type names."""
+    expr = re.sub(r'"([^"\\]|\\.)*"', '""', expr)
+    expr = re.sub(r'sizeof\s*\([^()]*\)', '0', expr)
+    expr = re.sub(r'\(\s*(const\s+)?\w+\s*\**\s*\)(?=\s*[\w(])', ' ', expr)
+    out = []
+    for m in re.finditer(r'(?<![\w.>])([A-Za-z_]\w*)\b(?!\s*\()', expr):
+        w = m.group(1)
+        if not w[0].islower() or w in ('uint64_t', 'size_t', 'uint32_t', 'int', 'unsigned', 'const',
+                                       'void', 'char', 'true', 'false', 's'):
+            continue
+        out.append(w)
+    return out
+
+
+def check_refs(spec, f, expr, loc, what):
+    params = {p.name for p in f.params}
+    for w in names_in(expr):
+        if w not in params and w not in spec.scalars and w not in spec.handles:
+            raise SpecError(loc, '%s: %s: %r is not a parameter of %s%s' % (f.name, what, w, f.name, hint(w, params)))
+
+
+def check_func(spec, f):
+    check_attrs(f)
+    A = f.attrs
+    if f.slot:
+        for k in A.keys():
+            if k != 'unsupported':
+                raise SpecError(A.locs[k], 'slot %s: only @unsupported is allowed' % f.name)
+        return
+    hw = f.hw()
+    if hw is not None and hw not in HANDWRITTEN:
+        raise SpecError(A.locs['handwritten'], '%s: @handwritten(%s): one of %s' % (f.name, hw, ', '.join(HANDWRITTEN)))
+    pairs = [('async', 'async_if'), ('async', 'sync_point'), ('retain', 'release'),
+             ('unsupported', 'handwritten'), ('unsupported', 'wrap'), ('wrap', 'handwritten'),
+             ('unsupported', 'async'), ('unsupported', 'async_if'), ('unsupported', 'server_call'),
+             ('internal', 'wrap')]
+    for x, y in pairs:
+        if x in A and y in A:
+            raise SpecError(A.locs[y], '%s: @%s contradicts @%s' % (f.name, y, x))
+    if hw in ('server', 'both') and 'server_call' in A:
+        raise SpecError(A.locs['server_call'], '%s: @server_call on a hand-written server side' % f.name)
+    if hw in ('client', 'both', 'local') and 'hook' in A:
+        raise SpecError(A.locs['hook'], '%s: @hook on a hand-written client side' % f.name)
+    if hw == 'local':
+        for k in ('async', 'async_if', 'server_call', 'server_hook', 'mem', 'check'):
+            if k in A:
+                raise SpecError(A.locs[k], '%s: @%s on an entry answered in the client (@handwritten(local))' % (f.name, k))
+    if 'since' in A:
+        if not re.match(r'^\d+\.\d+$', A.get('since')):
+            raise SpecError(A.locs['since'], '%s: @since(MAJOR.MINOR)' % f.name)
+        v = tuple(int(x) for x in A.get('since').split('.'))
+        if v[0] != spec.version[0] or v > spec.version:
+            raise SpecError(A.locs['since'], '%s: @since(%s) is not within version %d.%d'
+                            % (f.name, A.get('since'), spec.version[0], spec.version[1]))
+    et = spec.errcode_type
+    ret = f.ret.replace('const', '').strip()
+    if ret not in (et, 'void') and ret not in spec.handles and hw not in ('both', 'local'):
+        if 'unsupported' not in A or ret != 'void *':
+            raise SpecError(f.loc, '%s: cannot generate a function returning %s (the error type %s, void '
+                            'or a handle type)' % (f.name, f.ret, et))
+    seen = {}
+    for p in f.params:
+        if p.name in seen:
+            raise SpecError(p.loc, '%s: duplicate parameter %s' % (f.name, p.name))
+        seen[p.name] = p
+        check_keys(p.ann, PARAM_ANN, 'annotation')
+    for p in f.params:
+        a = p.ann
+        dirs = [d for d in ('in', 'out', 'inout') if d in a]
+        if len(dirs) > 1:
+            raise SpecError(p.loc, '%s: %s: contradictory annotations %s' % (f.name, p.name, ' and '.join(dirs)))
+        if 'inout' in a:
+            raise SpecError(a.locs['inout'], '%s: %s: inout cannot be generated (declare in and out parameters, '
+                            'or hand-write the entry)' % (f.name, p.name))
+        if 'size' in a and 'count' in a:
+            raise SpecError(a.locs['count'], '%s: %s: contradictory annotations size= and count=' % (f.name, p.name))
+        if hw in ('both', 'local'):
+            # Neither side is generated: the prototype is only declared
+            # (and the annotations' names checked above).
+            p.cls = None
+            continue
+        p.cls = classify(spec, f, p)
+        allowed = CLASS_ANN[p.cls]
+        for k in a.keys():
+            if k not in allowed and k not in ('ignore',):
+                if p.cls == 'ignore':
+                    continue
+                raise SpecError(a.locs[k], '%s: %s: %s means nothing on a %s parameter (%s)'
+                                % (f.name, p.name, k, p.cls.replace('_', ' '), p.ctype))
+        if p.cls == 'ignore' and 'unsupported' not in A and \
+                not any(q.get('lengths') == p.name for q in f.params):
+            raise SpecError(p.loc, '%s: %s: ignore is only for @unsupported entries and the lengths= of '
+                            'strings/blobs' % (f.name, p.name))
+        for k in ('info', 'lengths'):
+            if k in a:
+                q = seen.get(a.get(k))
+                if q is None:
+                    raise SpecError(a.locs[k], '%s: %s=%s: no such parameter%s' % (f.name, k, a.get(k), hint(a.get(k), seen)))
+        if 'info' in a and seen[a.get('info')].ptr != 0:
+            raise SpecError(a.locs['info'], '%s: info=%s must name a scalar parameter' % (f.name, a.get('info')))
+        for k in ('size', 'count', 'if', 'stage', 'valid'):
+            if k in a:
+                check_refs(spec, f, a.get(k), a.locs[k], '%s=' % k)
+        if 'count' in a and IDENT.match(a.get('count')):
+            q = seen[a.get('count')] if a.get('count') in seen else None
+            if q is None:
+                raise SpecError(a.locs['count'], '%s: count=%s: no such parameter' % (f.name, a.get('count')))
+            if q.cls not in (None, 'scalar') and q.ptr != 0:
+                raise SpecError(a.locs['count'], '%s: count=%s: not an integer parameter' % (f.name, q.name))
+            if q.ptr == 0 and spec.scalars.get(q.base, 'x')[0] not in 'ui':
+                raise SpecError(a.locs['count'], '%s: count=%s: not an integer parameter (%s)' % (f.name, q.name, q.ctype))
+        if 'drain' in a and 'stage' not in a:
+            raise SpecError(a.locs['drain'], '%s: %s: drain= without stage=' % (f.name, p.name))
+        if 'stage' in a and 'drain' not in a:
+            raise SpecError(a.locs['stage'], '%s: %s: stage= needs drain=CALL (what the server runs to finish '
+                            'the write when the client wants no event)' % (f.name, p.name))
+        if 'check' in a and 'size' not in a:
+            raise SpecError(a.locs['check'], '%s: %s: check= needs size=' % (f.name, p.name))
+        if p.cls == 'zlist' and not IDENT.match(a.get('zlist')):
+            raise SpecError(a.locs['zlist'], '%s: zlist=%s: a codec name' % (f.name, a.get('zlist')))
+        if p.cls == 'codec' and not IDENT.match(a.get('codec')):
+            raise SpecError(a.locs['codec'], '%s: codec=%s: a codec name' % (f.name, a.get('codec')))
+    lookups = {
+        'info': [p for p in f.params if 'info' in p.ann],
+    }
+    for p in lookups['info']:
+        if f.name not in spec.infomaps:
+            pass
+    cbs = [p for p in f.params if p.cls == 'callback']
+    uds = [p for p in f.params if p.cls == 'userdata']
+    if cbs and not uds:
+        raise SpecError(cbs[0].loc, '%s: callback %s needs a [userdata] parameter' % (f.name, cbs[0].name))
+    if uds and not cbs:
+        raise SpecError(uds[0].loc, '%s: [userdata] %s without a callback' % (f.name, uds[0].name))
+    if len(cbs) > 1:
+        raise SpecError(cbs[1].loc, '%s: one callback per entry' % f.name)
+    errs = [p for p in f.params if p.cls == 'errcode']
+    if errs and f.ret == et:
+        raise SpecError(errs[0].loc, '%s: [errcode] %s on a function that returns %s' % (f.name, errs[0].name, et))
+    if len(errs) > 1:
+        raise SpecError(errs[1].loc, '%s: two [errcode] parameters' % f.name)
+    asy = 'async' in A or 'async_if' in A
+    if asy and hw is None and 'unsupported' not in A:
+        outs = [p for p in f.params if p.cls in ('scalar_out', 'scalar_out_array', 'handle_out_array',
+                                                  'bytes_out', 'value_out')]
+        if outs:
+            raise SpecError(A.locs['async'] if 'async' in A else A.locs['async_if'],
+                            '%s: asynchronous call with outputs (%s)' % (f.name, ', '.join(p.name for p in outs)))
+    if ('retain' in A or 'release' in A) and not [p for p in f.params if p.cls == 'handle']:
+        k = 'retain' if 'retain' in A else 'release'
+        raise SpecError(A.locs[k], '%s: @%s needs a handle parameter' % (f.name, k))
+    stages = [p for p in f.params if 'stage' in p.ann]
+    if stages:
+        news = [p for p in f.params if p.cls == 'handle_new']
+        if not news:
+            raise SpecError(stages[0].loc, '%s: stage= needs an event out-parameter ([out new])' % f.name)
+        if not spec.handles[news[0].base].release:
+            raise SpecError(stages[0].loc, '%s: stage= needs release= on handle %s' % (f.name, news[0].base))
+    if 'check' in A:
+        from .parser import split_top
+        for _, chk in split_top(A.get('check'), ','):
+            if '?' not in chk or not chk.partition('?')[2].strip() or not chk.partition('?')[0].strip():
+                raise SpecError(A.locs['check'], '%s: @check(COND ? ERROR, ...): %r' % (f.name, chk.strip()))
+    if 'mem' in A:
+        check_refs(spec, f, A.get('mem'), A.locs['mem'], '@mem')
+    for k in ('hook', 'wrap', 'server_call', 'server_hook'):
+        if k in A and not IDENT.match(A.get(k)):
+            raise SpecError(A.locs[k], '%s: @%s(%s): a function name' % (f.name, k, A.get(k)))
+    if 'unsupported' in A and A.get('unsupported') is not True:
+        if not re.match(r'^"([^"\\]|\\.)*"$', A.get('unsupported')):
+            raise SpecError(A.locs['unsupported'], '%s: @unsupported("why"): a string' % f.name)
+
+
+def check(spec):
+    check_spec_level(spec)
+    for i, f in enumerate(spec.funcs):
+        f.fid = i + 1
+        check_func(spec, f)
+    return spec
