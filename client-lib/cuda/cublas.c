@@ -31,13 +31,7 @@ static uint32_t blas_deferred;
 
 static cublasStatus_t tr(int rc)
 {
-	switch (rc) {
-	case WH_OK: return CUBLAS_STATUS_SUCCESS;
-	case WH_E_NOMEM: case WH_E_QUOTA: return CUBLAS_STATUS_ALLOC_FAILED;
-	case WH_E_MALFORMED: case WH_E_TOO_BIG: case WH_E_BAD_HANDLE:
-		return CUBLAS_STATUS_INVALID_VALUE;
-	default: return CUBLAS_STATUS_NOT_INITIALIZED;
-	}
+	return whcb_wire_error(rc, false);   /* the errors line of specs/cublas.spec */
 }
 
 /* Take the error a posted call left behind, if any. */

@@ -126,14 +126,7 @@ static void deferred_hook(uint32_t err)
 /* Map a transport failure to a CUDA error. */
 static cudaError_t tr_err(int rc)
 {
-	switch (rc) {
-	case WH_OK: return cudaSuccess;
-	case WH_E_QUOTA: case WH_E_NOMEM: return cudaErrorMemoryAllocation;
-	case WH_E_BAD_HANDLE: return cudaErrorInvalidResourceHandle;
-	case WH_E_MALFORMED: case WH_E_TOO_BIG: return cudaErrorInvalidValue;
-	case WH_E_DENIED: return cudaErrorNotPermitted;
-	default: return cudaErrorDevicesUnavailable;
-	}
+	return whcu_wire_error(rc, false);   /* the errors line of specs/cuda.spec */
 }
 
 static void do_init(void)

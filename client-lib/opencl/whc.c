@@ -264,7 +264,7 @@ cl_int whc_sync(struct whc_call *k, uint16_t func)
 	if (k->e.err) {
 		fprintf(stderr, "wormhole: OpenCL: request %u cannot be encoded: %s\n",
 			func, wh_status_str(k->e.err));
-		return k->e.err == WH_E_NOMEM ? CL_OUT_OF_HOST_MEMORY : CL_INVALID_VALUE;
+		return whcl_wire_error((int)k->e.err, true);
 	}
 	memset(&k->msg, 0, sizeof(k->msg));
 	int rc = wh_call(g_ch, WH_API_OPENCL, func, &k->e, &k->msg);
@@ -279,13 +279,11 @@ cl_int whc_sync(struct whc_call *k, uint16_t func)
 		wh_dec_string(&d, &m, 4096);
 		fprintf(stderr, "wormhole: OpenCL: the server rejected call %u: %s: %s\n",
 			func, wh_status_str((uint32_t)rc), m ? m : "");
-		if (rc == WH_E_QUOTA)
-			return CL_OUT_OF_RESOURCES;
-		return CL_INVALID_VALUE;
+		return whcl_wire_error(rc, true);
 	}
 	if (rc != WH_OK) {
 		transport_failed(rc);
-		return CL_DEVICE_NOT_AVAILABLE;
+		return whcl_wire_error(rc, false);
 	}
 	k->have_msg = true;
 	wh_dec_init(&k->d, k->msg.payload, k->msg.hdr.payload_len, wh_chan_bulk(g_ch));
@@ -309,7 +307,7 @@ cl_int whc_post(struct whc_call *k, uint16_t func)
 	int rc = wh_post(g_ch, WH_API_OPENCL, func, &k->e);
 	if (rc != WH_OK) {
 		transport_failed(rc);
-		return CL_DEVICE_NOT_AVAILABLE;
+		return whcl_wire_error(rc, false);
 	}
 	return CL_SUCCESS;
 }
