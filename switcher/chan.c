@@ -24,6 +24,7 @@ static const struct wh_switcher_ops *const schemes[] = {
 	&wh_shm_ops,
 	&wh_unix_ops,
 	&wh_tcp_ops,
+	&wh_tls_ops,
 	&wh_ivshmem_ops,
 	&wh_vmfunc_ops,
 	&wh_gatewin_ops,
@@ -162,8 +163,8 @@ static int hello(struct wh_chan *ch, const struct wh_client_opts *o,
 	return st;
 }
 
-int wh_connect(const char *addr, const struct wh_client_opts *opts,
-	       struct wh_chan **out, char *err, size_t errlen)
+static int connect_one(const char *addr, const struct wh_client_opts *opts,
+		       struct wh_chan **out, char *err, size_t errlen)
 {
 	const char *rest;
 	const struct wh_switcher_ops *ops = lookup(addr, &rest);
@@ -171,7 +172,7 @@ int wh_connect(const char *addr, const struct wh_client_opts *opts,
 	if (!ops) {
 		set_err(err, errlen,
 			"unknown address '%s' (want shm:NAME, unix:PATH, "
-			"tcp:HOST:PORT, ...)", addr ? addr : "(null)");
+			"tcp:HOST:PORT, tls:HOST:PORT, ...)", addr ? addr : "(null)");
 		return WH_E_MALFORMED;
 	}
 	struct wh_client_opts o = { 0 };
@@ -189,6 +190,46 @@ int wh_connect(const char *addr, const struct wh_client_opts *opts,
 	}
 	*out = ch;
 	return WH_OK;
+}
+
+/* A pool "A,B,C": the members are tried in order at connect time and the
+ * first that connects and accepts us wins (a member that is down, refuses
+ * us or fails the TLS check is passed over; each one's reason is kept).
+ * A session never moves to another member afterwards: its objects live on
+ * the server it started on. */
+int wh_connect(const char *addr, const struct wh_client_opts *opts,
+	       struct wh_chan **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!addr || !strchr(addr, ','))
+		return connect_one(addr, opts, out, err, errlen);
+	char *list = strdup(addr), *save = NULL;
+	if (!list)
+		return WH_E_NOMEM;
+	int st = WH_E_MALFORMED, n = 0;
+	size_t used = 0;
+	if (err && errlen)
+		err[0] = '\0';
+	for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		while (*a == ' ')
+			a++;
+		if (!*a)
+			continue;
+		char one[256] = "";
+		st = connect_one(a, opts, out, one, sizeof(one));
+		if (st == WH_OK)
+			break;
+		n++;
+		if (err && used < errlen) {
+			int k = snprintf(err + used, errlen - used, "%s%s", n > 1 ? "; " : "",
+					 one[0] ? one : wh_status_str((uint32_t)st));
+			used += k > 0 ? (size_t)k : 0;
+		}
+	}
+	if (st != WH_OK && n == 0)
+		set_err(err, errlen, "empty server pool '%s'", addr);
+	free(list);
+	return st;
 }
 
 struct held_event {
@@ -380,7 +421,8 @@ int wh_handshake(struct wh_listener *l, struct wh_chan *ch)
 				  token ? strlen(token) : 0);
 	} else {
 		/* tcp_listen refuses to run without auth; stay safe anyway. */
-		st = ch->ops == &wh_tcp_ops ? WH_E_DENIED : WH_OK;
+		st = ch->ops == &wh_tcp_ops || ch->ops == &wh_tls_ops
+			     ? WH_E_DENIED : WH_OK;
 	}
 	if (st) {
 		refuse(ch, &m.hdr, WH_E_DENIED, "authentication failed");

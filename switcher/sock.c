@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Socket switchers: unix:PATH (unix:@NAME for the abstract namespace) and
- * tcp:HOST:PORT.  Same framing as every switcher (32-byte header, then the
+ * Socket switchers: unix:PATH (unix:@NAME for the abstract namespace),
+ * tcp:HOST:PORT (cleartext: says so on stderr) and the data path of
+ * tls:HOST:PORT (its set-up is tls.c's).  Same framing as every switcher (32-byte header, then the
  * payload), no arena: bulk data travels inline.  The same stream code also
  * runs over a character device with read/write/poll semantics: the vmfunc
  * switcher's /dev/wormhole (wh_stream_chan_from_dev()), and over any byte
@@ -173,7 +174,7 @@ static int read_some(struct sock_chan *c, void *dst, size_t n, size_t *got,
 	/* A gate device has no doorbell: poll() sleeps in the driver's
 	 * re-poll timer, so look again a few times first (each look is a
 	 * system call and a gate call, never a VM exit). */
-	bool sliced = c->dev || c->io;
+	bool sliced = c->dev || (c->io && !c->io->shutdown);
 	int spins = sliced && timeout_ms ? 256 : 0;
 
 	for (;;) {
@@ -372,6 +373,11 @@ static void sock_msg_done(struct wh_chan *ch, struct wh_msg *m)
 static void sock_shutdown(struct wh_chan *ch)
 {
 	struct sock_chan *c = (struct sock_chan *)ch;
+	if (c->io && c->io->shutdown) {
+		set_gone(c);
+		c->io->shutdown(c->io_ctx);	/* wakes a reader at once */
+		return;
+	}
 	if (c->dev || c->io) {
 		set_gone(c);	/* a reader sees it within one wait slice */
 		return;
@@ -442,7 +448,14 @@ int wh_stream_chan_from_io(const struct wh_stream_io *io, void *ctx,
 			   const struct wh_switcher_ops *ops, const char *id,
 			   struct wh_chan **out)
 {
-	struct sock_chan *c = chan_new(-1, ops, true);
+	return wh_stream_chan_over_io(io, ctx, ops, true, id, out);
+}
+
+int wh_stream_chan_over_io(const struct wh_stream_io *io, void *ctx,
+			   const struct wh_switcher_ops *ops, bool server,
+			   const char *id, struct wh_chan **out)
+{
+	struct sock_chan *c = chan_new(-1, ops, server);
 	if (!c)
 		return WH_E_NOMEM;
 	c->io = io;
@@ -453,7 +466,7 @@ int wh_stream_chan_from_io(const struct wh_stream_io *io, void *ctx,
 	return WH_OK;
 }
 
-static void tcp_tune(int fd, int liveness_ms)
+void wh_tcp_tune(int fd, int liveness_ms)
 {
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -571,19 +584,20 @@ static int unix_connect(const char *rest, const struct wh_client_opts *opts,
 	return WH_OK;
 }
 
-static int tcp_connect(const char *rest, const struct wh_client_opts *opts,
-		       struct wh_chan **out, char *err, size_t errlen)
+int wh_tcp_dial(const char *scheme, const char *rest,
+		const struct wh_client_opts *opts, int *out_fd, char *err,
+		size_t errlen)
 {
 	char host[256], port[16];
 	if (split_hostport(rest, host, sizeof(host), port, sizeof(port))) {
-		set_err(err, errlen, "tcp: bad address '%s' (want HOST:PORT)",
-			rest);
+		set_err(err, errlen, "%s: bad address '%s' (want HOST:PORT)",
+			scheme, rest);
 		return WH_E_MALFORMED;
 	}
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
 	int r = getaddrinfo(host, port, &hints, &ai);
 	if (r) {
-		set_err(err, errlen, "tcp:%s: %s", rest, gai_strerror(r));
+		set_err(err, errlen, "%s:%s: %s", scheme, rest, gai_strerror(r));
 		return WH_E_PEER_GONE;
 	}
 	int tmo = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
@@ -602,10 +616,27 @@ static int tcp_connect(const char *rest, const struct wh_client_opts *opts,
 	}
 	freeaddrinfo(ai);
 	if (fd < 0) {
-		set_err(err, errlen, "tcp:%s: %s", rest, strerror(e));
+		set_err(err, errlen, "%s:%s: %s", scheme, rest, strerror(e));
 		return e == ETIMEDOUT ? WH_E_TIMEOUT : WH_E_PEER_GONE;
 	}
-	tcp_tune(fd, live);
+	wh_tcp_tune(fd, live);
+	*out_fd = fd;
+	return WH_OK;
+}
+
+/* Cleartext: said once per process, on the first tcp: connection. */
+static atomic_bool cleartext_warned;
+
+static int tcp_connect(const char *rest, const struct wh_client_opts *opts,
+		       struct wh_chan **out, char *err, size_t errlen)
+{
+	int fd, st = wh_tcp_dial("tcp", rest, opts, &fd, err, errlen);
+	if (st)
+		return st;
+	if (!getenv("WORMHOLE_QUIET") && !atomic_exchange(&cleartext_warned, true))
+		fprintf(stderr, "wormhole: warning: tcp:%s is cleartext: the token "
+			"and every call cross the network unencrypted and the "
+			"server is not authenticated (use tls:%s)\n", rest, rest);
 	struct sock_chan *c = chan_new(fd, &wh_tcp_ops, false);
 	if (!c) {
 		close(fd);
@@ -660,27 +691,39 @@ static int unix_listen(const char *rest, const struct wh_listen_opts *opts,
 	return WH_OK;
 }
 
-static int tcp_listen(const char *rest, const struct wh_listen_opts *opts,
-		      struct wh_listener **out, char *err, size_t errlen)
+void wh_sockaddr_id(const void *sa, const char *scheme, char *buf,
+		    size_t n)
+{
+	const struct sockaddr_storage *ss = sa;
+	char hbuf[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = sa;
+		inet_ntop(AF_INET, &s4->sin_addr, hbuf, sizeof(hbuf));
+		port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, hbuf, sizeof(hbuf));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(buf, n, ss->ss_family == AF_INET6 ? "%s:[%s]:%u" : "%s:%s:%u",
+		 scheme, hbuf, port);
+}
+
+int wh_tcp_bind(const char *scheme, const char *rest, int *out_fd,
+		char *addr, size_t addrlen, char *err, size_t errlen)
 {
 	char host[256], port[16];
-	if (!opts->auth) {
-		/* Anyone who can reach the port could call the server. */
-		set_err(err, errlen,
-			"tcp:%s: refusing to listen without an authentication "
-			"callback", rest);
-		return WH_E_DENIED;
-	}
 	if (split_hostport(rest, host, sizeof(host), port, sizeof(port))) {
-		set_err(err, errlen, "tcp: bad address '%s' (want HOST:PORT)",
-			rest);
+		set_err(err, errlen, "%s: bad address '%s' (want HOST:PORT)",
+			scheme, rest);
 		return WH_E_MALFORMED;
 	}
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE }, *ai;
 	int r = getaddrinfo(host, port, &hints, &ai);
 	if (r) {
-		set_err(err, errlen, "tcp:%s: %s", rest, gai_strerror(r));
+		set_err(err, errlen, "%s:%s: %s", scheme, rest, gai_strerror(r));
 		return WH_E_INTERNAL;
 	}
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -690,38 +733,45 @@ static int tcp_listen(const char *rest, const struct wh_listen_opts *opts,
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
 	    listen(fd, 64) < 0) {
-		set_err(err, errlen, "tcp:%s: %s", rest, strerror(errno));
+		set_err(err, errlen, "%s:%s: %s", scheme, rest, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(ai);
 		return WH_E_INTERNAL;
 	}
 	freeaddrinfo(ai);
-	struct sock_listener *l = calloc(1, sizeof(*l));
-	if (!l) {
-		close(fd);
-		return WH_E_NOMEM;
-	}
-	l->fd = fd;
-	l->tcp = true;
 	/* Report the real port (PORT 0 picks a free one). */
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t ssl = sizeof(ss);
-	char hbuf[INET6_ADDRSTRLEN] = "?";
-	unsigned p = 0;
-	if (getsockname(fd, (struct sockaddr *)&ss, &ssl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &s4->sin_addr, hbuf, sizeof(hbuf));
-			p = ntohs(s4->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &s6->sin6_addr, hbuf, sizeof(hbuf));
-			p = ntohs(s6->sin6_port);
-		}
+	getsockname(fd, (struct sockaddr *)&ss, &ssl);
+	wh_sockaddr_id(&ss, scheme, addr, addrlen);
+	*out_fd = fd;
+	return WH_OK;
+}
+
+static int tcp_listen(const char *rest, const struct wh_listen_opts *opts,
+		      struct wh_listener **out, char *err, size_t errlen)
+{
+	if (!opts->auth) {
+		/* Anyone who can reach the port could call the server. */
+		set_err(err, errlen,
+			"tcp:%s: refusing to listen without an authentication "
+			"callback", rest);
+		return WH_E_DENIED;
 	}
-	snprintf(l->base.addr, sizeof(l->base.addr),
-		 ss.ss_family == AF_INET6 ? "tcp:[%s]:%u" : "tcp:%s:%u", hbuf, p);
+	struct sock_listener *l = calloc(1, sizeof(*l));
+	if (!l)
+		return WH_E_NOMEM;
+	int st = wh_tcp_bind("tcp", rest, &l->fd, l->base.addr,
+			     sizeof(l->base.addr), err, errlen);
+	if (st) {
+		free(l);
+		return st;
+	}
+	l->tcp = true;
+	fprintf(stderr, "wormhole: warning: %s is cleartext: tokens and calls "
+		"cross the network unencrypted (listen on tls: instead)\n",
+		l->base.addr);
 	*out = &l->base;
 	return WH_OK;
 }
@@ -743,20 +793,9 @@ static int sock_accept(struct wh_listener *base, struct wh_chan **out,
 	}
 	struct wh_peer *pe = &c->base.peer;
 	if (l->tcp) {
-		tcp_tune(fd, 3000);
-		char hbuf[INET6_ADDRSTRLEN] = "?";
-		unsigned port = 0;
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &s4->sin_addr, hbuf, sizeof(hbuf));
-			port = ntohs(s4->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &s6->sin6_addr, hbuf, sizeof(hbuf));
-			port = ntohs(s6->sin6_port);
-		}
+		wh_tcp_tune(fd, 3000);
 		pe->kind = WH_PEER_TCP;
-		snprintf(pe->id, sizeof(pe->id), "tcp:%s:%u", hbuf, port);
+		wh_sockaddr_id(&ss, "tcp", pe->id, sizeof(pe->id));
 	} else {
 		struct ucred cred = { .pid = -1 };
 		socklen_t cl = sizeof(cred);
@@ -808,6 +847,17 @@ const struct wh_switcher_ops wh_tcp_ops = {
 	.accept = sock_accept,
 	.listener_fd = sock_listener_fd,
 	.listener_close = sock_listener_close,
+	STREAM_DATA_OPS,
+};
+
+/* Set-up in tls.c, data path here over a TLS session's stream_io. */
+const struct wh_switcher_ops wh_tls_ops = {
+	.scheme = "tls",
+	.connect = wh_tls_connect,
+	.listen = wh_tls_listen,
+	.accept = wh_tls_accept,
+	.listener_fd = wh_tls_listener_fd,
+	.listener_close = wh_tls_listener_close,
 	STREAM_DATA_OPS,
 };
 

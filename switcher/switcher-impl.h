@@ -77,6 +77,10 @@ struct wh_stream_io {
 	long (*writev)(void *ctx, const struct iovec *iov, int n);
 	int (*wait)(void *ctx, bool in, int timeout_ms);
 	void (*close)(void *ctx);
+	/* Optional: wakes a wait() in progress at once (a socket's
+	 * shutdown()).  Without it, waits are cut into 100 ms slices and a
+	 * read first retries a few times (a gate device has no doorbell). */
+	void (*shutdown)(void *ctx);
 };
 
 /* A server-side stream channel over io (ctx is io's); its ops are ops. */
@@ -84,9 +88,38 @@ int wh_stream_chan_from_io(const struct wh_stream_io *io, void *ctx,
 			   const struct wh_switcher_ops *ops, const char *id,
 			   struct wh_chan **out);
 
+/* Either side: the stream framing over io, for a client (server false) or
+ * a server channel.  tls.c runs it over a TLS session. */
+int wh_stream_chan_over_io(const struct wh_stream_io *io, void *ctx,
+			   const struct wh_switcher_ops *ops, bool server,
+			   const char *id, struct wh_chan **out);
+
+/* TCP plumbing shared by tcp: (sock.c) and tls: (tls.c).  scheme names the
+ * address in messages.  wh_tcp_dial connects (with opts' timeout) and tunes
+ * the socket; wh_tcp_bind listens and writes "scheme:HOST:PORT" with the
+ * real port into addr; wh_sockaddr_id formats a peer address. */
+int wh_tcp_dial(const char *scheme, const char *rest,
+		const struct wh_client_opts *opts, int *fd, char *err,
+		size_t errlen);
+int wh_tcp_bind(const char *scheme, const char *rest, int *fd, char *addr,
+		size_t addrlen, char *err, size_t errlen);
+void wh_tcp_tune(int fd, int liveness_ms);
+void wh_sockaddr_id(const void *sockaddr_storage, const char *scheme,
+		    char *buf, size_t n);
+
+/* tls.c's set-up half of wh_tls_ops (its data path is sock.c's). */
+int wh_tls_connect(const char *rest, const struct wh_client_opts *opts,
+		   struct wh_chan **out, char *err, size_t errlen);
+int wh_tls_listen(const char *rest, const struct wh_listen_opts *opts,
+		  struct wh_listener **out, char *err, size_t errlen);
+int wh_tls_accept(struct wh_listener *l, struct wh_chan **out, int timeout_ms);
+int wh_tls_listener_fd(const struct wh_listener *l);
+void wh_tls_listener_close(struct wh_listener *l);
+
 extern const struct wh_switcher_ops wh_shm_ops;
 extern const struct wh_switcher_ops wh_unix_ops;
 extern const struct wh_switcher_ops wh_tcp_ops;
+extern const struct wh_switcher_ops wh_tls_ops;	/* tls.c */
 extern const struct wh_switcher_ops wh_gatewin_chan_ops;	/* sock.c */
 extern const struct wh_switcher_ops wh_gatewin_ops;	/* gatewin.c */
 

@@ -5,7 +5,11 @@
  * One interface, several transports, chosen by address scheme:
  *   shm:NAME            memfd rings handed out by a local server (default)
  *   unix:PATH           Unix domain stream socket
- *   tcp:HOST:PORT       TCP, for a server on another host (token auth)
+ *   tcp:HOST:PORT       cleartext TCP (token auth; warns: use tls:)
+ *   tls:HOST:PORT       TCP under TLS: the client checks the server's
+ *                       certificate before its token leaves; a client
+ *                       certificate may stand in for the token
+ *   A,B,...             a pool: the first address that connects wins
  *   ivshmem:PATH        ring in an ivshmem BAR (sysfs resource2) or file
  *   vmfunc:...          VMFUNC gate (kvm-patch/); falls back to shm
  *
@@ -42,6 +46,7 @@ enum wh_peer_kind {
 	WH_PEER_TCP,         /* authenticated token name + address */
 	WH_PEER_IVSHMEM,     /* the ivshmem region (one per client VM) */
 	WH_PEER_VMFUNC,
+	WH_PEER_TLS,         /* TLS: token name or client certificate + address */
 };
 
 struct wh_peer {
@@ -49,6 +54,11 @@ struct wh_peer {
 	char id[128];        /* stable, switcher-made: "shm:demo#3", "unix:uid=0,pid=9" */
 	char auth_name[64];  /* client name a token authenticated, else "" */
 	char claimed_name[64]; /* what the client says it is: not trusted */
+	/* tls: the client certificate the peer proved it holds ("" if none):
+	 * "sha256:<64 hex>" of its DER, and its subject DN when it verified
+	 * against the listener's tls_client_ca. */
+	char cert_id[72];
+	char cert_subject[192];
 	pid_t pid;           /* -1 when unknown */
 	uid_t uid;
 	gid_t gid;
@@ -69,6 +79,12 @@ struct wh_client_opts {
 	 * a call is pending (0: default 3000 ms).  Calls themselves never time
 	 * out: a long clFinish is legitimate. */
 	int liveness_ms;
+	/* tls: (NULL: from the environment, WORMHOLE_TLS_*).  The server's
+	 * certificate must chain to tls_ca (a PEM file; default: the system's
+	 * trust store) and name the host (or tls_name), and/or its SHA-256
+	 * fingerprint must equal tls_pin ("sha256:HEX").  tls_cert/tls_key:
+	 * a client certificate (mTLS). */
+	const char *tls_ca, *tls_pin, *tls_name, *tls_cert, *tls_key;
 };
 
 /* Server-side authentication hook, run on every HELLO before any API call.
@@ -82,6 +98,10 @@ struct wh_listen_opts {
 	size_t shm_ring_size;    /* per-direction ring bytes (0: default 1 MiB) */
 	size_t shm_arena_size;   /* bulk arena bytes (0: default 128 MiB) */
 	const char *server_name;
+	/* tls: listeners: the server's certificate chain and key (PEM), and
+	 * optionally a CA whose client certificates also get a verified
+	 * subject (any client certificate is identified by its fingerprint). */
+	const char *tls_cert, *tls_key, *tls_client_ca;
 };
 
 /* Client side. */
