@@ -46,7 +46,6 @@ static int admin_dispatch(struct wh_client *self, void *state,
 			  struct wh_enc *rep)
 {
 	struct wh_server *srv = admin_srv;
-	(void)self;
 	(void)state;
 	switch (m->hdr.func_id) {
 	case WH_ADMIN_LIST: {
@@ -103,6 +102,10 @@ static int admin_dispatch(struct wh_client *self, void *state,
 		wh_enc_i32(rep, rc);
 		return rep->err;
 	}
+	case WH_ADMIN_CLIENT_ADD:
+	case WH_ADMIN_CLIENT_LIST:
+	case WH_ADMIN_CLIENT_REMOVE:
+		return wh_policy_admin(srv, self, m->hdr.func_id, d, rep);
 	case WH_ADMIN_METRICS: {
 		if (wh_dec_finish(d))
 			return WH_E_MALFORMED;

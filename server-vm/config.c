@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 
@@ -191,6 +192,13 @@ int wh_config_load(struct wh_config *cfg, const char *path, char *err,
 			} else if (!strcmp(key, "metrics")) {
 				if (!copy_str(cfg->metrics, sizeof(cfg->metrics), val))
 					FAIL("metrics address too long");
+			} else if (!strcmp(key, "tls_cert") || !strcmp(key, "tls_key") ||
+				   !strcmp(key, "tls_client_ca") || !strcmp(key, "state")) {
+				char *dst = !strcmp(key, "tls_cert") ? cfg->tls_cert
+					  : !strcmp(key, "tls_key") ? cfg->tls_key
+					  : !strcmp(key, "state") ? cfg->state : cfg->tls_client_ca;
+				if (!copy_str(dst, sizeof(cfg->tls_cert), val))
+					FAIL("%s path too long", key);
 			} else {
 				FAIL("unknown server key '%s'", key);
 			}
@@ -217,6 +225,15 @@ int wh_config_load(struct wh_config *cfg, const char *path, char *err,
 			} else if (!strcmp(key, "region")) {
 				if (!copy_str(cl->region, sizeof(cl->region), val))
 					FAIL("region too long");
+			} else if (!strcmp(key, "cert")) {
+				if (!wh_cert_id_ok(val))
+					FAIL("bad cert '%s' (want sha256:<64 hex digits>)", val);
+				copy_str(cl->cert, sizeof(cl->cert), val);
+				for (char *p = cl->cert; *p; p++)
+					*p = (char)tolower((unsigned char)*p);
+			} else if (!strcmp(key, "subject")) {
+				if (!copy_str(cl->subject, sizeof(cl->subject), val))
+					FAIL("subject too long");
 			} else {
 				r = set_limit(&cl->limits, key, val);
 				if (r == 0)
@@ -263,6 +280,30 @@ const struct wh_client_policy *wh_config_by_token(const struct wh_config *cfg,
 			hit = p;
 	}
 	return hit;
+}
+
+bool wh_cert_id_ok(const char *s)
+{
+	if (strncasecmp(s, "sha256:", 7))
+		return false;
+	size_t n = strspn(s + 7, "0123456789abcdefABCDEF");
+	return n == 64 && !s[7 + n];
+}
+
+const struct wh_client_policy *wh_config_by_cert(const struct wh_config *cfg,
+						 const struct wh_peer *peer)
+{
+	if (!peer->cert_id[0])
+		return NULL;
+	for (int i = 0; i < cfg->nclients; i++) {
+		const struct wh_client_policy *p = &cfg->clients[i];
+		if (p->cert[0] && !strcmp(p->cert, peer->cert_id))
+			return p;
+		if (p->subject[0] && peer->cert_subject[0] &&
+		    !strcmp(p->subject, peer->cert_subject))
+			return p;
+	}
+	return NULL;
 }
 
 const struct wh_client_policy *wh_config_match(const struct wh_config *cfg,

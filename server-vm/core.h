@@ -15,7 +15,11 @@
 struct listener_ctx;
 
 struct wh_server {
+	/* cfg.clients changes at run time (wormholectl client add/remove):
+	 * read it under policy_lock (read), change it under write. */
 	struct wh_config cfg;
+	pthread_rwlock_t policy_lock;
+	char state_path[256];        /* where runtime policies are kept, or "" */
 	pthread_mutex_t clients_lock;
 	pthread_cond_t clients_cond;
 	struct wh_client *clients;
@@ -49,7 +53,29 @@ enum wh_admin_func {
 	WH_ADMIN_SET = 2,      /* u32 id, string key, u64 value -> i32 rc */
 	WH_ADMIN_KICK = 3,     /* u32 id -> i32 rc */
 	WH_ADMIN_METRICS = 4,  /* -> string (Prometheus text) */
+	/* Client policies at run time (policy.c), each change audited and
+	 * kept in the state file:
+	 *   ADD     string name, string token ("": none; "-": generate one),
+	 *           string cert, string subject, u32 n, n x (string key,
+	 *           u64 value) -> i32 rc, string message, string token
+	 *   LIST    -> u32 n, n x (string name, u8 source (0 file, 1 runtime),
+	 *           u8 has_token, string cert, string subject, u64 mem,
+	 *           u64 objects, u64 inflight, u64 rate, u32 weight, u32 cap,
+	 *           u32 sessions)
+	 *   REMOVE  string name -> i32 rc, string message, u32 sessions ended
+	 * rc 0 ok, -1 no such client, -2 refused (message says why). */
+	WH_ADMIN_CLIENT_ADD = 5,
+	WH_ADMIN_CLIENT_LIST = 6,
+	WH_ADMIN_CLIENT_REMOVE = 7,
 };
+
+/* policy.c */
+/* Loads the runtime policies kept at path (none yet: fine) and keeps
+ * path for later changes. */
+int wh_policy_load_state(struct wh_server *srv, const char *path, char *err,
+			 size_t errlen);
+int wh_policy_admin(struct wh_server *srv, struct wh_client *self,
+		    uint16_t func, struct wh_dec *d, struct wh_enc *rep);
 
 enum wh_echo_func {
 	WH_ECHO_ECHO = 1,      /* bytes -> same bytes */

@@ -288,6 +288,7 @@ static void *client_main(void *arg)
 		return NULL;
 	}
 	c->peer = *wh_chan_peer(c->ch);
+	pthread_rwlock_rdlock(&c->srv->policy_lock);
 	const struct wh_client_policy *pol = wh_config_match(&c->srv->cfg, &c->peer);
 	pthread_mutex_lock(&c->pending_lock);
 	if (pol) {
@@ -296,6 +297,15 @@ static void *client_main(void *arg)
 	}
 	c->pending_limits = c->limits;
 	pthread_mutex_unlock(&c->pending_lock);
+	pthread_rwlock_unlock(&c->srv->policy_lock);
+	if (!pol && c->peer.auth_name[0]) {
+		/* Authenticated, then its policy was removed (wormholectl
+		 * client remove) before we got here: it must not stay. */
+		wh_log("client %u: client '%s' was removed meanwhile; disconnecting",
+		       c->id, c->peer.auth_name);
+		atomic_store(&c->kick, true);
+		wh_chan_shutdown(c->ch);
+	}
 	atomic_store(&c->ready, true);
 	wh_enc_init(&rep, 4096, WH_MAX_PAYLOAD);
 	wh_log("client %u connected: %s (claims '%s') as '%s'", c->id, c->peer.id,
@@ -404,18 +414,28 @@ static int auth_peer(void *ctx, struct wh_peer *peer, const char *token,
 		     size_t token_len)
 {
 	struct wh_server *srv = ctx;
+	pthread_rwlock_rdlock(&srv->policy_lock);
 	const struct wh_client_policy *p = wh_config_by_token(&srv->cfg, token, token_len);
-
-	if (p) {
+	if (!p && !token_len)
+		p = wh_config_by_cert(&srv->cfg, peer);
+	if (p)
 		snprintf(peer->auth_name, sizeof(peer->auth_name), "%s", p->name);
+	pthread_rwlock_unlock(&srv->policy_lock);
+
+	if (p)
 		return WH_OK;
-	}
 	if (token_len) {
 		wh_log("refused %s: unknown token", peer->id);
 		return WH_E_DENIED;
 	}
-	if (peer->kind == WH_PEER_TCP) {
-		wh_log("refused %s: tcp clients must present a token", peer->id);
+	if (peer->kind == WH_PEER_TCP || peer->kind == WH_PEER_TLS) {
+		if (peer->cert_id[0])
+			wh_log("refused %s: no client has certificate %s%s%s", peer->id,
+			       peer->cert_id, peer->cert_subject[0] ? " subject " : "",
+			       peer->cert_subject);
+		else
+			wh_log("refused %s: network clients must present a token or a "
+			       "client certificate", peer->id);
 		return WH_E_DENIED;
 	}
 	return WH_OK;
@@ -461,6 +481,9 @@ int wh_server_listen(struct wh_server *srv, const char *addr, bool admin)
 		.auth = auth_peer,
 		.auth_ctx = srv,
 		.server_name = "wormholed",
+		.tls_cert = srv->cfg.tls_cert[0] ? srv->cfg.tls_cert : NULL,
+		.tls_key = srv->cfg.tls_key[0] ? srv->cfg.tls_key : NULL,
+		.tls_client_ca = srv->cfg.tls_client_ca[0] ? srv->cfg.tls_client_ca : NULL,
 	};
 	if (srv->nlisteners == WH_MAX_LISTENERS) {
 		wh_log("too many listen addresses");
@@ -545,6 +568,7 @@ void wh_server_init(struct wh_server *srv)
 {
 	memset(srv, 0, sizeof(*srv));
 	wh_config_defaults(&srv->cfg);
+	pthread_rwlock_init(&srv->policy_lock, NULL);
 	pthread_mutex_init(&srv->clients_lock, NULL);
 	pthread_cond_init(&srv->clients_cond, NULL);
 }

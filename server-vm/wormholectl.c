@@ -6,6 +6,14 @@
  *   wormholectl [--server ADDR] set CLIENT-ID KEY VALUE   (mem objects inflight rate weight cap)
  *   wormholectl [--server ADDR] kick CLIENT-ID
  *   wormholectl [--server ADDR] metrics
+ *   wormholectl [--server ADDR] client add NAME [token=T|token=-] [cert=sha256:HEX]
+ *                               [subject=DN] [KEY=VALUE]...
+ *   wormholectl [--server ADDR] client list
+ *   wormholectl [--server ADDR] client remove NAME
+ *
+ * client add without a token or certificate asks the server for a fresh
+ * random token and prints it ("token=HEX"); remove revokes the client and
+ * ends its sessions.  Both are kept across a restart (the state file).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -19,6 +27,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: wormholectl [--server ADDR] list | set ID KEY VALUE | kick ID | metrics\n"
+		   "       wormholectl [--server ADDR] client add NAME [token=T|token=-] [cert=sha256:HEX]\n"
+		   "                                  [subject=DN] [KEY=VALUE]...\n"
+		   "       wormholectl [--server ADDR] client list | client remove NAME\n"
 		   "  ADDR defaults to $WORMHOLE_ADMIN or unix:/tmp/wormholed-admin.sock\n"
 		   "  KEY: mem objects inflight rate weight cap (sizes take K/M/G)\n");
 }
@@ -113,6 +124,148 @@ static int simple(struct wh_chan *ch, uint16_t func, struct wh_enc *req, const c
 	return 0;
 }
 
+/* client add NAME [token=T] [cert=C] [subject=S] [KEY=VALUE]... */
+static int client_add(struct wh_chan *ch, int argc, char **argv)
+{
+	const char *token = NULL, *cert = "", *subject = "";
+	const char *keys[16];
+	uint64_t vals[16];
+	uint32_t n = 0;
+	for (int i = 1; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		if (!eq || eq == argv[i]) {
+			fprintf(stderr, "wormholectl: expected KEY=VALUE, got '%s'\n", argv[i]);
+			return 2;
+		}
+		*eq = '\0';
+		const char *k = argv[i], *v = eq + 1;
+		if (!strcmp(k, "token"))
+			token = v;
+		else if (!strcmp(k, "cert"))
+			cert = v;
+		else if (!strcmp(k, "subject"))
+			subject = v;
+		else if (n == 16) {
+			fprintf(stderr, "wormholectl: too many limits\n");
+			return 2;
+		} else if (!wh_parse_size(v, &vals[n])) {
+			fprintf(stderr, "wormholectl: bad value '%s' for %s\n", v, k);
+			return 2;
+		} else {
+			keys[n++] = k;
+		}
+	}
+	if (!token)
+		token = cert[0] || subject[0] ? "" : "-";
+	struct wh_enc req;
+	wh_enc_init(&req, 256, 0);
+	wh_enc_string(&req, argv[0]);
+	wh_enc_string(&req, token);
+	wh_enc_string(&req, cert);
+	wh_enc_string(&req, subject);
+	wh_enc_count(&req, n);
+	for (uint32_t i = 0; i < n; i++) {
+		wh_enc_string(&req, keys[i]);
+		wh_enc_u64(&req, vals[i]);
+	}
+	struct wh_msg rep;
+	int rc = call(ch, WH_ADMIN_CLIENT_ADD, &req, &rep);
+	wh_enc_free(&req);
+	if (rc)
+		return rc;
+	struct wh_dec d;
+	wh_dec_init(&d, rep.payload, rep.hdr.payload_len, NULL);
+	int32_t r = wh_dec_i32(&d);
+	const char *msg = NULL, *tok = NULL;
+	wh_dec_string(&d, &msg, 1024);
+	wh_dec_string(&d, &tok, 256);
+	if (wh_dec_finish(&d) || !msg || !tok) {
+		fprintf(stderr, "wormholectl: malformed reply\n");
+		rc = 1;
+	} else if (r) {
+		fprintf(stderr, "wormholectl: client add %s: %s\n", argv[0], msg);
+		rc = 1;
+	} else if (tok[0]) {
+		printf("token=%s\n", tok);	/* the only copy the caller gets */
+	} else {
+		printf("client %s %s\n", argv[0], msg);
+	}
+	wh_msg_done(ch, &rep);
+	return rc;
+}
+
+static int client_remove(struct wh_chan *ch, const char *name)
+{
+	struct wh_enc req;
+	wh_enc_init(&req, 128, 0);
+	wh_enc_string(&req, name);
+	struct wh_msg rep;
+	int rc = call(ch, WH_ADMIN_CLIENT_REMOVE, &req, &rep);
+	wh_enc_free(&req);
+	if (rc)
+		return rc;
+	struct wh_dec d;
+	wh_dec_init(&d, rep.payload, rep.hdr.payload_len, NULL);
+	int32_t r = wh_dec_i32(&d);
+	const char *msg = NULL;
+	wh_dec_string(&d, &msg, 1024);
+	uint32_t ended = wh_dec_u32(&d);
+	if (wh_dec_finish(&d) || !msg) {
+		fprintf(stderr, "wormholectl: malformed reply\n");
+		rc = 1;
+	} else if (r) {
+		fprintf(stderr, "wormholectl: client remove %s: %s\n", name, msg);
+		rc = 1;
+	} else {
+		printf("client %s removed, %u sessions ended\n", name, ended);
+	}
+	wh_msg_done(ch, &rep);
+	return rc;
+}
+
+static int client_list(struct wh_chan *ch)
+{
+	struct wh_enc req;
+	wh_enc_init(&req, 16, 0);
+	struct wh_msg rep;
+	int rc = call(ch, WH_ADMIN_CLIENT_LIST, &req, &rep);
+	wh_enc_free(&req);
+	if (rc)
+		return rc;
+	struct wh_dec d;
+	wh_dec_init(&d, rep.payload, rep.hdr.payload_len, NULL);
+	uint32_t n = wh_dec_count(&d, 1u << 16);
+	printf("%-20s %-7s %-6s %9s %6s %4s %8s  %s\n", "NAME", "SOURCE", "TOKEN", "MEM",
+	       "WEIGHT", "CAP", "SESSIONS", "CERTIFICATE");
+	for (uint32_t i = 0; i < n && !d.err; i++) {
+		const char *name, *cert, *subj;
+		wh_dec_string(&d, &name, 256);
+		uint8_t dyn = wh_dec_u8(&d), tok = wh_dec_u8(&d);
+		wh_dec_string(&d, &cert, 256);
+		wh_dec_string(&d, &subj, 256);
+		uint64_t mem = wh_dec_u64(&d);
+		(void)wh_dec_u64(&d);
+		(void)wh_dec_u64(&d);
+		(void)wh_dec_u64(&d);
+		uint32_t weight = wh_dec_u32(&d), cap = wh_dec_u32(&d), sess = wh_dec_u32(&d);
+		if (d.err)
+			break;
+		char m[16];
+		human(m, sizeof(m), mem);
+		printf("%-20s %-7s %-6s %9s %6u %4u %8u  %s%s%s\n", name ? name : "?",
+		       dyn ? "runtime" : "file", tok ? "yes" : "no", mem ? m : "-", weight,
+		       cap, sess, cert && cert[0] ? cert : "", subj && subj[0] ? " " : "",
+		       subj ? subj : "");
+	}
+	int err = wh_dec_finish(&d);
+	wh_msg_done(ch, &rep);
+	if (err) {
+		fprintf(stderr, "wormholectl: malformed reply\n");
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -161,6 +314,15 @@ int main(int argc, char **argv)
 			wh_enc_u64(&req, v);
 			rc = simple(ch, WH_ADMIN_SET, &req, "set");
 		}
+	} else if (!strcmp(cmd, "client") && argc - optind >= 3 &&
+		   !strcmp(argv[optind + 1], "add")) {
+		rc = client_add(ch, argc - optind - 2, argv + optind + 2);
+	} else if (!strcmp(cmd, "client") && argc - optind == 2 &&
+		   !strcmp(argv[optind + 1], "list")) {
+		rc = client_list(ch);
+	} else if (!strcmp(cmd, "client") && argc - optind == 3 &&
+		   !strcmp(argv[optind + 1], "remove")) {
+		rc = client_remove(ch, argv[optind + 2]);
 	} else if (!strcmp(cmd, "metrics") && argc - optind == 1) {
 		struct wh_msg rep;
 		rc = call(ch, WH_ADMIN_METRICS, &req, &rep);

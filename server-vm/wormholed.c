@@ -4,6 +4,7 @@
  *
  *   wormholed [--config FILE] [--listen ADDR]... [--admin ADDR]
  *             [--metrics HOST:PORT] [--api LIST] [--cpus LIST] [--pci BUSID]
+ *             [--state FILE]
  */
 #include <getopt.h>
 #include <signal.h>
@@ -52,6 +53,8 @@ static void usage(FILE *f)
 		"  -l, --listen ADDR     serve clients on ADDR (repeatable; default %s)\n"
 		"                        shm:NAME | unix:PATH | tcp:HOST:PORT | ivshmem:DEV\n"
 		"  -c, --config FILE     clients, tokens, weights and limits (see docs)\n"
+		"      --state FILE      clients added by wormholectl client add, kept across\n"
+		"                        restarts (default: [server] state, else CONFIG.clients)\n"
 		"  -a, --admin ADDR      wormholectl address (default unix:/tmp/wormholed-admin.sock)\n"
 		"  -m, --metrics H:P     Prometheus metrics over HTTP\n"
 		"      --api LIST        backends to start: opencl,cuda,cublas,echo\n"
@@ -85,6 +88,7 @@ int main(int argc, char **argv)
 		{ "api", required_argument, NULL, 'A' },
 		{ "cpus", required_argument, NULL, 'C' },
 		{ "pci", required_argument, NULL, 'P' },
+		{ "state", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -92,7 +96,7 @@ int main(int argc, char **argv)
 	const char *listen_args[WH_CONFIG_MAX_LISTEN];
 	int nlisten = 0;
 	const char *config = NULL, *admin = NULL, *metrics = NULL, *apis = NULL;
-	const char *cpus = NULL, *pci = NULL;
+	const char *cpus = NULL, *pci = NULL, *state = NULL;
 	char err[512];
 	int opt;
 
@@ -111,6 +115,7 @@ int main(int argc, char **argv)
 		case 'A': apis = optarg; break;
 		case 'C': cpus = optarg; break;
 		case 'P': pci = optarg; break;
+		case 'S': state = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -125,6 +130,18 @@ int main(int argc, char **argv)
 	srv.start_ns = wh_now_ns();
 	if (config && wh_config_load(&srv.cfg, config, err, sizeof(err))) {
 		fprintf(stderr, "wormholed: bad config: %s\n", err);
+		return 2;
+	}
+	/* Clients added at run time live next to the config file. */
+	char state_buf[300];
+	if (!state && srv.cfg.state[0])
+		state = srv.cfg.state;
+	if (!state && config) {
+		snprintf(state_buf, sizeof(state_buf), "%s.clients", config);
+		state = state_buf;
+	}
+	if (state && wh_policy_load_state(&srv, state, err, sizeof(err))) {
+		fprintf(stderr, "wormholed: bad state file: %s\n", err);
 		return 2;
 	}
 	if (!admin)
