@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -130,22 +131,38 @@ int wh_policy_load_state(struct wh_server *srv, const char *path, char *err,
 	return 0;
 }
 
-/* Ends the sessions of the client called name; returns how many. */
+static bool named(struct wh_client *c, const char *name)
+{
+	pthread_mutex_lock(&c->pending_lock);
+	bool hit = !strcmp(c->name, name);
+	pthread_mutex_unlock(&c->pending_lock);
+	return hit;
+}
+
+/* Ends the sessions of the client called name and waits (up to 10 s) until
+ * they released everything, so that an epilog that returned leaves nothing
+ * behind; returns how many there were. */
 static uint32_t kick_named(struct wh_server *srv, const char *name)
 {
 	uint32_t n = 0;
 	pthread_mutex_lock(&srv->clients_lock);
 	for (struct wh_client *c = srv->clients; c; c = c->next) {
-		if (c->is_admin)
-			continue;
-		pthread_mutex_lock(&c->pending_lock);
-		bool hit = !strcmp(c->name, name);
-		pthread_mutex_unlock(&c->pending_lock);
-		if (hit) {
+		if (!c->is_admin && named(c, name)) {
 			atomic_store(&c->kick, true);
 			wh_chan_shutdown(c->ch);
 			n++;
 		}
+	}
+	struct timespec end;
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += 10;
+	for (;;) {
+		bool left = false;
+		for (struct wh_client *c = srv->clients; c && !left; c = c->next)
+			left = !c->is_admin && named(c, name);
+		if (!left || pthread_cond_timedwait(&srv->clients_cond, &srv->clients_lock,
+						    &end) == ETIMEDOUT)
+			break;
 	}
 	pthread_mutex_unlock(&srv->clients_lock);
 	return n;
@@ -156,11 +173,8 @@ static uint32_t count_named(struct wh_server *srv, const char *name)
 	uint32_t n = 0;
 	pthread_mutex_lock(&srv->clients_lock);
 	for (struct wh_client *c = srv->clients; c; c = c->next) {
-		if (c->is_admin || atomic_load(&c->gone))
-			continue;
-		pthread_mutex_lock(&c->pending_lock);
-		n += !strcmp(c->name, name);
-		pthread_mutex_unlock(&c->pending_lock);
+		if (!c->is_admin && !atomic_load(&c->gone))
+			n += named(c, name);
 	}
 	pthread_mutex_unlock(&srv->clients_lock);
 	return n;
