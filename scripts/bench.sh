@@ -25,8 +25,9 @@ fence() { { echo '```'; cat; echo '```'; } >>"$report"; }
 } >"$report"
 
 if want pingpong; then
-	step "switchers: wh-pingpong (shm, unix, tcp, pipe, memcpy)"
-	"$B/benchmarks/pingpong/wh-pingpong" --csv "$out/pingpong" | tee "$out/pingpong.txt"
+	step "switchers: wh-pingpong (shm, unix, tcp, tls, pipe, memcpy)"
+	"$top/scripts/tls-certs.sh" "$out/pki" >/dev/null
+	"$B/benchmarks/pingpong/wh-pingpong" --csv "$out/pingpong" --tls-dir "$out/pki" | tee "$out/pingpong.txt"
 	gnuplot -e "dir='$out/pingpong'" "$top/benchmarks/pingpong/plot.gp" 2>/dev/null
 	section "Switchers: round trips and bandwidth (wh-pingpong)"
 	fence <"$out/pingpong.txt"

@@ -55,6 +55,7 @@
 
 #define HANDSHAKE_MS 5000
 #define CORK_MAX (64u << 10)
+#define RBUF_TLS (64u << 10)
 
 __attribute__((format(printf, 3, 4)))
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -103,23 +104,38 @@ struct tls_io {
 	pthread_mutex_t hs_lock;
 	struct tls_cred *cred;
 	struct wh_peer *peer;    /* server: filled once the handshake is done */
+	/* Read-ahead under GnuTLS: it asks for a record's 5-byte header, then
+	 * its body; one recv() fetches both (and any records behind them). */
+	size_t rpos, rlen;
+	uint8_t rbuf[RBUF_TLS];
 };
 
 static ssize_t pull(gnutls_transport_ptr_t p, void *buf, size_t n)
 {
 	struct tls_io *t = p;
-	ssize_t r;
-	do
-		r = recv(t->fd, buf, n, MSG_DONTWAIT);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		gnutls_transport_set_errno(t->s, errno);
-	return r;
+	if (t->rpos == t->rlen) {
+		ssize_t r;
+		do
+			r = recv(t->fd, t->rbuf, sizeof(t->rbuf), MSG_DONTWAIT);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			gnutls_transport_set_errno(t->s, errno);
+		if (r <= 0)
+			return r;
+		t->rpos = 0;
+		t->rlen = (size_t)r;
+	}
+	size_t k = t->rlen - t->rpos < n ? t->rlen - t->rpos : n;
+	memcpy(buf, t->rbuf + t->rpos, k);
+	t->rpos += k;
+	return (ssize_t)k;
 }
 
 static int pull_timeout(gnutls_transport_ptr_t p, unsigned ms)
 {
 	struct tls_io *t = p;
+	if (t->rpos < t->rlen)
+		return 1;
 	struct pollfd pf = { .fd = t->fd, .events = POLLIN };
 	return poll(&pf, 1, (int)ms);
 }
@@ -292,7 +308,8 @@ static long tls_writev(void *ctx, const struct iovec *iov, int n)
 static int tls_wait(void *ctx, bool in, int timeout_ms)
 {
 	struct tls_io *t = ctx;
-	if (in && atomic_load(&t->hs) > 0 && gnutls_record_check_pending(t->s))
+	if (in && atomic_load(&t->hs) > 0 &&
+	    (gnutls_record_check_pending(t->s) || t->rpos < t->rlen))
 		return 1;
 	struct pollfd pf = { .fd = t->fd, .events = in ? POLLIN : POLLOUT };
 	for (;;) {

@@ -2,7 +2,8 @@
 /*
  * wh-pingpong: round-trip latency and throughput of the switchers.
  *
- * For every transport (shm, unix, tcp, and a plain pipe pair as the
+ * For every transport (shm, unix, tcp, tls with --tls-dir, and a plain
+ * pipe pair as the
  * baseline) a server is forked, then the client runs echo round trips
  * (switcher/echo.h: the request carries N bytes, the reply brings the same
  * N bytes back into the caller's buffer) for each payload size.  One table
@@ -43,6 +44,8 @@ static void pin_to(int cpu)
 		perror("sched_setaffinity");
 }
 static const char *csv_dir;
+/* --tls-dir: scripts/tls-certs.sh's output (server.pem/key, ca.pem). */
+static char tls_cert[4096], tls_key[4096], tls_ca[4096];
 static FILE *summary;
 
 static double now_s(void)
@@ -143,7 +146,8 @@ static pid_t spawn_server(const char *addr, char *real, size_t n)
 		close(p[0]);
 		/* Arena for 64 MiB in + 64 MiB out and the next call's. */
 		struct wh_listen_opts o = { .auth = auth,
-					    .shm_arena_size = 512u << 20 };
+					    .shm_arena_size = 512u << 20,
+					    .tls_cert = tls_cert, .tls_key = tls_key };
 		struct wh_listener *l;
 		char err[256];
 		if (wh_listen(addr, &o, &l, err, sizeof(err))) {
@@ -180,7 +184,8 @@ static int bench_switcher(const char *name, const char *addr,
 		fprintf(stderr, "%s: server did not start\n", name);
 		return -1;
 	}
-	struct wh_client_opts co = { .name = "wh-pingpong", .token = "bench" };
+	struct wh_client_opts co = { .name = "wh-pingpong", .token = "bench",
+				     .tls_ca = tls_ca };
 	struct wh_chan *ch;
 	if (wh_connect(real, &co, &ch, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", name, err);
@@ -366,7 +371,9 @@ static void usage(const char *argv0)
 		"usage: %s [--csv DIR] [--time SECONDS] [--only LIST] [--sizes LIST]\n"
 		"  --csv DIR       also write DIR/summary.csv and DIR/lat-*.csv\n"
 		"  --time S        time budget per transport and size (default 1)\n"
-		"  --only LIST     transports, e.g. shm,unix,tcp,pipe,memcpy\n"
+		"  --only LIST     transports, e.g. shm,unix,tcp,tls,pipe,memcpy\n"
+		"  --tls-dir DIR   tls: too, with DIR/server.pem, server.key, ca.pem\n"
+		"                  (scripts/tls-certs.sh DIR makes them)\n"
 		"  --sizes LIST    bytes, e.g. 0,64,4096,1048576 (K/M suffixes ok)\n"
 		"  --pin CPU       client on CPU, servers on CPU+1 (default: unpinned)\n",
 		argv0);
@@ -383,11 +390,17 @@ int main(int argc, char **argv)
 		{ "only", required_argument, NULL, 'o' },
 		{ "sizes", required_argument, NULL, 's' },
 		{ "pin", required_argument, NULL, 'p' },
+		{ "tls-dir", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 } };
 	int c;
 	while ((c = getopt_long(argc, argv, "c:t:o:s:p:h", lo, NULL)) != -1) {
 		switch (c) {
+		case 'T':
+			snprintf(tls_cert, sizeof(tls_cert), "%s/server.pem", optarg);
+			snprintf(tls_key, sizeof(tls_key), "%s/server.key", optarg);
+			snprintf(tls_ca, sizeof(tls_ca), "%s/ca.pem", optarg);
+			break;
 		case 'p':
 			pin = atoi(optarg);
 			break;
@@ -451,6 +464,10 @@ int main(int argc, char **argv)
 	}
 	if (strstr(only, "tcp"))
 		rc |= bench_switcher("tcp", "tcp:127.0.0.1:0", sizes, nsizes);
+	if (strstr(only, "tls") && !tls_ca[0])
+		fprintf(stderr, "tls: skipped (needs --tls-dir DIR)\n");
+	else if (tls_ca[0] && (strstr(only, "tls") || !strcmp(only, "shm,unix,tcp,pipe,memcpy")))
+		rc |= bench_switcher("tls", "tls:127.0.0.1:0", sizes, nsizes);
 	if (strstr(only, "pipe"))
 		bench_pipe(sizes, nsizes);
 	if (strstr(only, "memcpy"))

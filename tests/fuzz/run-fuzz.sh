@@ -48,7 +48,7 @@ for f in $sw "${srv[@]}"; do
 	clang "${cflags[@]}" "${san[@]}" "${i[@]}" -c "$f" -o "$o" >>"$out/build.log" 2>&1 || build_ok=0
 done
 [ $build_ok = 1 ] && clang -fsanitize=fuzzer,address,undefined "${objs[@]}" -lOpenCL -ldl -pthread \
-	-o "$out/fuzz-dispatch" >>"$out/build.log" 2>&1 || { tail -30 "$out/build.log"; bad "build of the fuzz target"; finish; }
+	$(pkg-config --libs gnutls) -o "$out/fuzz-dispatch" >>"$out/build.log" 2>&1 || { tail -30 "$out/build.log"; bad "build of the fuzz target"; finish; }
 { clang "${cflags[@]}" "${swinc[@]}" -c switcher/wire.c -o "$out/obj/seed-wire.o" &&
   clang "${cflags[@]}" "${swinc[@]}" -c switcher/proto.c -o "$out/obj/seed-proto.o" &&
   clang "${cflags[@]}" -DFZ_SEEDS "${inc[@]}" tests/fuzz/fuzz_dispatch.c "$out/obj/seed-wire.o" "$out/obj/seed-proto.o" \
