@@ -231,6 +231,10 @@ int wh_config_load(struct wh_config *cfg, const char *path, char *err,
 				copy_str(cl->cert, sizeof(cl->cert), val);
 				for (char *p = cl->cert; *p; p++)
 					*p = (char)tolower((unsigned char)*p);
+			} else if (!strcmp(key, "admin")) {
+				if (strcmp(val, "yes") && strcmp(val, "no"))
+					FAIL("admin takes yes or no");
+				cl->admin = !strcmp(val, "yes");
 			} else if (!strcmp(key, "subject")) {
 				if (!copy_str(cl->subject, sizeof(cl->subject), val))
 					FAIL("subject too long");

@@ -24,6 +24,7 @@
  *   cert = sha256:9f86...          ; tls: match by client certificate
  *   subject = CN=alice,O=lab       ; tls: by a certificate's subject DN,
  *                                  ; only when it verified against tls_client_ca
+ *   admin = yes                    ; may use a network (tcp:/tls:) admin address
  *   weight = 3
  *   cap = 50                       ; device-time cap, percent
  *   mem = 1G
@@ -54,6 +55,7 @@ struct wh_client_policy {
 	char cert[72];         /* "sha256:<64 hex>" of a client certificate */
 	char subject[192];     /* verified client certificate subject DN */
 	bool dynamic;          /* added by wormholectl (kept in the state file) */
+	bool admin;            /* may use a tcp:/tls: admin address (file only) */
 	struct wh_limits limits;
 };
 

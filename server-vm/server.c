@@ -441,6 +441,28 @@ static int auth_peer(void *ctx, struct wh_peer *peer, const char *token,
 	return WH_OK;
 }
 
+/* An admin address on the network (tcp:/tls:) serves only clients whose
+ * policy says admin = yes; a unix admin socket is guarded by its file
+ * permissions, as before. */
+static int auth_admin(void *ctx, struct wh_peer *peer, const char *token,
+		      size_t token_len)
+{
+	struct wh_server *srv = ctx;
+	int rc = auth_peer(ctx, peer, token, token_len);
+	if (rc || (peer->kind != WH_PEER_TCP && peer->kind != WH_PEER_TLS))
+		return rc;
+	bool admin = false;
+	pthread_rwlock_rdlock(&srv->policy_lock);
+	for (int i = 0; i < srv->cfg.nclients; i++)
+		if (!strcmp(srv->cfg.clients[i].name, peer->auth_name))
+			admin = srv->cfg.clients[i].admin;
+	pthread_rwlock_unlock(&srv->policy_lock);
+	if (!admin)
+		wh_log("refused %s on the admin address: client '%s' is not admin = yes",
+		       peer->id, peer->auth_name);
+	return admin ? WH_OK : WH_E_DENIED;
+}
+
 struct listener_ctx {
 	struct wh_server *srv;
 	struct wh_listener *l;
@@ -478,7 +500,7 @@ int wh_server_listen(struct wh_server *srv, const char *addr, bool admin)
 {
 	char err[256] = "";
 	struct wh_listen_opts opts = {
-		.auth = auth_peer,
+		.auth = admin ? auth_admin : auth_peer,
 		.auth_ctx = srv,
 		.server_name = "wormholed",
 		.tls_cert = srv->cfg.tls_cert[0] ? srv->cfg.tls_cert : NULL,

@@ -15,6 +15,8 @@
 #      server never sees the token
 #   5. policies added at run time survive a wormholed restart; every change
 #      is audited
+#   6. an admin address on tls: serves only a certificate whose policy says
+#      admin = yes (how a Slurm node reaches a remote server's admin API)
 # Every daemon it started is stopped at the end, on failure too.
 # usage: run-cluster.sh BUILD_DIR      (exit 77: skipped, with the reason)
 set -uo pipefail
@@ -272,6 +274,32 @@ audited() {
 	done
 }
 check "each change audited (add/remove of job-$ja, job-$jb, job-$jc)" 'audited $ja $jb $jc'
+
+# ---- 6. an admin address on the network: the node's certificate only -----
+cat >"$T/remote.conf" <<EOF
+[server]
+admin = tls:127.0.0.1:0
+tls_cert = $T/pki/server.pem
+tls_key = $T/pki/server.key
+[client slurm-node1]
+cert = $(cat "$T/pki/client.fp")
+admin = yes
+[client user]
+cert = $(cat "$T/evil/client.fp")
+EOF
+"$WHD" -c "$T/remote.conf" --api echo -l "unix:$T/remote.sock" >"$T/remote.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q ready "$T/remote.log" && break; sleep 0.1; done
+radm=$(sed -n 's/.*listening on \(tls:127.0.0.1:[0-9]*\) (admin).*/\1/p' "$T/remote.log")
+rctl() { WORMHOLE_TLS_CA=$T/pki/ca.pem "$CTL" --server "$radm" "$@"; }
+out=$(WORMHOLE_TLS_CERT=$T/pki/client.pem WORMHOLE_TLS_KEY=$T/pki/client.key rctl client add job-9 mem=1M 2>&1)
+check "tls: admin address: the node's certificate (admin = yes) mints a session" \
+	'[ -n "$radm" ] && grep -q "^token=" <<<"$out"'
+out=$(WORMHOLE_TLS_CERT=$T/evil/client.pem WORMHOLE_TLS_KEY=$T/evil/client.key rctl client list 2>&1); rc=$?
+check "tls: admin address: a known client that is not admin = yes is refused" \
+	'[ $rc -ne 0 ] && grep -q "is not admin = yes" "$T/remote.log"'
+out=$(rctl client list 2>&1); rc=$?
+check "tls: admin address: no certificate, refused" '[ $rc -ne 0 ]'
 
 echo "cluster: $pass passed, $fail failed"
 [ $fail -eq 0 ]
