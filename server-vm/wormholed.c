@@ -51,7 +51,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: wormholed [options]\n"
 		"  -l, --listen ADDR     serve clients on ADDR (repeatable; default %s)\n"
-		"                        shm:NAME | unix:PATH | tcp:HOST:PORT | ivshmem:DEV\n"
+		"                        shm:NAME | unix:PATH | tls:HOST:PORT | tcp:HOST:PORT | ivshmem:DEV\n"
 		"  -c, --config FILE     clients, tokens, weights and limits (see docs)\n"
 		"      --state FILE      clients added by wormholectl client add, kept across\n"
 		"                        restarts (default: [server] state, else CONFIG.clients)\n"

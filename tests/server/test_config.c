@@ -87,6 +87,47 @@ static void test_bad(void **state)
 	expect_bad("[client a\n", 1, "malformed section header");
 }
 
+/* tls: keys, clients by certificate, admin flag (issue 17). */
+static void test_tls_identity(void **state)
+{
+	(void)state;
+	static struct wh_config cfg;
+	char err[256];
+	const char *fp = "sha256:ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "[server]\ntls_cert = /etc/wh/s.pem\ntls_key = /etc/wh/s.key\n"
+		 "tls_client_ca = /etc/wh/ca.pem\nstate = /var/lib/wh/clients\n"
+		 "[client node1]\ncert = %s\nadmin = yes\n"
+		 "[client carol]\nsubject = CN=carol,O=lab\n", fp);
+	assert_int_equal(load(&cfg, text, err, sizeof(err)), 0);
+	assert_string_equal(cfg.tls_cert, "/etc/wh/s.pem");
+	assert_string_equal(cfg.tls_client_ca, "/etc/wh/ca.pem");
+	assert_string_equal(cfg.state, "/var/lib/wh/clients");
+	assert_true(cfg.clients[0].admin);
+	assert_false(cfg.clients[1].admin);
+	struct wh_peer peer = { .kind = WH_PEER_TLS, .pid = -1 };
+	/* stored lower-case: matches what the switcher reports */
+	snprintf(peer.cert_id, sizeof(peer.cert_id), "sha256:abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+	const struct wh_client_policy *p = wh_config_by_cert(&cfg, &peer);
+	assert_non_null(p);
+	assert_string_equal(p->name, "node1");
+	peer.cert_id[10] = '0';
+	assert_null(wh_config_by_cert(&cfg, &peer));
+	/* a subject counts only when the switcher verified it (non-empty) */
+	snprintf(peer.cert_subject, sizeof(peer.cert_subject), "CN=carol,O=lab");
+	p = wh_config_by_cert(&cfg, &peer);
+	assert_non_null(p);
+	assert_string_equal(p->name, "carol");
+	peer.cert_id[0] = '\0';
+	assert_null(wh_config_by_cert(&cfg, &peer));
+	wh_config_free(&cfg);
+
+	expect_bad("[client x]\ncert = sha1:abcd\n", 2, "bad cert 'sha1:abcd'");
+	expect_bad("[client x]\ncert = sha256:abcd\n", 2, "bad cert");
+	expect_bad("[client x]\nadmin = maybe\n", 2, "admin takes yes or no");
+}
+
 static void test_sizes(void **state)
 {
 	(void)state;
@@ -106,6 +147,7 @@ int main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_tls_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
