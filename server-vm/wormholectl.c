@@ -6,7 +6,8 @@
  *   wormholectl [--server ADDR] set CLIENT-ID KEY VALUE   (mem objects inflight rate weight cap)
  *   wormholectl [--server ADDR] kick CLIENT-ID
  *   wormholectl [--server ADDR] metrics
- *   wormholectl [--server ADDR] client add NAME [token=T|token=-] [cert=sha256:HEX]
+ *   wormholectl [--server ADDR] client add NAME [token=T|token=@FILE|token=@-|token=-]
+ *                               [cert=sha256:HEX]
  *                               [subject=DN] [KEY=VALUE]...
  *   wormholectl [--server ADDR] client list
  *   wormholectl [--server ADDR] client remove NAME
@@ -27,7 +28,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: wormholectl [--server ADDR] list | set ID KEY VALUE | kick ID | metrics\n"
-		   "       wormholectl [--server ADDR] client add NAME [token=T|token=-] [cert=sha256:HEX]\n"
+		   "       wormholectl [--server ADDR] client add NAME [token=T|@FILE|@-|-] [cert=sha256:HEX]\n"
 		   "                                  [subject=DN] [KEY=VALUE]...\n"
 		   "       wormholectl [--server ADDR] client list | client remove NAME\n"
 		   "  ADDR defaults to $WORMHOLE_ADMIN or unix:/tmp/wormholed-admin.sock\n"
@@ -139,7 +140,20 @@ static int client_add(struct wh_chan *ch, int argc, char **argv)
 		}
 		*eq = '\0';
 		const char *k = argv[i], *v = eq + 1;
-		if (!strcmp(k, "token"))
+		if (!strcmp(k, "token") && v[0] == '@') {
+			/* token=@FILE, token=@- (stdin): a token on the command
+			 * line would be readable by any local user in ps. */
+			static char buf[256];
+			FILE *f = strcmp(v, "@-") ? fopen(v + 1, "r") : stdin;
+			if (!f || !fgets(buf, sizeof(buf), f)) {
+				fprintf(stderr, "wormholectl: cannot read a token from %s\n", v + 1);
+				return 2;
+			}
+			if (f != stdin)
+				fclose(f);
+			buf[strcspn(buf, "\r\n")] = '\0';
+			token = buf;
+		} else if (!strcmp(k, "token"))
 			token = v;
 		else if (!strcmp(k, "cert"))
 			cert = v;
