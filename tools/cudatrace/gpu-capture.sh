@@ -37,10 +37,9 @@ note "# cudatrace capture $(date -u +%FT%TZ) on $(hostname)"
 	command -v nvcc python3; nvcc --version
 	echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
 	ldconfig -p | grep -E 'libcuda|libnvidia-ml|libnvidia-ptxjit|libcudart|libnvrtc'
-	timeout 60 python3 -c 'import torch, sys; print("python", sys.version.split()[0]); print("torch", torch.__version__, torch.version.cuda, "cudnn", torch.backends.cudnn.version())'
-	timeout 60 python3 -c 'import cupy; print("cupy", cupy.__version__)'
-	timeout 60 python3 -c 'import triton; print("triton", triton.__version__)'
 } > "$W/env/machine.txt" 2>&1
+timeout 60 python3 -c 'import sys, torch, triton, cupy; print("python", sys.version.split()[0]); print("torch", torch.__version__, torch.version.cuda, "cudnn", torch.backends.cudnn.version()); print("triton", triton.__version__); print("cupy", cupy.__version__)' > "$W/env/python.txt" 2>&1 &
+: "python facts in the background"
 # CAPTURE_REAL / CAPTURE_NVML override the search (tests without a GPU)
 real=${CAPTURE_REAL:-$(ldconfig -p | awk '/libcuda\.so\.1 /{print $NF; exit}')}
 nvml=${CAPTURE_NVML:-$(ldconfig -p | awk '/libnvidia-ml\.so\.1 /{print $NF; exit}')}
@@ -50,7 +49,7 @@ for d in /usr/local/nvidia/lib64 /usr/lib/x86_64-linux-gnu /usr/lib64; do
 done
 note "real libcuda: $real -> $(readlink -f "$real")"
 note "real NVML:    $nvml -> $(readlink -f "$nvml")"
-grep -E 'NVIDIA-SMI|Driver Version|^torch|^cupy|^triton|^python|release' "$W/env/machine.txt" | tee -a "$S"
+grep -E 'NVIDIA-SMI|Driver Version|release' "$W/env/machine.txt" | tee -a "$S"
 for b in libcuda libnvidia-ml; do
 	l=$real; [ $b = libnvidia-ml ] && l=$nvml
 	nm -D --defined-only "$l" > "$W/env/$b.nm.txt" 2>&1
@@ -76,15 +75,22 @@ note "exported by libcuda but not declared in cuda.h: $(wc -l < "$W/env/libcuda-
 arch='-gencode=arch=compute_90,code=[sm_90,compute_90]'
 progs="vecadd matmul streams sgemm mlp"
 [ -n "${CAPTURE_PROGS+x}" ] && progs=$CAPTURE_PROGS  # tests: fewer builds
+build_pids=()
 for p in $progs; do
 	timeout 300 nvcc -O2 -std=c++17 $arch -I"$repo/tests/cuda" -o "$W/bin/$p.static" "$repo/tests/cuda/$p.cu" -lcublas > "$W/build/$p.static.log" 2>&1 &
+	build_pids+=($!)
 	timeout 300 nvcc -O2 -std=c++17 $arch -cudart shared -I"$repo/tests/cuda" -o "$W/bin/$p.shared" "$repo/tests/cuda/$p.cu" -lcublas > "$W/build/$p.shared.log" 2>&1 &
+	build_pids+=($!)
 done
 [ -z "${CAPTURE_PROGS+x}" ] && timeout 300 nvcc -O2 $arch -o "$W/bin/cublaslt" "$repo/tools/cudatrace/workloads/lt.cu" -lcublasLt > "$W/build/lt.log" 2>&1 &
+build_pids+=($!)
 [ -z "${CAPTURE_PROGS+x}" ] && timeout 300 nvcc -O2 -o "$W/bin/nvrtc_drv" "$repo/tools/cudatrace/workloads/nvrtc_drv.cpp" -lnvrtc -L"$cuda/lib64/stubs" -lcuda > "$W/build/nvrtc.log" 2>&1 &
-wait
-note "built: $(cd "$W/bin" && ls | tr '\n' ' ')"
+build_pids+=($!)
 
+wait_builds() {
+	for pid in "${build_pids[@]}"; do wait "$pid"; done
+	note "built: $(cd "$W/bin" && ls | tr '\n' ' ')"
+}
 # name timeout command...   (in priority order; shared-runtime programs need cuda/lib64)
 W_LIST=(
 	"static-vecadd 60 $W/bin/vecadd.static"
@@ -133,18 +139,23 @@ run_one() { # mode name timeout cmd...
 	rc=$?
 	echo "$name $rc $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')" >> "$W/$mode.rc"
 }
-lane() { # mode
+start_all() { # mode group: every workload of the group at once, in the background
 	for item in "${W_LIST[@]}"; do
 		read -r name t cmd <<< "$item"
 		[ -n "${CAPTURE_ONLY:-}" ] && [[ " $CAPTURE_ONLY " != *" $name "* ]] && continue
-		[ "$(left)" -lt 15 ] && { echo "$name skipped (deadline)" >> "$W/$1.rc"; continue; }
+		case $name in torch-*|cupy|nvidia-smi) g=py;; *) g=bin;; esac
+		[ "$g" = "$2" ] || continue
 		# shellcheck disable=SC2086
-		run_one "$1" "$name" "$t" $cmd
+		run_one "$1" "$name" "$t" $cmd &
 	done
 }
-lane native &
-lane traced
+start_all native py
+start_all traced py
+wait_builds
+start_all native bin
+start_all traced bin
 wait
+tee -a "$S" < "$W/env/python.txt"  # (its job ended with the wait above)
 while read -r name rc _; do
 	[ "$rc" = skipped ] && continue
 	nrc=$(awk -v n="$name" '$1 == n {print $2}' "$W/native.rc")
