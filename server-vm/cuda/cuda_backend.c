@@ -883,10 +883,7 @@ static int h_sync_errors(struct whcs_state *st, struct wh_dec *d,
 
 /* ---- runtime of the generated dispatcher (whs.h) ----------------------- */
 
-/* The client being served on this thread (one thread per client). */
-static __thread struct whcs_state *g_cur;
-
-void *whs_get(struct whs *s, uint64_t id, unsigned kind, const char *what)
+void *whcu_whs_get(struct whcs_state *s, uint64_t id, unsigned kind, const char *what)
 {
 	if (kind == WHC_KIND_STREAM && id == WHC_STREAM_PER_THREAD)
 		return (void *)CU_STREAM_PER_THREAD;
@@ -897,7 +894,7 @@ void *whs_get(struct whs *s, uint64_t id, unsigned kind, const char *what)
 	       : kind == WHC_KIND_EVENT ? (void *)o->u.event : (void *)o;
 }
 
-cudaError_t whs_bind(struct whs *s, uint64_t id, unsigned kind, void *real,
+cudaError_t whcu_whs_bind(struct whcs_state *s, uint64_t id, unsigned kind, void *real,
 		     uint64_t mem)
 {
 	(void)mem;
@@ -923,19 +920,19 @@ cudaError_t whs_bind(struct whs *s, uint64_t id, unsigned kind, void *real,
 	return cudaSuccess;
 }
 
-bool whs_id_fresh(struct whs *s, uint64_t id)
+bool whcu_whs_id_fresh(struct whcs_state *s, uint64_t id)
 {
 	return (id & WH_HANDLE_CLIENT_BIT) && id > s->c->handles.last_client_id;
 }
 
-void whs_unref(struct whs *s, uint64_t id, unsigned kind)
+void whcu_whs_unref(struct whcs_state *s, uint64_t id, unsigned kind)
 {
 	struct whcs_obj *o = wh_handles_get(&s->c->handles, id, kind, NULL);
 	if (o)
 		whcs_obj_free(s, o);
 }
 
-int whs_reject(struct whs *s, const char *fn, int status, const char *fmt, ...)
+int whcu_whs_reject(struct whcs_state *s, const char *fn, int status, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -946,28 +943,28 @@ int whs_reject(struct whs *s, const char *fn, int status, const char *fmt, ...)
 	return status;
 }
 
-void whs_defer(struct whs *s, const char *fn, cudaError_t err)
+void whcu_whs_defer(struct whcs_state *s, const char *fn, cudaError_t err)
 {
 	(void)fn;
 	whcs_defer(s, (uint32_t)err);
 }
 
-void whs_log_check(struct whs *s, const char *fn, const char *cond)
+void whcu_whs_log_check(struct whcs_state *s, const char *fn, const char *cond)
 {
 	wh_audit(s->c, "cuda: %s: %s", fn, cond);
 }
 
-bool whs_charge(struct whs *s, uint64_t bytes)
+bool whcu_whs_charge(struct whcs_state *s, uint64_t bytes)
 {
 	return wh_charge_mem(s->c, bytes);
 }
 
-void whs_uncharge(struct whs *s, uint64_t bytes)
+void whcu_whs_uncharge(struct whcs_state *s, uint64_t bytes)
 {
 	wh_uncharge_mem(s->c, bytes);
 }
 
-bool whs_devptr_ok(struct whs *s, const void *p, uint64_t n)
+bool whcu_devptr_ok(struct whcs_state *s, const void *p, uint64_t n)
 {
 	return whcs_range_ok(s, (uint64_t)(uintptr_t)p, n);
 }
@@ -979,14 +976,14 @@ static CUstream cs(cudaStream_t s)
 	return s ? (CUstream)s : CU_STREAM_LEGACY;
 }
 
-cudaError_t whs_cuda_device_sync(void)
+cudaError_t whs_cuda_device_sync(struct whcs_state *st)
 {
+	(void)st;
 	return (cudaError_t)cu2cuda(cuCtxSynchronize());
 }
 
-cudaError_t whs_cuda_device_reset(void)
+cudaError_t whs_cuda_device_reset(struct whcs_state *st)
 {
-	struct whcs_state *st = g_cur;
 	cuCtxSynchronize();
 	/* Frees this device's allocations, streams and events; modules stay
 	 * loaded so registered kernels keep working. */
@@ -1014,9 +1011,8 @@ cudaError_t whs_cuda_device_reset(void)
 	return cudaSuccess;
 }
 
-cudaError_t whs_cuda_mem_get_info(size_t *free_b, size_t *total)
+cudaError_t whs_cuda_mem_get_info(struct whcs_state *st, size_t *free_b, size_t *total)
 {
-	struct whcs_state *st = g_cur;
 	size_t f = 0, t = 0;
 	CUresult r = cuMemGetInfo(&f, &t);
 	/* Report at most the client's quota as free. */
@@ -1036,9 +1032,8 @@ cudaError_t whs_cuda_mem_get_info(size_t *free_b, size_t *total)
 	return (cudaError_t)cu2cuda(r);
 }
 
-cudaError_t whs_cuda_malloc(void **p, size_t size)
+cudaError_t whs_cuda_malloc(struct whcs_state *st, void **p, size_t size)
 {
-	struct whcs_state *st = g_cur;
 	if (!p || size == 0 || size > (1ull << 46))
 		return cudaErrorMemoryAllocation;
 	CUdeviceptr d = 0;
@@ -1053,9 +1048,8 @@ cudaError_t whs_cuda_malloc(void **p, size_t size)
 	return cudaSuccess;
 }
 
-cudaError_t whs_cuda_free(void *p)
+cudaError_t whs_cuda_free(struct whcs_state *st, void *p)
 {
-	struct whcs_state *st = g_cur;
 	uint64_t a0 = (uint64_t)(uintptr_t)p;
 	struct whcs_alloc *a = alloc_find_base(st, a0);
 	if (!a || a->global) {
@@ -1070,20 +1064,23 @@ cudaError_t whs_cuda_free(void *p)
 	return cudaSuccess;
 }
 
-cudaError_t whs_cuda_memset_async(void *p, int value, size_t n, cudaStream_t s)
+cudaError_t whs_cuda_memset_async(struct whcs_state *st, void *p, int value, size_t n, cudaStream_t s)
 {
+	(void)st;
 	return (cudaError_t)cu2cuda(cuMemsetD8Async((CUdeviceptr)(uintptr_t)p,
 						    (unsigned char)value, n, cs(s)));
 }
 
-cudaError_t whs_cuda_memcpy_dtod(void *dst, const void *src, size_t n, cudaStream_t s)
+cudaError_t whs_cuda_memcpy_dtod(struct whcs_state *st, void *dst, const void *src, size_t n, cudaStream_t s)
 {
+	(void)st;
 	return (cudaError_t)cu2cuda(cuMemcpyDtoDAsync((CUdeviceptr)(uintptr_t)dst,
 						      (CUdeviceptr)(uintptr_t)src, n, cs(s)));
 }
 
-cudaError_t whs_cuda_stream_create(cudaStream_t *p, unsigned flags, int prio)
+cudaError_t whs_cuda_stream_create(struct whcs_state *st, cudaStream_t *p, unsigned flags, int prio)
 {
+	(void)st;
 	if (!p || (flags & ~1u))
 		return cudaErrorInvalidValue;
 	CUstream s = NULL;
@@ -1092,32 +1089,37 @@ cudaError_t whs_cuda_stream_create(cudaStream_t *p, unsigned flags, int prio)
 	return (cudaError_t)cu2cuda(r);
 }
 
-cudaError_t whs_cuda_stream_destroy(cudaStream_t s)
+cudaError_t whs_cuda_stream_destroy(struct whcs_state *st, cudaStream_t s)
 {
+	(void)st;
 	if ((CUstream)s == CU_STREAM_PER_THREAD)
 		return cudaErrorInvalidResourceHandle;
 	return (cudaError_t)cu2cuda(cuStreamDestroy((CUstream)s));
 }
 
-cudaError_t whs_cuda_stream_sync(cudaStream_t s)
+cudaError_t whs_cuda_stream_sync(struct whcs_state *st, cudaStream_t s)
 {
+	(void)st;
 	return (cudaError_t)cu2cuda(cuStreamSynchronize(cs(s)));
 }
 
-cudaError_t whs_cuda_stream_query(cudaStream_t s)
+cudaError_t whs_cuda_stream_query(struct whcs_state *st, cudaStream_t s)
 {
+	(void)st;
 	return (cudaError_t)cu2cuda(cuStreamQuery(cs(s)));
 }
 
-cudaError_t whs_cuda_stream_wait_event(cudaStream_t s, cudaEvent_t e, unsigned flags)
+cudaError_t whs_cuda_stream_wait_event(struct whcs_state *st, cudaStream_t s, cudaEvent_t e, unsigned flags)
 {
+	(void)st;
 	if (flags & ~1u)
 		return cudaErrorInvalidValue;
 	return (cudaError_t)cu2cuda(cuStreamWaitEvent(cs(s), (CUevent)e, flags));
 }
 
-cudaError_t whs_cuda_event_create(cudaEvent_t *p, unsigned flags)
+cudaError_t whs_cuda_event_create(struct whcs_state *st, cudaEvent_t *p, unsigned flags)
 {
+	(void)st;
 	if (!p || (flags & ~3u)) /* no interprocess events across clients */
 		return cudaErrorInvalidValue;
 	CUevent e = NULL;
@@ -1126,35 +1128,40 @@ cudaError_t whs_cuda_event_create(cudaEvent_t *p, unsigned flags)
 	return (cudaError_t)cu2cuda(r);
 }
 
-cudaError_t whs_cuda_event_destroy(cudaEvent_t e)
+cudaError_t whs_cuda_event_destroy(struct whcs_state *st, cudaEvent_t e)
 {
+	(void)st;
 	return (cudaError_t)cu2cuda(cuEventDestroy((CUevent)e));
 }
 
-cudaError_t whs_cuda_event_record(cudaEvent_t e, cudaStream_t s)
+cudaError_t whs_cuda_event_record(struct whcs_state *st, cudaEvent_t e, cudaStream_t s)
 {
+	(void)st;
 	return (cudaError_t)cu2cuda(cuEventRecord((CUevent)e, cs(s)));
 }
 
-cudaError_t whs_cuda_event_sync(cudaEvent_t e)
+cudaError_t whs_cuda_event_sync(struct whcs_state *st, cudaEvent_t e)
 {
+	(void)st;
 	return (cudaError_t)cu2cuda(cuEventSynchronize((CUevent)e));
 }
 
-cudaError_t whs_cuda_event_query(cudaEvent_t e)
+cudaError_t whs_cuda_event_query(struct whcs_state *st, cudaEvent_t e)
 {
+	(void)st;
 	return (cudaError_t)cu2cuda(cuEventQuery((CUevent)e));
 }
 
-cudaError_t whs_cuda_event_elapsed(float *ms, cudaEvent_t a, cudaEvent_t b)
+cudaError_t whs_cuda_event_elapsed(struct whcs_state *st, float *ms, cudaEvent_t a, cudaEvent_t b)
 {
+	(void)st;
 	return (cudaError_t)cu2cuda(cuEventElapsedTime(ms, (CUevent)a, (CUevent)b));
 }
 
 /* ---- hand-written entries: the handlers above behind the table --------- */
 
 /* Reply: [i32 deferred written by the dispatcher] i32 result, outputs. */
-static int hw(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async,
+static int hw(struct whcs_state *s, struct wh_dec *d, struct wh_enc *rep, bool async,
 	      handler_fn h)
 {
 	size_t head = rep->len;
@@ -1178,7 +1185,7 @@ static int hw(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async,
 }
 
 #define HW(name, fn)                                                          \
-	int whs_hw_##name(struct whs *s, struct wh_dec *d, struct wh_enc *rep, \
+	int whcu_whs_hw_##name(struct whcs_state *s, struct wh_dec *d, struct wh_enc *rep, \
 			  bool async)                                         \
 	{                                                                     \
 		return hw(s, d, rep, async, fn);                              \
@@ -1202,16 +1209,15 @@ static int cuda_dispatch(struct wh_client *c, void *state,
 	uint16_t f = m->hdr.func_id;
 	bool async = !(m->hdr.flags & WH_F_SYNC);
 	(void)c;
-	if (f == 0 || f >= WHCU_F_COUNT || !whs_fns[f].fn) {
+	if (f == 0 || f >= WHCU_F_COUNT || !whcu_whs_fns[f].fn) {
 		wh_audit(st->c, "cuda: unknown function %u", f);
 		return WH_E_UNKNOWN_FUNC;
 	}
-	if (async && !whs_fns[f].async_ok) {
+	if (async && !whcu_whs_fns[f].async_ok) {
 		wh_audit(st->c, "cuda: %s cannot be posted (its results are needed)",
-			 whs_fns[f].name);
+			 whcu_whs_fns[f].name);
 		return WH_E_MALFORMED;
 	}
-	g_cur = st;
 	int act = f == WHC_INIT || f == WHC_SET_DEVICE ? cudaSuccess
 						       : whcs_activate(st);
 	if (!async) {
@@ -1226,7 +1232,7 @@ static int cuda_dispatch(struct wh_client *c, void *state,
 		}
 		return WH_OK;
 	}
-	int rc = whs_fns[f].fn(st, d, rep, async);
+	int rc = whcu_whs_fns[f].fn(st, d, rep, async);
 	if (rc == WH_OK && rep->err)
 		rc = rep->err;
 	return rc;

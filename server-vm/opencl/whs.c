@@ -503,8 +503,9 @@ size_t whs_image_elsize(cl_mem img)
 	return n;
 }
 
-cl_int whs_get_platform_ids(cl_uint n, cl_platform_id *p, cl_uint *np)
+cl_int whs_get_platform_ids(struct whs *s, cl_uint n, cl_platform_id *p, cl_uint *np)
 {
+	(void)s;
 	if ((n == 0 && p) || (!p && !np))
 		return CL_INVALID_VALUE;
 	for (cl_uint i = 0; p && i < n && i < g_nplats; i++)
@@ -514,9 +515,10 @@ cl_int whs_get_platform_ids(cl_uint n, cl_platform_id *p, cl_uint *np)
 	return CL_SUCCESS;
 }
 
-cl_int whs_get_kernel_sub_group_info_khr(cl_kernel k, cl_device_id d, cl_kernel_sub_group_info n,
+cl_int whs_get_kernel_sub_group_info_khr(struct whs *s, cl_kernel k, cl_device_id d, cl_kernel_sub_group_info n,
 					 size_t is, const void *iv, size_t ps, void *pv, size_t *pr)
 {
+	(void)s;
 	return clGetKernelSubGroupInfo(k, d, n, is, iv, ps, pv, pr);
 }
 

@@ -86,82 +86,30 @@ void CL_CALLBACK whs_cb_fn_context_destructor(cl_context, void *);
 void whs_stage_free_on(struct whs *s, cl_event ev, void *buf);
 
 /* Spec helpers. */
-cl_mem_flags whs_fix_mem_flags(struct whs *s, cl_mem_flags f);
-cl_bool whs_force_true(struct whs *s, cl_bool b);
 bool whs_buffer_range(cl_mem buf, size_t off, size_t len);
 size_t whs_image_elsize(cl_mem img);
 /* The spec's size expressions name an image's element size this way. */
 #define WH_ELSIZE(img) whs_image_elsize(img)
-cl_int whs_get_platform_ids(cl_uint n, cl_platform_id *p, cl_uint *np);
-cl_int whs_get_kernel_sub_group_info_khr(cl_kernel, cl_device_id, cl_kernel_sub_group_info,
-					 size_t, const void *, size_t, void *, size_t *);
 static inline cl_int whclPoll(void) { return CL_SUCCESS; }
 
-cl_int whs_dec_zlist_context(struct whs *s, struct wh_dec *d, void **out);
-cl_int whs_dec_zlist_queue(struct whs *s, struct wh_dec *d, void **out);
-cl_int whs_dec_zlist_partition(struct whs *s, struct wh_dec *d, void **out);
-cl_int whs_dec_zlist_pipe(struct whs *s, struct wh_dec *d, void **out);
-cl_int whs_dec_zlist_sampler(struct whs *s, struct wh_dec *d, void **out);
-cl_int whs_dec_zlist_mem(struct whs *s, struct wh_dec *d, void **out);
-cl_int whs_dec_image_desc(struct whs *s, struct wh_dec *d, cl_image_desc **out);
 
-/* Hand-written dispatchers (whs_hand.c). */
-int whs_hw_clSetKernelArg(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
-int whs_hw_clEnqueueMapBuffer(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
-int whs_hw_clEnqueueMapImage(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
-int whs_hw_clEnqueueUnmapMemObject(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
-int whs_hw_whclGetProgramBinary(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);
+/* Hand-written dispatchers (whs_hand.c) are declared in whcl_server.h. */
 void whs_unmap_all(struct whs *s);
 
 /* Kernel launches under the device-time scheduler (whs_sched.c): the
  * generated dispatcher's calls go through these wrappers. */
 struct whs_flight;
-cl_int whs_sched_ndrange(struct whs *s, cl_command_queue q, cl_kernel k, cl_uint dim,
-			 const size_t *off, const size_t *gws, const size_t *lws,
-			 cl_uint nw, const cl_event *wl, cl_event *ev);
-cl_int whs_sched_task(struct whs *s, cl_command_queue q, cl_kernel k, cl_uint nw,
-		      const cl_event *wl, cl_event *ev);
-cl_command_queue whs_sched_create_queue(struct whs *s, cl_context ctx, cl_device_id dev,
-					cl_command_queue_properties p, cl_int *err);
-cl_command_queue whs_sched_create_queue_props(struct whs *s, cl_context ctx, cl_device_id dev,
-					      const cl_queue_properties *p, cl_int *err);
 void whs_sched_close(struct whs *s);
 bool whs_unset_user_event(struct whs *s);
-void whs_note_user_event(struct whs *s, cl_int r, cl_context ctx);
 /* Buffer rectangles and sub-buffer regions, checked here (whs_check.c). */
-cl_int whs_chk_read_buffer_rect(struct whs *s, cl_command_queue q, cl_mem b, cl_bool blk,
-				const size_t *bo, const size_t *ho, const size_t *rg, size_t brp,
-				size_t bsp, size_t hrp, size_t hsp, void *p, cl_uint nw,
-				const cl_event *wl, cl_event *ev);
-cl_int whs_chk_write_buffer_rect(struct whs *s, cl_command_queue q, cl_mem b, cl_bool blk,
-				 const size_t *bo, const size_t *ho, const size_t *rg, size_t brp,
-				 size_t bsp, size_t hrp, size_t hsp, const void *p, cl_uint nw,
-				 const cl_event *wl, cl_event *ev);
-cl_int whs_chk_copy_buffer_rect(struct whs *s, cl_command_queue q, cl_mem sb, cl_mem db,
-				const size_t *so, const size_t *dor, const size_t *rg, size_t srp,
-				size_t ssp, size_t drp, size_t dsp, cl_uint nw, const cl_event *wl,
-				cl_event *ev);
-cl_mem whs_chk_create_sub_buffer(struct whs *s, cl_mem b, cl_mem_flags f, cl_buffer_create_type t,
-				 const void *info, cl_int *err);
 /* Reads that must finish before the reply, with a bounded wait when the
  * client holds an unset user event (whs_wait.c). */
 cl_int whs_wait_bounded(struct whs *s, cl_command_queue q, cl_event own, const char *fn);
-cl_int whs_read_buffer(struct whs *s, cl_command_queue q, cl_mem b, cl_bool blk, size_t off, size_t cb,
-		       void *ptr, cl_uint nw, const cl_event *wl, cl_event *ev);
-cl_int whs_read_image(struct whs *s, cl_command_queue q, cl_mem img, cl_bool blk, const size_t *origin,
-		      const size_t *region, size_t rp, size_t sp, void *ptr, cl_uint nw,
-		      const cl_event *wl, cl_event *ev);
-#ifndef WHS_SCHED_IMPL
-#define clEnqueueReadBuffer(...) whs_read_buffer(s, __VA_ARGS__)
-#define clEnqueueReadImage(...) whs_read_image(s, __VA_ARGS__)
-#define clEnqueueReadBufferRect(...) whs_chk_read_buffer_rect(s, __VA_ARGS__)
-#define clEnqueueWriteBufferRect(...) whs_chk_write_buffer_rect(s, __VA_ARGS__)
-#define clEnqueueCopyBufferRect(...) whs_chk_copy_buffer_rect(s, __VA_ARGS__)
-#define clCreateSubBuffer(...) whs_chk_create_sub_buffer(s, __VA_ARGS__)
-#define clEnqueueNDRangeKernel(...) whs_sched_ndrange(s, __VA_ARGS__)
-#define clEnqueueTask(...) whs_sched_task(s, __VA_ARGS__)
-#define clCreateCommandQueue(...) whs_sched_create_queue(s, __VA_ARGS__)
-#define clCreateCommandQueueWithProperties(...) whs_sched_create_queue_props(s, __VA_ARGS__)
-#endif
+
+/* Everything the spec names on the server side (@server_call, @server_hook,
+ * xform=, check=, codecs, @handwritten(server) dispatchers), declared from
+ * specs/opencl.spec by the generator: a definition that disagrees with the
+ * spec fails the compile, a missing one the link. */
+#include "whcl_server.h"
 
 #endif

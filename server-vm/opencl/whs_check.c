@@ -9,7 +9,6 @@
  * size wraps around 2^64 (origin 2^64-128, size 256 on a 4 KiB buffer), a
  * window on server memory before the parent buffer.
  */
-#define WHS_SCHED_IMPL 1
 #include <inttypes.h>
 
 #include "whs.h"

@@ -24,7 +24,6 @@
  * only read profiling data and queue the event; the client thread releases
  * it.  The tracker outlives the client while callbacks are pending.
  */
-#define WHS_SCHED_IMPL 1
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>

@@ -10,7 +10,6 @@
  * still unset, the call fails with CL_INVALID_OPERATION (audited) instead
  * of hanging; the staging buffer is freed by the command's completion.
  */
-#define WHS_SCHED_IMPL 1 /* the real driver entry points */
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>

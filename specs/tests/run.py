@@ -73,7 +73,8 @@ for name in sorted(os.listdir(good)):
     exp = os.path.join(good, stem + '.expected')
     with tempfile.TemporaryDirectory() as d:
         files = {'%s_ids.h' % stem: '--ids', '%s_client.c' % stem: '--client',
-                 '%s_server.c' % stem: '--server', '%s.md' % stem: '--docs'}
+                 '%s_server.c' % stem: '--server', '%s_server.h' % stem: '--server-header',
+                 '%s.md' % stem: '--docs'}
         args = [name]
         for f, opt in files.items():
             args += [opt, os.path.join(d, f)]

@@ -18,6 +18,7 @@ def subst(spec, text):
     for ph, key in PLACEHOLDERS:
         text = text.replace(ph, spec.err(key))
     text = text.replace('$CC', spec.callconv)
+    text = text.replace('$RT_', spec.rt_prefix + '_').replace('$ST', spec.rt_state)
     if '$' in text.replace('"$"', ''):
         i = text.index('$')
         raise SpecError(None, 'internal: unfilled placeholder near %r' % text[i:i + 20])

@@ -13,7 +13,7 @@ from .client import emit_client
 from .docs import emit_docs
 from .gentypes import emit_ids
 from .parser import parse
-from .server import emit_server
+from .server import emit_server, emit_server_header
 from .source import SpecError
 from .stats import stats
 
@@ -24,6 +24,7 @@ def main(argv=None):
     ap.add_argument('--ids', help='ids/kinds/error-mapping header (both sides)')
     ap.add_argument('--client', help='client stubs (.c)')
     ap.add_argument('--server', help='server decoders (.c)')
+    ap.add_argument('--server-header', help='what the hand-written server side supplies (.h)')
     ap.add_argument('--docs', help='Markdown reference of the API')
     ap.add_argument('--stats', action='store_true', help='print how much is generated')
     ap.add_argument('--exports', help='with --stats: file of exported symbol names to classify')
@@ -39,6 +40,8 @@ def main(argv=None):
             outs.append((a.client, emit_client, True))
         if a.server:
             outs.append((a.server, emit_server, True))
+        if a.server_header:
+            outs.append((a.server_header, emit_server_header, True))
         if a.docs:
             outs.append((a.docs, emit_docs, False))
         texts = []

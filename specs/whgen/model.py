@@ -124,6 +124,10 @@ class Spec:
         self.infomaps = {}
         self.funcs = []
         self.errors = None      # Ann of the errors line
+        # Names of the server runtime the decoders call (server_runtime
+        # line): functions PREFIX_get, PREFIX_reject..., state struct STATE.
+        self.rt_prefix = 'whs'
+        self.rt_state = 'whs'
         self.doc = []           # leading comment of the file
         self.seen = {}          # one-off statements -> Loc
 

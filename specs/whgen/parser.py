@@ -168,7 +168,7 @@ def parse(path):
     return spec
 
 
-ONCE = ('api', 'prefix', 'errors', 'version')
+ONCE = ('api', 'prefix', 'errors', 'version', 'server_runtime')
 
 
 def parse_stmt(spec, kw, t, off, doc):
@@ -200,6 +200,16 @@ def parse_stmt(spec, kw, t, off, doc):
         spec.errors = parse_ann(rest, off, t.loc)
         spec.errors.what = 'errors key'
         spec.errors_loc = t.loc()
+    elif kw == 'server_runtime':
+        a = parse_ann(rest, off, t.loc)
+        a.what = 'server_runtime key'
+        for k in a.keys():
+            if k not in ('prefix', 'state'):
+                raise SpecError(a.locs[k], 'server_runtime: unknown key %r (prefix=, state=)' % k)
+            if a.get(k) is True or not re.match(r'^[a-z_]\w*$', a.get(k)):
+                raise SpecError(a.locs[k], 'server_runtime: %s= needs a C identifier' % k)
+        spec.rt_prefix = a.get('prefix', spec.rt_prefix)
+        spec.rt_state = a.get('state', spec.rt_state)
     elif kw == 'scalar':
         if len(words) < 2:
             raise SpecError(loc, 'usage: scalar WIRE CTYPE...')

@@ -16,7 +16,7 @@ def emit_server(spec, out):
     w(header(spec, 'server decoders'))
     for inc in spec.includes:
         w('#include %s\n' % inc)
-    w('#include "%s_ids.h"\n#include "whs.h"\n\n' % spec.prefix)
+    w('#include "%s_ids.h"\n#include "%s_server.h"\n#include "whs.h"\n\n' % (spec.prefix, spec.prefix))
     table = []
     for f in spec.funcs:
         if f.slot:
@@ -25,17 +25,17 @@ def emit_server(spec, out):
         if f.has('unsupported') or hw == 'local':
             continue
         if f.hw_server():
-            w('int whs_hw_%s(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async);\n' % f.name)
-            table.append((f, 'whs_hw_%s' % f.name))
+            w('int $RT_hw_%s(struct $ST *s, struct wh_dec *d, struct wh_enc *rep, bool async);\n' % f.name)
+            table.append((f, '$RT_hw_%s' % f.name))
             continue
         w(doc_comment(f))
-        w('static int whs_%s(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async)\n{\n' % f.name)
+        w('static int $RT_%s(struct $ST *s, struct wh_dec *d, struct wh_enc *rep, bool async)\n{\n' % f.name)
         c = CEmit()
         emit_server_body(spec, f, c)
         w(c.text())
         w('}\n\n')
-        table.append((f, 'whs_%s' % f.name))
-    w('const struct whs_fn whs_fns[%s_F_COUNT] = {\n' % P)
+        table.append((f, '$RT_%s' % f.name))
+    w('const struct $RT_fn $RT_fns[%s_F_COUNT] = {\n' % P)
     for f, fn in table:
         w('\t[%s] = { "%s", %s, %s },\n' % (fid_const(spec, f), f.name, fn,
                                          'true' if (is_async_capable(f)) else 'false'))
@@ -74,7 +74,7 @@ def emit_server_body(spec, f, c):
             c('if (wh_dec_present(d)) {')
             c('\tn_%s = wh_dec_count(d, WH_MAX_ARRAY);' % n)
             c('\tids_%s = wh_dec_take(d, (size_t)n_%s * 8);' % (n, n))
-            c('\tif (ids_%s) { %s = whs_alloc(s, (size_t)n_%s * sizeof(*%s) + 1); if (!%s) _r = $NOMEM; }' % (n, n, n, n, n))
+            c('\tif (ids_%s) { %s = $RT_alloc(s, (size_t)n_%s * sizeof(*%s) + 1); if (!%s) _r = $NOMEM; }' % (n, n, n, n, n))
             c('}')
         elif cls == 'scalar_array':
             c('%s *%s = NULL;' % (p.base, n))
@@ -82,7 +82,7 @@ def emit_server_body(spec, f, c):
             c('bool p_%s = wh_dec_present(d);' % n)
             c('if (p_%s) {' % n)
             c('\tn_%s = wh_dec_count(d, WH_MAX_ARRAY);' % n)
-            c('\t%s = whs_alloc(s, (size_t)n_%s * sizeof(*%s) + 1);' % (n, n, n))
+            c('\t%s = $RT_alloc(s, (size_t)n_%s * sizeof(*%s) + 1);' % (n, n, n))
             c('\tif (!%s) _r = $NOMEM;' % n)
             c('\tfor (uint32_t _i = 0; _i < n_%s; _i++) {' % n)
             c('\t\t%s _v = (%s)%s;' % (p.base, p.base, dec_scalar(spec, p.base)))
@@ -111,8 +111,8 @@ def emit_server_body(spec, f, c):
             c('uint32_t n_%s = 0;' % n)
             c('if (wh_dec_present(d)) {')
             c('\tn_%s = wh_dec_count(d, WH_MAX_ARRAY);' % n)
-            c('\t%s = whs_alloc(s, (size_t)n_%s * sizeof(*%s) + 1);' % (n, n, n))
-            c('\tl_%s = whs_alloc(s, (size_t)n_%s * sizeof(size_t) + 1);' % (n, n))
+            c('\t%s = $RT_alloc(s, (size_t)n_%s * sizeof(*%s) + 1);' % (n, n, n))
+            c('\tl_%s = $RT_alloc(s, (size_t)n_%s * sizeof(size_t) + 1);' % (n, n))
             c('\tif (!%s || !l_%s) { _r = $NOMEM; n_%s = 0; d->err = d->err ? d->err : WH_E_NOMEM; }' % (n, n, n))
             c('\tfor (uint32_t _i = 0; _i < n_%s; _i++) {' % n)
             c('\t\tconst void *_p; uint64_t _l;')
@@ -131,7 +131,7 @@ def emit_server_body(spec, f, c):
             c('bool p_%s = wh_dec_present(d);' % n)
             c('if (p_%s) {' % n)
             c('\tn_%s = wh_dec_count(d, WH_MAX_ARRAY);' % n)
-            c('\t%s = whs_alloc(s, (size_t)n_%s * sizeof(*%s) + 1);' % (n, n, n))
+            c('\t%s = $RT_alloc(s, (size_t)n_%s * sizeof(*%s) + 1);' % (n, n, n))
             c('\tif (!%s) _r = $NOMEM;' % n)
             c('}')
         elif cls == 'bytes_out':
@@ -149,31 +149,31 @@ def emit_server_body(spec, f, c):
             c('uint64_t cb_%s = wh_dec_u64(d);' % n)
         elif cls == 'zlist':
             c('%s *%s = NULL;' % (p.base, n))
-            c('{ $ET _c = whs_dec_zlist_%s(s, d, (void **)&%s); if (_r == $OK) _r = _c; }' % (p.get('zlist'), n))
+            c('{ $ET _c = $RT_dec_zlist_%s(s, d, (void **)&%s); if (_r == $OK) _r = _c; }' % (p.get('zlist'), n))
         elif cls == 'codec':
             c('%s *%s = NULL;' % (p.base, n))
-            c('{ $ET _c = whs_dec_%s(s, d, &%s); if (_r == $OK) _r = _c; }' % (p.get('codec'), n))
+            c('{ $ET _c = $RT_dec_%s(s, d, &%s); if (_r == $OK) _r = _c; }' % (p.get('codec'), n))
         elif cls == 'errcode':
             pass
         elif cls in ('userdata', 'ignore'):
             pass
     c('if ((_w = wh_dec_finish(d)) != WH_OK)')
-    c('\treturn whs_reject(s, "%s", _w, "malformed request");' % f.name)
+    c('\treturn $RT_reject(s, "%s", _w, "malformed request");' % f.name)
     # 3. handle lookups
     for p in f.params:
         n = p.name
         if p.cls == 'handle':
             kc = kind_const(spec, p.base)
             if p.has('opt'):
-                c('if (_r == $OK && h_%s && !(%s = whs_get(s, h_%s, %s, "%s")))' % (n, n, n, kc, n))
+                c('if (_r == $OK && h_%s && !(%s = $RT_get(s, h_%s, %s, "%s")))' % (n, n, n, kc, n))
             else:
-                c('if (_r == $OK && !(%s = whs_get(s, h_%s, %s, "%s")))' % (n, n, kc, n))
+                c('if (_r == $OK && !(%s = $RT_get(s, h_%s, %s, "%s")))' % (n, n, kc, n))
             c('\t_r = %s;' % lookup_err(spec, 'h_' + n, H[p.base].invalid))
         elif p.cls == 'handle_array':
             kc = kind_const(spec, p.base)
             c('for (uint32_t _i = 0; _r == $OK && ids_%s && _i < n_%s; _i++) {' % (n, n))
             c('\tuint64_t _id; memcpy(&_id, ids_%s + 8 * (size_t)_i, 8);' % n)
-            c('\tif (!(%s[_i] = whs_get(s, _id, %s, "%s"))) _r = %s;' % (
+            c('\tif (!(%s[_i] = $RT_get(s, _id, %s, "%s"))) _r = %s;' % (
                 n, kc, n, lookup_err(spec, '_id', p.get('invalid', H[p.base].invalid))))
             c('}')
     # 2. consistency checks (fail closed)
@@ -188,38 +188,38 @@ def emit_server_body(spec, f, c):
                 c('if (_r == $OK && !%s)' % arr)
                 c('\t_r = %s;' % spec.malformed_err)
             c('if (%s && (uint64_t)n_%s != (uint64_t)(%s))' % (arr, n, p.get('count')))
-            c('\treturn whs_reject(s, "%s", WH_E_MALFORMED, "%s: %%u elements, %s says otherwise", n_%s);' % (
+            c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: %%u elements, %s says otherwise", n_%s);' % (
                 f.name, n, p.get('count').replace('"', ''), n))
         elif cls == 'bytes':
             cond = p.get('if')
             c('if (_r == $OK && p_%s && n_%s != (uint64_t)(%s))' % (n, n, p.get('size')))
-            c('\treturn whs_reject(s, "%s", WH_E_MALFORMED, "%s: %%llu bytes sent, size expression disagrees", (unsigned long long)n_%s);' % (f.name, n, n))
+            c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: %%llu bytes sent, size expression disagrees", (unsigned long long)n_%s);' % (f.name, n, n))
             if cond:
                 c('if (p_%s && !(%s))' % (n, cond))
-                c('\treturn whs_reject(s, "%s", WH_E_MALFORMED, "%s sent although not wanted");' % (f.name, n))
+                c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s sent although not wanted");' % (f.name, n))
         elif cls == 'bytes_out':
             c('if (_r == $OK && p_%s && n_%s != (uint64_t)(%s))' % (n, n, p.get('size')))
-            c('\treturn whs_reject(s, "%s", WH_E_MALFORMED, "%s: out-buffer of %%llu bytes, size expression disagrees", (unsigned long long)n_%s);' % (f.name, n, n))
+            c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: out-buffer of %%llu bytes, size expression disagrees", (unsigned long long)n_%s);' % (f.name, n, n))
             c('if (p_%s && _r == $OK) {' % n)
-            c('\t%s = ob_%s ? ob_%s : whs_alloc(s, n_%s + 1);' % (n, n, n, n))
+            c('\t%s = ob_%s ? ob_%s : $RT_alloc(s, n_%s + 1);' % (n, n, n, n))
             c('\tif (!%s) _r = $NOMEM;' % n)
             if p.get('info'):
                 c('\telse if (ob_%s) memset(ob_%s, 0, n_%s);' % (n, n, n))
             c('}')
         elif cls in ('scalar_out_array', 'handle_out_array'):
             c('if (p_%s && (uint64_t)n_%s != (uint64_t)(%s))' % (n, n, p.get('count')))
-            c('\treturn whs_reject(s, "%s", WH_E_MALFORMED, "%s: count disagrees");' % (f.name, n))
+            c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: count disagrees");' % (f.name, n))
         elif cls == 'handle_new':
             if True:
-                c('if (p_%s && !whs_id_fresh(s, id_%s))' % (n, n))
-                c('\treturn whs_reject(s, "%s", WH_E_BAD_HANDLE, "%s: client-chosen id is not fresh");' % (f.name, n))
+                c('if (p_%s && !$RT_id_fresh(s, id_%s))' % (n, n))
+                c('\treturn $RT_reject(s, "%s", WH_E_BAD_HANDLE, "%s: client-chosen id is not fresh");' % (f.name, n))
     if new_ret:
-        c('if (!whs_id_fresh(s, _ret_id))')
-        c('\treturn whs_reject(s, "%s", WH_E_BAD_HANDLE, "client-chosen id is not fresh");' % f.name)
+        c('if (!$RT_id_fresh(s, _ret_id))')
+        c('\treturn $RT_reject(s, "%s", WH_E_BAD_HANDLE, "client-chosen id is not fresh");' % f.name)
     for p in f.params:
         if p.cls == 'value' and p.get('check'):
             c('if (_r == $OK && !%s(s, %s, %s)) {' % (p.get('check'), p.name, p.get('size', '0')))
-            c('\twhs_log_check(s, "%s", "%s: address not owned by this client");' % (f.name, p.name))
+            c('\t$RT_log_check(s, "%s", "%s: address not owned by this client");' % (f.name, p.name))
             c('\t_r = %s;' % p.get('invalid', spec.malformed_err))
             c('}')
     # Extra server-side checks declared in the spec.
@@ -227,7 +227,7 @@ def emit_server_body(spec, f, c):
         for _, chk in split_top(f.get('check'), ','):
             cond, _, code = chk.strip().partition('?')
             c('if (_r == $OK && !(%s)) {' % cond.strip())
-            c('\twhs_log_check(s, "%s", "%s");' % (f.name, cond.strip().replace('"', '\\"')))
+            c('\t$RT_log_check(s, "%s", "%s");' % (f.name, cond.strip().replace('"', '\\"')))
             c('\t_r = %s;' % code.strip())
             c('}')
     for p in f.params:
@@ -241,7 +241,7 @@ def emit_server_body(spec, f, c):
             c('}')
         elif p.cls == 'bytes':
             c('if (_r == $OK && p_%s && n_%s && n_%s <= 4096) {' % (p.name, p.name, p.name))
-            c('	void *_a = whs_alloc(s, n_%s);' % p.name)
+            c('	void *_a = $RT_alloc(s, n_%s);' % p.name)
             c('	if (!_a) _r = $NOMEM; else { memcpy(_a, %s, n_%s); %s = _a; }' % (p.name, p.name, p.name))
             c('}')
     for p in f.params:
@@ -253,14 +253,14 @@ def emit_server_body(spec, f, c):
         c('uint64_t _mem = 0;')
         c('if (_r == $OK) {')
         c('\t_mem = (uint64_t)(%s);' % mem)
-        c('\tif (!whs_charge(s, _mem)) _r = $MEMFAIL;')
+        c('\tif (!$RT_charge(s, _mem)) _r = $MEMFAIL;')
         c('}')
     # Callbacks
     for p in f.params:
         if p.cls == 'callback':
             c('void *ud_%s = NULL;' % p.name)
             c('if (_r == $OK && cb_%s) {' % p.name)
-            c('\tud_%s = whs_cb_new(s, WHC_CB_%s, cb_%s);' % (p.name, p.get('callback').upper(), p.name))
+            c('\tud_%s = $RT_cb_new(s, WHC_CB_%s, cb_%s);' % (p.name, p.get('callback').upper(), p.name))
             c('\tif (!ud_%s) _r = $NOMEM;' % p.name)
             c('}')
     # 4. the real call
@@ -300,7 +300,7 @@ def emit_server_body(spec, f, c):
             else:
                 args.append('p_%s ? &o_%s : NULL' % (n, n))
         elif cls == 'callback':
-            args.append('cb_%s ? whs_cb_fn_%s : NULL' % (n, p.get('callback')))
+            args.append('cb_%s ? $RT_cb_fn_%s : NULL' % (n, p.get('callback')))
         elif cls == 'userdata':
             args.append('ud_%s' % ud_for.name if ud_for else 'NULL')
         elif cls == 'errcode':
@@ -318,48 +318,52 @@ def emit_server_body(spec, f, c):
         if p.cls == 'scalar_array' and any(q.cls == 'strings' and q.get('lengths') == p.name for q in f.params):
             pass
     call_name = f.get('server_call', f.name)
+    if f.has('server_call'):
+        # The replacement receives the client's state first (never a
+        # thread-local); its prototype is in PREFIX_server.h.
+        args.insert(0, 's')
     c('if (_r == $OK) {')
     if new_ret:
         c('\t%s _o = %s(%s);' % (f.ret, call_name, ', '.join(args)))
         c('\tif (_r == $OK && !_o) _r = $RES;')
         c('\tif (_r == $OK)')
-        c('\t\t_r = whs_bind(s, _ret_id, %s, _o, %s);' % (kind_const(spec, f.ret), '_mem' if mem else '0'))
+        c('\t\t_r = $RT_bind(s, _ret_id, %s, _o, %s);' % (kind_const(spec, f.ret), '_mem' if mem else '0'))
         if mem:
             c('\telse')
-            c('\t\twhs_uncharge(s, _mem);')
+            c('\t\t$RT_uncharge(s, _mem);')
     elif f.ret == 'void':
         c('\t%s(%s);' % (call_name, ', '.join(args)))
     else:
         c('\t_r = %s(%s);' % (call_name, ', '.join(args)))
         if mem:
-            c('\tif (_r != $OK) whs_uncharge(s, _mem);')
+            c('\tif (_r != $OK) $RT_uncharge(s, _mem);')
     c('} else if (%s) {' % ('true' if mem else 'false'))
     if mem:
-        c('\tif (_r != $MEMFAIL) whs_uncharge(s, _mem);')
+        c('\tif (_r != $MEMFAIL) $RT_uncharge(s, _mem);')
     c('}')
     for p in f.params:
         if p.cls == 'callback':
-            c('if (_r != $OK && ud_%s) whs_cb_free(ud_%s);' % (p.name, p.name))
+            c('if (_r != $OK && ud_%s) $RT_cb_free(ud_%s);' % (p.name, p.name))
     for p in f.params:
         if p.cls == 'handle_new':
             c('if (_r == $OK && p_%s && o_%s)' % (p.name, p.name))
-            c('\t_r = whs_bind(s, id_%s, %s, o_%s, 0);' % (p.name, kind_const(spec, p.base), p.name))
+            c('\t_r = $RT_bind(s, id_%s, %s, o_%s, 0);' % (p.name, kind_const(spec, p.base), p.name))
     st = getattr(f, 'stage', None)
     if st:
         c('if (st_%s) {' % st[0].name)
-        c('\tif (_r == $OK && o_%s) whs_stage_free_on(s, o_%s, st_%s);' % (st[1].name, st[1].name, st[0].name))
+        c('\tif (_r == $OK && o_%s) $RT_stage_free_on(s, o_%s, st_%s);' % (st[1].name, st[1].name, st[0].name))
         c('\telse if (_r == $OK) { %s; free(st_%s); }' % (st[0].get('drain'), st[0].name))
         c('\telse free(st_%s);' % st[0].name)
         c('\tif (!p_%s && o_%s) %s(o_%s);' % (st[1].name, st[1].name, spec.handles[st[1].base].release, st[1].name))
         c('}')
     if f.has('retain') or f.has('release'):
         hp = [p for p in f.params if p.cls == 'handle'][0]
-        c('if (_r == $OK) whs_%s(s, h_%s, %s);' % ('ref' if f.has('retain') else 'unref', hp.name, kind_const(spec, hp.base)))
+        c('if (_r == $OK) $RT_%s(s, h_%s, %s);' % ('ref' if f.has('retain') else 'unref', hp.name, kind_const(spec, hp.base)))
     if f.has('server_hook'):
         c('%s(s, _r%s);' % (f.get('server_hook'), ''.join(', ' + a for a in [p.name for p in f.params if p.cls in ('scalar', 'handle')])))
     # 5. reply
     c('if (async) {')
-    c('\tif (_r != $OK) whs_defer(s, "%s", _r);' % f.name)
+    c('\tif (_r != $OK) $RT_defer(s, "%s", _r);' % f.name)
     if new_ret and spec.failed:
         c('\tif (_r != $OK) %s_note(s, _ret_id, _r);' % spec.failed)
     c('\treturn WH_OK;')
@@ -386,7 +390,7 @@ def emit_server_body(spec, f, c):
             c('\tif (_m > n_%s) _m = n_%s;' % (n, n))
             c('\twh_enc_count(rep, _m);')
             c('\tfor (uint32_t _i = 0; _i < _m; _i++)')
-            c('\t\twh_enc_handle(rep, %s(s, %s, %s[_i]));' % ('whs_add' if created else 'whs_export', kind_const(spec, p.base), n))
+            c('\t\twh_enc_handle(rep, %s(s, %s, %s[_i]));' % ('$RT_add' if created else '$RT_export', kind_const(spec, p.base), n))
             c('}')
         elif cls == 'bytes_out':
             info = p.get('info')
@@ -394,11 +398,64 @@ def emit_server_body(spec, f, c):
                 c('if (%s && _r == $OK) {' % n)
                 c('\tswitch (%s) {' % info)
                 for (k_, v) in spec.infomaps[f.name]:
-                    c('\tcase %s: whs_objs_to_ids(s, %s, n_%s, %s); break;' % (k_, n, n, kind_const(spec, v)))
+                    c('\tcase %s: $RT_objs_to_ids(s, %s, n_%s, %s); break;' % (k_, n, n, kind_const(spec, v)))
                 c('\tdefault: break;')
                 c('\t}')
                 c('}')
-            c('if (p_%s) whs_enc_outbuf(rep, ob_%s, %s, n_%s);' % (n, n, n, n))
+            c('if (p_%s) $RT_enc_outbuf(rep, ob_%s, %s, n_%s);' % (n, n, n, n))
     c('return WH_OK;')
 
 
+
+
+def server_call_proto(spec, f):
+    ps = ', '.join(['struct $ST *s'] + [p.decl for p in f.params])
+    return '%s %s(%s)' % (f.ret, f.get('server_call'), ps)
+
+
+def emit_server_header(spec, out):
+    """PREFIX_server.h: exactly what the hand-written server side must
+    supply for this spec, so that a missing function fails the link and a
+    mismatched one fails the compile (the hand-written files and the
+    generated decoders both include it)."""
+    P = spec.prefix.upper()
+    w = out.write
+    w(header(spec, 'what the hand-written server side supplies'))
+    w('#ifndef %s_SERVER_H\n#define %s_SERVER_H\n\n' % (P, P))
+    w('#include <stdbool.h>\n#include <stdint.h>\n')
+    for inc in spec.includes:
+        w('#include %s\n' % inc)
+    w('#include "%s_ids.h"\n\nstruct $ST;\nstruct wh_dec;\nstruct wh_enc;\n\n' % spec.prefix)
+    seen = set()
+
+    def once(key, text):
+        if key not in seen:
+            seen.add(key)
+            w(text)
+    for f in spec.funcs:
+        if f.slot or f.has('unsupported') or f.hw() == 'local':
+            continue
+        if f.hw_server():
+            w('/* %s (@handwritten(%s)): decodes and answers the whole message. */\n' % (f.name, f.hw()))
+            w('int $RT_hw_%s(struct $ST *s, struct wh_dec *d, struct wh_enc *rep, bool async);\n' % f.name)
+            continue
+        if f.has('server_call'):
+            once(f.get('server_call'), '/* %s (@server_call) */\n%s;\n' % (f.name, server_call_proto(spec, f)))
+        if f.has('server_hook'):
+            ps = ', '.join(['struct $ST *s', '$ET r'] + [p.decl for p in f.params if p.cls in ('scalar', 'handle')])
+            once(f.get('server_hook'), '/* %s (@server_hook) */\nvoid %s(%s);\n' % (f.name, f.get('server_hook'), ps))
+        for p in f.params:
+            if p.has('xform'):
+                t = p.ctype
+                once(p.get('xform') + t, '/* %s: %s (xform=) */\n%s %s(struct $ST *s, %s v);\n' % (
+                    f.name, p.name, t, p.get('xform'), t))
+            if p.cls == 'value' and p.has('check'):
+                once(p.get('check'), '/* %s: %s (check=) */\nbool %s(struct $ST *s, const void *p, uint64_t n);\n' % (
+                    f.name, p.name, p.get('check')))
+            if p.cls == 'zlist':
+                once('zlist' + p.get('zlist'), '/* %s: %s (zlist=%s) */\n$ET $RT_dec_zlist_%s(struct $ST *s, struct wh_dec *d, void **out);\n'
+                     % (f.name, p.name, p.get('zlist'), p.get('zlist')))
+            if p.cls == 'codec':
+                once('codec' + p.get('codec'), '/* %s: %s (codec=%s) */\n$ET $RT_dec_%s(struct $ST *s, struct wh_dec *d, %s **out);\n'
+                     % (f.name, p.name, p.get('codec'), p.get('codec'), p.base))
+    w('\n#endif\n')

@@ -25,7 +25,7 @@ if ! command -v clang >/dev/null || ! pkg-config --exists OpenCL 2>/dev/null && 
 	echo "fuzz: clang or OpenCL missing; skipped"; echo "0 passed, 0 failed, 1 skipped"; exit 0
 fi
 python3 specs/whgen.py specs/opencl.spec --ids "$out/gen/whcl_ids.h" --client "$out/gen/whcl_client.c" \
-	--server "$out/gen/whcl_server.c" || { bad "generator"; finish; }
+	--server "$out/gen/whcl_server.c" --server-header "$out/gen/whcl_server.h" || { bad "generator"; finish; }
 sw=$(sed -n "/switcher_sources = files(/,/)/p" switcher/meson.build | grep -oE "'[a-z0-9_-]+\.c'" | tr -d "'" | sed 's|^|switcher/|')
 # The OpenCL backend's sources, as its meson.build lists them.
 ocl=$(sed -n "/static_library('whopencl',/,/)/p" server-vm/opencl/meson.build | grep -oE "'[a-z0-9_-]+\.c'" | tr -d "'" | sed 's|^|server-vm/opencl/|')

@@ -2,6 +2,7 @@
  * Do not edit. */
 #include "demo.h"
 #include "whdm_ids.h"
+#include "whdm_server.h"
 #include "whs.h"
 
 /* spec (small.spec:24):
@@ -400,7 +401,7 @@ static int whs_dmCopyDev(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bo
 		_r = DM_EINVAL;
 	}
 	if (_r == DM_OK) {
-		_r = whs_copy_dev(dst, src, size, grid);
+		_r = whs_copy_dev(s, dst, src, size, grid);
 	} else if (false) {
 	}
 	whs_note_copy(s, _r, size);
