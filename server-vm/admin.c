@@ -48,7 +48,7 @@ static int admin_dispatch(struct wh_client *self, void *state,
 	struct wh_server *srv = admin_srv;
 	(void)state;
 	switch (m->hdr.func_id) {
-	case WH_ADMIN_LIST: {
+	case WH_ADMIN_F_LIST: {
 		if (wh_dec_finish(d))
 			return WH_E_MALFORMED;
 		pthread_mutex_lock(&srv->clients_lock);
@@ -64,7 +64,7 @@ static int admin_dispatch(struct wh_client *self, void *state,
 		wh_enc_u64(rep, atomic_load(&srv->mem_bytes));
 		return rep->err;
 	}
-	case WH_ADMIN_SET: {
+	case WH_ADMIN_F_SET: {
 		uint32_t id = wh_dec_u32(d);
 		const char *key;
 		wh_dec_string(d, &key, 64);
@@ -92,7 +92,7 @@ static int admin_dispatch(struct wh_client *self, void *state,
 		wh_enc_i32(rep, rc);
 		return rep->err;
 	}
-	case WH_ADMIN_KICK: {
+	case WH_ADMIN_F_KICK: {
 		uint32_t id = wh_dec_u32(d);
 		if (wh_dec_finish(d))
 			return WH_E_MALFORMED;
@@ -102,11 +102,11 @@ static int admin_dispatch(struct wh_client *self, void *state,
 		wh_enc_i32(rep, rc);
 		return rep->err;
 	}
-	case WH_ADMIN_CLIENT_ADD:
-	case WH_ADMIN_CLIENT_LIST:
-	case WH_ADMIN_CLIENT_REMOVE:
+	case WH_ADMIN_F_CLIENT_ADD:
+	case WH_ADMIN_F_CLIENT_LIST:
+	case WH_ADMIN_F_CLIENT_REMOVE:
 		return wh_policy_admin(srv, self, m->hdr.func_id, d, rep);
-	case WH_ADMIN_METRICS: {
+	case WH_ADMIN_F_METRICS: {
 		if (wh_dec_finish(d))
 			return WH_E_MALFORMED;
 		struct wh_enc text;
@@ -137,7 +137,7 @@ static int echo_dispatch(struct wh_client *c, void *state,
 {
 	(void)state;
 	switch (m->hdr.func_id) {
-	case WH_ECHO_ECHO: {
+	case WH_ECHO_F_ECHO: {
 		const void *p;
 		uint64_t n;
 		wh_dec_bytes(d, &p, &n, WH_MAX_PAYLOAD);
@@ -146,7 +146,7 @@ static int echo_dispatch(struct wh_client *c, void *state,
 		wh_enc_bytes(rep, p, n);
 		return rep->err;
 	}
-	case WH_ECHO_SINK: {
+	case WH_ECHO_F_SINK: {
 		const void *p;
 		uint64_t n;
 		wh_dec_bytes(d, &p, &n, WH_MAX_PAYLOAD);
@@ -160,7 +160,7 @@ static int echo_dispatch(struct wh_client *c, void *state,
 		wh_enc_u64(rep, sum);
 		return rep->err;
 	}
-	case WH_ECHO_SPIN: {
+	case WH_ECHO_F_SPIN: {
 		uint64_t ns = wh_dec_u64(d);
 		if (wh_dec_finish(d))
 			return WH_E_MALFORMED;

@@ -48,26 +48,10 @@ void wh_admin_attach(struct wh_server *srv);
 int wh_metrics_start(struct wh_server *srv, const char *addr);
 void wh_metrics_render(struct wh_server *srv, struct wh_enc *out);
 
-enum wh_admin_func {
-	WH_ADMIN_LIST = 1,     /* -> u32 n, n x client record */
-	WH_ADMIN_SET = 2,      /* u32 id, string key, u64 value -> i32 rc */
-	WH_ADMIN_KICK = 3,     /* u32 id -> i32 rc */
-	WH_ADMIN_METRICS = 4,  /* -> string (Prometheus text) */
-	/* Client policies at run time (policy.c), each change audited and
-	 * kept in the state file:
-	 *   ADD     string name, string token ("": none; "-": generate one),
-	 *           string cert, string subject, u32 n, n x (string key,
-	 *           u64 value) -> i32 rc, string message, string token
-	 *   LIST    -> u32 n, n x (string name, u8 source (0 file, 1 runtime),
-	 *           u8 has_token, string cert, string subject, u64 mem,
-	 *           u64 objects, u64 inflight, u64 rate, u32 weight, u32 cap,
-	 *           u32 sessions)
-	 *   REMOVE  string name -> i32 rc, string message, u32 sessions ended
-	 * rc 0 ok, -1 no such client, -2 refused (message says why). */
-	WH_ADMIN_CLIENT_ADD = 5,
-	WH_ADMIN_CLIENT_LIST = 6,
-	WH_ADMIN_CLIENT_REMOVE = 7,
-};
+/* Function ids of the admin API (WH_ADMIN_F_*) and of the echo API
+ * (WH_ECHO_F_*): specs/admin.spec and specs/echo.spec, the one definition. */
+#include "wh_admin_ids.h"
+#include "wh_echo_ids.h"
 
 /* policy.c */
 /* Loads the runtime policies kept at path (none yet: fine) and keeps
@@ -76,11 +60,5 @@ int wh_policy_load_state(struct wh_server *srv, const char *path, char *err,
 			 size_t errlen);
 int wh_policy_admin(struct wh_server *srv, struct wh_client *self,
 		    uint16_t func, struct wh_dec *d, struct wh_enc *rep);
-
-enum wh_echo_func {
-	WH_ECHO_ECHO = 1,      /* bytes -> same bytes */
-	WH_ECHO_SINK = 2,      /* bytes -> u64 length (one-way transfer) */
-	WH_ECHO_SPIN = 3,      /* u64 ns: busy for that long (scheduler tests) */
-};
 
 #endif

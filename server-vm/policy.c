@@ -362,11 +362,11 @@ int wh_policy_admin(struct wh_server *srv, struct wh_client *self,
 		    uint16_t func, struct wh_dec *d, struct wh_enc *rep)
 {
 	switch (func) {
-	case WH_ADMIN_CLIENT_ADD:
+	case WH_ADMIN_F_CLIENT_ADD:
 		return client_add(srv, self, d, rep);
-	case WH_ADMIN_CLIENT_REMOVE:
+	case WH_ADMIN_F_CLIENT_REMOVE:
 		return client_remove(srv, self, d, rep);
-	case WH_ADMIN_CLIENT_LIST:
+	case WH_ADMIN_F_CLIENT_LIST:
 		return client_list(srv, d, rep);
 	}
 	return WH_E_UNKNOWN_FUNC;

@@ -62,7 +62,7 @@ static int cmd_list(struct wh_chan *ch)
 	struct wh_enc req;
 	struct wh_msg rep;
 	wh_enc_init(&req, 64, 0);
-	int rc = call(ch, WH_ADMIN_LIST, &req, &rep);
+	int rc = call(ch, WH_ADMIN_F_LIST, &req, &rep);
 	wh_enc_free(&req);
 	if (rc)
 		return rc;
@@ -183,7 +183,7 @@ static int client_add(struct wh_chan *ch, int argc, char **argv)
 		wh_enc_u64(&req, vals[i]);
 	}
 	struct wh_msg rep;
-	int rc = call(ch, WH_ADMIN_CLIENT_ADD, &req, &rep);
+	int rc = call(ch, WH_ADMIN_F_CLIENT_ADD, &req, &rep);
 	wh_enc_free(&req);
 	if (rc)
 		return rc;
@@ -214,7 +214,7 @@ static int client_remove(struct wh_chan *ch, const char *name)
 	wh_enc_init(&req, 128, 0);
 	wh_enc_string(&req, name);
 	struct wh_msg rep;
-	int rc = call(ch, WH_ADMIN_CLIENT_REMOVE, &req, &rep);
+	int rc = call(ch, WH_ADMIN_F_CLIENT_REMOVE, &req, &rep);
 	wh_enc_free(&req);
 	if (rc)
 		return rc;
@@ -242,7 +242,7 @@ static int client_list(struct wh_chan *ch)
 	struct wh_enc req;
 	wh_enc_init(&req, 16, 0);
 	struct wh_msg rep;
-	int rc = call(ch, WH_ADMIN_CLIENT_LIST, &req, &rep);
+	int rc = call(ch, WH_ADMIN_F_CLIENT_LIST, &req, &rep);
 	wh_enc_free(&req);
 	if (rc)
 		return rc;
@@ -317,7 +317,7 @@ int main(int argc, char **argv)
 		rc = cmd_list(ch);
 	} else if (!strcmp(cmd, "kick") && argc - optind == 2) {
 		wh_enc_u32(&req, (uint32_t)strtoul(argv[optind + 1], NULL, 10));
-		rc = simple(ch, WH_ADMIN_KICK, &req, "kick");
+		rc = simple(ch, WH_ADMIN_F_KICK, &req, "kick");
 	} else if (!strcmp(cmd, "set") && argc - optind == 4) {
 		uint64_t v;
 		if (!wh_parse_size(argv[optind + 3], &v)) {
@@ -326,7 +326,7 @@ int main(int argc, char **argv)
 			wh_enc_u32(&req, (uint32_t)strtoul(argv[optind + 1], NULL, 10));
 			wh_enc_string(&req, argv[optind + 2]);
 			wh_enc_u64(&req, v);
-			rc = simple(ch, WH_ADMIN_SET, &req, "set");
+			rc = simple(ch, WH_ADMIN_F_SET, &req, "set");
 		}
 	} else if (!strcmp(cmd, "client") && argc - optind >= 3 &&
 		   !strcmp(argv[optind + 1], "add")) {
@@ -339,7 +339,7 @@ int main(int argc, char **argv)
 		rc = client_remove(ch, argv[optind + 2]);
 	} else if (!strcmp(cmd, "metrics") && argc - optind == 1) {
 		struct wh_msg rep;
-		rc = call(ch, WH_ADMIN_METRICS, &req, &rep);
+		rc = call(ch, WH_ADMIN_F_METRICS, &req, &rep);
 		if (!rc) {
 			struct wh_dec d;
 			const char *text;

@@ -33,7 +33,7 @@ int wh_echo_handle(struct wh_chan *ch, const struct wh_msg *m,
 	int st;
 
 	switch (h->func_id) {
-	case WH_ECHO_POST: {
+	case WH_ECHO_F_POST: {
 		uint64_t seq = wh_dec_u64(&d), v = wh_dec_u64(&d);
 		if (wh_dec_finish(&d) == WH_OK) {
 			if (seq != s->next_seq)
@@ -46,7 +46,7 @@ int wh_echo_handle(struct wh_chan *ch, const struct wh_msg *m,
 		}
 		return WH_OK;
 	}
-	case WH_ECHO_POST_BYTES: {
+	case WH_ECHO_F_POST_BYTES: {
 		uint64_t seq = wh_dec_u64(&d);
 		const void *p;
 		uint64_t n;
@@ -63,14 +63,14 @@ int wh_echo_handle(struct wh_chan *ch, const struct wh_msg *m,
 		}
 		return WH_OK;
 	}
-	case WH_ECHO_SUM:
+	case WH_ECHO_F_SUM:
 		if (wh_dec_finish(&d))
 			break;
 		wh_enc_u64(&e, s->posts);
 		wh_enc_u64(&e, s->sum);
 		wh_enc_u8(&e, s->in_order);
 		return wh_reply(ch, h, &e);
-	case WH_ECHO_BYTES: {
+	case WH_ECHO_F_BYTES: {
 		const void *in;
 		void *out;
 		uint64_t n, on;
@@ -91,7 +91,7 @@ int wh_echo_handle(struct wh_chan *ch, const struct wh_msg *m,
 		wh_enc_free(&big);
 		return st;
 	}
-	case WH_ECHO_EVENTS: {
+	case WH_ECHO_F_EVENTS: {
 		uint32_t n = wh_dec_u32(&d);
 		if (wh_dec_finish(&d))
 			break;
@@ -100,14 +100,14 @@ int wh_echo_handle(struct wh_chan *ch, const struct wh_msg *m,
 			struct wh_enc ev;
 			wh_enc_init_fixed(&ev, b, sizeof(b));
 			wh_enc_u32(&ev, i);
-			st = wh_send_event(ch, WH_API_ECHO, WH_ECHO_EVENTS, &ev);
+			st = wh_send_event(ch, WH_API_ECHO, WH_ECHO_F_EVENTS, &ev);
 			if (st)
 				return st;
 		}
 		wh_enc_u32(&e, n);
 		return wh_reply(ch, h, &e);
 	}
-	case WH_ECHO_SLEEP: {
+	case WH_ECHO_F_SLEEP: {
 		uint32_t ms = wh_dec_u32(&d);
 		if (wh_dec_finish(&d))
 			break;
@@ -115,7 +115,7 @@ int wh_echo_handle(struct wh_chan *ch, const struct wh_msg *m,
 		nanosleep(&ts, NULL);
 		return wh_reply(ch, h, &e);
 	}
-	case WH_ECHO_EXIT:
+	case WH_ECHO_F_EXIT:
 		s->exit = true;
 		return wh_reply(ch, h, &e);
 	default:
@@ -160,7 +160,7 @@ int wh_echo_bytes(struct wh_chan *ch, const void *in, size_t n, void *out)
 	wh_enc_bytes(&e, in, n);
 	void *ob = wh_enc_outbuf(&e, n);
 	struct wh_msg r;
-	int st = wh_call(ch, WH_API_ECHO, WH_ECHO_BYTES, &e, &r);
+	int st = wh_call(ch, WH_API_ECHO, WH_ECHO_F_BYTES, &e, &r);
 	wh_enc_free(&e);
 	if (st)
 		return st;
@@ -192,14 +192,14 @@ int wh_echo_post(struct wh_chan *ch, uint64_t seq, uint64_t value)
 	wh_enc_init_fixed(&e, b, sizeof(b));
 	wh_enc_u64(&e, seq);
 	wh_enc_u64(&e, value);
-	return wh_post(ch, WH_API_ECHO, WH_ECHO_POST, &e);
+	return wh_post(ch, WH_API_ECHO, WH_ECHO_F_POST, &e);
 }
 
 int wh_echo_sum(struct wh_chan *ch, uint64_t *posts, uint64_t *sum,
 		bool *in_order)
 {
 	struct wh_msg r;
-	int st = wh_call(ch, WH_API_ECHO, WH_ECHO_SUM, NULL, &r);
+	int st = wh_call(ch, WH_API_ECHO, WH_ECHO_F_SUM, NULL, &r);
 	if (st)
 		return st;
 	struct wh_dec d;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The echo service (WH_API_ECHO): what tests and wh-pingpong talk to, and
- * what a server may answer to prove a channel works end to end.
+ * what a server may answer to prove a channel works end to end.  The API,
+ * its ids and what travels are specified in specs/echo.spec.
  *
  *   BYTES   req: bytes data, outbuf n (= data length)
  *           rep: u8 inline (0: data went to the out-buffer in the arena,
@@ -19,15 +20,8 @@
 
 #include "wormhole/switcher.h"
 
-enum wh_echo_func {
-	WH_ECHO_BYTES = 1,
-	WH_ECHO_POST = 2,
-	WH_ECHO_SUM = 3,
-	WH_ECHO_EVENTS = 4,
-	WH_ECHO_SLEEP = 5,
-	WH_ECHO_EXIT = 6,
-	WH_ECHO_POST_BYTES = 7,
-};
+/* Function ids: specs/echo.spec (WH_ECHO_F_*), the one definition. */
+#include "wh_echo_ids.h"
 
 struct wh_echo_state {
 	uint64_t posts, sum, next_seq;

@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 		wh_enc_reset(&req);
 		wh_enc_u64(&req, spin);
 		uint64_t t0 = now_ns();
-		rc = wh_call(ch, WH_API_ECHO, WH_ECHO_SPIN, &req, &rep);
+		rc = wh_call(ch, WH_API_ECHO, WH_ECHO_F_SPIN, &req, &rep);
 		if (rc) {
 			fprintf(stderr, "wh-spin: call: %s\n", wh_status_str((uint32_t)rc));
 			return 1;

@@ -228,7 +228,7 @@ static int bench_switcher(const char *name, const char *addr,
 		free(out);
 	}
 	struct wh_msg r;
-	wh_call(ch, WH_API_ECHO, WH_ECHO_EXIT, NULL, &r);
+	wh_call(ch, WH_API_ECHO, WH_ECHO_F_EXIT, NULL, &r);
 	wh_close(ch);
 	waitpid(pid, NULL, 0);
 	return rc;

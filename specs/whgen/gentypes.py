@@ -15,8 +15,8 @@ def emit_ids(spec, out):
     for inc in spec.includes:
         w('#include %s\n' % inc)
     w('\n')
-    for ln in spec.doc:
-        w('/* %s */\n' % ln.replace('*/', '* /') if ln.strip() else '\n')
+    if spec.doc:
+        w('/*\n%s\n */\n' % '\n'.join((' * ' + ln.replace('*/', '* /')).rstrip() for ln in spec.doc))
     w('\n#define %s_API_ID %d\n' % (P, spec.api_id))
     w('#define %s_VERSION_MAJOR %d\n#define %s_VERSION_MINOR %d\n\n' % (P, spec.version[0], P, spec.version[1]))
     if spec.handles:

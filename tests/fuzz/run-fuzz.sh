@@ -26,13 +26,17 @@ if ! command -v clang >/dev/null || ! pkg-config --exists OpenCL 2>/dev/null && 
 fi
 python3 specs/whgen.py specs/opencl.spec --ids "$out/gen/whcl_ids.h" --client "$out/gen/whcl_client.c" \
 	--server "$out/gen/whcl_server.c" --server-header "$out/gen/whcl_server.h" || { bad "generator"; finish; }
+for api in echo admin control; do
+	python3 specs/whgen.py specs/$api.spec --ids "$out/gen/wh_$([ $api = control ] && echo ctl || echo $api)_ids.h" ||
+		{ bad "generator ($api)"; finish; }
+done
 sw=$(sed -n "/switcher_sources = files(/,/)/p" switcher/meson.build | grep -oE "'[a-z0-9_-]+\.c'" | tr -d "'" | sed 's|^|switcher/|')
 # The OpenCL backend's sources, as its meson.build lists them.
 ocl=$(sed -n "/static_library('whopencl',/,/)/p" server-vm/opencl/meson.build | grep -oE "'[a-z0-9_-]+\.c'" | tr -d "'" | sed 's|^|server-vm/opencl/|')
 srv=(server-vm/server.c server-vm/handles.c server-vm/devsched.c server-vm/config.c
 	$ocl "$out/gen/whcl_server.c" tests/fuzz/fuzz_dispatch.c)
 # Switcher sources see only their own include directories.
-swinc=(-Iinclude -Iswitcher)
+swinc=(-Iinclude -Iswitcher -I"$out/gen")
 inc=(-Iinclude -Iswitcher -Ispecs -I"$out/gen" -Iserver-vm -Iserver-vm/opencl)
 cflags=(-std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-deprecated-declarations -Wno-unused-command-line-argument
 	-fno-omit-frame-pointer -pthread)

@@ -145,12 +145,12 @@ static void switcher_e2e(void)
 	      wh_status_str((uint32_t)st), (unsigned long long)posts,
 	      (unsigned long long)sum);
 
-	st = wh_call(ch, WH_API_ECHO, WH_ECHO_EXIT, NULL, &r);
+	st = wh_call(ch, WH_API_ECHO, WH_ECHO_F_EXIT, NULL, &r);
 	if (st == WH_OK)
 		wh_msg_done(ch, &r);
 	check(st == WH_OK, "linux-vmfunc-exit-call", "%s", wh_status_str((uint32_t)st));
 	/* The server closes after EXIT: the gate reports the hang-up. */
-	st = wh_call(ch, WH_API_ECHO, WH_ECHO_SUM, NULL, &r);
+	st = wh_call(ch, WH_API_ECHO, WH_ECHO_F_SUM, NULL, &r);
 	check(st == WH_E_PEER_GONE, "linux-vmfunc-server-gone-seen",
 	      "%s", wh_status_str((uint32_t)st));
 	wh_close(ch);

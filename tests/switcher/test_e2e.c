@@ -183,7 +183,7 @@ static void test_posts_bulk(void **state)
 		e.bulk = wh_chan_bulk(f->ch);
 		wh_enc_u64(&e, seq);
 		wh_enc_bytes(&e, buf, n);
-		assert_int_equal(wh_post(f->ch, WH_API_ECHO, WH_ECHO_POST_BYTES, &e),
+		assert_int_equal(wh_post(f->ch, WH_API_ECHO, WH_ECHO_F_POST_BYTES, &e),
 				 WH_OK);
 		if (e.bulk)
 			assert_true(e.len < 64); /* it did go through the arena */
@@ -222,7 +222,7 @@ static void test_events(void **state)
 	wh_enc_init_fixed(&enc, b, sizeof(b));
 	wh_enc_u32(&enc, 1000);
 	struct wh_msg r;
-	assert_int_equal(wh_call(f->ch, WH_API_ECHO, WH_ECHO_EVENTS, &enc, &r),
+	assert_int_equal(wh_call(f->ch, WH_API_ECHO, WH_ECHO_F_EVENTS, &enc, &r),
 			 WH_OK);
 	assert_int_equal(e.n, 1000);
 	assert_true(e.in_order);
@@ -250,7 +250,7 @@ static void test_errors(void **state)
 	struct wh_enc e;
 	wh_enc_init_fixed(&e, b, sizeof(b));
 	wh_enc_u32(&e, 1);
-	assert_int_equal(wh_call(f->ch, WH_API_ECHO, WH_ECHO_SUM, &e, &r),
+	assert_int_equal(wh_call(f->ch, WH_API_ECHO, WH_ECHO_F_SUM, &e, &r),
 			 WH_E_MALFORMED);
 	/* The channel still works. */
 	uint8_t x[3] = { 1, 2, 3 }, y[3];
@@ -274,7 +274,7 @@ static void test_server_killed_mid_call(void **state)
 	wh_enc_u32(&e, 30000); /* the server would sleep 30 s */
 	struct wh_msg r;
 	int64_t t0 = th_now_ms();
-	int st = wh_call(f->ch, WH_API_ECHO, WH_ECHO_SLEEP, &e, &r);
+	int st = wh_call(f->ch, WH_API_ECHO, WH_ECHO_F_SLEEP, &e, &r);
 	int64_t t1 = th_now_ms();
 	waitpid(killer, NULL, 0);
 	assert_int_equal(st, WH_E_PEER_GONE);
@@ -284,7 +284,7 @@ static void test_server_killed_mid_call(void **state)
 		      (long long)(t1 - t0));
 	assert_true(t1 - t0 < 200 + GONE_BOUND_MS);
 	/* Later operations fail cleanly too. */
-	assert_int_equal(wh_call(f->ch, WH_API_ECHO, WH_ECHO_SUM, NULL, &r),
+	assert_int_equal(wh_call(f->ch, WH_API_ECHO, WH_ECHO_F_SUM, NULL, &r),
 			 WH_E_PEER_GONE);
 }
 
@@ -311,7 +311,7 @@ static void test_client_killed_mid_call(void **state)
 		wh_enc_init_fixed(&e, b, sizeof(b));
 		wh_enc_u32(&e, 10);
 		struct wh_msg r;
-		wh_call(ch, WH_API_ECHO, WH_ECHO_SLEEP, &e, &r);
+		wh_call(ch, WH_API_ECHO, WH_ECHO_F_SLEEP, &e, &r);
 		_exit(4); /* never: killed before the reply */
 	}
 	struct wh_chan *sc;
@@ -328,7 +328,7 @@ static void test_client_killed_mid_call(void **state)
 		assert_non_null(strstr(p->id, "#1"));
 	struct wh_msg m;
 	assert_int_equal(wh_recv(sc, &m, 5000), WH_OK);
-	assert_int_equal(m.hdr.func_id, WH_ECHO_SLEEP);
+	assert_int_equal(m.hdr.func_id, WH_ECHO_F_SLEEP);
 	kill(child, SIGKILL);
 	int ws;
 	waitpid(child, &ws, 0);
@@ -439,7 +439,7 @@ static void *event_sender(void *arg)
 		wh_enc_init_fixed(&e, b, sizeof(b));
 		wh_enc_u32(&e, (uint32_t)i);
 		pthread_mutex_lock(&d->lock);
-		int st = wh_send_event(d->ch, WH_API_ECHO, WH_ECHO_EVENTS, &e);
+		int st = wh_send_event(d->ch, WH_API_ECHO, WH_ECHO_F_EVENTS, &e);
 		pthread_mutex_unlock(&d->lock);
 		if (st) {
 			d->st = st;
@@ -613,7 +613,7 @@ static void test_echo_server_program(void **state)
 	wh_enc_u32(&e, 30000);
 	struct wh_msg r;
 	int64_t t0 = th_now_ms();
-	assert_int_equal(wh_call(ch, WH_API_ECHO, WH_ECHO_SLEEP, &e, &r),
+	assert_int_equal(wh_call(ch, WH_API_ECHO, WH_ECHO_F_SLEEP, &e, &r),
 			 WH_E_PEER_GONE);
 	assert_true(th_now_ms() - t0 < 100 + GONE_BOUND_MS);
 	waitpid(killer, NULL, 0);
@@ -715,7 +715,7 @@ static void test_shm_hostile_client(void **state)
 			if (mode == 0) {
 				/* oversized header */
 				struct wh_msg_hdr h;
-				wh_hdr_init(&h, WH_API_ECHO, WH_ECHO_SUM,
+				wh_hdr_init(&h, WH_API_ECHO, WH_ECHO_F_SUM,
 					    WH_F_SYNC, 2, WH_MAX_PAYLOAD + 1);
 				raw_shm_send(&r, &h, sizeof(h));
 			} else if (mode == 1) {
@@ -736,7 +736,7 @@ static void test_shm_hostile_client(void **state)
 				wh_enc_u8(&e, 0);                 /* outbuf inline */
 				wh_enc_u64(&e, 100);
 				struct wh_msg_hdr h;
-				wh_hdr_init(&h, WH_API_ECHO, WH_ECHO_BYTES,
+				wh_hdr_init(&h, WH_API_ECHO, WH_ECHO_F_BYTES,
 					    WH_F_SYNC, 2, (uint32_t)e.len);
 				raw_shm_send(&r, &h, sizeof(h));
 				raw_shm_send(&r, e.buf, e.len);

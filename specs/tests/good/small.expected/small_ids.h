@@ -8,9 +8,11 @@
 #include "wormhole/proto.h"
 #include "demo.h"
 
-/* A small API that exercises the language: its generated output is kept in */
-/* small.expected/ (golden files; regenerate with run.py --update and review */
-/* the diff).  Nothing links it: it is the generator's test. */
+/*
+ * A small API that exercises the language: its generated output is kept in
+ * small.expected/ (golden files; regenerate with run.py --update and review
+ * the diff).  Nothing links it: it is the generator's test.
+ */
 
 #define WHDM_API_ID 9
 #define WHDM_VERSION_MAJOR 1
