@@ -23,13 +23,13 @@ static void put_client(struct wh_enc *e, struct wh_client *c)
 	wh_enc_u32(e, c->id);
 	wh_enc_string(e, c->name);
 	wh_enc_string(e, c->peer.id);
-	wh_enc_u64(e, wh_handles_count(&c->handles));
-	wh_enc_u64(e, atomic_load(&c->usage.mem_bytes));
-	wh_enc_u64(e, atomic_load(&c->usage.device_ns));
-	wh_enc_u64(e, atomic_load(&c->usage.calls));
-	wh_enc_u64(e, atomic_load(&c->usage.rejected));
-	wh_enc_u64(e, atomic_load(&c->usage.bad_handles));
-	wh_enc_u64(e, atomic_load(&c->usage.inflight));
+	wh_enc_u64(e, wh_client_objects(c));
+	wh_enc_u64(e, atomic_load(&c->usage->mem_bytes));
+	wh_enc_u64(e, atomic_load(&c->usage->device_ns));
+	wh_enc_u64(e, atomic_load(&c->usage->calls));
+	wh_enc_u64(e, atomic_load(&c->usage->rejected));
+	wh_enc_u64(e, atomic_load(&c->usage->bad_handles));
+	wh_enc_u64(e, atomic_load(&c->usage->inflight));
 	pthread_mutex_lock(&c->pending_lock);
 	struct wh_limits l = c->pending_limits;
 	pthread_mutex_unlock(&c->pending_lock);
@@ -59,9 +59,11 @@ static int admin_dispatch(struct wh_client *self, void *state,
 		for (struct wh_client *c = srv->clients; c; c = c->next)
 			if (!c->is_admin && atomic_load(&c->ready))
 				put_client(rep, c);
+		uint64_t objects, mem;
+		wh_server_totals(srv, &objects, &mem);
 		pthread_mutex_unlock(&srv->clients_lock);
-		wh_enc_u64(rep, atomic_load(&srv->objects));
-		wh_enc_u64(rep, atomic_load(&srv->mem_bytes));
+		wh_enc_u64(rep, objects);
+		wh_enc_u64(rep, mem);
 		return rep->err;
 	}
 	case WH_ADMIN_F_SET: {
@@ -81,10 +83,7 @@ static int admin_dispatch(struct wh_client *self, void *state,
 			pthread_mutex_unlock(&c->pending_lock);
 			rc = wh_limits_set(&l, key, v) == 1 ? 0 : -2;
 			if (!rc) {
-				pthread_mutex_lock(&c->pending_lock);
-				c->pending_limits = l;
-				pthread_mutex_unlock(&c->pending_lock);
-				atomic_store(&c->limits_changed, true);
+				wh_client_set_limits(c, &l);
 				wh_log("admin: client %u %s = %" PRIu64, id, key, v);
 			}
 		}

@@ -11,8 +11,18 @@
 
 #define WH_MAX_CLIENTS 1024
 #define WH_MAX_LISTENERS (WH_CONFIG_MAX_LISTEN + 1)
+#define WH_MAX_PREAUTH 64   /* process model: workers still in HELLO */
 
 struct listener_ctx;
+
+/* Process model: how workers are confined (wormholed --no-landlock...). */
+struct wh_worker_opts {
+	bool no_landlock, no_seccomp, no_memlimit;
+	uint64_t mem_bytes;          /* host memory of a worker (0: 2 GiB) */
+	char cache_root[256];        /* per-worker driver cache dirs live here */
+	char cgroup[256];            /* memory cgroup parent, "" when none */
+	int pool;                    /* started workers per socket listener */
+};
 
 struct wh_server {
 	/* cfg.clients changes at run time (wormholectl client add/remove):
@@ -31,6 +41,22 @@ struct wh_server {
 	_Atomic uint64_t mem_bytes;  /* all clients */
 	_Atomic uint64_t objects;
 	uint64_t start_ns;
+	_Atomic uint64_t refused;    /* connections refused at accept */
+	/* Process model (broker/): set by main; NULL runs a thread per
+	 * client.  spawn hands a freshly accepted channel to a new worker;
+	 * listeners call it under fork_lock. */
+	int (*spawn)(struct wh_server *srv, struct wh_listener *l, struct wh_chan *ch);
+	/* Keeps wopts.pool started workers accepting on a socket listener
+	 * (returns when the server stops). */
+	void (*pool_loop)(struct wh_server *srv, struct wh_listener *l);
+	pthread_mutex_t fork_lock;
+	_Atomic int preauth;         /* workers not yet past HELLO */
+	_Atomic uint64_t workers_started, worker_deaths, handshake_timeouts;
+	_Atomic uint64_t pool_fail_ns;  /* a pooled worker died before accepting */
+	const struct wh_backend *accel[8];   /* started in every worker */
+	int naccel;
+	struct wh_worker_opts wopts;
+	pid_t broker_pid;
 };
 
 void wh_server_init(struct wh_server *srv);
@@ -38,6 +64,8 @@ int wh_server_listen(struct wh_server *srv, const char *addr, bool admin);
 void wh_server_stop(struct wh_server *srv);
 /* Disconnect a client; -1 if no such client. */
 int wh_server_kick(struct wh_server *srv, uint32_t id);
+/* Objects and device memory of all clients (clients_lock held). */
+void wh_server_totals(struct wh_server *srv, uint64_t *objects, uint64_t *mem);
 int wh_server_set_limits(struct wh_server *srv, uint32_t id,
 			 const struct wh_limits *l);
 

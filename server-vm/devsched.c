@@ -131,8 +131,17 @@ static uint64_t cap_delay(struct sched_node *n, uint32_t cap_pct, uint64_t now)
 	return (uint64_t)(-n->cap_tokens) * 100 / cap_pct;
 }
 
+static const struct wh_sched_remote *remote;
+
+void wh_sched_set_remote(const struct wh_sched_remote *r)
+{
+	remote = r;
+}
+
 bool wh_sched_begin(struct wh_client *c)
 {
+	if (remote)
+		return remote->begin(c);
 	pthread_mutex_lock(&lock);
 	struct sched_node *n = find(c);
 	if (!n) {
@@ -175,6 +184,10 @@ bool wh_sched_begin(struct wh_client *c)
 
 void wh_sched_charge(struct wh_client *c, uint64_t ns)
 {
+	if (remote) {
+		remote->charge(c, ns);
+		return;
+	}
 	pthread_mutex_lock(&lock);
 	struct sched_node *n = find(c);
 	if (n) {

@@ -48,4 +48,12 @@ void wh_sched_charge(struct wh_client *c, uint64_t ns);
 uint64_t wh_sched_vtime(struct wh_client *c);
 void wh_sched_get_stats(struct wh_client *c, struct wh_sched_stats *out);
 
+/* Process model: a worker holds no scheduler of its own; begin and charge
+ * go to the broker's (worker/worker.c sets this once, before any call). */
+struct wh_sched_remote {
+	bool (*begin)(struct wh_client *c);
+	void (*charge)(struct wh_client *c, uint64_t ns);
+};
+void wh_sched_set_remote(const struct wh_sched_remote *r);
+
 #endif

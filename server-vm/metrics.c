@@ -74,12 +74,12 @@ void wh_metrics_render(struct wh_server *srv, struct wh_enc *out)
 			pthread_mutex_unlock(&c->pending_lock);
 			double v = 0;
 			switch (k) {
-			case 0: v = wh_handles_count(&c->handles); break;
-			case 1: v = (double)atomic_load(&c->usage.mem_bytes); break;
-			case 2: v = (double)atomic_load(&c->usage.device_ns) / 1e9; break;
-			case 3: v = (double)atomic_load(&c->usage.calls); break;
-			case 4: v = (double)atomic_load(&c->usage.rejected); break;
-			case 5: v = (double)atomic_load(&c->usage.bad_handles); break;
+			case 0: v = (double)wh_client_objects(c); break;
+			case 1: v = (double)atomic_load(&c->usage->mem_bytes); break;
+			case 2: v = (double)atomic_load(&c->usage->device_ns) / 1e9; break;
+			case 3: v = (double)atomic_load(&c->usage->calls); break;
+			case 4: v = (double)atomic_load(&c->usage->rejected); break;
+			case 5: v = (double)atomic_load(&c->usage->bad_handles); break;
 			case 6: v = l.weight; break;
 			case 7: v = (double)l.mem_bytes; break;
 			}
@@ -92,12 +92,35 @@ void wh_metrics_render(struct wh_server *srv, struct wh_enc *out)
 	emit(out, "# HELP wormhole_clients_total Clients ever accepted.\n"
 		  "# TYPE wormhole_clients_total counter\nwormhole_clients_total %" PRIu64 "\n",
 	     srv->total_clients);
+	uint64_t objects, mem;
+	wh_server_totals(srv, &objects, &mem);
 	pthread_mutex_unlock(&srv->clients_lock);
 	emit(out, "# HELP wormhole_objects Live objects, all clients.\n# TYPE wormhole_objects gauge\n"
-		  "wormhole_objects %" PRIu64 "\n", (uint64_t)atomic_load(&srv->objects));
+		  "wormhole_objects %" PRIu64 "\n", objects);
 	emit(out, "# HELP wormhole_device_memory_bytes Device memory, all clients.\n"
 		  "# TYPE wormhole_device_memory_bytes gauge\nwormhole_device_memory_bytes %" PRIu64 "\n",
-	     (uint64_t)atomic_load(&srv->mem_bytes));
+	     mem);
+	emit(out, "# HELP wormhole_refused_total Connections refused at accept (limits).\n"
+		  "# TYPE wormhole_refused_total counter\nwormhole_refused_total %" PRIu64 "\n",
+	     (uint64_t)atomic_load(&srv->refused));
+	if (srv->spawn) {
+		emit(out, "# HELP wormhole_workers_started_total Worker processes started.\n"
+			  "# TYPE wormhole_workers_started_total counter\n"
+			  "wormhole_workers_started_total %" PRIu64 "\n",
+		     (uint64_t)atomic_load(&srv->workers_started));
+		emit(out, "# HELP wormhole_worker_deaths_total Workers that died serving a "
+			  "client (crash, abort, signal; kicks not counted).\n"
+			  "# TYPE wormhole_worker_deaths_total counter\n"
+			  "wormhole_worker_deaths_total %" PRIu64 "\n",
+		     (uint64_t)atomic_load(&srv->worker_deaths));
+		emit(out, "# HELP wormhole_handshake_timeouts_total Workers killed for an "
+			  "incomplete HELLO.\n# TYPE wormhole_handshake_timeouts_total counter\n"
+			  "wormhole_handshake_timeouts_total %" PRIu64 "\n",
+		     (uint64_t)atomic_load(&srv->handshake_timeouts));
+		emit(out, "# HELP wormhole_preauth Connections in their HELLO.\n"
+			  "# TYPE wormhole_preauth gauge\nwormhole_preauth %d\n",
+		     atomic_load(&srv->preauth));
+	}
 }
 
 struct metrics_ctx {

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -43,6 +45,13 @@ uint64_t wh_now_ns(void)
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The broker forks workers from a multithreaded process: no other thread
+ * may hold the log lock (and with it stderr's) at that instant. */
+static void log_prepare(void) { pthread_mutex_lock(&log_lock); }
+static void log_parent(void) { pthread_mutex_unlock(&log_lock); }
+static void log_child(void) { pthread_mutex_init(&log_lock, NULL); }
+static void log_atfork(void) { pthread_atfork(log_prepare, log_parent, log_child); }
+
 static void vlog(const char *tag, const char *fmt, va_list ap)
 {
 	struct timespec ts;
@@ -67,6 +76,27 @@ void wh_log(const char *fmt, ...)
 	va_end(ap);
 }
 
+uint64_t wh_client_objects(struct wh_client *c)
+{
+	return c->worker_pid ? atomic_load(&c->usage->objects)
+			     : wh_handles_count(&c->handles);
+}
+
+void wh_server_totals(struct wh_server *srv, uint64_t *objects, uint64_t *mem)
+{
+	if (!srv->spawn) {
+		*objects = atomic_load(&srv->objects);
+		*mem = atomic_load(&srv->mem_bytes);
+		return;
+	}
+	/* Process model: each worker counts in its own page. */
+	*objects = *mem = 0;
+	for (struct wh_client *c = srv->clients; c; c = c->next) {
+		*objects += atomic_load(&c->usage->objects);
+		*mem += atomic_load(&c->usage->mem_bytes);
+	}
+}
+
 void wh_audit(struct wh_client *c, const char *fmt, ...)
 {
 	char tag[256];
@@ -83,32 +113,32 @@ void wh_audit(struct wh_client *c, const char *fmt, ...)
 bool wh_charge_mem(struct wh_client *c, uint64_t bytes)
 {
 	uint64_t limit = c->limits.mem_bytes;
-	uint64_t cur = atomic_load(&c->usage.mem_bytes);
+	uint64_t cur = atomic_load(&c->usage->mem_bytes);
 	do {
 		if (limit && (bytes > limit || cur > limit - bytes)) {
-			atomic_fetch_add(&c->usage.rejected, 1);
+			atomic_fetch_add(&c->usage->rejected, 1);
 			wh_audit(c, "device memory limit: %" PRIu64 " + %" PRIu64
 				 " > %" PRIu64 " bytes", cur, bytes, limit);
 			return false;
 		}
-	} while (!atomic_compare_exchange_weak(&c->usage.mem_bytes, &cur, cur + bytes));
+	} while (!atomic_compare_exchange_weak(&c->usage->mem_bytes, &cur, cur + bytes));
 	atomic_fetch_add(&c->srv->mem_bytes, bytes);
 	return true;
 }
 
 void wh_uncharge_mem(struct wh_client *c, uint64_t bytes)
 {
-	atomic_fetch_sub(&c->usage.mem_bytes, bytes);
+	atomic_fetch_sub(&c->usage->mem_bytes, bytes);
 	atomic_fetch_sub(&c->srv->mem_bytes, bytes);
 }
 
 bool wh_charge_object(struct wh_client *c)
 {
 	uint64_t limit = c->limits.objects;
-	uint64_t n = atomic_fetch_add(&c->usage.objects, 1);
+	uint64_t n = atomic_fetch_add(&c->usage->objects, 1);
 	if (limit && n >= limit) {
-		atomic_fetch_sub(&c->usage.objects, 1);
-		atomic_fetch_add(&c->usage.rejected, 1);
+		atomic_fetch_sub(&c->usage->objects, 1);
+		atomic_fetch_add(&c->usage->rejected, 1);
 		wh_audit(c, "object limit %" PRIu64 " reached", limit);
 		return false;
 	}
@@ -118,17 +148,17 @@ bool wh_charge_object(struct wh_client *c)
 
 void wh_uncharge_object(struct wh_client *c)
 {
-	atomic_fetch_sub(&c->usage.objects, 1);
+	atomic_fetch_sub(&c->usage->objects, 1);
 	atomic_fetch_sub(&c->srv->objects, 1);
 }
 
 bool wh_charge_inflight(struct wh_client *c)
 {
 	uint64_t limit = c->limits.inflight;
-	uint64_t n = atomic_fetch_add(&c->usage.inflight, 1);
+	uint64_t n = atomic_fetch_add(&c->usage->inflight, 1);
 	if (limit && n >= limit) {
-		atomic_fetch_sub(&c->usage.inflight, 1);
-		atomic_fetch_add(&c->usage.rejected, 1);
+		atomic_fetch_sub(&c->usage->inflight, 1);
+		atomic_fetch_add(&c->usage->rejected, 1);
 		return false;
 	}
 	return true;
@@ -136,12 +166,12 @@ bool wh_charge_inflight(struct wh_client *c)
 
 void wh_uncharge_inflight(struct wh_client *c)
 {
-	atomic_fetch_sub(&c->usage.inflight, 1);
+	atomic_fetch_sub(&c->usage->inflight, 1);
 }
 
 void wh_account_device_time(struct wh_client *c, uint64_t ns)
 {
-	atomic_fetch_add(&c->usage.device_ns, ns);
+	atomic_fetch_add(&c->usage->device_ns, ns);
 }
 
 void *wh_client_handle(struct wh_client *c, uint64_t h, unsigned kind,
@@ -150,8 +180,8 @@ void *wh_client_handle(struct wh_client *c, uint64_t h, unsigned kind,
 	enum wh_handle_err why;
 	void *obj = wh_handles_get(&c->handles, h, kind, &why);
 	if (!obj && why != WH_HANDLE_NULL) {
-		atomic_fetch_add(&c->usage.bad_handles, 1);
-		atomic_fetch_add(&c->usage.rejected, 1);
+		atomic_fetch_add(&c->usage->bad_handles, 1);
+		atomic_fetch_add(&c->usage->rejected, 1);
 		wh_audit(c, "%s 0x%016" PRIx64 ": %s", what, h,
 			 wh_handle_err_str(why));
 	}
@@ -239,7 +269,7 @@ static int dispatch_one(struct wh_client *c, const struct wh_msg *m,
 		return WH_E_UNKNOWN_API;
 	}
 	if (!rate_ok(c)) {
-		atomic_fetch_add(&c->usage.rejected, 1);
+		atomic_fetch_add(&c->usage->rejected, 1);
 		snprintf(why, whylen, "call rate over %" PRIu64 "/s", c->limits.rate_per_s);
 		return WH_E_QUOTA;
 	}
@@ -269,23 +299,14 @@ static void pin_self(void)
 #endif
 }
 
-static void *client_main(void *arg)
+int wh_client_admit(struct wh_client *c)
 {
-	struct wh_client *c = arg;
-	struct wh_enc rep;
-	char why[256];
-
-	pin_self();
-
-	/* The handshake runs here, not on the listener's thread: a peer that
-	 * connects and stays silent holds up only itself. */
+	/* The handshake runs on the client's own thread (or process), not on
+	 * the listener's: a peer that connects and stays silent holds up only
+	 * itself. */
 	if (wh_handshake(c->listener, c->ch) != WH_OK) {
 		c->ch = NULL; /* closed by wh_handshake */
-		client_release(c);
-		pthread_mutex_destroy(&c->send_lock);
-		pthread_mutex_destroy(&c->pending_lock);
-		free(c);
-		return NULL;
+		return -1;
 	}
 	c->peer = *wh_chan_peer(c->ch);
 	pthread_rwlock_rdlock(&c->srv->policy_lock);
@@ -306,10 +327,17 @@ static void *client_main(void *arg)
 		atomic_store(&c->kick, true);
 		wh_chan_shutdown(c->ch);
 	}
-	atomic_store(&c->ready, true);
+	return 0;
+}
+
+void wh_client_serve(struct wh_client *c)
+{
+	struct wh_enc rep;
+	char why[256];
+
 	wh_enc_init(&rep, 4096, WH_MAX_PAYLOAD);
-	wh_log("client %u connected: %s (claims '%s') as '%s'", c->id, c->peer.id,
-	       c->peer.claimed_name, c->name);
+	wh_log("client %u connected: %s (claims '%s') as '%s'%s", c->id, c->peer.id,
+	       c->peer.claimed_name, c->name, c->worker_pid ? " (own worker process)" : "");
 	for (;;) {
 		struct wh_msg m;
 		int rc = wh_recv(c->ch, &m, -1);
@@ -321,7 +349,9 @@ static void *client_main(void *arg)
 			wh_audit(c, "bad message: %s; disconnecting", wh_status_str((uint32_t)rc));
 			break;
 		}
-		atomic_fetch_add(&c->usage.calls, 1);
+		atomic_fetch_add(&c->usage->calls, 1);
+		if (c->between_calls)
+			c->between_calls(c);
 		if (atomic_exchange(&c->limits_changed, false)) {
 			pthread_mutex_lock(&c->pending_lock);
 			c->limits = c->pending_limits;
@@ -330,7 +360,7 @@ static void *client_main(void *arg)
 		why[0] = '\0';
 		rc = dispatch_one(c, &m, &rep, why, sizeof(why));
 		if (rc != WH_OK && rc != WH_E_QUOTA && rc != WH_E_DENIED)
-			atomic_fetch_add(&c->usage.rejected, 1);
+			atomic_fetch_add(&c->usage->rejected, 1);
 		if (rc != WH_OK)
 			wh_audit(c, "%s", why);
 		if (m.hdr.flags & WH_F_SYNC) {
@@ -348,8 +378,24 @@ static void *client_main(void *arg)
 	atomic_store(&c->gone, true);
 	wh_log("client %u (%s) left: releasing %u objects, %" PRIu64 " bytes",
 	       c->id, c->name, wh_handles_count(&c->handles),
-	       (uint64_t)atomic_load(&c->usage.mem_bytes));
+	       (uint64_t)atomic_load(&c->usage->mem_bytes));
 	wh_enc_free(&rep);
+}
+
+static void *client_main(void *arg)
+{
+	struct wh_client *c = arg;
+
+	pin_self();
+	if (wh_client_admit(c)) {
+		client_release(c);
+		pthread_mutex_destroy(&c->send_lock);
+		pthread_mutex_destroy(&c->pending_lock);
+		free(c);
+		return NULL;
+	}
+	atomic_store(&c->ready, true);
+	wh_client_serve(c);
 	client_release(c);
 	/* Nobody else can reach c now except send_event callers that raced
 	 * with gone; the send lock orders them before the close. */
@@ -362,28 +408,39 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
-static int client_start(struct wh_server *srv, struct wh_listener *l,
-			struct wh_chan *ch, bool admin)
+struct wh_client *wh_client_new(struct wh_server *srv, struct wh_listener *l,
+				struct wh_chan *ch, bool admin)
 {
 	struct wh_client *c = calloc(1, sizeof(*c));
 	if (!c)
-		return -ENOMEM;
+		return NULL;
 	c->srv = srv;
 	c->listener = l;
 	c->ch = ch;
 	c->id = atomic_fetch_add(&next_client_id, 1);
-	c->peer = *wh_chan_peer(ch);
+	if (ch)
+		c->peer = *wh_chan_peer(ch);
+	else
+		snprintf(c->peer.id, sizeof(c->peer.id), "(pooled worker)");
 	c->is_admin = admin;
 	c->limits = srv->cfg.defaults;
+	c->usage = &c->usage_own;
+	c->ctl_fd = -1;
+	c->accepted_ns = wh_now_ns();
 	snprintf(c->name, sizeof(c->name), "anon-%u", c->id);
 	if (wh_handles_init(&c->handles)) {
 		free(c);
-		return -ENOMEM;
+		return NULL;
 	}
 	pthread_mutex_init(&c->send_lock, NULL);
 	pthread_mutex_init(&c->pending_lock, NULL);
 	c->pending_limits = c->limits;
+	return c;
+}
 
+void wh_client_link(struct wh_client *c)
+{
+	struct wh_server *srv = c->srv;
 	wh_sched_join(c);
 	pthread_mutex_lock(&srv->clients_lock);
 	c->next = srv->clients;
@@ -391,6 +448,22 @@ static int client_start(struct wh_server *srv, struct wh_listener *l,
 	srv->nclients++;
 	srv->total_clients++;
 	pthread_mutex_unlock(&srv->clients_lock);
+}
+
+void wh_client_unlink(struct wh_client *c)
+{
+	client_release(c);
+}
+
+static int client_start(struct wh_server *srv, struct wh_listener *l,
+			struct wh_chan *ch, bool admin)
+{
+	struct wh_client *c = wh_client_new(srv, l, ch, admin);
+	if (!c) {
+		wh_close(ch);
+		return -ENOMEM;
+	}
+	wh_client_link(c);
 
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -470,28 +543,83 @@ struct listener_ctx {
 	pthread_t thread;
 };
 
+/* Accept failures other than a refused peer (EMFILE, ENFILE, ENOMEM...)
+ * would repeat at once: nap, and say so at most every 10 s. */
+static void accept_failed(struct listener_ctx *lc, int rc)
+{
+	static _Atomic uint64_t last_ns;
+	uint64_t now = wh_now_ns(), last = atomic_load(&last_ns);
+	if (now - last > 10000000000ull && atomic_compare_exchange_strong(&last_ns, &last, now))
+		wh_log("%s: accept failed: %s (out of descriptors or memory?); "
+		       "retrying every 100 ms", wh_listener_addr(lc->l),
+		       wh_status_str((uint32_t)rc));
+	struct timespec ts = { 0, 100000000 };
+	nanosleep(&ts, NULL);
+}
+
+/* Refuse a connection at once (and say so at most every 10 s). */
+static void refuse_conn(struct listener_ctx *lc, struct wh_chan *ch, const char *why)
+{
+	static _Atomic uint64_t last_ns;
+	uint64_t now = wh_now_ns(), last = atomic_load(&last_ns);
+	atomic_fetch_add(&lc->srv->refused, 1);
+	if (now - last > 10000000000ull && atomic_compare_exchange_strong(&last_ns, &last, now))
+		wh_log("%s: refusing connections: %s", wh_listener_addr(lc->l), why);
+	wh_close(ch);
+}
+
 static void *listener_main(void *arg)
 {
 	struct listener_ctx *lc = arg;
+	struct wh_server *srv = lc->srv;
+	bool worker = srv->spawn && !lc->admin;
+	int lfd = wh_listener_fd(lc->l);
 	pin_self();
-	while (!atomic_load(&lc->srv->stopping)) {
+	if (worker && lfd >= 0 && srv->pool_loop && srv->wopts.pool > 0) {
+		/* Pre-started workers accept on this listener themselves. */
+		srv->pool_loop(srv, lc->l);
+		return NULL;
+	}
+	while (!atomic_load(&srv->stopping)) {
 		struct wh_chan *ch;
-		int rc = wh_accept_raw(lc->l, &ch, 500);
-		if (rc == WH_E_TIMEOUT)
-			continue;
-		if (rc != WH_OK) {
-			if (rc != WH_E_DENIED && rc != WH_E_VERSION && rc != WH_E_PEER_GONE)
-				wh_log("%s: accept failed: %s", wh_listener_addr(lc->l),
-				       wh_status_str((uint32_t)rc));
-			continue;
+		int rc;
+		if (worker) {
+			/* Process model: accept and fork under one lock, so
+			 * no worker is forked while another listener holds a
+			 * channel that is not yet handed to its own worker. */
+			if (lfd >= 0) {
+				struct pollfd p = { .fd = lfd, .events = POLLIN };
+				if (poll(&p, 1, 500) <= 0)
+					continue;
+			}
+			pthread_mutex_lock(&srv->fork_lock);
+			rc = wh_accept_raw(lc->l, &ch, 0);
+			if (rc == WH_OK) {
+				if (srv->nclients >= WH_MAX_CLIENTS)
+					refuse_conn(lc, ch, "too many clients");
+				else if (atomic_load(&srv->preauth) >= WH_MAX_PREAUTH)
+					refuse_conn(lc, ch, "every pre-authentication slot is taken");
+				else
+					srv->spawn(srv, lc->l, ch);
+			}
+			pthread_mutex_unlock(&srv->fork_lock);
+			if (rc == WH_E_TIMEOUT && lfd < 0) {
+				struct timespec ts = { 0, 5000000 };
+				nanosleep(&ts, NULL);
+			}
+		} else {
+			rc = wh_accept_raw(lc->l, &ch, 500);
+			if (rc == WH_OK) {
+				if (srv->nclients >= WH_MAX_CLIENTS)
+					refuse_conn(lc, ch, "too many clients");
+				else
+					client_start(srv, lc->l, ch, lc->admin);
+			}
 		}
-		if (lc->srv->nclients >= WH_MAX_CLIENTS) {
-			wh_log("%s: refusing a client: %d connected", wh_listener_addr(lc->l),
-			       WH_MAX_CLIENTS);
-			wh_close(ch);
+		if (rc == WH_OK || rc == WH_E_TIMEOUT)
 			continue;
-		}
-		client_start(lc->srv, lc->l, ch, lc->admin);
+		if (rc != WH_E_DENIED && rc != WH_E_VERSION && rc != WH_E_PEER_GONE)
+			accept_failed(lc, rc);
 	}
 	return NULL;
 }
@@ -546,7 +674,10 @@ void wh_server_stop(struct wh_server *srv)
 	pthread_mutex_lock(&srv->clients_lock);
 	for (struct wh_client *c = srv->clients; c; c = c->next) {
 		atomic_store(&c->kick, true);
-		wh_chan_shutdown(c->ch);
+		if (c->worker_pid > 0)
+			kill(c->worker_pid, SIGKILL);
+		else
+			wh_chan_shutdown(c->ch);
 	}
 	while (srv->nclients > 0)
 		pthread_cond_wait(&srv->clients_cond, &srv->clients_lock);
@@ -560,12 +691,33 @@ int wh_server_kick(struct wh_server *srv, uint32_t id)
 	for (struct wh_client *c = srv->clients; c; c = c->next) {
 		if (c->id == id) {
 			atomic_store(&c->kick, true);
-			wh_chan_shutdown(c->ch);
+			if (c->worker_pid > 0)
+				/* Not reaped before it is unlinked: the pid is
+				 * still this worker's. */
+				kill(c->worker_pid, SIGKILL);
+			else
+				wh_chan_shutdown(c->ch);
 			found = 0;
 		}
 	}
 	pthread_mutex_unlock(&srv->clients_lock);
 	return found;
+}
+
+void wh_client_set_limits(struct wh_client *c, const struct wh_limits *l)
+{
+	pthread_mutex_lock(&c->pending_lock);
+	c->pending_limits = *l;
+	if (c->page) {
+		/* The worker enforces them; the broker's scheduler reads
+		 * weight and cap from its own copy. */
+		c->limits = *l;
+		c->page->limits = *l;
+		atomic_fetch_add(&c->page->limits_seq, 1);
+	}
+	pthread_mutex_unlock(&c->pending_lock);
+	if (!c->page)
+		atomic_store(&c->limits_changed, true);
 }
 
 int wh_server_set_limits(struct wh_server *srv, uint32_t id,
@@ -575,10 +727,7 @@ int wh_server_set_limits(struct wh_server *srv, uint32_t id,
 	pthread_mutex_lock(&srv->clients_lock);
 	for (struct wh_client *c = srv->clients; c; c = c->next) {
 		if (c->id == id) {
-			pthread_mutex_lock(&c->pending_lock);
-			c->pending_limits = *l;
-			pthread_mutex_unlock(&c->pending_lock);
-			atomic_store(&c->limits_changed, true);
+			wh_client_set_limits(c, l);
 			found = 0;
 		}
 	}
@@ -593,4 +742,7 @@ void wh_server_init(struct wh_server *srv)
 	pthread_rwlock_init(&srv->policy_lock, NULL);
 	pthread_mutex_init(&srv->clients_lock, NULL);
 	pthread_cond_init(&srv->clients_cond, NULL);
+	pthread_mutex_init(&srv->fork_lock, NULL);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, log_atfork);
 }

@@ -45,6 +45,15 @@ struct wh_usage {
 	_Atomic uint64_t device_ns;    /* measured device time */
 };
 
+/* Process model: one shared page per worker.  The worker writes usage
+ * (its own numbers only: a hostile worker can lie about itself, never
+ * about another tenant); the broker writes limits (wormholectl set). */
+struct wh_worker_page {
+	struct wh_usage usage;
+	struct wh_limits limits;
+	_Atomic uint32_t limits_seq;
+};
+
 struct wh_client {
 	struct wh_server *srv;
 	uint32_t id;                   /* server-unique, never reused */
@@ -53,7 +62,21 @@ struct wh_client {
 	char name[64];                 /* config name once authenticated */
 	struct wh_handles handles;     /* this client's namespace */
 	struct wh_limits limits;
-	struct wh_usage usage;
+	/* usage_own, or (process model) the worker page's, which the broker
+	 * reads and the worker writes. */
+	struct wh_usage *usage;
+	struct wh_usage usage_own;
+	/* Process model (broker/): the worker serving this client, its page
+	 * and the broker's end of its control socket; 0 / NULL / -1 else. */
+	pid_t worker_pid;
+	struct wh_worker_page *page;
+	int ctl_fd;
+	uint64_t accepted_ns;          /* when the transport connection came */
+	_Atomic bool preauth;          /* counted in srv->preauth */
+	_Atomic bool idle;             /* a pooled worker still waiting to accept */
+	/* Run by the serving thread before each call (the worker picks up
+	 * the broker's limit changes here); NULL in the thread model. */
+	void (*between_calls)(struct wh_client *c);
 	void *api_state[WH_API_COUNT];
 	pthread_t thread;
 	pthread_mutex_t send_lock;     /* replies and events share the channel */
@@ -115,6 +138,23 @@ uint64_t wh_now_ns(void);
  * thread, including driver callback threads. */
 int wh_client_send_event(struct wh_client *c, uint16_t api, uint16_t func,
 			 struct wh_enc *ev);
+
+/* Objects the client holds (its worker's count in the process model). */
+uint64_t wh_client_objects(struct wh_client *c);
+/* wormholectl's limit change: picked up by the serving thread (or worker)
+ * between two calls. */
+void wh_client_set_limits(struct wh_client *c, const struct wh_limits *l);
+
+/* Client life (server.c), used by the thread model and by the broker:
+ * new allocates (not yet listed), link lists it and joins the scheduler,
+ * admit runs the handshake and the policy match (-1: refused, ch closed),
+ * serve runs its calls until it goes, unlink releases and unlists it. */
+struct wh_client *wh_client_new(struct wh_server *srv, struct wh_listener *l,
+				struct wh_chan *ch, bool admin);
+void wh_client_link(struct wh_client *c);
+int wh_client_admit(struct wh_client *c);
+void wh_client_serve(struct wh_client *c);
+void wh_client_unlink(struct wh_client *c);
 
 /* Look a handle up for a backend: on failure counts and audits it. */
 void *wh_client_handle(struct wh_client *c, uint64_t h, unsigned kind,

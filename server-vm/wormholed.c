@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "broker/broker.h"
 #ifdef WH_HAVE_PLACEMENT
 #include "placement.h"
 #endif
@@ -61,6 +62,14 @@ static void usage(FILE *f)
 		"                        (default: every compiled-in backend that finds a device)\n"
 		"      --cpus LIST       pin polling threads to these CPUs (overrides hwloc)\n"
 		"      --pci BUSID       accelerator to place threads near (hwloc)\n"
+		"      --isolate MODEL   thread: every client on a thread of this process\n"
+		"                        (default); process: a sandboxed worker process\n"
+		"                        per client, this process only brokers\n"
+		"      --no-landlock, --no-seccomp, --no-memlimit\n"
+		"                        process model: leave that confinement out\n"
+		"      --worker-mem SIZE process model: host memory of a worker (2G)\n"
+		"      --worker-pool N   process model: workers started ahead on each\n"
+		"                        socket listener (default 1; 0: fork at accept)\n"
 		"  -h, --help\n",
 		WH_DEFAULT_ADDR);
 }
@@ -89,6 +98,12 @@ int main(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'C' },
 		{ "pci", required_argument, NULL, 'P' },
 		{ "state", required_argument, NULL, 'S' },
+		{ "isolate", required_argument, NULL, 'I' },
+		{ "no-landlock", no_argument, NULL, 'L' },
+		{ "no-seccomp", no_argument, NULL, 's' },
+		{ "no-memlimit", no_argument, NULL, 'M' },
+		{ "worker-mem", required_argument, NULL, 'W' },
+		{ "worker-pool", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -97,6 +112,8 @@ int main(int argc, char **argv)
 	int nlisten = 0;
 	const char *config = NULL, *admin = NULL, *metrics = NULL, *apis = NULL;
 	const char *cpus = NULL, *pci = NULL, *state = NULL;
+	bool process_model = false;
+	struct wh_worker_opts wopts = { .pool = 1 };
 	char err[512];
 	int opt;
 
@@ -116,6 +133,33 @@ int main(int argc, char **argv)
 		case 'C': cpus = optarg; break;
 		case 'P': pci = optarg; break;
 		case 'S': state = optarg; break;
+		case 'I':
+			if (!strcmp(optarg, "process")) {
+				process_model = true;
+			} else if (strcmp(optarg, "thread")) {
+				fprintf(stderr, "wormholed: --isolate is thread or process\n");
+				return 2;
+			}
+			break;
+		case 'L': wopts.no_landlock = true; break;
+		case 'O': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 0 || v > 16) {
+				fprintf(stderr, "wormholed: --worker-pool is 0..16\n");
+				return 2;
+			}
+			wopts.pool = (int)v;
+			break;
+		}
+		case 's': wopts.no_seccomp = true; break;
+		case 'M': wopts.no_memlimit = true; break;
+		case 'W':
+			if (!wh_parse_size(optarg, &wopts.mem_bytes) || !wopts.mem_bytes) {
+				fprintf(stderr, "wormholed: bad --worker-mem '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -162,9 +206,36 @@ int main(int argc, char **argv)
 		wh_log("placement: built without hwloc; --cpus/--pci ignored");
 #endif
 
-	/* Start the backends. */
+	/* Start the backends: here (thread model), or once in a probe process
+	 * and then in every worker (process model: the broker never loads a
+	 * driver). */
 	int accel_up = 0, accel_asked = 0;
-	for (int i = 0; accel_backends[i]; i++) {
+	if (process_model) {
+		srv.wopts = wopts;
+		if (wh_broker_init(&srv))
+			return 1;
+		const struct wh_backend *cand[8];
+		int n = 0;
+		for (int i = 0; accel_backends[i] && n < 8; i++)
+			if (!apis || in_list(apis, accel_backends[i]->name))
+				cand[n++] = accel_backends[i];
+		accel_asked = n;
+		accel_up = wh_broker_probe(&srv, cand, n, err, sizeof(err));
+		if (accel_up < 0) {
+			fprintf(stderr, "wormholed: cannot probe the backends\n");
+			return 1;
+		}
+		if (err[0]) {
+			if (apis) {
+				fprintf(stderr, "wormholed: %s\n", err);
+				return 1;
+			}
+			wh_log("backends unavailable: %s", err);
+		}
+		for (int i = 0; i < srv.naccel; i++)
+			wh_log("%s backend ready (started in each worker)", srv.accel[i]->name);
+	}
+	for (int i = 0; !process_model && accel_backends[i]; i++) {
 		const struct wh_backend *b = accel_backends[i];
 		if (apis && !in_list(apis, b->name))
 			continue;
@@ -221,9 +292,12 @@ int main(int argc, char **argv)
 	wh_log("stopping: disconnecting %d clients", srv.nclients);
 	wh_server_stop(&srv);
 	for (int i = 0; accel_backends[i]; i++)
-		if (wh_server_backend(accel_backends[i]->api_id) == accel_backends[i] &&
+		if (!process_model &&
+		    wh_server_backend(accel_backends[i]->api_id) == accel_backends[i] &&
 		    accel_backends[i]->fini)
 			accel_backends[i]->fini(&srv);
+	if (process_model)
+		wh_broker_fini(&srv);
 	wh_config_free(&srv.cfg);
 	wh_log("stopped");
 	return 0;

@@ -529,6 +529,24 @@ void wh_close(struct wh_chan *ch)
 		ch->ops->close(ch);
 }
 
+bool wh_chan_forget(struct wh_chan *ch)
+{
+	if (!ch || !ch->ops->forget)
+		return false;
+	ch->ops->forget(ch);
+	return true;
+}
+
+int wh_chan_keep(const struct wh_chan *ch, int *fds, int maxfds, void **map,
+		 size_t *maplen)
+{
+	*map = NULL;
+	*maplen = 0;
+	if (!ch || !ch->ops->keep)
+		return -1;
+	return ch->ops->keep(ch, fds, maxfds, map, maplen);
+}
+
 int wh_accept_socket(int lfd, int timeout_ms, struct sockaddr *sa,
 		     unsigned *salen, int *fd)
 {

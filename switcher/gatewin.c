@@ -218,11 +218,19 @@ static void pipe_close(void *ctx)
 	gw_unref(gw);
 }
 
+static void pipe_mapping(void *ctx, void **map, size_t *len)
+{
+	struct gatewin_pipe *p = ctx;
+	*map = p->gw->win;
+	*len = WIN_BYTES;
+}
+
 static const struct wh_stream_io pipe_io = {
 	.read = pipe_read,
 	.writev = pipe_writev,
 	.wait = pipe_wait,
 	.close = pipe_close,
+	.mapping = pipe_mapping,
 };
 
 /* ---- listener ---------------------------------------------------------- */

@@ -868,4 +868,5 @@ const struct wh_switcher_ops wh_ivshmem_ops = {
 	.msg_done = wh_region_chan_msg_done,
 	.shutdown = wh_region_chan_shutdown,
 	.close = wh_region_chan_close,
+	.keep = wh_region_chan_keep,	/* no forget: heartbeats run here */
 };

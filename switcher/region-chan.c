@@ -411,3 +411,30 @@ void wh_region_chan_close(struct wh_chan *ch)
 	free(c);
 }
 
+void wh_region_chan_forget(struct wh_chan *ch)
+{
+	struct shm_chan *c = (struct shm_chan *)ch;
+	if (!c)
+		return;
+	/* No state word, no wake-up, no release hook: the worker serves on. */
+	munmap(c->map, c->map_len);
+	if (c->sock >= 0)
+		close(c->sock);
+	free(c->scratch);
+	free(c->fifo);
+	free(c);
+}
+
+int wh_region_chan_keep(const struct wh_chan *ch, int *fds, int maxfds,
+			void **map, size_t *maplen)
+{
+	const struct shm_chan *c = (const struct shm_chan *)ch;
+	*map = c->map;
+	*maplen = c->map_len;
+	if (c->sock < 0)
+		return 0;
+	if (maxfds < 1)
+		return -1;
+	fds[0] = c->sock;
+	return 1;
+}

@@ -40,5 +40,10 @@ int wh_region_chan_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms);
 void wh_region_chan_msg_done(struct wh_chan *ch, struct wh_msg *m);
 void wh_region_chan_shutdown(struct wh_chan *ch);
 void wh_region_chan_close(struct wh_chan *ch);
+/* wh_chan_forget()/wh_chan_keep() for region channels (forget only where
+ * the transport has no per-process session state: shm, not ivshmem). */
+void wh_region_chan_forget(struct wh_chan *ch);
+int wh_region_chan_keep(const struct wh_chan *ch, int *fds, int maxfds,
+			void **map, size_t *maplen);
 
 #endif

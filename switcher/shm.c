@@ -302,4 +302,6 @@ const struct wh_switcher_ops wh_shm_ops = {
 	.msg_done = wh_region_chan_msg_done,
 	.shutdown = wh_region_chan_shutdown,
 	.close = wh_region_chan_close,
+	.forget = wh_region_chan_forget,
+	.keep = wh_region_chan_keep,
 };

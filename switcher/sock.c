@@ -34,6 +34,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "switcher-impl.h"
@@ -318,9 +319,22 @@ static int sock_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
 	}
 	if (st)
 		return st;
+	/* One deadline for the whole message (header and payload): a peer
+	 * that sends a header and then stalls must not hold a receiver with
+	 * a timeout (the server's HELLO) past it. */
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	st = fill(c, WH_HDR_SIZE, timeout_ms);
 	if (st)
 		return st;
+	int rest_ms = -1;
+	if (timeout_ms >= 0 && c->base.is_server) {
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long spent = (t1.tv_sec - t0.tv_sec) * 1000 +
+			     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		rest_ms = spent >= timeout_ms ? 0 : timeout_ms - (int)spent;
+	}
 	memcpy(&m->hdr, c->rbuf + c->rpos, WH_HDR_SIZE);
 	m->payload = NULL;
 	st = wh_hdr_check(&m->hdr, WH_MAX_PAYLOAD);
@@ -333,7 +347,9 @@ static int sock_recv(struct wh_chan *ch, struct wh_msg *m, int timeout_ms)
 	size_t len = m->hdr.payload_len;
 	if (WH_HDR_SIZE + len <= RBUF_SIZE) {
 		/* The header is in; the payload follows without delay. */
-		st = fill(c, WH_HDR_SIZE + len, -1);
+		st = fill(c, WH_HDR_SIZE + len, rest_ms);
+		if (st == WH_E_TIMEOUT)
+			c->rx_broken = true;	/* a part of it was read */
 		if (st)
 			return st;
 		m->payload = len ? c->rbuf + c->rpos + WH_HDR_SIZE : NULL;
@@ -402,6 +418,41 @@ static void sock_close(struct wh_chan *ch)
 	free(c->rbuf);
 	free(c->big);
 	free(c);
+}
+
+/* The worker serves the channel now: drop our copy silently (no flush, no
+ * shutdown, no io close: the peer must not notice). */
+static void sock_forget(struct wh_chan *ch)
+{
+	struct sock_chan *c = (struct sock_chan *)ch;
+	if (c->io)
+		return;	/* never reached: io channels have no forget */
+	close(c->fd);
+	pthread_mutex_destroy(&c->slock);
+	free(c->sbuf);
+	free(c->rbuf);
+	free(c->big);
+	free(c);
+}
+
+static int sock_keep(const struct wh_chan *ch, int *fds, int maxfds,
+		     void **map, size_t *maplen)
+{
+	const struct sock_chan *c = (const struct sock_chan *)ch;
+	if (c->io) {
+		if (c->io->mapping)
+			c->io->mapping(c->io_ctx, map, maplen);
+		if (!c->io->fd)
+			return 0;
+		if (maxfds < 1)
+			return -1;
+		fds[0] = c->io->fd(c->io_ctx);
+		return 1;
+	}
+	if (maxfds < 1)
+		return -1;
+	fds[0] = c->fd;
+	return 1;
 }
 
 static struct sock_chan *chan_new(int fd, const struct wh_switcher_ops *ops,
@@ -828,7 +879,8 @@ static void sock_listener_close(struct wh_listener *base)
 /* The data path every stream channel shares. */
 #define STREAM_DATA_OPS \
 	.send = sock_send, .flush = sock_flush, .recv = sock_recv, \
-	.msg_done = sock_msg_done, .shutdown = sock_shutdown, .close = sock_close
+	.msg_done = sock_msg_done, .shutdown = sock_shutdown, .close = sock_close, \
+	.keep = sock_keep
 
 const struct wh_switcher_ops wh_unix_ops = {
 	.scheme = "unix",
@@ -838,6 +890,7 @@ const struct wh_switcher_ops wh_unix_ops = {
 	.listener_fd = sock_listener_fd,
 	.listener_close = sock_listener_close,
 	STREAM_DATA_OPS,
+	.forget = sock_forget,
 };
 
 const struct wh_switcher_ops wh_tcp_ops = {
@@ -848,6 +901,7 @@ const struct wh_switcher_ops wh_tcp_ops = {
 	.listener_fd = sock_listener_fd,
 	.listener_close = sock_listener_close,
 	STREAM_DATA_OPS,
+	.forget = sock_forget,
 };
 
 /* Set-up in tls.c, data path here over a TLS session's stream_io. */

@@ -33,6 +33,14 @@ struct wh_switcher_ops {
 	void (*msg_done)(struct wh_chan *ch, struct wh_msg *m);
 	void (*shutdown)(struct wh_chan *ch);
 	void (*close)(struct wh_chan *ch);
+	/* Process model (server side, see wh_chan_forget/wh_chan_keep):
+	 * forget drops this process's hold on the channel without any effect
+	 * the peer can see (NULL: the transport needs the process that
+	 * accepted the channel to keep it: ivshmem heartbeats, the gate);
+	 * keep names the fds and the shared mapping the channel lives on. */
+	void (*forget)(struct wh_chan *ch);
+	int (*keep)(const struct wh_chan *ch, int *fds, int maxfds,
+		    void **map, size_t *maplen);
 };
 
 /* Common head of every transport's channel. */
@@ -81,6 +89,10 @@ struct wh_stream_io {
 	 * shutdown()).  Without it, waits are cut into 100 ms slices and a
 	 * read first retries a few times (a gate device has no doorbell). */
 	void (*shutdown)(void *ctx);
+	/* What the pipe lives on (wh_chan_keep): a shared mapping and an fd
+	 * (either may be absent). */
+	void (*mapping)(void *ctx, void **map, size_t *len);
+	int (*fd)(void *ctx);
 };
 
 /* A server-side stream channel over io (ctx is io's); its ops are ops. */

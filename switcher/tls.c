@@ -348,7 +348,13 @@ static void tls_close(void *ctx)
 	free(t);
 }
 
+static int tls_fd(void *ctx)
+{
+	return ((struct tls_io *)ctx)->fd;
+}
+
 static const struct wh_stream_io tls_stream_io = {
+	.fd = tls_fd,
 	.read = tls_read,
 	.writev = tls_writev,
 	.wait = tls_wait,

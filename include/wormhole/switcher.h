@@ -157,6 +157,21 @@ const char *wh_chan_scheme(const struct wh_chan *ch);
 void wh_chan_shutdown(struct wh_chan *ch);
 void wh_close(struct wh_chan *ch);
 
+/* Process model (wormholed's broker forks a worker per client, which then
+ * serves the channel it inherited):
+ * wh_chan_forget() drops the calling process's hold on a server channel
+ * (its fds, mapping and memory) with no effect the peer or the serving
+ * process can see; false (and nothing done) when the transport needs the
+ * accepting process to keep the channel until the worker ends (ivshmem:
+ * the heartbeat thread; gatewin: the listener's one-session state), which
+ * then wh_close()s it.
+ * wh_chan_keep() names what the channel lives on in the serving process:
+ * up to maxfds file descriptors (returns how many) and the one shared
+ * mapping (*map NULL when none), so a worker can close and unmap all else. */
+bool wh_chan_forget(struct wh_chan *ch);
+int wh_chan_keep(const struct wh_chan *ch, int *fds, int maxfds, void **map,
+		 size_t *maplen);
+
 /* Default address when WORMHOLE_SERVER is unset. */
 #define WH_DEFAULT_ADDR "shm:wormhole"
 

@@ -179,7 +179,7 @@ struct whcs_obj *whcs_obj_new(struct whcs_state *st, unsigned kind)
 	o->prev = &st->objs;
 	st->objs.next->prev = o;
 	st->objs.next = o;
-	atomic_fetch_add(&st->c->usage.objects, 1);
+	atomic_fetch_add(&st->c->usage->objects, 1);
 	return o;
 }
 
@@ -198,7 +198,7 @@ void whcs_obj_free(struct whcs_state *st, struct whcs_obj *o)
 		free(o->u.func.off);
 		free(o->u.func.size);
 	}
-	atomic_fetch_sub(&st->c->usage.objects, 1);
+	atomic_fetch_sub(&st->c->usage->objects, 1);
 	free(o);
 }
 
@@ -916,7 +916,7 @@ cudaError_t whcu_whs_bind(struct whcs_state *s, uint64_t id, unsigned kind, void
 	o->prev = &s->objs;
 	s->objs.next->prev = o;
 	s->objs.next = o;
-	atomic_fetch_add(&s->c->usage.objects, 1);
+	atomic_fetch_add(&s->c->usage->objects, 1);
 	return cudaSuccess;
 }
 
@@ -1018,7 +1018,7 @@ cudaError_t whs_cuda_mem_get_info(struct whcs_state *st, size_t *free_b, size_t 
 	/* Report at most the client's quota as free. */
 	uint64_t lim = st->c->limits.mem_bytes;
 	if (lim) {
-		uint64_t used = atomic_load(&st->c->usage.mem_bytes);
+		uint64_t used = atomic_load(&st->c->usage->mem_bytes);
 		uint64_t left = used < lim ? lim - used : 0;
 		if (f > left)
 			f = left;

@@ -215,10 +215,10 @@ static cl_int launch_begin(struct whs *s, cl_command_queue q, struct whs_flight 
 	if (!f)
 		return CL_OUT_OF_HOST_MEMORY;
 	drain(f);
-	if (c->limits.inflight && atomic_load(&c->usage.inflight) >= c->limits.inflight) {
-		atomic_fetch_add(&c->usage.rejected, 1);
+	if (c->limits.inflight && atomic_load(&c->usage->inflight) >= c->limits.inflight) {
+		atomic_fetch_add(&c->usage->rejected, 1);
 		wh_audit(c, "opencl: kernel launch refused: %" PRIu64 " commands in flight (limit %" PRIu64 ")",
-			 (uint64_t)atomic_load(&c->usage.inflight), c->limits.inflight);
+			 (uint64_t)atomic_load(&c->usage->inflight), c->limits.inflight);
 		return CL_OUT_OF_RESOURCES;
 	}
 	/* Backpressure: keep at most queue_depth() launches on the device. */

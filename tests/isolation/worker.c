@@ -19,6 +19,21 @@
  *                                          clFinish every 64)
  *                                 prints "kernels=N device_ns=N p50_us=X p99_us=Y"
  *                                 (device_ns from profiling events)
+ *   iso-worker include PATH       build a program whose source includes PATH;
+ *                                 prints "build=STATUS ms=T log=FIRST-LINE"
+ *   iso-worker scan PIDFILE       a hostile kernel (POCL runs it as native
+ *                                 code in the server) that scans the memory
+ *                                 of the process serving it for the victim's
+ *                                 pattern: prints "READY pid=P", waits for
+ *                                 PIDFILE (the serving process's pid, which
+ *                                 the test looks up), reads that process's
+ *                                 map and scans every anonymous readable
+ *                                 mapping; prints "victim=N own=M" (own:
+ *                                 hits of a pattern in the scanner's own
+ *                                 buffer, so a scan that reads nothing
+ *                                 cannot pass)
+ *   iso-worker endless            launch a kernel that never ends, print
+ *                                 "LAUNCHED", wait for it (the test kicks)
  */
 #define CL_TARGET_OPENCL_VERSION 120
 #define CL_USE_DEPRECATED_OPENCL_1_2_APIS
@@ -214,6 +229,170 @@ static int spin(int iters, double secs, const char *mode)
 	return 0;
 }
 
+static int include_test(const char *path)
+{
+	cl_platform_id p;
+	cl_device_id d;
+	cl_int err;
+	CHECK(clGetPlatformIDs(1, &p, NULL));
+	CHECK(clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 1, &d, NULL));
+	cl_context ctx = clCreateContext(NULL, 1, &d, NULL, NULL, &err);
+	CHECK(err);
+	char text[600];
+	snprintf(text, sizeof(text), "#include \"%s\"\n__kernel void k(__global int *p) { p[0] = 1; }\n", path);
+	const char *t = text;
+	cl_program prog = clCreateProgramWithSource(ctx, 1, &t, NULL, &err);
+	CHECK(err);
+	uint64_t t0 = now_ns();
+	cl_int st = clBuildProgram(prog, 1, &d, "", NULL, NULL);
+	uint64_t ms = (now_ns() - t0) / 1000000;
+	char log[4096] = "";
+	clGetProgramBuildInfo(prog, d, CL_PROGRAM_BUILD_LOG, sizeof(log) - 1, log, NULL);
+	char *nl = strchr(log, '\n');
+	if (nl)
+		*nl = '\0';
+	printf("build=%d ms=%" PRIu64 " log=%s\n", st, ms, log);
+	return 0;
+}
+
+static const char *scan_src =
+	"__kernel void scan(__global const ulong *r, ulong a1, ulong b1, ulong a2, ulong b2,\n"
+	"                   ulong mask, __global uint *hits) {\n"
+	"  size_t i = get_global_id(0);\n"
+	"  __global const ulong *p = (__global const ulong *)r[2 * i];\n"
+	"  __global const ulong *e = (__global const ulong *)r[2 * i + 1];\n"
+	"  ulong x1 = a1 ^ mask, y1 = b1 ^ mask, x2 = a2 ^ mask, y2 = b2 ^ mask;\n"
+	"  uint h1 = 0, h2 = 0;\n"
+	"  for (; p + 1 < e; p++) {\n"
+	"    ulong v = p[0];\n"
+	"    if (v == x1 && p[1] == y1) h1++;\n"
+	"    if (v == x2 && p[1] == y2) h2++;\n"
+	"  }\n"
+	"  atomic_add(&hits[0], h1); atomic_add(&hits[1], h2);\n"
+	"}\n";
+
+/* The patterns are kept masked here: the scanner's own memory must not
+ * hold the victim's pattern in the clear. */
+#define SCAN_MASK 0x5a5a5a5a5a5a5a5aull
+
+static uint64_t word(const char *s8)
+{
+	uint64_t v;
+	memcpy(&v, s8, 8);
+	return v ^ SCAN_MASK;
+}
+
+static int scan(const char *pidfile)
+{
+	cl_platform_id p;
+	cl_device_id d;
+	cl_int err;
+	CHECK(clGetPlatformIDs(1, &p, NULL));
+	CHECK(clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 1, &d, NULL));
+	cl_context ctx = clCreateContext(NULL, 1, &d, NULL, NULL, &err);
+	CHECK(err);
+	cl_command_queue q = clCreateCommandQueue(ctx, d, 0, &err);
+	CHECK(err);
+	cl_program prog = clCreateProgramWithSource(ctx, 1, &scan_src, NULL, &err);
+	CHECK(err);
+	CHECK(clBuildProgram(prog, 1, &d, "", NULL, NULL));
+	cl_kernel k = clCreateKernel(prog, "scan", &err);
+	CHECK(err);
+	/* Our own pattern, in a buffer of ours: the scan must find it. */
+	const size_t n = 1u << 16;
+	char *own = malloc(n);
+	for (size_t i = 0; i < n; i += 16)
+		memcpy(own + i, "ATTACKER-OWN-777", 16);
+	cl_mem ob = clCreateBuffer(ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n, own, &err);
+	CHECK(err);
+	CHECK(clFinish(q));
+	printf("READY pid=%d\n", (int)getpid());
+	int server = 0;
+	for (int i = 0; i < 600 && server <= 0; i++) {
+		FILE *f = fopen(pidfile, "r");
+		if (f) {
+			if (fscanf(f, "%d", &server) != 1)
+				server = 0;
+			fclose(f);
+		}
+		if (server <= 0)
+			usleep(50000);
+	}
+	if (server <= 0) {
+		fprintf(stderr, "iso-worker: no server pid in %s\n", pidfile);
+		return 1;
+	}
+	char mp[64], line[512];
+	snprintf(mp, sizeof(mp), "/proc/%d/maps", server);
+	FILE *f = fopen(mp, "r");
+	if (!f) {
+		perror(mp);
+		return 1;
+	}
+	cl_ulong r[2 * 4096];
+	size_t nr = 0;
+	uint64_t bytes = 0;
+	while (fgets(line, sizeof(line), f) && nr < 4096) {
+		unsigned long a, b, off, ino;
+		char perms[8], dev[16], path[256] = "";
+		if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %255s", &a, &b, perms, &off, dev, &ino,
+			   path) < 6)
+			continue;
+		/* Anonymous readable memory and the heap: where buffers live. */
+		if (perms[0] != 'r' || perms[1] != 'w' || (path[0] && strcmp(path, "[heap]")))
+			continue;
+		r[2 * nr] = a;
+		r[2 * nr + 1] = b;
+		nr++;
+		bytes += b - a;
+	}
+	fclose(f);
+	cl_mem rb = clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, nr * 16, r, &err);
+	CHECK(err);
+	cl_uint hits[2] = { 0, 0 };
+	cl_mem hb = clCreateBuffer(ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof(hits), hits,
+				   &err);
+	CHECK(err);
+	cl_ulong a1 = word("VICTIM-S"), b1 = word("ECRET-42"), a2 = word("ATTACKER"),
+		 b2 = word("-OWN-777"), mask = SCAN_MASK;
+	CHECK(clSetKernelArg(k, 0, sizeof(rb), &rb));
+	CHECK(clSetKernelArg(k, 1, 8, &a1));
+	CHECK(clSetKernelArg(k, 2, 8, &b1));
+	CHECK(clSetKernelArg(k, 3, 8, &a2));
+	CHECK(clSetKernelArg(k, 4, 8, &b2));
+	CHECK(clSetKernelArg(k, 5, 8, &mask));
+	CHECK(clSetKernelArg(k, 6, sizeof(hb), &hb));
+	size_t gws = nr;
+	CHECK(clEnqueueNDRangeKernel(q, k, 1, NULL, &gws, NULL, 0, NULL, NULL));
+	CHECK(clEnqueueReadBuffer(q, hb, CL_TRUE, 0, sizeof(hits), hits, 0, NULL, NULL));
+	printf("victim=%u own=%u mappings=%zu bytes=%" PRIu64 "\n", hits[0], hits[1], nr, bytes);
+	clReleaseMemObject(ob);
+	free(own);
+	return 0;
+}
+
+static int endless(void)
+{
+	struct env e;
+	setup(&e);
+	cl_int err;
+	cl_mem b = clCreateBuffer(e.ctx, CL_MEM_READ_WRITE, 4096, NULL, &err);
+	CHECK(err);
+	cl_kernel k = clCreateKernel(e.prog, "spin", &err);
+	CHECK(err);
+	int iters = 0x7fffffff;
+	CHECK(clSetKernelArg(k, 0, sizeof(b), &b));
+	CHECK(clSetKernelArg(k, 1, sizeof(iters), &iters));
+	size_t gws = 1024;
+	/* 1024 items x 2^31 iterations: hours on any CPU. */
+	CHECK(clEnqueueNDRangeKernel(e.q, k, 1, NULL, &gws, NULL, 0, NULL, NULL));
+	CHECK(clFlush(e.q));
+	printf("LAUNCHED\n");
+	cl_int st = clFinish(e.q);
+	printf("finish=%d\n", st);
+	return st == CL_SUCCESS ? 0 : 3;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -223,6 +402,13 @@ int main(int argc, char **argv)
 		return work((unsigned)atoi(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "spin"))
 		return spin(atoi(argv[2]), atof(argv[3]), argc > 4 ? argv[4] : NULL);
-	fprintf(stderr, "usage: iso-worker victim SECONDS | work MIB | spin ITERS SECONDS [lat|flood]\n");
+	if (argc >= 3 && !strcmp(argv[1], "include"))
+		return include_test(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "scan"))
+		return scan(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "endless"))
+		return endless();
+	fprintf(stderr, "usage: iso-worker victim SECONDS | work MIB | spin ITERS SECONDS [lat|flood]"
+		" | include PATH | scan PIDFILE | endless\n");
 	return 2;
 }
