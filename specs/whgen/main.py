@@ -29,6 +29,7 @@ def main(argv=None):
     ap.add_argument('--stats', action='store_true', help='print how much is generated')
     ap.add_argument('--exports', help='with --stats: file of exported symbol names to classify')
     ap.add_argument('--md', action='store_true', help='with --stats: one Markdown table row')
+    ap.add_argument('--label', help='with --stats: the row\'s name (default: the api name)')
     ap.add_argument('--check', action='store_true', help='check the spec only')
     a = ap.parse_args(argv)
     try:
@@ -65,7 +66,7 @@ def main(argv=None):
             ex = None
             if a.exports:
                 ex = [ln.split()[-1] for ln in open(a.exports) if ln.strip() and not ln.startswith('#')]
-            stats(spec, sys.stdout, ex, 'md' if a.md else 'text')
+            stats(spec, sys.stdout, ex, 'md' if a.md else 'text', a.label)
     except SpecError as e:
         sys.stderr.write('%s\n' % e)
         return 1
