@@ -221,6 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wh_client *c = calloc(1, sizeof(*c));
 	c->srv = &srv;
 	c->id = 1;
+	c->usage = &c->usage_own;
 	c->ch = server_side;
 	snprintf(c->name, sizeof(c->name), "fuzz");
 	c->limits.mem_bytes = 64u << 20;
@@ -258,11 +259,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	wh_enc_free(&rep);
 	wh_opencl_backend.client_close(c, st);
-	if (wh_handles_count(&c->handles) || atomic_load(&c->usage.mem_bytes) ||
-	    atomic_load(&c->usage.objects)) {
+	if (wh_handles_count(&c->handles) || atomic_load(&c->usage->mem_bytes) ||
+	    atomic_load(&c->usage->objects)) {
 		fprintf(stderr, "fuzz: client clean-up left %u handles, %llu bytes, %llu objects\n",
-			wh_handles_count(&c->handles), (unsigned long long)atomic_load(&c->usage.mem_bytes),
-			(unsigned long long)atomic_load(&c->usage.objects));
+			wh_handles_count(&c->handles), (unsigned long long)atomic_load(&c->usage->mem_bytes),
+			(unsigned long long)atomic_load(&c->usage->objects));
 		abort();
 	}
 	wh_handles_destroy(&c->handles);
