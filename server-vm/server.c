@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "dispatch.h"
 #include "devsched.h"
 #ifdef WH_HAVE_PLACEMENT
 #include "placement.h"
@@ -188,27 +189,6 @@ void *wh_client_handle(struct wh_client *c, uint64_t h, unsigned kind,
 	return obj;
 }
 
-/* Token bucket: rate_per_s tokens a second, bursts up to one second's. */
-static bool rate_ok(struct wh_client *c)
-{
-	uint64_t rate = c->limits.rate_per_s;
-	if (!rate)
-		return true;
-	uint64_t now = wh_now_ns();
-	if (!c->tokens_ns) {
-		c->tokens = (double)rate;
-	} else {
-		c->tokens += (double)(now - c->tokens_ns) * (double)rate / 1e9;
-		if (c->tokens > (double)rate)
-			c->tokens = (double)rate;
-	}
-	c->tokens_ns = now;
-	if (c->tokens < 1.0)
-		return false;
-	c->tokens -= 1.0;
-	return true;
-}
-
 int wh_client_send_event(struct wh_client *c, uint16_t api, uint16_t func,
 			 struct wh_enc *ev)
 {
@@ -248,46 +228,6 @@ static void client_release(struct wh_client *c)
 	c->next = NULL;
 	pthread_cond_broadcast(&srv->clients_cond);
 	pthread_mutex_unlock(&srv->clients_lock);
-}
-
-static int dispatch_one(struct wh_client *c, const struct wh_msg *m,
-			struct wh_enc *rep, char *why, size_t whylen)
-{
-	uint16_t api = m->hdr.api_id;
-	const struct wh_backend *b = wh_server_backend(api);
-
-	if (m->hdr.flags & (WH_F_REPLY | WH_F_EVENT)) {
-		snprintf(why, whylen, "clients may not send replies or events");
-		return WH_E_MALFORMED;
-	}
-	if (api == WH_API_ADMIN && !c->is_admin) {
-		snprintf(why, whylen, "admin API is only served on the admin address");
-		return WH_E_DENIED;
-	}
-	if (!b || !b->dispatch) {
-		snprintf(why, whylen, "API %u is not served here", api);
-		return WH_E_UNKNOWN_API;
-	}
-	if (!rate_ok(c)) {
-		atomic_fetch_add(&c->usage->rejected, 1);
-		snprintf(why, whylen, "call rate over %" PRIu64 "/s", c->limits.rate_per_s);
-		return WH_E_QUOTA;
-	}
-	if (!c->api_state[api] && b->client_open) {
-		int rc = b->client_open(c, &c->api_state[api]);
-		if (rc) {
-			snprintf(why, whylen, "%s backend refused the client", b->name);
-			return rc;
-		}
-	}
-	struct wh_dec d;
-	wh_dec_init(&d, m->payload, m->hdr.payload_len, wh_chan_bulk(c->ch));
-	wh_enc_reset(rep);
-	int rc = b->dispatch(c, c->api_state[api], m, &d, rep);
-	if (rc)
-		snprintf(why, whylen, "%s function %u rejected: %s", b->name,
-			 m->hdr.func_id, wh_status_str((uint32_t)rc));
-	return rc;
 }
 
 /* Polling threads run near the accelerator (placement.c; a no-op when
@@ -358,7 +298,7 @@ void wh_client_serve(struct wh_client *c)
 			pthread_mutex_unlock(&c->pending_lock);
 		}
 		why[0] = '\0';
-		rc = dispatch_one(c, &m, &rep, why, sizeof(why));
+		rc = wh_dispatch(c, &m, &rep, why, sizeof(why));
 		if (rc != WH_OK && rc != WH_E_QUOTA && rc != WH_E_DENIED)
 			atomic_fetch_add(&c->usage->rejected, 1);
 		if (rc != WH_OK)
@@ -374,6 +314,8 @@ void wh_client_serve(struct wh_client *c)
 			}
 		}
 		wh_msg_done(c->ch, &m);
+		if (wh_client_is_fatal(c))
+			break;   /* answered; the session ends (dispatch.h) */
 	}
 	atomic_store(&c->gone, true);
 	wh_log("client %u (%s) left: releasing %u objects, %" PRIu64 " bytes",

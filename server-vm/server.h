@@ -82,6 +82,7 @@ struct wh_client {
 	pthread_mutex_t send_lock;     /* replies and events share the channel */
 	_Atomic bool gone;
 	_Atomic bool kick;             /* wormholectl asked to disconnect it */
+	_Atomic bool fatal;            /* sticky: its session ends (dispatch.h) */
 	bool is_admin;                 /* came in on the admin address */
 	struct wh_listener *listener;  /* for the handshake */
 	_Atomic bool ready;            /* handshake done: peer and name final */

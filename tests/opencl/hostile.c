@@ -6,8 +6,12 @@
  * counts that disagree with their arrays, stale client ids.  Every
  * synchronous call must get an answer (a rejection or an API error), and
  * the server must still serve a well-formed call at the end.
- * usage: ocl-hostile ADDR [TOKEN] [ROUNDS]
+ * With ROUNDS "fatal" (a server run with WORMHOLE_FATAL_MALFORMED=1): a
+ * well-formed call is answered, a malformed one gets its error reply and
+ * ends the session, so the next call finds the connection gone.
+ * usage: ocl-hostile ADDR [TOKEN] [ROUNDS|fatal]
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +56,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int rounds = argc > 3 ? atoi(argv[3]) : 20;
+	bool fatal_mode = argc > 3 && !strcmp(argv[3], "fatal");
 	struct wh_client_opts o = { .name = "hostile", .token = argc > 2 ? argv[2] : NULL };
 	char err[256];
 	if (wh_connect(argv[1], &o, &ch, err, sizeof(err)) != WH_OK) {
@@ -62,6 +67,38 @@ int main(int argc, char **argv)
 	wh_enc_init(&e, 1024, WH_MAX_PAYLOAD);
 	uint64_t seed = 88172645463325252ull;
 	uint64_t next_id = (1ull << 63) | 1000;
+
+	if (fatal_mode) {
+		/* clGetPlatformIDs(0, NULL, &n): well formed, answered. */
+		wh_enc_reset(&e);
+		wh_enc_u32(&e, 0);
+		wh_enc_present(&e, false);
+		wh_enc_present(&e, true);
+		call(WHCL_F_clGetPlatformIDs, &e, "well-formed call before", CL_SUCCESS);
+		/* The same with a trailing byte: refused (error reply)... */
+		wh_enc_u8(&e, 7);
+		call(WHCL_F_clGetPlatformIDs, &e, "trailing byte", -1000 - WH_E_MALFORMED);
+		/* ...and the session is over. */
+		wh_enc_reset(&e);
+		wh_enc_u32(&e, 0);
+		wh_enc_present(&e, false);
+		wh_enc_present(&e, true);
+		struct wh_msg m;
+		memset(&m, 0, sizeof(m));
+		int rc = wh_call(ch, WH_API_OPENCL, WHCL_F_clGetPlatformIDs, &e, &m);
+		if (rc == WH_OK || (m.hdr.flags & WH_F_ERROR)) {
+			fprintf(stderr, "FAIL the session survived a malformed message (%s)\n",
+				wh_status_str((uint32_t)rc));
+			fails++;
+		}
+		if (rc == WH_OK)
+			wh_msg_done(ch, &m);
+		printf("fatal: malformed message answered, then the session ended (%s)\n",
+		       wh_status_str((uint32_t)rc));
+		wh_close(ch);
+		wh_enc_free(&e);
+		return fails ? 1 : 0;
+	}
 
 	/* 1. Random payloads, every function, sync (answers expected). */
 	int rejected = 0, answered = 0;

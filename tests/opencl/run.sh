@@ -120,6 +120,27 @@ if [ -x "$T/ocl-hostile" ]; then
 	fi
 fi
 
+# 3b'. Sticky fatal flag (server-vm/dispatch.h): with
+# WORMHOLE_FATAL_MALFORMED=1 a message that fails to decode gets its error
+# reply and ends that client's session, logged once; other clients and the
+# server go on.
+if [ -x "$T/ocl-hostile" ]; then
+	fsrv=$(WORMHOLE_FATAL_MALFORMED=1 start_server "$tmp/fatal.log" "unix:$tmp/f.sock")
+	pids+=("$fsrv")
+	out=$(timeout 60 "$T/ocl-hostile" "unix:$tmp/f.sock" "" fatal 2>&1); rc=$?
+	sleep 0.2
+	nlog=$(grep -c "fatal: .*ending the session" "$tmp/fatal.log")
+	got=$(viawh "unix:$tmp/f.sock" timeout 60 "$T/ocl-vecadd" 1000 3 2>&1)
+	exp=$(native timeout 60 "$T/ocl-vecadd" 1000 3 2>&1)
+	if [ $rc -eq 0 ] && [ "$nlog" = 1 ] && [ "$got" = "$exp" ]; then
+		ok "fatal flag: $(head -1 <<<"$out"); logged once; the server serves the next client"
+	else
+		bad "fatal flag (rc $rc, $nlog log lines, next client: $(head -2 <<<"$got"))"; echo "$out" | tail -3
+		grep -i fatal "$tmp/fatal.log" | head -3
+	fi
+	kill "$fsrv" 2>/dev/null
+fi
+
 # 3c. A non-blocking read gated by a user event set only afterwards: fine
 # natively; through Wormhole it must fail with CL_INVALID_OPERATION (-59)
 # in bounded time (never hang) and the client must keep working.
