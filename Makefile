@@ -4,12 +4,23 @@
 BUILD ?= build
 MESON_OPTS ?=
 
-.PHONY: all deps build test test-gpu demo bench module clean
+.PHONY: all deps deps-demo deps-test deps-bench build test test-gpu demo bench module clean
 
 all: build
 
+# Package groups (scripts/deps.d/*.txt): make demo installs only what the demo
+# needs; make test adds the test tools, QEMU (vm) and the Bochs/KVM tooling.
 deps:
-	scripts/deps.sh
+	scripts/deps.sh all
+
+deps-demo:
+	scripts/deps.sh demo
+
+deps-test:
+	scripts/deps.sh test vm kvm
+
+deps-bench:
+	scripts/deps.sh bench
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_OPTS)
@@ -17,21 +28,23 @@ $(BUILD)/build.ninja:
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-test: deps
+test: deps-test
 	scripts/test.sh
 
-test-gpu: deps build
+test-gpu: deps-demo build
 	tests/cuda/run-gpu-tests.sh $(BUILD)
 
-demo: deps build
+demo: deps-demo build
 	scripts/demo.sh $(BUILD)
 
-bench: deps build
+bench: deps-bench build
 	scripts/bench.sh $(BUILD)
 
 module:
 	scripts/kvm/build-module.sh
 	scripts/kvm/build-guest-driver.sh
 
+# Every build output: Meson builds, test logs, the VM images (build-vm/) and
+# the kernel module / Bochs work tree (build-kvm/).
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz build-logs build-vm build-kvm

@@ -307,6 +307,17 @@ void wh_client_serve(struct wh_client *c)
 			pthread_mutex_lock(&c->send_lock);
 			int src = rc == WH_OK ? wh_reply(c->ch, &m.hdr, &rep)
 					      : wh_reply_error(c->ch, &m.hdr, (uint32_t)rc, why);
+			if (src != WH_OK && src != WH_E_PEER_GONE) {
+				/* Every call gets a reply or an error: a reply
+				 * that cannot be sent (over the message limit,
+				 * say) still ends the call, with an error. */
+				snprintf(why, sizeof(why),
+					 "the reply to call %" PRIu64 " (api %u func %u) could not be sent: %s",
+					 (uint64_t)m.hdr.call_id, (unsigned)m.hdr.api_id,
+					 (unsigned)m.hdr.func_id, wh_status_str((uint32_t)src));
+				wh_audit(c, "%s", why);
+				src = wh_reply_error(c->ch, &m.hdr, (uint32_t)src, why);
+			}
 			pthread_mutex_unlock(&c->send_lock);
 			if (src == WH_E_PEER_GONE) {
 				wh_msg_done(c->ch, &m);

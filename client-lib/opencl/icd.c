@@ -136,9 +136,17 @@ struct map {
 	void *alloc;          /* our allocation, or NULL (USE_HOST_PTR) */
 	uint64_t map_id;
 	uint64_t len;
+	uint64_t off;         /* offset in the buffer; UINT64_MAX for an image */
 	cl_map_flags flags;
 	struct map *next;
 };
+
+/* Buffer maps larger than MAP_INLINE carry no bytes themselves: the bytes
+ * come as a chunked read before the map and go back as a chunked write
+ * after the unmap, so that no message exceeds the limit (a map of 256 MiB
+ * would need a reply over WH_MAX_PAYLOAD) and any size the driver accepts
+ * works. */
+#define MAP_INLINE CHUNK
 
 static pthread_mutex_t g_maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct map *g_maps;
@@ -164,16 +172,21 @@ static cl_int check_waitlist(cl_uint n, const cl_event *wl)
 	return CL_SUCCESS;
 }
 
+/* prealloc: where a large map's bytes were already read (ours to keep, or
+ * the USE_HOST_PTR memory), or NULL. */
 static void *finish_map(struct whc_obj *mem, cl_map_flags flags, size_t host_off,
-			uint64_t map_id, uint64_t len, const void *data, cl_int *err)
+			uint64_t map_id, uint64_t len, const void *data, void *prealloc, cl_int *err)
 {
 	struct map *m = calloc(1, sizeof(*m));
 	if (!m) {
 		*err = CL_OUT_OF_HOST_MEMORY;
 		return NULL;
 	}
+	m->off = host_off == SIZE_MAX ? UINT64_MAX : host_off;
 	if (mem->host_ptr && host_off != SIZE_MAX) {
 		m->ptr = (char *)mem->host_ptr + host_off;
+	} else if (prealloc) {
+		m->alloc = m->ptr = prealloc;
 	} else {
 		if (posix_memalign(&m->alloc, 4096, len ? len : 1)) {
 			free(m);
@@ -220,7 +233,40 @@ void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, c
 		*errcode_ret = e;
 		return NULL;
 	}
+	/* No data needs to come back for a write-invalidate map. */
+	bool want = !(flags & CL_MAP_WRITE_INVALIDATE_REGION);
+	void *pre = NULL; /* a large map's bytes, read before the map */
+	if (cb > MAP_INLINE) {
+		struct whc_obj *o = (struct whc_obj *)buffer;
+		void *dst = NULL;
+		if (o->host_ptr) {
+			if (offset > o->size || cb > o->size - offset) {
+				*errcode_ret = CL_INVALID_VALUE;
+				return NULL;
+			}
+			dst = (char *)o->host_ptr + offset;
+		} else if (posix_memalign(&pre, 4096, cb)) {
+			*errcode_ret = CL_OUT_OF_HOST_MEMORY;
+			return NULL;
+		} else {
+			dst = pre;
+		}
+		if (want) {
+			e = whc_wrap_clEnqueueReadBuffer(q, buffer, CL_TRUE, offset, cb, dst, nwait, wl, NULL);
+			if (e != CL_SUCCESS) {
+				free(pre);
+				*errcode_ret = e;
+				return NULL;
+			}
+			nwait = 0, wl = NULL; /* waited for by the read */
+			want = false;
+		}
+		if (!pre)
+			pre = dst; /* finish_map uses the host memory */
+	}
 	if ((e = whc_begin(&k)) != CL_SUCCESS) {
+		if (!((struct whc_obj *)buffer)->host_ptr)
+			free(pre);
 		*errcode_ret = e;
 		return NULL;
 	}
@@ -236,21 +282,24 @@ void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, c
 		ev = whc_new(WHCL_K_EVENT);
 		if (!ev) {
 			whc_abort(&k);
+			if (!((struct whc_obj *)buffer)->host_ptr)
+				free(pre);
 			*errcode_ret = CL_OUT_OF_HOST_MEMORY;
 			return NULL;
 		}
 		wh_enc_handle(&k.e, ev->id);
 	}
-	/* No data needs to come back for a write-invalidate map. */
-	bool want = !(flags & CL_MAP_WRITE_INVALIDATE_REGION);
 	void *ob = NULL;
 	wh_enc_present(&k.e, want);
 	if (want)
 		ob = wh_enc_outbuf(&k.e, cb);
+	bool own_pre = pre && !((struct whc_obj *)buffer)->host_ptr;
 	e = whc_sync(&k, WHCL_F_clEnqueueMapBuffer);
 	if (e != CL_SUCCESS) {
 		whc_drop(ev);
 		whc_end(&k);
+		if (own_pre)
+			free(pre);
 		*errcode_ret = e;
 		return NULL;
 	}
@@ -267,11 +316,16 @@ void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, c
 	void *ptr = NULL;
 	if (k.d.err == WH_OK && r == CL_SUCCESS) {
 		/* copy while the reply (and the arena) is still ours */
-		ptr = finish_map((struct whc_obj *)buffer, flags, offset, map_id, cb, data, &r);
+		ptr = finish_map((struct whc_obj *)buffer, flags, offset, map_id, cb, data,
+				 own_pre ? pre : NULL, &r);
+		if (ptr)
+			own_pre = false; /* the map owns it now */
 	}
 	e = whc_done(&k);
 	if (e != CL_SUCCESS)
 		r = e;
+	if (own_pre)
+		free(pre);
 	if (r != CL_SUCCESS) {
 		whc_drop(ev);
 		*errcode_ret = r;
@@ -352,7 +406,7 @@ void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue q, cl_mem image, cl_
 	void *ptr = NULL;
 	if (k.d.err == WH_OK && r == CL_SUCCESS) {
 		/* Our copy is laid out with the server's pitches. */
-		ptr = finish_map((struct whc_obj *)image, flags, SIZE_MAX, map_id, n, data, &r);
+		ptr = finish_map((struct whc_obj *)image, flags, SIZE_MAX, map_id, n, data, NULL, &r);
 		*row_pitch = rp;
 		if (slice_pitch)
 			*slice_pitch = sp;
@@ -401,6 +455,10 @@ cl_int CL_API_CALL whc_hw_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem mem
 	wh_enc_handle(&k.e, hm);
 	wh_enc_u64(&k.e, m->map_id);
 	bool wrote = m->flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION);
+	/* a large buffer map's bytes go back after the unmap, in pieces */
+	bool big = wrote && m->len > MAP_INLINE && m->off != UINT64_MAX;
+	if (big)
+		wrote = false;
 	wh_enc_present(&k.e, wrote);
 	if (wrote)
 		wh_enc_bytes(&k.e, m->ptr, m->len);
@@ -418,6 +476,14 @@ cl_int CL_API_CALL whc_hw_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem mem
 	}
 	e = whc_post(&k, WHCL_F_clEnqueueUnmapMemObject);
 	whc_end(&k);
+	if (e == CL_SUCCESS && big) {
+		/* after the unmap (whatever the queue's order), then blocking:
+		 * when we return the bytes are in the buffer */
+		e = whc_dispatch.clFinish(q);
+		if (e == CL_SUCCESS)
+			e = whc_wrap_clEnqueueWriteBuffer(q, memobj, CL_TRUE, m->off, m->len, m->ptr, 0,
+							  NULL, NULL);
+	}
 	if (e != CL_SUCCESS)
 		whc_drop(ev);
 	else if (event)
@@ -527,6 +593,58 @@ cl_int CL_API_CALL whc_wrap_clEnqueueWriteBuffer(cl_command_queue q, cl_mem buf,
 	if (pipe && before == CL_SUCCESS && whc_deferred_peek() != CL_SUCCESS)
 		return whc_take_deferred();
 	return CL_SUCCESS;
+}
+
+static void set_mem(void *ret, cl_mem_flags flags, size_t size, void *host_ptr, size_t elsize);
+
+/* A buffer created from more host bytes than a message may carry: created
+ * empty, then filled by chunked writes through a queue of its own (on the
+ * context's first device), released before we return. */
+cl_mem CL_API_CALL whc_wrap_clCreateBuffer(cl_context ctx, cl_mem_flags flags, size_t size,
+					   void *host_ptr, cl_int *errcode_ret)
+{
+	cl_int dummy;
+	if (!errcode_ret)
+		errcode_ret = &dummy;
+	const cl_mem_flags hp = CL_MEM_COPY_HOST_PTR | CL_MEM_USE_HOST_PTR;
+	if (size <= MAP_INLINE || !host_ptr || !(flags & hp) ||
+	    ((flags & CL_MEM_USE_HOST_PTR) && (flags & (CL_MEM_COPY_HOST_PTR | CL_MEM_ALLOC_HOST_PTR))))
+		return whc_gen_clCreateBuffer(ctx, flags, size, host_ptr, errcode_ret);
+	cl_device_id dev = NULL;
+	cl_int r = whc_dispatch.clGetContextInfo(ctx, CL_CONTEXT_DEVICES, sizeof(dev), &dev, NULL);
+	if (r != CL_SUCCESS && r != CL_INVALID_VALUE) { /* INVALID_VALUE: more than one device */
+		*errcode_ret = r;
+		return NULL;
+	}
+	if (!dev) {
+		cl_device_id devs[64];
+		size_t n = 0;
+		r = whc_dispatch.clGetContextInfo(ctx, CL_CONTEXT_DEVICES, sizeof(devs), devs, &n);
+		if (r != CL_SUCCESS || n < sizeof(cl_device_id)) {
+			*errcode_ret = r != CL_SUCCESS ? r : CL_INVALID_CONTEXT;
+			return NULL;
+		}
+		dev = devs[0];
+	}
+	cl_mem m = whc_gen_clCreateBuffer(ctx, flags & ~hp, size, NULL, &r);
+	if (!m) {
+		*errcode_ret = r;
+		return NULL;
+	}
+	/* what the hook would have remembered with the host pointer */
+	set_mem(m, flags, size, host_ptr, 0);
+	cl_command_queue q = whc_dispatch.clCreateCommandQueue(ctx, dev, 0, &r);
+	if (q) {
+		r = whc_wrap_clEnqueueWriteBuffer(q, m, CL_TRUE, 0, size, host_ptr, 0, NULL, NULL);
+		whc_dispatch.clReleaseCommandQueue(q);
+	}
+	if (r != CL_SUCCESS) {
+		whc_dispatch.clReleaseMemObject(m);
+		*errcode_ret = r;
+		return NULL;
+	}
+	*errcode_ret = CL_SUCCESS;
+	return m;
 }
 
 cl_int CL_API_CALL whc_wrap_clFlush(cl_command_queue q)

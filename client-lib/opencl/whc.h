@@ -164,6 +164,7 @@ cl_int CL_API_CALL whc_gen_clBuildProgram(cl_program, cl_uint, const cl_device_i
 cl_int CL_API_CALL whc_gen_clCompileProgram(cl_program, cl_uint, const cl_device_id *, const char *,
 					    cl_uint, const cl_program *, const char **,
 					    void(CL_CALLBACK *)(cl_program, void *), void *);
+cl_mem CL_API_CALL whc_gen_clCreateBuffer(cl_context, cl_mem_flags, size_t, void *, cl_int *);
 cl_int CL_API_CALL whc_whclGetProgramBinary(cl_program, cl_uint, size_t, void *);
 cl_int CL_API_CALL whc_whclPoll(void);
 
@@ -173,6 +174,7 @@ cl_int CL_API_CALL whc_wrap_clEnqueueReadBuffer(cl_command_queue, cl_mem, cl_boo
 cl_int CL_API_CALL whc_wrap_clEnqueueWriteBuffer(cl_command_queue, cl_mem, cl_bool, size_t, size_t,
 						 const void *, cl_uint, const cl_event *, cl_event *);
 cl_int CL_API_CALL whc_wrap_clFlush(cl_command_queue);
+cl_mem CL_API_CALL whc_wrap_clCreateBuffer(cl_context, cl_mem_flags, size_t, void *, cl_int *);
 cl_int CL_API_CALL whc_wrap_clGetMemObjectInfo(cl_mem, cl_mem_info, size_t, void *, size_t *);
 cl_int CL_API_CALL whc_wrap_clGetProgramInfo(cl_program, cl_program_info, size_t, void *, size_t *);
 cl_kernel CL_API_CALL whc_wrap_clCreateKernel(cl_program, const char *, cl_int *);

@@ -8,7 +8,7 @@
 #
 #   tests/kvm/run-bochs-test.sh            (as root, Debian 12)
 #
-# Environment: WH_KVM_BUILD (build dir, default /tmp/wormhole-kvm-build),
+# Environment: WH_KVM_BUILD (build dir, default build-kvm/bochs in the repository; make clean removes it),
 # WH_CALLS (gate calls, default 10000), WH_BOCHS_TIMEOUT (s, default 900),
 # WH_L2_TIMEOUT (the Linux client VM's limit, s of L1 time, default 600),
 # KVER (kernel ABI, default: the one linux-headers-cloud-amd64 points to),
@@ -18,7 +18,7 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-B=${WH_KVM_BUILD:-/tmp/wormhole-kvm-build}
+B=${WH_KVM_BUILD:-$ROOT/build-kvm/bochs}
 CALLS=${WH_CALLS:-10000}
 TIMEOUT=${WH_BOCHS_TIMEOUT:-900}
 L2_TIMEOUT=${WH_L2_TIMEOUT:-600}

@@ -70,6 +70,27 @@ for pa in "${progs[@]}"; do
 	done
 done
 
+# 1b. Sizes around one message's limit (256 MiB) and above it: buffer
+# creation from host memory, writes, reads and maps must give what the
+# native driver gives (pieces, never a reply over the limit, never a hang);
+# one byte over CL_DEVICE_MAX_MEM_ALLOC_SIZE fails alike.
+big=(268431360 256M 268447801 max+1)
+exp=$(native timeout 300 "$T/ocl-bigmap" "${big[@]}" 2>"$tmp/native.err"); rc=$?
+if [ $rc -ne 0 ] || [ "$(grep -c 'map-read=1 map-write=1 map-invalidate=1' <<<"$exp")" != 3 ]; then
+	bad "bigmap: native run failed ($rc): $(head -3 "$tmp/native.err")"
+else
+	for a in "shm:$shmname" "unix:$tmp/s.sock"; do
+		t0=$(date +%s)
+		got=$(viawh "$a" timeout 300 "$T/ocl-bigmap" "${big[@]}" 2>"$tmp/wh.err"); rc=$?
+		if [ $rc -eq 0 ] && [ "$got" = "$exp" ]; then
+			ok "bigmap ${big[*]} over ${a%%:*}: as native ($(( $(date +%s) - t0 )) s)"
+		else
+			bad "bigmap over ${a%%:*} (rc $rc)"; diff <(echo "$exp") <(echo "$got") | head -5
+			head -5 "$tmp/wh.err"
+		fi
+	done
+fi
+
 # 2. clinfo: same platforms, devices and properties.  POCL derives its
 # global memory size (and what follows from it) from the host's free memory
 # when a process starts, so those lines differ between any two processes,
