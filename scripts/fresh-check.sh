@@ -6,7 +6,8 @@
 #   scripts/fresh-check.sh [options] [REPO]
 #
 # REPO is a path or URL of a Wormhole git repository (default: the repository
-# this script lives in); its branch main (HEAD) is cloned inside the root.
+# this script lives in); its branch main (HEAD) is cloned inside the root
+# (--branch picks another).
 #
 # Steps (each timed):
 #   1. debootstrap a minimal Debian 12 (bookworm, --variant=minbase) root from
@@ -31,6 +32,9 @@
 #   --keep          keep the root afterwards (printed), for inspection.
 #   --workdir DIR   where to create the root (default: a new directory under /var/tmp).
 #   --mirror URL    Debian mirror (default http://deb.debian.org/debian).
+#   --branch NAME   clone this branch instead of main.
+#   --logs DIR      where make test's logs (build-logs/, meson-logs/) are copied
+#                   (default: a new directory under /var/tmp, printed at the end).
 #   --no-demo / --no-test   skip a step.
 #
 # Needs root and debootstrap on the host.  Output: every step's log lines, a
@@ -48,6 +52,8 @@ workdir=
 mirror=http://deb.debian.org/debian
 do_demo=1 do_test=1
 suite=bookworm
+branch=main
+logs=
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
@@ -57,6 +63,8 @@ while [ $# -gt 0 ]; do
 	--keep) keep=1; shift ;;
 	--workdir) workdir=${2:?--workdir needs a directory}; shift 2 ;;
 	--mirror) mirror=${2:?--mirror needs a URL}; shift 2 ;;
+	--branch) branch=${2:?--branch needs a name}; shift 2 ;;
+	--logs) logs=${2:?--logs needs a directory}; shift 2 ;;
 	--no-demo) do_demo=0; shift ;;
 	--no-test) do_test=0; shift ;;
 	-h|--help) usage ;;
@@ -75,8 +83,8 @@ command -v unshare >/dev/null || { echo "fresh-check: needs unshare (util-linux)
 src_bind=
 if [ -d "$repo" ]; then
 	repo=$(cd "$repo" && pwd)
-	git -C "$repo" rev-parse --verify -q refs/heads/main >/dev/null ||
-		{ echo "fresh-check: $repo has no branch main" >&2; exit 2; }
+	git -C "$repo" rev-parse --verify -q "refs/heads/$branch" >/dev/null ||
+		{ echo "fresh-check: $repo has no branch $branch" >&2; exit 2; }
 	# The repository's git directory (a worktree's .git is only a pointer to it).
 	src_bind=$(git -C "$repo" rev-parse --path-format=absolute --git-common-dir)
 	clone_from=/mnt/wormhole-src
@@ -185,8 +193,8 @@ in_root() {
 }
 
 # 2. the clone
-begin "git clone $repo (main) inside the root"
-if in_root "git config --global --add safe.directory '*' && git clone -q --branch main '$clone_from' /root/wormhole && git -C /root/wormhole log -1 --format='cloned %h %s'" 2>&1 | tee "$log/clone.log"; then
+begin "git clone $repo ($branch) inside the root"
+if in_root "git config --global --add safe.directory '*' && git clone -q --branch '$branch' '$clone_from' /root/wormhole && git -C /root/wormhole log -1 --format='cloned %h %s'" 2>&1 | tee "$log/clone.log"; then
 	end clone ok
 else
 	end clone FAILED; report; exit 1
@@ -211,6 +219,14 @@ if [ "$do_test" = 1 ]; then
 	else
 		end "make test" "FAILED (stages: ${stages:-all})"; ok=0
 	fi
+	# keep the logs: the root goes away
+	[ -n "$logs" ] || logs=$(mktemp -d /var/tmp/wormhole-fresh-check-logs.XXXXXX)
+	mkdir -p "$logs"
+	cp "$log"/*.log "$logs/" 2>/dev/null || true
+	cp -r "$root/root/wormhole/build-logs" "$logs/" 2>/dev/null || true
+	for b in build build-asan build-tsan; do
+		[ -d "$root/root/wormhole/$b/meson-logs" ] && cp -r "$root/root/wormhole/$b/meson-logs" "$logs/meson-logs-$b"
+	done
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/test.log" | tail -1 || true)
 	[ -z "$line" ] || summary=$line
 	[ -n "$line" ] || ok=0
@@ -219,6 +235,7 @@ else
 fi
 
 report
+[ -z "$logs" ] || echo "fresh-check: logs in $logs"
 if [ "$ok" = 1 ]; then echo "fresh-check: PASS"; else echo "fresh-check: FAIL"; fi
 echo "$summary"
 [ "$ok" = 1 ]

@@ -81,7 +81,9 @@ static int admin_dispatch(struct wh_client *self, void *state,
 			pthread_mutex_lock(&c->pending_lock);
 			struct wh_limits l = c->pending_limits;
 			pthread_mutex_unlock(&c->pending_lock);
-			rc = wh_limits_set(&l, key, v) == 1 ? 0 : -2;
+			/* -2 unknown key, -3 value out of range */
+			int r = wh_limits_set(&l, key, v);
+			rc = r == 1 ? 0 : r == 0 ? -2 : -3;
 			if (!rc) {
 				wh_client_set_limits(c, &l);
 				wh_log("admin: client %u %s = %" PRIu64, id, key, v);

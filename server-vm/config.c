@@ -104,6 +104,15 @@ static int set_limit(struct wh_limits *l, const char *key, const char *val)
 
 enum section { SEC_NONE, SEC_SERVER, SEC_DEFAULT, SEC_CLIENT };
 
+/* A [client] section with neither token, uid nor region matches nobody:
+ * its limits would never apply, which is surely not what was meant. */
+static bool client_can_match(const struct wh_client_policy *cl)
+{
+	return cl->token[0] || cl->has_uid || cl->region[0];
+}
+#define NEVER_MATCHES "client '%s' can never match a client: give it a token, uid or region"
+
+
 int wh_config_load(struct wh_config *cfg, const char *path, char *err,
 		   size_t errlen)
 {
@@ -116,6 +125,7 @@ int wh_config_load(struct wh_config *cfg, const char *path, char *err,
 	int lineno = 0, rc = -1;
 	enum section sec = SEC_NONE;
 	struct wh_client_policy *cl = NULL;
+	int cl_line = 0;  /* the current [client] section's header line */
 
 #define FAIL(...)                                                          \
 	do {                                                               \
@@ -136,6 +146,10 @@ int wh_config_load(struct wh_config *cfg, const char *path, char *err,
 		if (!*s)
 			continue;
 		if (*s == '[') {
+			if (sec == SEC_CLIENT && !client_can_match(cl)) {
+				lineno = cl_line;
+				FAIL(NEVER_MATCHES, cl->name);
+			}
 			char *close = strchr(s, ']');
 			if (!close || trim(close + 1)[0])
 				FAIL("malformed section header");
@@ -163,6 +177,7 @@ int wh_config_load(struct wh_config *cfg, const char *path, char *err,
 				if (!copy_str(cl->name, sizeof(cl->name), cname))
 					FAIL("client name too long");
 				sec = SEC_CLIENT;
+				cl_line = lineno;
 			} else {
 				FAIL("unknown section '%s' (expected server, default or client NAME)", name);
 			}
@@ -216,6 +231,11 @@ int wh_config_load(struct wh_config *cfg, const char *path, char *err,
 					FAIL("token too short (16 characters at least)");
 				if (!copy_str(cl->token, sizeof(cl->token), val))
 					FAIL("token too long");
+				/* a token names one client: which one would it be? */
+				for (int i = 0; i < cfg->nclients; i++)
+					if (&cfg->clients[i] != cl && !strcmp(cfg->clients[i].token, val))
+						FAIL("client '%s' has the same token as client '%s'",
+						     cl->name, cfg->clients[i].name);
 			} else if (!strcmp(key, "uid")) {
 				uint64_t u;
 				if (!wh_parse_size(val, &u) || u > 0xfffffffeu)
@@ -250,6 +270,10 @@ int wh_config_load(struct wh_config *cfg, const char *path, char *err,
 	}
 	if (ferror(f))
 		FAIL("read error");
+	if (sec == SEC_CLIENT && !client_can_match(cl)) {
+		lineno = cl_line;
+		FAIL(NEVER_MATCHES, cl->name);
+	}
 	rc = 0;
 out:
 	fclose(f);

@@ -59,6 +59,9 @@ struct wh_server {
 	pid_t broker_pid;
 };
 
+/* wormholectl's default address (wormholed --admin, wormholectl --server). */
+#define WH_DEFAULT_ADMIN "unix:/tmp/wormholed-admin.sock"
+
 void wh_server_init(struct wh_server *srv);
 int wh_server_listen(struct wh_server *srv, const char *addr, bool admin);
 void wh_server_stop(struct wh_server *srv);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <poll.h>
 #include <signal.h>
@@ -77,10 +78,12 @@ void wh_log(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The objects charged to the client (what the totals add up), in both
+ * process models: not every handle (platform and device ids are not
+ * objects), so that wormholectl's column and its total agree. */
 uint64_t wh_client_objects(struct wh_client *c)
 {
-	return c->worker_pid ? atomic_load(&c->usage->objects)
-			     : wh_handles_count(&c->handles);
+	return atomic_load(&c->usage->objects);
 }
 
 void wh_server_totals(struct wh_server *srv, uint64_t *objects, uint64_t *mem)
@@ -609,7 +612,24 @@ int wh_server_listen(struct wh_server *srv, const char *addr, bool admin)
 		return -1;
 	}
 	srv->listeners[srv->nlisteners++] = lc;
-	wh_log("listening on %s%s", wh_listener_addr(lc->l), admin ? " (admin)" : "");
+	const char *where = wh_listener_addr(lc->l);
+	if (!admin && !strncmp(where, "unix:", 5)) {
+		/* Created with our umask (0755 for root): a client that the
+		 * config names by uid could never connect.  Open it to local
+		 * users then; who may do what is decided by the config. */
+		int nuid = 0;
+		for (int i = 0; i < srv->cfg.nclients; i++)
+			nuid += srv->cfg.clients[i].has_uid;
+		if (nuid && chmod(where + 5, 0666) == 0)
+			wh_log("%s: mode 0666, so that the %d client(s) the config names by uid can connect",
+			       where, nuid);
+	}
+	if (admin)
+		wh_log("listening on %s (admin: wormholectl%s%s list)", where,
+		       strcmp(addr, WH_DEFAULT_ADMIN) ? " --server " : "",
+		       strcmp(addr, WH_DEFAULT_ADMIN) ? addr : "");
+	else
+		wh_log("listening on %s", where);
 	return 0;
 }
 

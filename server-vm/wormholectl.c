@@ -107,6 +107,20 @@ static int cmd_list(struct wh_chan *ch)
 	return 0;
 }
 
+#define WH_LIMIT_KEYS "mem objects inflight rate weight cap"
+
+static bool parse_id(const char *s, uint32_t *id)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || v > UINT32_MAX) {
+		fprintf(stderr, "wormholectl: bad client id '%s' (the ID column of wormholectl list)\n", s);
+		return false;
+	}
+	*id = (uint32_t)v;
+	return true;
+}
+
 static int simple(struct wh_chan *ch, uint16_t func, struct wh_enc *req, const char *what)
 {
 	struct wh_msg rep;
@@ -119,7 +133,10 @@ static int simple(struct wh_chan *ch, uint16_t func, struct wh_enc *req, const c
 	wh_msg_done(ch, &rep);
 	if (err || r) {
 		fprintf(stderr, "wormholectl: %s failed: %s\n", what,
-			err ? "malformed reply" : r == -1 ? "no such client" : "bad key or value");
+			err ? "malformed reply"
+			: r == -1 ? "no such client (see wormholectl list)"
+			: r == -2 ? "unknown key (keys: " WH_LIMIT_KEYS ")"
+				  : "value out of range (weight 1-10000, cap 0-100)");
 		return 1;
 	}
 	return 0;
@@ -289,7 +306,7 @@ int main(int argc, char **argv)
 	};
 	const char *addr = getenv("WORMHOLE_ADMIN");
 	int opt;
-	while ((opt = getopt_long(argc, argv, "s:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': addr = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -297,7 +314,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!addr)
-		addr = "unix:/tmp/wormholed-admin.sock";
+		addr = WH_DEFAULT_ADMIN;
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;
@@ -316,14 +333,31 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "list") && argc - optind == 1) {
 		rc = cmd_list(ch);
 	} else if (!strcmp(cmd, "kick") && argc - optind == 2) {
-		wh_enc_u32(&req, (uint32_t)strtoul(argv[optind + 1], NULL, 10));
-		rc = simple(ch, WH_ADMIN_F_KICK, &req, "kick");
+		uint32_t id;
+		if (parse_id(argv[optind + 1], &id)) {
+			wh_enc_u32(&req, id);
+			rc = simple(ch, WH_ADMIN_F_KICK, &req, "kick");
+		}
 	} else if (!strcmp(cmd, "set") && argc - optind == 4) {
 		uint64_t v;
-		if (!wh_parse_size(argv[optind + 3], &v)) {
-			fprintf(stderr, "wormholectl: bad value '%s'\n", argv[optind + 3]);
+		uint32_t id;
+		const char *key = argv[optind + 2], *val = argv[optind + 3];
+		struct wh_limits probe = { 0 };
+		if (!parse_id(argv[optind + 1], &id)) {
+			/* said */
+		} else if (!wh_limits_set(&probe, key, 1)) {
+			fprintf(stderr, "wormholectl: unknown key '%s' (keys: " WH_LIMIT_KEYS ")\n", key);
+		} else if (val[0] == '-') {
+			fprintf(stderr, "wormholectl: bad value '%s' for %s: limits are not negative\n",
+				val, key);
+		} else if (!wh_parse_size(val, &v)) {
+			fprintf(stderr, "wormholectl: bad value '%s' for %s: want a number "
+				"(sizes take K/M/G)\n", val, key);
+		} else if (wh_limits_set(&probe, key, v) < 0) {
+			fprintf(stderr, "wormholectl: value %s out of range for %s (%s)\n", val, key,
+				!strcmp(key, "weight") ? "weight is 1 to 10000" : "cap is 0 to 100 percent");
 		} else {
-			wh_enc_u32(&req, (uint32_t)strtoul(argv[optind + 1], NULL, 10));
+			wh_enc_u32(&req, id);
 			wh_enc_string(&req, argv[optind + 2]);
 			wh_enc_u64(&req, v);
 			rc = simple(ch, WH_ADMIN_F_SET, &req, "set");

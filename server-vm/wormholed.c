@@ -189,7 +189,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!admin)
-		admin = srv.cfg.admin[0] ? srv.cfg.admin : "unix:/tmp/wormholed-admin.sock";
+		admin = srv.cfg.admin[0] ? srv.cfg.admin : WH_DEFAULT_ADMIN;
 	if (!metrics && srv.cfg.metrics[0])
 		metrics = srv.cfg.metrics;
 
@@ -272,6 +272,10 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (nlisten && srv.cfg.nlisten)
+		/* Never silently: the operator may expect both. */
+		wh_log("warning: --listen given: the %d 'listen =' line(s) of %s are not used "
+		       "(drop the --listen flags to serve them)", srv.cfg.nlisten, config);
 	if (nlisten == 0) {
 		for (int i = 0; i < srv.cfg.nlisten; i++)
 			listen_args[nlisten++] = srv.cfg.listen[i];

@@ -425,7 +425,13 @@ int wh_handshake(struct wh_listener *l, struct wh_chan *ch)
 			     ? WH_E_DENIED : WH_OK;
 	}
 	if (st) {
-		refuse(ch, &m.hdr, WH_E_DENIED, "authentication failed");
+		/* Say which: the fix differs (set the token, or the right one). */
+		refuse(ch, &m.hdr, WH_E_DENIED,
+		       token && *token
+			       ? "authentication failed: the server knows no client with this token "
+				 "(check WORMHOLE_TOKEN against the server's config)"
+			       : "authentication failed: this server wants a token "
+				 "(set WORMHOLE_TOKEN to the client's token from the server's config)");
 		st = WH_E_DENIED;
 		goto fail;
 	}

@@ -552,13 +552,25 @@ static int unix_addr(const char *rest, struct sockaddr_un *sa, socklen_t *sl,
 	return WH_OK;
 }
 
-/* Split "HOST:PORT" ("[v6]:PORT" allowed). */
+/* Split "HOST:PORT" ("[v6]:PORT" allowed).  PORT is decimal, 1..65535
+ * (0 too where zero_ok: a listener's "pick a free one"): getaddrinfo
+ * would quietly take 70000 as 4464. */
 static int split_hostport(const char *rest, char *host, size_t hl, char *port,
-			  size_t pl)
+			  size_t pl, bool zero_ok)
 {
 	const char *colon = strrchr(rest, ':');
 	if (!colon || colon == rest || !colon[1] || strlen(colon + 1) >= pl)
 		return -1;
+	unsigned long pv = 0;
+	for (const char *c = colon + 1; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return -2;
+		pv = pv * 10 + (unsigned long)(*c - '0');
+		if (pv > 65535)
+			return -2;
+	}
+	if (pv == 0 && !zero_ok)
+		return -2;
 	const char *h = rest;
 	size_t n = (size_t)(colon - rest);
 	if (h[0] == '[' && n >= 2 && h[n - 1] == ']') {
@@ -640,9 +652,11 @@ int wh_tcp_dial(const char *scheme, const char *rest,
 		size_t errlen)
 {
 	char host[256], port[16];
-	if (split_hostport(rest, host, sizeof(host), port, sizeof(port))) {
-		set_err(err, errlen, "%s: bad address '%s' (want HOST:PORT)",
-			scheme, rest);
+	int sr = split_hostport(rest, host, sizeof(host), port, sizeof(port), false);
+	if (sr) {
+		set_err(err, errlen, sr == -2 ? "malformed address %s:%s: the port must be a number from 1 to 65535"
+					      : "malformed address %s:%s (want %s:HOST:PORT)",
+			scheme, rest, scheme);
 		return WH_E_MALFORMED;
 	}
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
@@ -765,9 +779,11 @@ int wh_tcp_bind(const char *scheme, const char *rest, int *out_fd,
 		char *addr, size_t addrlen, char *err, size_t errlen)
 {
 	char host[256], port[16];
-	if (split_hostport(rest, host, sizeof(host), port, sizeof(port))) {
-		set_err(err, errlen, "%s: bad address '%s' (want HOST:PORT)",
-			scheme, rest);
+	int sr = split_hostport(rest, host, sizeof(host), port, sizeof(port), true);
+	if (sr) {
+		set_err(err, errlen, sr == -2 ? "malformed address %s:%s: the port must be a number from 0 (any free port) to 65535"
+					      : "malformed address %s:%s (want %s:HOST:PORT)",
+			scheme, rest, scheme);
 		return WH_E_MALFORMED;
 	}
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,

@@ -191,8 +191,10 @@ static bool connect_locked(void)
 	char err[256] = "";
 	int rc = wh_connect(g_addr, &o, &g_ch, err, sizeof(err));
 	if (rc != WH_OK) {
-		fprintf(stderr, "wormhole: OpenCL: cannot reach the Wormhole server at %s: %s%s%s\n",
-			g_addr, wh_status_str(rc), err[0] ? ": " : "", err);
+		/* err says what went wrong when there is one (a malformed
+		 * address, the server's refusal); the status alone otherwise. */
+		fprintf(stderr, "wormhole: OpenCL: cannot reach the Wormhole server at %s: %s\n",
+			g_addr, err[0] ? err : wh_status_str(rc));
 		g_ch = NULL;
 		g_dead = true;
 		return false;

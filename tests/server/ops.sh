@@ -81,7 +81,40 @@ wait $lp; lrc=$?
 check "the other client keeps working" '[ $lrc -eq 0 ] && grep -q calls= "$tmp/l2"'
 check "kick of an unknown client fails" '! "$CTL" --server "$admin" kick 99999 2>/dev/null'
 
+# 4b. wormholectl set: each mistake named precisely (no client needed for
+# those checked before asking; the server's own answers for the others).
+ctl_err() { "$CTL" --server "$admin" "$@" 2>&1 >/dev/null || true; }
+check "set: unknown key named" 'ctl_err set "$lid" bogus 2 | grep -q "unknown key .bogus. (keys: mem objects"'
+check "set: cap out of range" 'ctl_err set "$lid" cap 150 | grep -q "value 150 out of range for cap"'
+check "set: weight 0 out of range" 'ctl_err set "$lid" weight 0 | grep -q "value 0 out of range for weight"'
+check "set: negative number" 'ctl_err set "$lid" weight -1 | grep -q "bad value .-1. for weight: limits are not negative"'
+check "set: unknown client" 'ctl_err set 99999 weight 2 | grep -q "no such client"'
+check "admin address logged once, with the --server hint" '[ "$(grep -c "$admin" "$tmp/wd.log")" = 1 ] && grep -q "admin: wormholectl --server $admin list" "$tmp/wd.log"'
+
 kill "$wpid"; wait "$wpid"; wrc=$?; wpid=
 check "SIGTERM stops the server cleanly" '[ $wrc -eq 0 ] && grep -q stopped "$tmp/wd.log"'
+
+# 5. Addresses and policy checked before anything is served.
+out=$(timeout 10 "$WD" --api echo --listen tcp:127.0.0.1:70000 --admin none 2>&1); rc=$?
+check "listen port 70000 refused, clearly" '[ $rc -ne 0 ] && grep -q "malformed address tcp:127.0.0.1:70000: the port must be a number" <<<"$out"'
+out=$(timeout 10 "$SPIN" tcp:127.0.0.1:99999 - 10 0.1 2>&1); rc=$?
+check "client port 99999 refused as malformed, not 'connection refused'" '[ $rc -ne 0 ] && grep -q "malformed address tcp:127.0.0.1:99999" <<<"$out"'
+out=$(timeout 10 "$SPIN" tcp:127.0.0.1 - 10 0.1 2>&1); rc=$?
+check "malformed address reported as such" '[ $rc -ne 0 ] && grep -q "malformed address tcp:127.0.0.1 (want tcp:HOST:PORT)" <<<"$out"'
+printf '[client a]\ntoken = same-token-0123456789\n[client b]\nweight = 2\ntoken = same-token-0123456789\n' >"$tmp/dup.conf"
+out=$(timeout 10 "$WD" --api echo --config "$tmp/dup.conf" --admin none 2>&1); rc=$?
+check "two clients with one token refused with FILE:LINE" '[ $rc -eq 2 ] && grep -q "dup.conf:5: client .b. has the same token as client .a." <<<"$out"'
+printf '[client a]\nuid = 4242\n[client nobody]\nweight = 2\n' >"$tmp/never.conf"
+out=$(timeout 10 "$WD" --api echo --config "$tmp/never.conf" --admin none 2>&1); rc=$?
+check "a client section that can never match refused with FILE:LINE" '[ $rc -eq 2 ] && grep -q "never.conf:3: client .nobody. can never match" <<<"$out"'
+# --listen beside a config with listen lines: said, not silent; a unix
+# socket is opened to the uids the config names.
+printf '[server]\nlisten = unix:%s/cfg.sock\n[client u]\nuid = 4242\n' "$tmp" >"$tmp/uid.conf"
+"$WD" --api echo --config "$tmp/uid.conf" --listen "unix:$tmp/flag.sock" --admin none >"$tmp/wd2.log" 2>&1 &
+wpid=$!
+for _ in $(seq 50); do grep -q ready "$tmp/wd2.log" && break; sleep 0.1; done
+check "--listen beside config listen lines: warned" 'grep -q "warning: --listen given: the 1 .listen =. line(s) of .*uid.conf are not used" "$tmp/wd2.log"'
+check "unix socket open to the config's uid clients (0666)" '[ "$(stat -c %a "$tmp/flag.sock")" = 666 ]'
+kill "$wpid"; wait "$wpid"; wpid=
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -79,7 +79,13 @@ static void test_bad(void **state)
 	expect_bad("[client a]\nweight = 0\n", 2, "bad value");
 	expect_bad("[client a]\nmem = lots\n", 2, "bad value");
 	expect_bad("[client a]\ntoken = short\n", 2, "too short");
-	expect_bad("[client a]\n[client a]\n", 2, "defined twice");
+	expect_bad("[client a]\nuid = 7\n[client a]\n", 3, "defined twice");
+	/* a token names one client; a section without identity matches nobody */
+	expect_bad("[client a]\ntoken = 0123456789abcdef0\n[client b]\ntoken = 0123456789abcdef0\n",
+		   4, "client 'b' has the same token as client 'a'");
+	expect_bad("[client a]\nuid = 7\n[client lost]\nweight = 2\n[client c]\nuid = 8\n", 3,
+		   "client 'lost' can never match");
+	expect_bad("[client a]\nuid = 7\n[client lost]\nweight = 2\n", 3, "can never match");
 	expect_bad("[default]\ncolour = blue\n", 2, "unknown key");
 	expect_bad("[client a]\ncap = 101\n", 2, "bad value");
 	expect_bad("[server]\nfoo = 1\n", 2, "unknown server key");
