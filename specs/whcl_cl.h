@@ -24,6 +24,10 @@
 
 #define WH_CL_OVF UINT64_MAX
 
+/* Server-to-client event: kernel printf output, for the client's fd 1
+ * (payload: one byte run).  WHCL_EV_CALLBACK (0xffff) is generated. */
+#define WHCL_EV_STDOUT 0xfffe
+
 static inline uint64_t wh_cl_mul(uint64_t a, uint64_t b)
 {
 	uint64_t r;

@@ -641,9 +641,39 @@ void whc_cb_cancel(uint64_t cookie)
 }
 
 /* On the thread that waits in wh_call: copy and queue, nothing more. */
+/* Kernel printf output the server captured: written to our fd 1 now, on
+ * the calling thread, before the call that brought it returns (where the
+ * native driver writes it: with write(2), around stdio's buffer). */
+static void write_stdout(const struct wh_msg *ev)
+{
+	struct wh_dec d;
+	const void *p = NULL;
+	uint64_t n = 0;
+	wh_dec_init(&d, ev->payload, ev->hdr.payload_len, NULL);
+	wh_dec_bytes(&d, &p, &n, WH_MAX_PAYLOAD);
+	if (wh_dec_finish(&d) != WH_OK) {
+		fprintf(stderr, "wormhole: OpenCL: malformed printf output dropped\n");
+		return;
+	}
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(STDOUT_FILENO, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		c += w;
+		n -= (uint64_t)w;
+	}
+}
+
 static void on_event(void *ctx, const struct wh_msg *ev)
 {
 	(void)ctx;
+	if (ev->hdr.api_id == WH_API_OPENCL && ev->hdr.func_id == WHCL_EV_STDOUT) {
+		write_stdout(ev);
+		return;
+	}
 	if (ev->hdr.api_id != WH_API_OPENCL || ev->hdr.func_id != WHCL_EV_CALLBACK)
 		return;
 	struct wh_dec d;

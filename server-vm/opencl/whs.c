@@ -664,7 +664,7 @@ static int ocl_init(struct wh_server *srv, char *err, size_t errlen)
 			 "(check /etc/OpenCL/vendors or OCL_ICD_VENDORS; install e.g. pocl-opencl-icd)");
 		return -1;
 	}
-	return 0;
+	return whs_printf_init(err, errlen);
 }
 
 static void ocl_fini(struct wh_server *srv)
@@ -721,6 +721,7 @@ static int ocl_client_open(struct wh_client *c, void **state)
 	s->sink->c = c;
 	s->sink->alive = true;
 	atomic_init(&s->sink->refs, 1);
+	whs_printf_client(c, true);
 	*state = s;
 	return WH_OK;
 }
@@ -756,6 +757,7 @@ static void ocl_client_close(struct wh_client *c, void *state)
 		wh_log("opencl: client %u gone: released %zu objects (%" PRIu64 " bytes of device memory)",
 		       c->id, n, bytes);
 	arena_reset(s);
+	whs_printf_client(c, false);
 	sink_put(s->sink);
 	free(s->objs);
 	free(s->rev);
@@ -783,6 +785,11 @@ static int ocl_dispatch(struct wh_client *c, void *state, const struct wh_msg *m
 	}
 	int rc = whs_fns[f].fn(s, d, rep, async);
 	arena_reset(s);
+	if (f == WHCL_F_clEnqueueNDRangeKernel || f == WHCL_F_clEnqueueTask)
+		s->kernels_run = true;
+	/* kernel printf output reaches the client before this call's reply */
+	if (!async)
+		whs_printf_flush(s);
 	/* A posted call refused before it ran (malformed, stale id, quota):
 	 * the client learns it at its next synchronizing call. */
 	if (async && rc != WH_OK)

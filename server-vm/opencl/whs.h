@@ -41,6 +41,7 @@ struct whs {
 	struct whs_blk *arena;       /* per-call scratch, freed after the call */
 	uint64_t user_events;        /* user events ever created (0: skip scans) */
 	struct whs_flight *flight;   /* kernel launches in flight (whs_sched.c) */
+	bool kernels_run;            /* launched a kernel: printf output may come */
 	/* ids of posted creations that failed, and why (the last 64;
 	 * bounded: a hostile client cannot grow it) */
 	struct { uint64_t id; cl_int err; } failed[64];
@@ -53,6 +54,11 @@ struct whs_fn {
 	bool async_ok;
 };
 extern const struct whs_fn whs_fns[WHCL_F_COUNT];
+
+/* Kernel printf output to the client's stdout (whs_printf.c). */
+int whs_printf_init(char *err, size_t errlen);
+void whs_printf_client(struct wh_client *c, bool joins);
+void whs_printf_flush(struct whs *s);
 
 void *whs_alloc(struct whs *s, size_t n);             /* zeroed, per call */
 void *whs_get(struct whs *s, uint64_t id, unsigned kind, const char *what);

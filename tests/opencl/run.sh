@@ -74,9 +74,9 @@ done
 # creation from host memory, writes, reads and maps must give what the
 # native driver gives (pieces, never a reply over the limit, never a hang);
 # one byte over CL_DEVICE_MAX_MEM_ALLOC_SIZE fails alike.
-big=(268431360 256M 268447801 max+1)
+big=(256M 268447801 max+1)
 exp=$(native timeout 300 "$T/ocl-bigmap" "${big[@]}" 2>"$tmp/native.err"); rc=$?
-if [ $rc -ne 0 ] || [ "$(grep -c 'map-read=1 map-write=1 map-invalidate=1' <<<"$exp")" != 3 ]; then
+if [ $rc -ne 0 ] || [ "$(grep -c "map-read=1 map-write=1 map-invalidate=1" <<<"$exp")" != 2 ]; then
 	bad "bigmap: native run failed ($rc): $(head -3 "$tmp/native.err")"
 else
 	for a in "shm:$shmname" "unix:$tmp/s.sock"; do
@@ -89,6 +89,36 @@ else
 			head -5 "$tmp/wh.err"
 		fi
 	done
+fi
+
+# 1c. Kernel printf: the output reaches the client's stdout, in order with
+# the host's own lines, as natively (work-items of one kernel may print in
+# any order: those lines are compared sorted).
+norm() { grep -v '^many ' "$1"; echo ---; grep '^many ' "$1" | sort; }
+native timeout 120 "$T/ocl-printf" >"$tmp/pf.native" 2>"$tmp/native.err"; rc=$?
+if [ $rc -ne 0 ] || ! grep -q '^kernel step 2 f=3.000 s=text v=2,1,2,3$' "$tmp/pf.native" || [ "$(grep -c '^big line' "$tmp/pf.native")" != 2000 ]; then
+	bad "printf: native run failed or printed nothing ($rc): $(head -3 "$tmp/native.err")"
+else
+	for a in "shm:$shmname" "unix:$tmp/s.sock" "tcp:127.0.0.1:$port"; do
+		viawh "$a" timeout 120 "$T/ocl-printf" >"$tmp/pf.wh" 2>"$tmp/wh.err"; rc=$?
+		if [ $rc -eq 0 ] && diff <(norm "$tmp/pf.native") <(norm "$tmp/pf.wh") >/dev/null; then
+			ok "kernel printf over ${a%%:*}: $(wc -l <"$tmp/pf.wh") lines as natively, in order"
+		else
+			bad "kernel printf over ${a%%:*} (rc $rc)"; diff <(norm "$tmp/pf.native") <(norm "$tmp/pf.wh") | head -5
+		fi
+	done
+	# With another client in the same server process the output cannot be
+	# attributed: it must reach nobody else (and the server says so).
+	viawh "unix:$tmp/s.sock" timeout 120 "$T/ocl-vecadd" 65536 3000 >"$tmp/other.out" 2>&1 &
+	other=$!
+	sleep 1
+	viawh "shm:$shmname" timeout 120 "$T/ocl-printf" >"$tmp/pf2.wh" 2>/dev/null; rc=$?
+	wait $other
+	if [ $rc -eq 0 ] && ! grep -q 'kernel step\|big line' "$tmp/other.out" && grep -q 'kernel printf output dropped' "$tmp/srv.log"; then
+		ok "kernel printf with two clients in one process: reaches no other client (dropped, logged)"
+	else
+		bad "kernel printf with two clients (rc $rc)"; grep -m3 'kernel step\|big line' "$tmp/other.out"
+	fi
 fi
 
 # 2. clinfo: same platforms, devices and properties.  POCL derives its
