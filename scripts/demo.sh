@@ -73,7 +73,7 @@ for _ in $(seq 100); do
 done
 sleep 1.5  # let them allocate and run a little
 ctl list | sed 's/^/   /'
-kill "${bg[@]}" 2>/dev/null; wait "${bg[@]}" 2>/dev/null; bg=()
+kill "${bg[@]}" 2>/dev/null; wait "${bg[@]}" 2>/dev/null || true; bg=()
 sleep 0.3  # let the server notice them leave
 echo
 echo "== server log"
