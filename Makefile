@@ -9,7 +9,8 @@ MESON_OPTS ?=
 all: build
 
 # Package groups (scripts/deps.d/*.txt): make demo installs only what the demo
-# needs; make test adds the test tools, QEMU (vm) and the Bochs/KVM tooling.
+# needs; make test adds the test tools, QEMU (vm), the Bochs/KVM tooling and
+# TLS/Slurm (cluster).
 deps:
 	scripts/deps.sh all
 
@@ -17,7 +18,7 @@ deps-demo:
 	scripts/deps.sh demo
 
 deps-test:
-	scripts/deps.sh test vm kvm
+	scripts/deps.sh test vm kvm cluster
 
 deps-bench:
 	scripts/deps.sh bench
