@@ -104,13 +104,14 @@ static int set_limit(struct wh_limits *l, const char *key, const char *val)
 
 enum section { SEC_NONE, SEC_SERVER, SEC_DEFAULT, SEC_CLIENT };
 
-/* A [client] section with neither token, uid nor region matches nobody:
- * its limits would never apply, which is surely not what was meant. */
+/* A [client] section with no identity (token, uid, region, certificate
+ * fingerprint or subject) matches nobody: its limits would never apply,
+ * which is surely not what was meant. */
 static bool client_can_match(const struct wh_client_policy *cl)
 {
-	return cl->token[0] || cl->has_uid || cl->region[0];
+	return cl->token[0] || cl->has_uid || cl->region[0] || cl->cert[0] || cl->subject[0];
 }
-#define NEVER_MATCHES "client '%s' can never match a client: give it a token, uid or region"
+#define NEVER_MATCHES "client '%s' can never match a client: give it a token, uid, region, cert or subject"
 
 
 int wh_config_load(struct wh_config *cfg, const char *path, char *err,

@@ -290,7 +290,7 @@ EOF
 "$WHD" -c "$T/remote.conf" --api echo -l "unix:$T/remote.sock" >"$T/remote.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q ready "$T/remote.log" && break; sleep 0.1; done
-radm=$(sed -n 's/.*listening on \(tls:127.0.0.1:[0-9]*\) (admin).*/\1/p' "$T/remote.log")
+radm=$(sed -n 's/.*listening on \(tls:127.0.0.1:[0-9]*\) (admin.*/\1/p' "$T/remote.log")
 rctl() { WORMHOLE_TLS_CA=$T/pki/ca.pem "$CTL" --server "$radm" "$@"; }
 out=$(WORMHOLE_TLS_CERT=$T/pki/client.pem WORMHOLE_TLS_KEY=$T/pki/client.key rctl client add job-9 mem=1M 2>&1)
 check "tls: admin address: the node's certificate (admin = yes) mints a session" \
