@@ -4,9 +4,9 @@
  *
  * Drivers print a kernel's printf output on the process's stdout (POCL
  * writes it to fd 1 when the kernel completes, before its event does), so
- * here it would land in wormholed's stdout.  At start-up fd 1 becomes a
- * pipe; a reader thread drains it into a buffer (so a driver never blocks
- * on a full pipe).  At the end of every synchronizing call of a client that
+ * here it would land in wormholed's stdout.  When the first client comes,
+ * fd 1 becomes a pipe; a reader thread drains it into a buffer (so a driver
+ * never blocks on a full pipe).  At the end of every synchronizing call of a client that
  * launched kernels since, the calling thread drains what is left in the pipe
  * and sends the bytes to the client as WHCL_EV_STDOUT events, before the
  * call's reply: the client library writes them to its fd 1 before the call
@@ -91,34 +91,50 @@ static void *reader(void *arg)
 	}
 }
 
+static bool g_enabled;               /* capture wanted (whs_printf_init) */
+static bool g_started;               /* tried to start it (first client) */
+
 int whs_printf_init(char *err, size_t errlen)
 {
+	(void)err, (void)errlen;
 	const char *keep = getenv("WORMHOLE_KEEP_STDOUT");
-	if (keep && *keep && strcmp(keep, "0"))
-		return 0;
+	g_enabled = !(keep && *keep && strcmp(keep, "0"));
+	return 0;
+}
+
+/* Under g_lock.  Started with the first client, not at init: in the
+ * process model a worker closes every descriptor it does not know of
+ * between its driver's start-up and its client, and this pipe must
+ * survive that. */
+static void start_locked(void)
+{
+	g_started = true;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC)) {
-		snprintf(err, errlen, "opencl: printf capture: pipe: %s", strerror(errno));
-		return -1;
+		wh_log("opencl: kernel printf output stays in the server's stdout: pipe: %s",
+		       strerror(errno));
+		return;
 	}
 	fcntl(p[1], F_SETPIPE_SZ, 1 << 20); /* best effort: fewer wake-ups */
 	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
 	fflush(stdout);
 	if (dup2(p[1], STDOUT_FILENO) < 0) {
-		snprintf(err, errlen, "opencl: printf capture: dup2: %s", strerror(errno));
+		wh_log("opencl: kernel printf output stays in the server's stdout: dup2: %s",
+		       strerror(errno));
 		close(p[0]);
 		close(p[1]);
-		return -1;
+		return;
 	}
 	close(p[1]);
 	g_rd = p[0];
 	pthread_t t;
 	if (pthread_create(&t, NULL, reader, NULL)) {
-		snprintf(err, errlen, "opencl: printf capture: no reader thread");
-		return -1;
+		/* no reader: flushes still drain it, a driver may block on a
+		 * full pipe until the next one */
+		wh_log("opencl: kernel printf capture without a reader thread");
+		return;
 	}
 	pthread_detach(t);
-	return 0;
 }
 
 /* Under g_lock: forgets what is buffered (nobody it can go to). */
@@ -160,13 +176,19 @@ static char *take_locked(size_t *n, uint64_t *dropped)
 
 void whs_printf_client(struct wh_client *c, bool joins)
 {
-	if (g_rd < 0)
+	if (!g_enabled)
 		return;
 	char *b = NULL;
 	size_t n = 0;
 	uint64_t dropped = 0;
 	struct wh_client *to = NULL;
 	pthread_mutex_lock(&g_lock);
+	if (!g_started)
+		start_locked();
+	if (g_rd < 0) {
+		pthread_mutex_unlock(&g_lock);
+		return;
+	}
 	pull_locked();
 	if (joins && g_clients == 1 && g_only) {
 		/* what was printed so far is the one client's: its now */

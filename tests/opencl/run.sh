@@ -119,6 +119,24 @@ else
 	else
 		bad "kernel printf with two clients (rc $rc)"; grep -m3 'kernel step\|big line' "$tmp/other.out"
 	fi
+	# One worker process per client (--isolate process): two clients at
+	# once, each gets exactly its own output.
+	OCL_ICD_VENDORS=$tmp/native "$WHD" --isolate process -l "unix:$tmp/proc.sock" -a "unix:$tmp/admin-p.sock" \
+		-c "$tmp/wh.conf" --api opencl >"$tmp/proc.log" 2>&1 &
+	ps=$!
+	pids+=("$ps")
+	for _ in $(seq 100); do grep -q ready "$tmp/proc.log" && break; sleep 0.05; done
+	viawh "unix:$tmp/proc.sock" timeout 120 "$T/ocl-printf" >"$tmp/pf.p1" 2>"$tmp/p1.err" &
+	p1=$!
+	viawh "unix:$tmp/proc.sock" timeout 120 "$T/ocl-printf" >"$tmp/pf.p2" 2>"$tmp/p2.err"; rc2=$?
+	wait $p1; rc1=$?
+	kill "$ps" 2>/dev/null
+	if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && diff <(norm "$tmp/pf.native") <(norm "$tmp/pf.p1") >/dev/null &&
+	   diff <(norm "$tmp/pf.native") <(norm "$tmp/pf.p2") >/dev/null; then
+		ok "kernel printf, one worker process per client: two clients at once, each gets its own output"
+	else
+		bad "kernel printf with worker processes (rc $rc1/$rc2)"; head -3 "$tmp/p1.err" "$tmp/p2.err"; tail -3 "$tmp/proc.log"
+	fi
 fi
 
 # 2. clinfo: same platforms, devices and properties.  POCL derives its
