@@ -186,7 +186,8 @@ for item in "${W_LIST[@]}"; do
 	nt=$(ls "$W/traces/$name" 2>/dev/null | wc -l)
 	note "$(printf '%-21s %-7s %-7s %-13s %-13s %s %s' "$name" "${n:-?}" "${t:-?}" "${s:-?}" "$cmp" "$nt" "$p")"
 done
-names=$(for item in "${W_LIST[@]}"; do read -r name _ <<< "$item"; echo "$name"; done)
+names=$(for item in "${W_LIST[@]}"; do read -r name _ <<< "$item"; echo "$name"
+	[ -d "$W/traces/$name-passive" ] && echo "$name-passive"; done)
 # shellcheck disable=SC2086
 python3 "$repo/tools/cudatrace/summarize.py" "$W/traces" $names > "$W/surface.txt" 2>&1
 cp "$W/surface.txt" "$S" "$out/"
