@@ -18,8 +18,9 @@
  * (the plain unix:/tcp: paths are untouched by this file).  The socket stays
  * blocking for sends (GnuTLS pushes whole records) and is read with
  * MSG_DONTWAIT, as sock.c reads a plain socket; one thread may send while
- * another receives, which GnuTLS allows on one session.  Small sends (a
- * header and a small payload) are corked into one record.
+ * another waits to receive (calls into the session itself are serialized:
+ * io_lock).  Small sends (a header and a small payload) are corked into one
+ * record.
  *
  * Server side: accept() only takes the TCP connection; the handshake runs
  * on the first read, i.e. in wh_handshake() on the client's own thread
@@ -102,6 +103,13 @@ struct tls_io {
 	bool client_ca;          /* server: verify client certs against a CA */
 	_Atomic int hs;          /* 0 pending, 1 done, -1 failed */
 	pthread_mutex_t hs_lock;
+	/* Around each call into the session once it runs.  GnuTLS lets one
+	 * thread send while another receives, but a received TLS 1.3
+	 * KeyUpdate makes gnutls_record_recv() send its answer itself: a
+	 * peer could make that race our own sender.  Receives never block
+	 * inside (MSG_DONTWAIT, waits happen outside in poll), so a receiver
+	 * waits at most for one send to go out. */
+	pthread_mutex_t io_lock;
 	struct tls_cred *cred;
 	struct wh_peer *peer;    /* server: filled once the handshake is done */
 	/* Read-ahead under GnuTLS: it asks for a record's 5-byte header, then
@@ -254,7 +262,9 @@ static long tls_read(void *ctx, void *dst, size_t n)
 	struct tls_io *t = ctx;
 	if (ensure_handshake(t))
 		return -1;
+	pthread_mutex_lock(&t->io_lock);
 	ssize_t r = gnutls_record_recv(t->s, dst, n);
+	pthread_mutex_unlock(&t->io_lock);
 	if (r > 0)
 		return (long)r;
 	if (r == 0)
@@ -289,28 +299,35 @@ static long tls_writev(void *ctx, const struct iovec *iov, int n)
 	for (int i = 0; i < n; i++)
 		total += iov[i].iov_len;
 	bool cork = total <= CORK_MAX && n > 1;
+	long rc = (long)total;
+	pthread_mutex_lock(&t->io_lock);
 	if (cork)
 		gnutls_record_cork(t->s);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n && rc >= 0; i++)
 		if (iov[i].iov_len && send_all(t, iov[i].iov_base, iov[i].iov_len) < 0)
-			return -1;
+			rc = -1;
 	if (cork) {
 		int r;
 		do
 			r = gnutls_record_uncork(t->s, GNUTLS_RECORD_WAIT);
 		while (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED);
 		if (r < 0)
-			return -1;
+			rc = -1;
 	}
-	return (long)total;
+	pthread_mutex_unlock(&t->io_lock);
+	return rc;
 }
 
 static int tls_wait(void *ctx, bool in, int timeout_ms)
 {
 	struct tls_io *t = ctx;
-	if (in && atomic_load(&t->hs) > 0 &&
-	    (gnutls_record_check_pending(t->s) || t->rpos < t->rlen))
-		return 1;
+	if (in && atomic_load(&t->hs) > 0) {
+		pthread_mutex_lock(&t->io_lock);
+		bool ready = gnutls_record_check_pending(t->s) || t->rpos < t->rlen;
+		pthread_mutex_unlock(&t->io_lock);
+		if (ready)
+			return 1;
+	}
 	struct pollfd pf = { .fd = t->fd, .events = in ? POLLIN : POLLOUT };
 	for (;;) {
 		int r = poll(&pf, 1, timeout_ms);
@@ -335,8 +352,6 @@ static void tls_close(void *ctx)
 	if (atomic_load(&t->hs) > 0) {
 		/* close_notify; the socket is blocking for sends, but a peer
 		 * that stopped reading could hold us: don't wait for room. */
-		int fl = MSG_DONTWAIT;
-		(void)fl;
 		struct pollfd pf = { .fd = t->fd, .events = POLLOUT };
 		if (poll(&pf, 1, 0) == 1 && !(pf.revents & (POLLERR | POLLHUP)))
 			gnutls_bye(t->s, GNUTLS_SHUT_WR);
@@ -345,6 +360,7 @@ static void tls_close(void *ctx)
 	cred_put(t->cred);
 	close(t->fd);
 	pthread_mutex_destroy(&t->hs_lock);
+	pthread_mutex_destroy(&t->io_lock);
 	free(t);
 }
 
@@ -386,6 +402,7 @@ static struct tls_io *io_new(int fd, bool server, struct tls_cred *cr)
 	t->cred = cr;
 	atomic_fetch_add(&cr->refs, 1);
 	pthread_mutex_init(&t->hs_lock, NULL);
+	pthread_mutex_init(&t->io_lock, NULL);
 	gnutls_transport_set_ptr(t->s, t);
 	gnutls_transport_set_pull_function(t->s, pull);
 	gnutls_transport_set_pull_timeout_function(t->s, pull_timeout);
