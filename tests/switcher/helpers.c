@@ -19,8 +19,55 @@ void th_addr(const char *scheme, char *buf, size_t n)
 		snprintf(buf, n, "shm:wh-test-%d-%u", (int)getpid(), seq);
 	else if (!strcmp(scheme, "unix"))
 		snprintf(buf, n, "unix:/tmp/wh-test-%d-%u.sock", (int)getpid(), seq);
+	else if (!strcmp(scheme, "tls"))
+		snprintf(buf, n, "tls:127.0.0.1:0");
 	else
 		snprintf(buf, n, "tcp:127.0.0.1:0");
+}
+
+static char tls_dir[64], tls_cert[128], tls_key[128], tls_ca[128];
+
+static void tls_cleanup(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tls_dir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", tls_dir);
+}
+
+bool th_tls_init(void)
+{
+	const char *script = getenv("WH_TLS_CERTS");
+	if (tls_dir[0])
+		return true;
+	if (!script)
+		return false;
+	snprintf(tls_dir, sizeof(tls_dir), "/tmp/wh-tls-XXXXXX");
+	if (!mkdtemp(tls_dir)) {
+		tls_dir[0] = '\0';
+		return false;
+	}
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "%s %s/pki >/dev/null", script, tls_dir);
+	if (system(cmd)) {
+		tls_cleanup();
+		tls_dir[0] = '\0';
+		return false;
+	}
+	snprintf(tls_cert, sizeof(tls_cert), "%s/pki/server.pem", tls_dir);
+	snprintf(tls_key, sizeof(tls_key), "%s/pki/server.key", tls_dir);
+	snprintf(tls_ca, sizeof(tls_ca), "%s/pki/ca.pem", tls_dir);
+	setenv("WORMHOLE_TLS_CA", tls_ca, 1);	/* every client checks the server */
+	atexit(tls_cleanup);
+	return true;
+}
+
+void th_tls(struct wh_listen_opts *o)
+{
+	if (tls_dir[0]) {
+		o->tls_cert = tls_cert;
+		o->tls_key = tls_key;
+	}
 }
 
 int th_auth(void *ctx, struct wh_peer *peer, const char *token, size_t len)
@@ -45,6 +92,8 @@ pid_t th_spawn_echo(const char *addr, const struct wh_listen_opts *opts,
 					    .server_name = "echo-test" };
 		if (opts)
 			o = *opts;
+		if (!o.tls_cert)
+			th_tls(&o);
 		struct wh_listener *l;
 		char err[256];
 		if (wh_listen(addr, &o, &l, err, sizeof(err))) {

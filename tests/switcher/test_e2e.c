@@ -296,6 +296,7 @@ static void test_client_killed_mid_call(void **state)
 	char a[256];
 	th_addr(scheme, a, sizeof(a));
 	struct wh_listen_opts lo = { .auth = th_auth };
+	th_tls(&lo);
 	struct wh_listener *l;
 	char err[256];
 	assert_int_equal(wh_listen(a, &lo, &l, err, sizeof(err)), WH_OK);
@@ -317,7 +318,7 @@ static void test_client_killed_mid_call(void **state)
 	struct wh_chan *sc;
 	assert_int_equal(wh_accept(l, &sc, 5000), WH_OK);
 	const struct wh_peer *p = wh_chan_peer(sc);
-	if (strcmp(scheme, "tcp")) {
+	if (strcmp(scheme, "tcp") && strcmp(scheme, "tls")) {
 		assert_int_equal(p->pid, child); /* SO_PEERCRED */
 		assert_int_equal(p->uid, getuid());
 	} else {
@@ -364,6 +365,7 @@ static void test_shutdown(void **state)
 	char a[256], err[256];
 	th_addr(scheme, a, sizeof(a));
 	struct wh_listen_opts lo = { .auth = th_auth };
+	th_tls(&lo);
 	struct wh_listener *l;
 	assert_int_equal(wh_listen(a, &lo, &l, err, sizeof(err)), WH_OK);
 	pid_t child = fork();
@@ -457,6 +459,7 @@ static void test_duplex_events(void **state)
 	char a[256], err[256];
 	th_addr(scheme, a, sizeof(a));
 	struct wh_listen_opts lo = { .auth = th_auth };
+	th_tls(&lo);
 	struct wh_listener *l;
 	assert_int_equal(wh_listen(a, &lo, &l, err, sizeof(err)), WH_OK);
 	enum { EVENTS = 2000, CALLS = 2000 };
@@ -1041,11 +1044,16 @@ static void test_auth_and_addresses(void **state)
 #define PER_SCHEME(fn, su, td)                                              \
 	cmocka_unit_test_prestate_setup_teardown(fn, su, td, (void *)"shm"), \
 	cmocka_unit_test_prestate_setup_teardown(fn, su, td, (void *)"unix"),\
-	cmocka_unit_test_prestate_setup_teardown(fn, su, td, (void *)"tcp")
+	cmocka_unit_test_prestate_setup_teardown(fn, su, td, (void *)"tcp"), \
+	cmocka_unit_test_prestate_setup_teardown(fn, su, td, (void *)"tls")
 
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	if (!th_tls_init()) {
+		fprintf(stderr, "test-switcher-e2e: tls: needs WH_TLS_CERTS (scripts/tls-certs.sh, certtool)\n");
+		return 1;
+	}
 	const struct CMUnitTest tests[] = {
 		PER_SCHEME(test_echo_sizes, setup, teardown),
 		cmocka_unit_test_prestate_setup_teardown(
