@@ -57,10 +57,26 @@ struct wh_server {
 	int naccel;
 	struct wh_worker_opts wopts;
 	pid_t broker_pid;
+	/* Process model, in a worker: the broker decides who a peer is (its
+	 * policy table is the live one: wormholectl client add/remove after
+	 * this worker was forked).  auth_remote asks it; the answer is kept
+	 * here for wh_client_admit. */
+	int (*auth_remote)(struct wh_server *srv, struct wh_peer *peer,
+			   const char *token, size_t token_len);
+	bool remote_known;
+	char remote_name[64];
+	struct wh_limits remote_limits;
 };
 
 /* wormholectl's default address (wormholed --admin, wormholectl --server). */
 #define WH_DEFAULT_ADMIN "unix:/tmp/wormholed-admin.sock"
+
+/* Who peer is by the live policies: WH_OK with *name ("" for a client no
+ * policy names) and *limits filled, or WH_E_DENIED.  Sets peer->auth_name
+ * for a token or certificate match. */
+int wh_server_authorize(struct wh_server *srv, struct wh_peer *peer,
+			const char *token, size_t token_len, char name[64],
+			struct wh_limits *limits);
 
 void wh_server_init(struct wh_server *srv);
 int wh_server_listen(struct wh_server *srv, const char *addr, bool admin);

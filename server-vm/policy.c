@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,7 +150,12 @@ static uint32_t kick_named(struct wh_server *srv, const char *name)
 	for (struct wh_client *c = srv->clients; c; c = c->next) {
 		if (!c->is_admin && named(c, name)) {
 			atomic_store(&c->kick, true);
-			wh_chan_shutdown(c->ch);
+			if (c->worker_pid > 0)
+				/* process model: as wh_server_kick (the record
+				 * stays until reaped: the pid is still its own) */
+				kill(c->worker_pid, SIGKILL);
+			else
+				wh_chan_shutdown(c->ch);
 			n++;
 		}
 	}

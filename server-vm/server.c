@@ -252,6 +252,19 @@ int wh_client_admit(struct wh_client *c)
 		return -1;
 	}
 	c->peer = *wh_chan_peer(c->ch);
+	if (c->srv->auth_remote) {
+		/* A worker: the broker matched the live policies. */
+		pthread_mutex_lock(&c->pending_lock);
+		if (c->srv->remote_known && c->srv->remote_name[0]) {
+			c->limits = c->srv->remote_limits;
+			snprintf(c->name, sizeof(c->name), "%s", c->srv->remote_name);
+		} else if (c->srv->remote_known) {
+			c->limits = c->srv->remote_limits;
+		}
+		c->pending_limits = c->limits;
+		pthread_mutex_unlock(&c->pending_lock);
+		return 0;
+	}
 	pthread_rwlock_rdlock(&c->srv->policy_lock);
 	const struct wh_client_policy *pol = wh_config_match(&c->srv->cfg, &c->peer);
 	pthread_mutex_lock(&c->pending_lock);
@@ -439,10 +452,9 @@ static int client_start(struct wh_server *srv, struct wh_listener *l,
 
 /* ---- listeners -------------------------------------------------------- */
 
-static int auth_peer(void *ctx, struct wh_peer *peer, const char *token,
-		     size_t token_len)
+static int auth_local(struct wh_server *srv, struct wh_peer *peer,
+		      const char *token, size_t token_len)
 {
-	struct wh_server *srv = ctx;
 	pthread_rwlock_rdlock(&srv->policy_lock);
 	const struct wh_client_policy *p = wh_config_by_token(&srv->cfg, token, token_len);
 	if (!p && !token_len)
@@ -467,6 +479,31 @@ static int auth_peer(void *ctx, struct wh_peer *peer, const char *token,
 			       "client certificate", peer->id);
 		return WH_E_DENIED;
 	}
+	return WH_OK;
+}
+
+static int auth_peer(void *ctx, struct wh_peer *peer, const char *token,
+		     size_t token_len)
+{
+	struct wh_server *srv = ctx;
+	if (srv->auth_remote)
+		return srv->auth_remote(srv, peer, token, token_len);
+	return auth_local(srv, peer, token, token_len);
+}
+
+int wh_server_authorize(struct wh_server *srv, struct wh_peer *peer,
+			const char *token, size_t token_len, char name[64],
+			struct wh_limits *limits)
+{
+	peer->auth_name[0] = '\0';
+	int rc = auth_local(srv, peer, token, token_len);
+	if (rc)
+		return rc;
+	pthread_rwlock_rdlock(&srv->policy_lock);
+	const struct wh_client_policy *pol = wh_config_match(&srv->cfg, peer);
+	*limits = pol ? pol->limits : srv->cfg.defaults;
+	snprintf(name, 64, "%s", pol ? pol->name : "");
+	pthread_rwlock_unlock(&srv->policy_lock);
 	return WH_OK;
 }
 

@@ -425,9 +425,13 @@ static void sock_close(struct wh_chan *ch)
 static void sock_forget(struct wh_chan *ch)
 {
 	struct sock_chan *c = (struct sock_chan *)ch;
-	if (c->io)
-		return;	/* never reached: io channels have no forget */
-	close(c->fd);
+	if (c->io) {
+		if (!c->io->forget)
+			return;	/* never reached: their ops have no forget */
+		c->io->forget(c->io_ctx);
+	} else {
+		close(c->fd);
+	}
 	pthread_mutex_destroy(&c->slock);
 	free(c->sbuf);
 	free(c->rbuf);
@@ -929,6 +933,7 @@ const struct wh_switcher_ops wh_tls_ops = {
 	.listener_fd = wh_tls_listener_fd,
 	.listener_close = wh_tls_listener_close,
 	STREAM_DATA_OPS,
+	.forget = sock_forget,
 };
 
 /* Data path only: vmfunc.c opens the device (wh_vmfunc_ops). */

@@ -93,6 +93,9 @@ struct wh_stream_io {
 	 * (either may be absent). */
 	void (*mapping)(void *ctx, void **map, size_t *len);
 	int (*fd)(void *ctx);
+	/* Optional (wh_chan_forget): drop this process's copy, telling the
+	 * peer nothing. */
+	void (*forget)(void *ctx);
 };
 
 /* A server-side stream channel over io (ctx is io's); its ops are ops. */

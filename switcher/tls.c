@@ -369,8 +369,22 @@ static int tls_fd(void *ctx)
 	return ((struct tls_io *)ctx)->fd;
 }
 
+/* The process model: a worker serves the channel now; drop ours without a
+ * byte to the peer (the broker never ran the handshake: nothing to say). */
+static void tls_forget(void *ctx)
+{
+	struct tls_io *t = ctx;
+	gnutls_deinit(t->s);
+	cred_put(t->cred);
+	close(t->fd);
+	pthread_mutex_destroy(&t->hs_lock);
+	pthread_mutex_destroy(&t->io_lock);
+	free(t);
+}
+
 static const struct wh_stream_io tls_stream_io = {
 	.fd = tls_fd,
+	.forget = tls_forget,
 	.read = tls_read,
 	.writev = tls_writev,
 	.wait = tls_wait,

@@ -200,6 +200,7 @@ static void *supervise(void *arg)
 	struct wh_server *srv = c->srv;
 	uint64_t deadline = c->accepted_ns + (uint64_t)INIT_MS * 1000000ull;
 	const char *timeout_why = "driver start-up";
+	bool auth_asked = false;
 
 	for (;;) {
 		int tmo = -1;
@@ -238,6 +239,26 @@ static void *supervise(void *arg)
 			atomic_store(&c->preauth, true);
 			atomic_fetch_add(&srv->preauth, 1);
 			break;
+		case WH_CTL_W_AUTH: {
+			/* Once, before READY: not an oracle to try tokens on. */
+			struct wh_ctl ans = { .type = WH_CTL_W_AUTH };
+			if (atomic_load(&c->preauth) && !auth_asked) {
+				auth_asked = true;
+				struct wh_peer pe = m.peer;
+				pe.id[sizeof(pe.id) - 1] = '\0';
+				pe.cert_id[sizeof(pe.cert_id) - 1] = '\0';
+				pe.cert_subject[sizeof(pe.cert_subject) - 1] = '\0';
+				pe.claimed_name[sizeof(pe.claimed_name) - 1] = '\0';
+				size_t tl = strnlen(m.token, sizeof(m.token));
+				ans.ok = wh_server_authorize(srv, &pe, m.token, tl, ans.name,
+							   &ans.limits) == WH_OK;
+				snprintf(ans.auth, sizeof(ans.auth), "%s", pe.auth_name);
+			}
+			explicit_bzero(&m, sizeof(m));
+			if (send(c->ctl_fd, &ans, sizeof(ans), MSG_NOSIGNAL) != (ssize_t)sizeof(ans))
+				goto gone;
+			break;
+		}
 		case WH_CTL_W_HELLO:
 			if (atomic_load(&c->preauth)) {
 				deadline = wh_now_ns() + (uint64_t)HELLO_MS * 1000000ull;

@@ -13,7 +13,9 @@
  *   worker -> broker  ACCEPTED {peer} (a pooled worker took a connection),
  *                     HELLO (driver started and sandboxed: the HELLO
  *                     deadline starts), READY {name, peer, limits},
- *                     BEGIN (asks a turn on the device), CHARGE {ns}
+ *                     BEGIN (asks a turn on the device), CHARGE {ns},
+ *                     AUTH {peer, token} (once; answered AUTH {ok, name,
+ *                     limits}: the broker holds the live policies)
  * The worker's death closes its end: the broker reaps it.
  */
 #ifndef WORMHOLE_BROKER_CTL_H
@@ -30,6 +32,10 @@ enum wh_ctl_type {
 	WH_CTL_W_BEGIN = 4,
 	WH_CTL_W_CHARGE = 5,
 	WH_CTL_W_ACCEPTED = 6,
+	/* worker -> broker, once, during HELLO: {peer, token}; broker ->
+	 * worker: {ok, name, limits} by the live policies (runtime clients
+	 * added or removed after the worker was forked count). */
+	WH_CTL_W_AUTH = 7,
 };
 
 struct wh_ctl {
@@ -41,6 +47,8 @@ struct wh_ctl {
 	char claimed[64];
 	char auth[64];
 	struct wh_limits limits;
+	struct wh_peer peer;	/* AUTH */
+	char token[128];	/* AUTH: at most what a policy holds */
 };
 
 #endif

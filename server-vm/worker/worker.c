@@ -61,6 +61,43 @@ static bool ctl_send(const struct wh_ctl *m)
 	return send(ctl_fd, m, sizeof(*m), MSG_NOSIGNAL) == (ssize_t)sizeof(*m);
 }
 
+/* The auth hook in a worker: the broker answers by its live policies. */
+static int auth_by_broker(struct wh_server *srv, struct wh_peer *peer,
+			  const char *token, size_t token_len)
+{
+	static struct wh_ctl m;
+	memset(&m, 0, sizeof(m));
+	m.type = WH_CTL_W_AUTH;
+	m.peer = *peer;
+	if (token_len >= sizeof(m.token)) {
+		wh_log("refused %s: token too long", peer->id);
+		return WH_E_DENIED;
+	}
+	if (token_len)
+		memcpy(m.token, token, token_len);
+	bool sent = ctl_send(&m);
+	explicit_bzero(&m, sizeof(m));
+	if (!sent)
+		return WH_E_DENIED;
+	for (;;) {
+		ssize_t n = recv(ctl_fd, &m, sizeof(m), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(m))
+			return WH_E_DENIED;
+		if (m.type == WH_CTL_W_AUTH)
+			break;
+	}
+	if (!m.ok)
+		return WH_E_DENIED;
+	m.name[sizeof(m.name) - 1] = m.auth[sizeof(m.auth) - 1] = '\0';
+	snprintf(peer->auth_name, sizeof(peer->auth_name), "%s", m.auth);
+	srv->remote_known = true;
+	snprintf(srv->remote_name, sizeof(srv->remote_name), "%s", m.name);
+	srv->remote_limits = m.limits;
+	return WH_OK;
+}
+
 static bool ctl_wait_go(uint32_t *ok)
 {
 	struct wh_ctl m;
@@ -296,7 +333,8 @@ void wh_worker_main(struct wh_client *c, int ctl, const char *cache)
 	else if (wh_sandbox_seccomp(l3, sizeof(l3)) < 0)
 		goto confine_failed;
 
-	/* 5. */
+	/* 5. Who the peer is: the broker's policies are the live ones. */
+	srv->auth_remote = auth_by_broker;
 	struct wh_ctl m = { .type = WH_CTL_W_HELLO };
 	ctl_send(&m);
 	int refused = wh_client_admit(c);

@@ -88,7 +88,10 @@ tls_cert = $T/pki/server.pem
 tls_key = $T/pki/server.key
 EOF
 start_whd() {
-	OCL_ICD_VENDORS=$T/native "$WHD" -c "$T/wh.conf" --api opencl >>"$T/wormholed.log" 2>&1 &
+	# WH_CLUSTER_WHD_ARGS: e.g. "--isolate process --worker-pool 0".
+	# shellcheck disable=SC2086
+	OCL_ICD_VENDORS=$T/native "$WHD" -c "$T/wh.conf" --api opencl ${WH_CLUSTER_WHD_ARGS:-} \
+		>>"$T/wormholed.log" 2>&1 &
 	whd=$!
 	pids+=("$whd")
 	for _ in $(seq 100); do
