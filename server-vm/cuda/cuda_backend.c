@@ -456,19 +456,6 @@ static int h_init(struct whcs_state *st, struct wh_dec *d, struct wh_enc *rep,
 	return whcs_activate(st);
 }
 
-static int h_set_device(struct whcs_state *st, struct wh_dec *d,
-			struct wh_enc *rep, bool sync)
-{
-	(void)rep;
-	(void)sync;
-	int32_t dev = wh_dec_i32(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	if (dev < 0 || dev >= g_ndev)
-		return cudaErrorInvalidDevice;
-	st->dev = dev;
-	return whcs_activate(st);
-}
 
 static int h_memcpy_h2d(struct whcs_state *st, struct wh_dec *d,
 			struct wh_enc *rep, bool sync)
@@ -790,29 +777,6 @@ out:
 	return ret;
 }
 
-static int h_module_unload(struct whcs_state *st, struct wh_dec *d,
-			   struct wh_enc *rep, bool sync)
-{
-	(void)rep; (void)sync;
-	uint64_t id = wh_dec_u64(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	struct whcs_obj *mo = whcs_obj_get(st, id, WHC_KIND_MODULE);
-	if (!mo)
-		return cudaErrorInvalidResourceHandle;
-	for (struct whcs_obj *o = st->objs.next, *n; o != &st->objs; o = n) {
-		n = o->next;
-		if (o->kind == WHC_KIND_FUNC && o->u.func.module_id == id)
-			whcs_obj_free(st, o);
-	}
-	for (size_t i = st->nallocs; i-- > 0;)
-		if (st->allocs[i].global && st->allocs[i].module_id == id)
-			alloc_remove(st, &st->allocs[i]);
-	CUresult r = mo->u.module.lib ? cuLibraryUnload(mo->u.module.lib)
-				      : cuModuleUnload(mo->u.module.mod);
-	whcs_obj_free(st, mo);
-	return (int)cu2cuda(r);
-}
 
 static int h_launch(struct whcs_state *st, struct wh_dec *d,
 		    struct wh_enc *rep, bool sync)
@@ -849,19 +813,43 @@ static int h_launch(struct whcs_state *st, struct wh_dec *d,
 	return (int)cu2cuda(r);
 }
 
-static int h_func_set_attr(struct whcs_state *st, struct wh_dec *d,
-			   struct wh_enc *rep, bool sync)
+
+
+/* ---- @server_body entries: the generated decoder did the decoding, the
+ * handle lookups by kind and the checks; these get typed arguments. ---- */
+
+cudaError_t whcu_body_set_device(struct whcs_state *st, const struct whcu_args_whcuSetDevice *a)
 {
-	(void)rep; (void)sync;
-	uint64_t fid = wh_dec_u64(d);
-	int32_t attr = wh_dec_i32(d), v = wh_dec_i32(d);
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	struct whcs_obj *fo = whcs_obj_get(st, fid, WHC_KIND_FUNC);
-	if (!fo)
-		return cudaErrorInvalidDeviceFunction;
+	if (a->device < 0 || a->device >= g_ndev)
+		return cudaErrorInvalidDevice;
+	st->dev = a->device;
+	return (cudaError_t)whcs_activate(st);
+}
+
+cudaError_t whcu_body_module_unload(struct whcs_state *st, const struct whcu_args_whcuModuleUnload *a)
+{
+	struct whcs_obj *mo = (struct whcs_obj *)(void *)a->module;
+	uint64_t id = mo->id;
+	for (struct whcs_obj *o = st->objs.next, *n; o != &st->objs; o = n) {
+		n = o->next;
+		if (o->kind == WHC_KIND_FUNC && o->u.func.module_id == id)
+			whcs_obj_free(st, o);
+	}
+	for (size_t i = st->nallocs; i-- > 0;)
+		if (st->allocs[i].global && st->allocs[i].module_id == id)
+			alloc_remove(st, &st->allocs[i]);
+	CUresult r = mo->u.module.lib ? cuLibraryUnload(mo->u.module.lib)
+				      : cuModuleUnload(mo->u.module.mod);
+	whcs_obj_free(st, mo);
+	return (cudaError_t)cu2cuda(r);
+}
+
+cudaError_t whcu_body_func_set_attr(struct whcs_state *st, const struct whcu_args_whcuFuncSetAttribute *a)
+{
+	(void)st;
+	struct whcs_obj *fo = (struct whcs_obj *)(void *)a->func;
 	CUfunction_attribute ca;
-	switch (attr) {
+	switch (a->attr) {
 	case cudaFuncAttributeMaxDynamicSharedMemorySize:
 		ca = CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
 		break;
@@ -871,13 +859,15 @@ static int h_func_set_attr(struct whcs_state *st, struct wh_dec *d,
 	default:
 		return cudaErrorInvalidValue;
 	}
-	return (int)cu2cuda(cuFuncSetAttribute(fo->u.func.fn, ca, v));
+	return (cudaError_t)cu2cuda(cuFuncSetAttribute(fo->u.func.fn, ca, a->value));
 }
 
-static int h_sync_errors(struct whcs_state *st, struct wh_dec *d,
-			 struct wh_enc *rep, bool sync)
+/* Its point is the reply: it carries the deferred error of earlier posted
+ * calls (written by cuda_dispatch). */
+cudaError_t whcu_body_sync_errors(struct whcs_state *st, const struct whcu_args_whcuSyncErrors *a)
 {
-	(void)st; (void)d; (void)rep; (void)sync;
+	(void)st;
+	(void)a;
 	return cudaSuccess;
 }
 
@@ -1191,15 +1181,11 @@ static int hw(struct whcs_state *s, struct wh_dec *d, struct wh_enc *rep, bool a
 		return hw(s, d, rep, async, fn);                              \
 	}
 HW(whcuInit, h_init)
-HW(whcuSetDevice, h_set_device)
 HW(whcuModuleLoad, h_module_load)
-HW(whcuModuleUnload, h_module_unload)
 HW(whcuLaunch, h_launch)
-HW(whcuFuncSetAttribute, h_func_set_attr)
 HW(whcuMemcpyHtoD, h_memcpy_h2d)
 HW(whcuMemcpyDtoH, h_memcpy_d2h)
 HW(whcuMemcpyDtoHPipe, h_memcpy_d2h_pipe)
-HW(whcuSyncErrors, h_sync_errors)
 
 static int cuda_dispatch(struct wh_client *c, void *state,
 			 const struct wh_msg *m, struct wh_dec *d,

@@ -367,52 +367,28 @@ int whs_hw_clEnqueueUnmapMemObject(struct whs *s, struct wh_dec *d, struct wh_en
 	return finish(s, fn, rep, async, r);
 }
 
-int whs_hw_whclGetProgramBinary(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async)
+/* whclGetProgramBinary's body (@server_body): the message is decoded and
+ * checked, the program looked up, binary is the reply's out-buffer (NULL
+ * when the client sent none). */
+cl_int whs_program_binary(struct whs *s, const struct whcl_args_whclGetProgramBinary *a)
 {
-	const char *fn = "clGetProgramInfo(CL_PROGRAM_BINARIES)";
-	uint64_t hp = wh_dec_handle(d);
-	cl_uint index = wh_dec_u32(d);
-	uint64_t size = wh_dec_u64(d);
-	bool present = wh_dec_present(d);
-	void *ob = NULL;
-	uint64_t obn = 0;
-	if (present)
-		wh_dec_outbuf(d, &ob, &obn, WH_MAX_PAYLOAD);
-	int w = wh_dec_finish(d);
-	if (w != WH_OK)
-		return whs_reject(s, fn, w, "malformed request");
-	if (async)
-		return whs_reject(s, fn, WH_E_MALFORMED, "cannot be posted");
-	if (present && obn != size)
-		return whs_reject(s, fn, WH_E_MALFORMED, "out-buffer size disagrees");
-	cl_int r = CL_SUCCESS;
-	cl_program p = whs_get(s, hp, WHCL_K_PROGRAM, "program");
 	cl_uint ndev = 0;
-	size_t *sizes = NULL;
-	void *buf = NULL;
-	if (!p)
-		r = CL_INVALID_PROGRAM;
-	if (r == CL_SUCCESS)
-		r = clGetProgramInfo(p, CL_PROGRAM_NUM_DEVICES, sizeof(ndev), &ndev, NULL);
-	if (r == CL_SUCCESS && (index >= ndev || ndev > 4096 || !present))
-		r = CL_INVALID_VALUE;
-	if (r == CL_SUCCESS && !(sizes = whs_alloc(s, ndev * sizeof(size_t))))
-		r = CL_OUT_OF_HOST_MEMORY;
-	if (r == CL_SUCCESS)
-		r = clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, ndev * sizeof(size_t), sizes, NULL);
-	if (r == CL_SUCCESS && sizes[index] != size)
-		r = CL_INVALID_VALUE;
-	unsigned char **ptrs = NULL;
-	if (r == CL_SUCCESS && !(ptrs = whs_alloc(s, ndev * sizeof(*ptrs))))
-		r = CL_OUT_OF_HOST_MEMORY;
-	if (r == CL_SUCCESS && !(buf = ob ? ob : whs_alloc(s, size + 1)))
-		r = CL_OUT_OF_HOST_MEMORY;
-	if (r == CL_SUCCESS) {
-		ptrs[index] = buf;
-		r = clGetProgramInfo(p, CL_PROGRAM_BINARIES, ndev * sizeof(*ptrs), ptrs, NULL);
-	}
-	wh_enc_i32(rep, r);
-	if (present)
-		whs_enc_outbuf(rep, ob, r == CL_SUCCESS ? buf : NULL, size);
-	return WH_OK;
+	if (!a->binary)
+		return CL_INVALID_VALUE;
+	cl_int r = clGetProgramInfo(a->program, CL_PROGRAM_NUM_DEVICES, sizeof(ndev), &ndev, NULL);
+	if (r != CL_SUCCESS)
+		return r;
+	if (a->index >= ndev || ndev > 4096)
+		return CL_INVALID_VALUE;
+	size_t *sizes = whs_alloc(s, ndev * sizeof(size_t));
+	unsigned char **ptrs = whs_alloc(s, ndev * sizeof(*ptrs));
+	if (!sizes || !ptrs)
+		return CL_OUT_OF_HOST_MEMORY;
+	r = clGetProgramInfo(a->program, CL_PROGRAM_BINARY_SIZES, ndev * sizeof(size_t), sizes, NULL);
+	if (r != CL_SUCCESS)
+		return r;
+	if (sizes[a->index] != a->size)
+		return CL_INVALID_VALUE;
+	ptrs[a->index] = a->binary;   /* the others stay NULL: not copied */
+	return clGetProgramInfo(a->program, CL_PROGRAM_BINARIES, ndev * sizeof(*ptrs), ptrs, NULL);
 }

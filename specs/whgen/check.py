@@ -41,7 +41,7 @@ ATTRS = {
     'release': 'flag', 'mem': 'value', 'check': 'value', 'hook': 'value',
     'wrap': 'value', 'server_call': 'value', 'server_hook': 'value',
     'handwritten': 'value', 'unsupported': 'either', 'internal': 'flag',
-    'since': 'value',
+    'since': 'value', 'server_body': 'value',
 }
 HANDWRITTEN = ('client', 'server', 'both', 'local')
 
@@ -286,10 +286,17 @@ def check_func(spec, f):
     pairs = [('async', 'async_if'), ('async', 'sync_point'), ('retain', 'release'),
              ('unsupported', 'handwritten'), ('unsupported', 'wrap'), ('wrap', 'handwritten'),
              ('unsupported', 'async'), ('unsupported', 'async_if'), ('unsupported', 'server_call'),
-             ('internal', 'wrap')]
+             ('internal', 'wrap'), ('server_call', 'server_body'), ('unsupported', 'server_body')]
     for x, y in pairs:
         if x in A and y in A:
             raise SpecError(A.locs[y], '%s: @%s contradicts @%s' % (f.name, y, x))
+    if hw in ('server', 'both') and 'server_body' in A:
+        raise SpecError(A.locs['server_body'], '%s: @server_body on a hand-written server side' % f.name)
+    if 'server_body' in A and f.ret.replace('const', '').strip() != spec.errcode_type:
+        raise SpecError(A.locs['server_body'], '%s: @server_body needs a function returning %s'
+                        % (f.name, spec.errcode_type))
+    if 'server_body' in A and [p for p in f.params if p.ann.get('errcode')]:
+        raise SpecError(A.locs['server_body'], '%s: @server_body with an [errcode] parameter' % f.name)
     if hw in ('server', 'both') and 'server_call' in A:
         raise SpecError(A.locs['server_call'], '%s: @server_call on a hand-written server side' % f.name)
     if hw in ('client', 'both', 'local') and 'hook' in A:
@@ -416,7 +423,7 @@ def check_func(spec, f):
                 raise SpecError(A.locs['check'], '%s: @check(COND ? ERROR, ...): %r' % (f.name, chk.strip()))
     if 'mem' in A:
         check_refs(spec, f, A.get('mem'), A.locs['mem'], '@mem')
-    for k in ('hook', 'wrap', 'server_call', 'server_hook'):
+    for k in ('hook', 'wrap', 'server_call', 'server_hook', 'server_body'):
         if k in A and not IDENT.match(A.get(k)):
             raise SpecError(A.locs[k], '%s: @%s(%s): a function name' % (f.name, k, A.get(k)))
     if 'unsupported' in A and A.get('unsupported') is not True:

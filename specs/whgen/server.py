@@ -16,7 +16,9 @@ def emit_server(spec, out):
     w(header(spec, 'server decoders'))
     for inc in spec.includes:
         w('#include %s\n' % inc)
-    w('#include "%s_ids.h"\n#include "%s_server.h"\n#include "whs.h"\n\n' % (spec.prefix, spec.prefix))
+    # The runtime first: it defines the types the spec names (and includes
+    # PREFIX_server.h itself, so that hand-written files see it too).
+    w('#include "%s_ids.h"\n#include "whs.h"\n#include "%s_server.h"\n\n' % (spec.prefix, spec.prefix))
     table = []
     for f in spec.funcs:
         if f.slot:
@@ -322,8 +324,23 @@ def emit_server_body(spec, f, c):
         # The replacement receives the client's state first (never a
         # thread-local); its prototype is in PREFIX_server.h.
         args.insert(0, 's')
-    c('if (_r == $OK) {')
-    if new_ret:
+    if f.has('server_body'):
+        # venus's shape: the hand-written body gets every argument decoded,
+        # looked up and checked, in one typed struct (PREFIX_server.h);
+        # outputs are pointers into what the reply encodes (NULL when the
+        # client did not ask), and it returns the API's status.
+        c('if (_r == $OK) {')
+        c('\tstruct %s _a = {' % args_struct(spec, f))
+        for p, a in zip(f.params, args):
+            c('\t\t.%s = %s,' % (p.name, a))
+        c('\t};')
+        c('\t_r = %s(s, &_a);' % f.get('server_body'))
+        call_name = None
+    elif True:
+        c('if (_r == $OK) {')
+    if call_name is None:
+        pass
+    elif new_ret:
         c('\t%s _o = %s(%s);' % (f.ret, call_name, ', '.join(args)))
         c('\tif (_r == $OK && !_o) _r = $RES;')
         c('\tif (_r == $OK)')
@@ -408,6 +425,10 @@ def emit_server_body(spec, f, c):
 
 
 
+def args_struct(spec, f):
+    return '%s_args_%s' % (spec.prefix, f.name)
+
+
 def server_call_proto(spec, f):
     ps = ', '.join(['struct $ST *s'] + [p.decl for p in f.params])
     return '%s %s(%s)' % (f.ret, f.get('server_call'), ps)
@@ -441,6 +462,15 @@ def emit_server_header(spec, out):
             continue
         if f.has('server_call'):
             once(f.get('server_call'), '/* %s (@server_call) */\n%s;\n' % (f.name, server_call_proto(spec, f)))
+        if f.has('server_body'):
+            w(doc_comment(f))
+            w('/* %s (@server_body): every argument decoded, looked up and checked. */\n' % f.name)
+            w('struct %s {\n' % args_struct(spec, f))
+            for p in f.params:
+                w('\t%s;\n' % p.decl)
+            if not f.params:
+                w('\tchar unused_;\n')
+            w('};\n%s %s(struct $ST *s, const struct %s *a);\n' % (f.ret, f.get('server_body'), args_struct(spec, f)))
         if f.has('server_hook'):
             ps = ', '.join(['struct $ST *s', '$ET r'] + [p.decl for p in f.params if p.cls in ('scalar', 'handle')])
             once(f.get('server_hook'), '/* %s (@server_hook) */\nvoid %s(%s);\n' % (f.name, f.get('server_hook'), ps))

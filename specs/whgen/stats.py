@@ -26,7 +26,7 @@ def classify(f):
         return 'refused'
     if f.hw():
         return 'hand-written'
-    if f.has('wrap') or f.has('server_call'):
+    if f.has('wrap') or f.has('server_call') or f.has('server_body'):
         return 'generated+hand body'
     return 'generated'
 

@@ -5,6 +5,7 @@
 #include "common.h"
 
 __device__ int dev_table[16];
+__global__ void noop(int *x) { (void)x; }
 
 #define EXPECT(c)                                                              \
 	do {                                                                   \
@@ -85,6 +86,13 @@ int main()
 	EXPECT(tot > 0 && fr <= tot);
 	CK(cudaFree(d));
 	CK(cudaFree(d2));
+	// entries whose server side is a generated decoder + typed body
+	// (@server_body): set device, kernel attributes, a bad attribute
+	CK(cudaSetDevice(0));
+	CK(cudaFuncSetAttribute(noop, cudaFuncAttributeMaxDynamicSharedMemorySize, 1024));
+	EXPECT(cudaFuncSetAttribute(noop, (cudaFuncAttribute)12345, 1) != cudaSuccess);
+	cudaGetLastError();
+	CK(cudaDeviceSynchronize());
 	cudaDeviceProp p;
 	CK(cudaGetDeviceProperties(&p, 0));
 	printf("device: %s\n", p.name[0] ? "named" : "unnamed");

@@ -463,7 +463,37 @@ static dm_status DMAPI whc_dmList(dm_uint n, dm_buf *bufs)
 	return _r;
 }
 
-/* spec (small.spec:51):
+/* spec (small.spec:52):
+ * A hand-written body with generated decoding: it gets the looked-up buffer
+ * and the out pointer in a typed struct.
+ */
+static dm_status DMAPI whc_dmCheckBuf(dm_buf buf, dm_uint what, dm_uint *state)
+{
+	struct whc_call k;
+	dm_status _e;
+	uint64_t h_buf = whc_hid((const void *)buf, WHDM_K_BUF);
+	if (!h_buf) return DM_EBADBUF;
+	if ((_e = whc_begin(&k)) != DM_OK) return _e;
+	wh_enc_handle(&k.e, h_buf);
+	wh_enc_u32(&k.e, (uint32_t)(what));
+	wh_enc_present(&k.e, state != NULL);
+	_e = whc_sync(&k, WHDM_F_dmCheckBuf);
+	if (_e != DM_OK) {
+		whc_end(&k);
+		return _e;
+	}
+	dm_status _r = wh_dec_i32(&k.d);
+	if (state) *state = (dm_uint)wh_dec_u32(&k.d);
+	_e = whc_done(&k);
+	if (_e == DM_OK && _r != DM_OK) {
+	} else if (_e != DM_OK) {
+		_r = _e;
+	} else {
+	}
+	return _r;
+}
+
+/* spec (small.spec:54):
  * Wormhole's own: fetch queued events.
  */
 dm_status DMAPI whc_whdmPoll(void)
@@ -515,6 +545,7 @@ void whc_fill_dispatch(dm_dispatch *t)
 	t->dmSetProps = whc_dmSetProps;
 	t->dmLoad = whc_dmLoad;
 	t->dmList = whc_dmList;
+	t->dmCheckBuf = whc_dmCheckBuf;
 	t->dmGone = whc_dmGone;
 	t->dmWindowsOnly = (void *)whc_slot_dmWindowsOnly;
 }

@@ -41,10 +41,11 @@ enum whdm_func {
 	WHDM_F_dmSetProps = 12,
 	WHDM_F_dmLoad = 13,
 	WHDM_F_dmList = 14,
-	WHDM_F_whdmPoll = 15,
-	WHDM_F_dmGone = 16,
-	WHDM_F_dmWindowsOnly = 17,
-	WHDM_F_COUNT = 18,
+	WHDM_F_dmCheckBuf = 15,
+	WHDM_F_whdmPoll = 16,
+	WHDM_F_dmGone = 17,
+	WHDM_F_dmWindowsOnly = 18,
+	WHDM_F_COUNT = 19,
 };
 
 static inline unsigned whdm_func_since(unsigned f)

@@ -2,8 +2,8 @@
  * Do not edit. */
 #include "demo.h"
 #include "whdm_ids.h"
-#include "whdm_server.h"
 #include "whs.h"
+#include "whdm_server.h"
 
 /* spec (small.spec:24):
  * Lists the devices.
@@ -528,7 +528,43 @@ static int whs_dmList(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool 
 	return WH_OK;
 }
 
-/* spec (small.spec:51):
+/* spec (small.spec:52):
+ * A hand-written body with generated decoding: it gets the looked-up buffer
+ * and the out pointer in a typed struct.
+ */
+static int whs_dmCheckBuf(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async)
+{
+	dm_status _r = DM_OK;
+	int _w = WH_OK;
+	(void)rep; (void)async; (void)_w;
+	uint64_t h_buf = wh_dec_handle(d);
+	dm_buf buf = NULL;
+	dm_uint what = (dm_uint)wh_dec_u32(d);
+	dm_uint o_state = 0;
+	bool p_state = wh_dec_present(d);
+	if ((_w = wh_dec_finish(d)) != WH_OK)
+		return whs_reject(s, "dmCheckBuf", _w, "malformed request");
+	if (_r == DM_OK && !(buf = whs_get(s, h_buf, WHDM_K_BUF, "buf")))
+		_r = whs_failed_err(s, h_buf, DM_EBADBUF);
+	if (_r == DM_OK) {
+		struct whdm_args_dmCheckBuf _a = {
+			.buf = buf,
+			.what = what,
+			.state = p_state ? &o_state : NULL,
+		};
+		_r = whs_body_check(s, &_a);
+	} else if (false) {
+	}
+	if (async) {
+		if (_r != DM_OK) whs_defer(s, "dmCheckBuf", _r);
+		return WH_OK;
+	}
+	wh_enc_i32(rep, _r);
+	if (p_state) wh_enc_u32(rep, (uint32_t)(o_state));
+	return WH_OK;
+}
+
+/* spec (small.spec:54):
  * Wormhole's own: fetch queued events.
  */
 static int whs_whdmPoll(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async)
@@ -565,5 +601,6 @@ const struct whs_fn whs_fns[WHDM_F_COUNT] = {
 	[WHDM_F_dmSetProps] = { "dmSetProps", whs_dmSetProps, false },
 	[WHDM_F_dmLoad] = { "dmLoad", whs_dmLoad, false },
 	[WHDM_F_dmList] = { "dmList", whs_dmList, false },
+	[WHDM_F_dmCheckBuf] = { "dmCheckBuf", whs_dmCheckBuf, false },
 	[WHDM_F_whdmPoll] = { "whdmPoll", whs_whdmPoll, false },
 };

@@ -26,5 +26,16 @@ int whs_hw_dmMagic(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool asy
 dm_status whs_dec_zlist_props(struct whs *s, struct wh_dec *d, void **out);
 /* dmSetProps: desc (codec=desc) */
 dm_status whs_dec_desc(struct whs *s, struct wh_dec *d, dm_desc **out);
+/* spec (small.spec:52):
+ * A hand-written body with generated decoding: it gets the looked-up buffer
+ * and the out pointer in a typed struct.
+ */
+/* dmCheckBuf (@server_body): every argument decoded, looked up and checked. */
+struct whdm_args_dmCheckBuf {
+	dm_buf buf;
+	dm_uint what;
+	dm_uint *state;
+};
+dm_status whs_body_check(struct whs *s, const struct whdm_args_dmCheckBuf *a);
 
 #endif
