@@ -12,7 +12,8 @@
 #      no policy remains
 #   3. a job cancelled mid-run (scancel) leaves nothing behind
 #   4. a client refuses a server with another CA's certificate and that
-#      server never sees the token
+#      server never sees the token; a squatter that only reads the port
+#      collects a ClientHello, no token
 #   5. policies added at run time survive a wormholed restart; every change
 #      is audited
 #   6. an admin address on tls: serves only a certificate whose policy says
@@ -264,6 +265,32 @@ check "that server never saw the token (no HELLO reached it)" \
 	'! grep -q "$probe" "$T/evil.log" && ! grep -qE "unknown token|client [0-9]+ connected" "$T/evil.log"'
 check "the same token on the real server works" \
 	'[ "$(via "$probe" "tls:127.0.0.1:$whport")" = "$(native 1000 1)" ]'
+
+# A squatter that holds a port and records every byte that arrives: the
+# client sends its ClientHello, finds no server certificate, and stops.
+squat=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 - "$squat" "$T/squatter.bin" <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4); s.settimeout(30)
+open(sys.argv[2] + ".ready", "w").close()
+c, _ = s.accept(); c.settimeout(3); got = b""
+try:
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        got += b
+except OSError:
+    pass
+open(sys.argv[2], "wb").write(got)
+PY
+sq=$!; pids+=($sq)
+for _ in $(seq 100); do [ -e "$T/squatter.bin.ready" ] && break; sleep 0.1; done
+out=$(OCL_ICD_VENDORS=$B/client-lib/opencl/vendors WORMHOLE_SERVER=tls:127.0.0.1:$squat WORMHOLE_TOKEN=$probe \
+	WORMHOLE_TLS_CA=$T/pki/ca.pem timeout 60 "$VEC" 1000 1 2>&1); rc=$?
+wait "$sq" 2>/dev/null
+check "a squatter on the port gets a ClientHello ($(stat -c %s "$T/squatter.bin" 2>/dev/null || echo 0) bytes) but no token" \
+	'[ $rc -ne 0 ] && [ -s "$T/squatter.bin" ] && ! grep -qa "$probe" "$T/squatter.bin"'
 
 # ---- 5. runtime policies survive a restart; changes audited -------------------
 kill "$whd"; wait "$whd" 2>/dev/null
