@@ -38,3 +38,12 @@ fi
 for api in echo admin control; do
 	gen "$top/specs/$api.spec" --stats --label "$api (spec entries)" $fmt
 done
+
+# Second table: per wire entry (what travels, internal entries included),
+# who decodes it on the server.
+echo
+[ -n "$fmt" ] && { echo '| API | wire entries | decoding generated | generated decoding + hand-written body | hand-written decoder | refused | client only |'
+		   echo '|---|---:|---:|---:|---:|---:|---:|'; }
+for api in opencl cuda cublas echo admin control; do
+	gen "$top/specs/$api.spec" --stats --server-side $fmt
+done

@@ -15,7 +15,7 @@ from .gentypes import emit_ids
 from .parser import parse
 from .server import emit_server, emit_server_header
 from .source import SpecError
-from .stats import stats
+from .stats import stats, stats_server
 
 
 def main(argv=None):
@@ -29,6 +29,8 @@ def main(argv=None):
     ap.add_argument('--stats', action='store_true', help='print how much is generated')
     ap.add_argument('--exports', help='with --stats: file of exported symbol names to classify')
     ap.add_argument('--md', action='store_true', help='with --stats: one Markdown table row')
+    ap.add_argument('--server-side', action='store_true',
+                    help='with --stats: per wire entry, who decodes it on the server')
     ap.add_argument('--label', help='with --stats: the row\'s name (default: the api name)')
     ap.add_argument('--check', action='store_true', help='check the spec only')
     a = ap.parse_args(argv)
@@ -66,7 +68,10 @@ def main(argv=None):
             ex = None
             if a.exports:
                 ex = [ln.split()[-1] for ln in open(a.exports) if ln.strip() and not ln.startswith('#')]
-            stats(spec, sys.stdout, ex, 'md' if a.md else 'text', a.label)
+            if a.server_side:
+                stats_server(spec, sys.stdout, 'md' if a.md else 'text', a.label)
+            else:
+                stats(spec, sys.stdout, ex, 'md' if a.md else 'text', a.label)
     except SpecError as e:
         sys.stderr.write('%s\n' % e)
         return 1

@@ -31,6 +31,36 @@ def classify(f):
     return 'generated'
 
 
+SERVER_ORDER = ('generated', 'generated+hand body', 'hand-written', 'refused', 'client only')
+
+
+def classify_server(f):
+    """The server side of a wire entry: who decodes the message."""
+    if f.slot or f.has('unsupported'):
+        return 'refused'
+    hw = f.hw()
+    if hw == 'local':
+        return 'client only'
+    if hw in ('server', 'both'):
+        return 'hand-written'
+    if f.has('server_call') or f.has('server_body'):
+        return 'generated+hand body'
+    return 'generated'
+
+
+def stats_server(spec, out, fmt='text', label=None):
+    """Per wire entry (internal ones included): is its decoding generated?"""
+    rows = {f.name: classify_server(f) for f in spec.funcs}
+    by = {k: sorted(s for s, c in rows.items() if c == k) for k in SERVER_ORDER}
+    label = label or spec.api
+    if fmt == 'md':
+        out.write('| %s | %d | %s |\n' % (label, len(rows), ' | '.join('%d' % len(by[k]) for k in SERVER_ORDER)))
+        return
+    out.write('%s: %d wire entries, server side\n' % (label, len(rows)))
+    for k in SERVER_ORDER:
+        out.write('  %-20s %4d%s\n' % (k, len(by[k]), (': ' + ', '.join(by[k])) if by[k] and k != 'generated' else ''))
+
+
 def count(spec, exports=None):
     rows = {}
     if exports is None:
