@@ -7,6 +7,9 @@
 # clients are still connected.
 # usage: scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
+# OCL_ICD_FILENAMES overrides OCL_ICD_VENDORS (ocl-icd): left set, a run meant to go
+# through Wormhole would silently run natively.
+unset OCL_ICD_FILENAMES
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=$(cd "${1:-$top/build}" && pwd)
 tmp=$(mktemp -d /tmp/wormhole-demo.XXXXXX)

@@ -10,6 +10,9 @@
 #   3. the 100-clients-killed clean-up figures (tests/isolation/run-kill.sh).
 # usage: benchmarks/isolation/run.sh BUILD_DIR [SECONDS]
 set -u
+# OCL_ICD_FILENAMES overrides OCL_ICD_VENDORS (ocl-icd): left set, a run meant to go
+# through Wormhole would silently run natively.
+unset OCL_ICD_FILENAMES
 B=$(cd "${1:?usage: run.sh BUILD_DIR [SECONDS]}" && pwd)
 S=${2:-6}
 top=$(cd "$(dirname "$0")/../.." && pwd)

@@ -5,6 +5,9 @@
 # through Wormhole over shm, unix and tcp.  One run, one table.
 # usage: benchmarks/opencl/run.sh BUILD_DIR [OUT_DIR] [ITERS] [MAXBW]
 set -u
+# OCL_ICD_FILENAMES overrides OCL_ICD_VENDORS (ocl-icd): left set, a run meant to go
+# through Wormhole would silently run natively.
+unset OCL_ICD_FILENAMES
 B=$(cd "${1:?usage: run.sh BUILD_DIR [OUT_DIR]}" && pwd)
 OUT=${2:-$B/bench-opencl}
 ITERS=${3:-20000}

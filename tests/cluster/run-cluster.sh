@@ -21,6 +21,9 @@
 # Every daemon it started is stopped at the end, on failure too.
 # usage: run-cluster.sh BUILD_DIR      (exit 77: skipped, with the reason)
 set -uo pipefail
+# OCL_ICD_FILENAMES overrides OCL_ICD_VENDORS (ocl-icd): left set, a run meant to go
+# through Wormhole would silently run natively.
+unset OCL_ICD_FILENAMES
 B=$(cd "${1:?usage: run-cluster.sh BUILD_DIR}" && pwd)
 top=$(cd "$(dirname "$0")/../.." && pwd)
 skip() { echo "SKIP: $*"; exit 77; }

@@ -10,6 +10,9 @@
 #     none for the victims, the server is still up.
 # usage: run-attack.sh BUILD_DIR
 set -u
+# OCL_ICD_FILENAMES overrides OCL_ICD_VENDORS (ocl-icd): left set, a run meant to go
+# through Wormhole would silently run natively.
+unset OCL_ICD_FILENAMES
 B=$(cd "${1:?usage: run-attack.sh BUILD_DIR}" && pwd)
 WHD=$B/server-vm/wormholed ATT=$B/tests/isolation/iso-attack WRK=$B/tests/isolation/iso-worker
 VEND=$B/client-lib/opencl/vendors

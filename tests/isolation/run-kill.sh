@@ -7,6 +7,9 @@
 # still serve.  Prints the figures (the benchmark reuses them).
 # usage: run-kill.sh BUILD_DIR [N]
 set -u
+# OCL_ICD_FILENAMES overrides OCL_ICD_VENDORS (ocl-icd): left set, a run meant to go
+# through Wormhole would silently run natively.
+unset OCL_ICD_FILENAMES
 B=$(cd "${1:?usage: run-kill.sh BUILD_DIR [N]}" && pwd)
 N=${2:-100}
 WHD=$B/server-vm/wormholed CTL=$B/server-vm/wormholectl WRK=$B/tests/isolation/iso-worker

@@ -21,6 +21,9 @@
 # metrics show no bad handles for the victim.
 # usage: run-process.sh BUILD_DIR
 set -u
+# OCL_ICD_FILENAMES overrides OCL_ICD_VENDORS (ocl-icd): left set, a run meant to go
+# through Wormhole would silently run natively.
+unset OCL_ICD_FILENAMES
 B=$(cd "${1:?usage: run-process.sh BUILD_DIR}" && pwd)
 WHD=$B/server-vm/wormholed CTL=$B/server-vm/wormholectl WRK=$B/tests/isolation/iso-worker
 VEND=$B/client-lib/opencl/vendors VEC=$B/tests/opencl/ocl-vecadd

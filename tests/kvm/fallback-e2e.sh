@@ -3,6 +3,9 @@
 # wormhole gate runs over shm:NAME instead, with the same output as native.
 # usage: fallback-e2e.sh BUILD_DIR
 set -uo pipefail
+# OCL_ICD_FILENAMES overrides OCL_ICD_VENDORS (ocl-icd): left set, a run meant to go
+# through Wormhole would silently run natively.
+unset OCL_ICD_FILENAMES
 B=$(cd "$1" && pwd)
 tmp=$(mktemp -d)
 name=whvmf-$$

@@ -13,6 +13,9 @@
 # its own gate session.  The real gate is tested in Bochs (run-bochs-test.sh).
 # usage: gate-device-e2e.sh BUILD_DIR
 set -uo pipefail
+# OCL_ICD_FILENAMES overrides OCL_ICD_VENDORS (ocl-icd): left set, a run meant to go
+# through Wormhole would silently run natively.
+unset OCL_ICD_FILENAMES
 B=$(cd "$1" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)

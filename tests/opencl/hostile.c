@@ -186,12 +186,17 @@ int main(int argc, char **argv)
 	wh_enc_u64(&e, 0);               /* no callback */
 	call(WHCL_F_clCreateContextFromType, &e, "creation with a non-client id", -1000 - WH_E_BAD_HANDLE);
 
-	/* 6. A good creation, then the same id again (not fresh). */
+	/* 6. A good creation, then the same id again (not fresh).  It names
+	 * its platform: some drivers (NVIDIA) refuse a context without one. */
 	uint64_t ctx = next_id++;
 	for (int i = 0; i < 2; i++) {
 		wh_enc_reset(&e);
 		wh_enc_handle(&e, ctx);
-		wh_enc_present(&e, false);
+		wh_enc_present(&e, true);
+		wh_enc_count(&e, 3);
+		wh_enc_u64(&e, CL_CONTEXT_PLATFORM);
+		wh_enc_u64(&e, plat);
+		wh_enc_u64(&e, 0);
 		wh_enc_u64(&e, CL_DEVICE_TYPE_ALL);
 		wh_enc_u64(&e, 0);
 		call(WHCL_F_clCreateContextFromType, &e, i ? "re-used client id" : "good context",

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# OpenCL end to end: every program in tests/opencl runs natively (POCL only)
+# OpenCL end to end: every program in tests/opencl runs natively (POCL only,
+# or the ICD file WH_OCL_ICD names, e.g. /etc/OpenCL/vendors/nvidia.icd)
 # and through Wormhole over shm, unix and tcp; outputs must be identical.
-# Then clinfo, 2 and 8 concurrent clients, and the failure cases.
+# Then clinfo, 2 and 8 concurrent clients, and the failure cases.  Every
+# run through Wormhole must show up in a server's log (a client that went
+# native by mistake fails).
 # usage: tests/opencl/run.sh BUILD_DIR
 set -u
+# OCL_ICD_FILENAMES overrides OCL_ICD_VENDORS (ocl-icd): left set, a run meant to go
+# through Wormhole would silently run natively.
+unset OCL_ICD_FILENAMES
 B=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 T=$B/tests/opencl
 WHD=$B/server-vm/wormholed
@@ -26,11 +32,26 @@ bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # Native: a vendors directory with POCL only (the server uses it too).
 mkdir -p "$tmp/native"
-cp /etc/OpenCL/vendors/pocl.icd "$tmp/native/"
+cp "${WH_OCL_ICD:-/etc/OpenCL/vendors/pocl.icd}" "$tmp/native/"
 native() { OCL_ICD_VENDORS=$tmp/native "$@"; }
 token=wh-ocl-test-token-0123456789
+# Through Wormhole, and proven so: the servers' logs (every $tmp/*.log) must
+# show one more OpenCL client after the run than before, else the run went
+# native (an ICD setting that bypasses OCL_ICD_VENDORS) and fails with 99.
 # WORMHOLE_QUIET: tcp: says it is cleartext on stderr, which clinfo 2>&1 compares.
-viawh() { local a=$1; shift; OCL_ICD_VENDORS=$VEND WORMHOLE_SERVER=$a WORMHOLE_TOKEN=$token WORMHOLE_QUIET=1 "$@"; }
+seen() { cat "$tmp"/*.log 2>/dev/null | grep -c "claims 'opencl-icd'"; }
+viawh() {
+	local a=$1; shift
+	local n0 rc
+	n0=$(seen)
+	OCL_ICD_VENDORS=$VEND WORMHOLE_SERVER=$a WORMHOLE_TOKEN=$token WORMHOLE_QUIET=1 "$@"; rc=$?
+	if [ "$(seen)" -le "$n0" ]; then
+		echo "NOT THROUGH WORMHOLE: no server saw '$*' connect (ran natively?)" >&2
+		echo "FAIL a run meant for Wormhole did not reach a server: $*" >>"$tmp/native-runs"
+		return 99
+	fi
+	return $rc
+}
 
 port=$((20000 + RANDOM % 20000))
 shmname=wh-ocl-$$
@@ -293,6 +314,13 @@ if grep -q "released [1-9][0-9]* objects" "$tmp/srv.log" && [ "$got" = "$(native
 	ok "client killed mid-run: $(grep -o 'released [0-9]* objects ([0-9]* bytes[^)]*)' "$tmp/srv.log" | tail -1); server still serves"
 else
 	bad "client killed mid-run"; tail -5 "$tmp/srv.log"
+fi
+
+# No run meant for Wormhole went native unnoticed.
+if [ -s "$tmp/native-runs" ]; then
+	bad "runs that did not reach a server: $(wc -l <"$tmp/native-runs")"; head -3 "$tmp/native-runs"
+else
+	ok "every run meant for Wormhole was seen by a server"
 fi
 
 echo "opencl e2e: $pass passed, $fail failed"
