@@ -83,6 +83,9 @@ int wh_server_listen(struct wh_server *srv, const char *addr, bool admin);
 void wh_server_stop(struct wh_server *srv);
 /* Disconnect a client; -1 if no such client. */
 int wh_server_kick(struct wh_server *srv, uint32_t id);
+/* The HELLO's authentication hook of every listener (ctx is srv). */
+int wh_server_auth(void *ctx, struct wh_peer *peer, const char *token,
+		   size_t token_len);
 /* Objects and device memory of all clients (clients_lock held). */
 void wh_server_totals(struct wh_server *srv, uint64_t *objects, uint64_t *mem);
 int wh_server_set_limits(struct wh_server *srv, uint32_t id,

@@ -482,8 +482,8 @@ static int auth_local(struct wh_server *srv, struct wh_peer *peer,
 	return WH_OK;
 }
 
-static int auth_peer(void *ctx, struct wh_peer *peer, const char *token,
-		     size_t token_len)
+int wh_server_auth(void *ctx, struct wh_peer *peer, const char *token,
+		   size_t token_len)
 {
 	struct wh_server *srv = ctx;
 	if (srv->auth_remote)
@@ -514,7 +514,7 @@ static int auth_admin(void *ctx, struct wh_peer *peer, const char *token,
 		      size_t token_len)
 {
 	struct wh_server *srv = ctx;
-	int rc = auth_peer(ctx, peer, token, token_len);
+	int rc = wh_server_auth(ctx, peer, token, token_len);
 	if (rc || (peer->kind != WH_PEER_TCP && peer->kind != WH_PEER_TLS))
 		return rc;
 	bool admin = false;
@@ -621,7 +621,7 @@ int wh_server_listen(struct wh_server *srv, const char *addr, bool admin)
 {
 	char err[256] = "";
 	struct wh_listen_opts opts = {
-		.auth = admin ? auth_admin : auth_peer,
+		.auth = admin ? auth_admin : wh_server_auth,
 		.auth_ctx = srv,
 		.server_name = "wormholed",
 		.tls_cert = srv->cfg.tls_cert[0] ? srv->cfg.tls_cert : NULL,

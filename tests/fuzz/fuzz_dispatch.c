@@ -13,9 +13,18 @@
  *
  * Functions that could block forever or compile code are not dispatched:
  * user events (a wait on one never ends), program builds (LLVM, slow), SVM.
+ * An input that starts with "HSK!" instead runs what a new connection
+ * meets (the process model's worker before READY, the thread model's
+ * client thread): the rest is sent as the client's bytes on a unix
+ * connection to a real listener with wormholed's authentication hook and
+ * a policy with tokens; the server side accepts it, runs the HELLO and
+ * the policy match (wh_client_admit) and, when admitted, receives up to 16
+ * further messages.
  * Built with -DFZ_SEEDS it is instead a program writing seed inputs.
  */
 #include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +93,8 @@ static void *accept_one(void *arg)
 	return NULL;
 }
 
+static void hs_init(void);
+
 static void init_once(void)
 {
 	char err[256] = "", path[128];
@@ -112,6 +123,73 @@ static void init_once(void)
 		abort();
 	pthread_create(&t, NULL, drain_events, NULL);
 	pthread_detach(t);
+	hs_init();
+}
+
+/* ---- the HELLO path ----------------------------------------------------- */
+
+static struct wh_listener *hs_listener;
+static char hs_path[108];
+
+static void hs_init(void)
+{
+	char err[256] = "", addr[160];
+	struct wh_config *cfg = &srv.cfg;
+	static const char *const names[] = { "victim", "attacker" };
+	static const char *const tokens[] = { "fuzz-victim-token-0123456789",
+					      "fuzz-attacker-token-0123456789" };
+	for (int i = 0; i < 2; i++) {
+		struct wh_client_policy *p = &cfg->clients[cfg->nclients++];
+		snprintf(p->name, sizeof(p->name), "%s", names[i]);
+		snprintf(p->token, sizeof(p->token), "%s", tokens[i]);
+		p->limits.weight = (uint32_t)i + 1;
+	}
+	snprintf(hs_path, sizeof(hs_path), "/tmp/wh-fuzz-hs-%d.sock", (int)getpid());
+	snprintf(addr, sizeof(addr), "unix:%s", hs_path);
+	struct wh_listen_opts o = { .auth = wh_server_auth, .auth_ctx = &srv,
+				    .server_name = "wormholed" };
+	if (wh_listen(addr, &o, &hs_listener, err, sizeof(err)) != WH_OK) {
+		fprintf(stderr, "fuzz: listen: %s\n", err);
+		abort();
+	}
+}
+
+static void hs_run(const uint8_t *data, size_t size)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", hs_path);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)))
+		abort();
+	/* Inputs are at most -max_len bytes: they fit the socket buffer. */
+	if (size && send(s, data, size, MSG_NOSIGNAL) != (ssize_t)size)
+		abort();
+	shutdown(s, SHUT_WR);
+	struct wh_chan *ch;
+	if (wh_accept_raw(hs_listener, &ch, 2000) != WH_OK)
+		abort();
+	struct wh_client *c = wh_client_new(&srv, hs_listener, ch, false);
+	if (!c)
+		abort();
+	if (wh_client_admit(c) == 0) {
+		if (strcmp(c->name, "victim") && strcmp(c->name, "attacker") &&
+		    strncmp(c->name, "anon-", 5)) {
+			fprintf(stderr, "fuzz: admitted as '%s'\n", c->name);
+			abort();
+		}
+		for (int i = 0; i < 16; i++) {
+			struct wh_msg m;
+			if (wh_recv(c->ch, &m, 0) != WH_OK)
+				break;
+			wh_msg_done(c->ch, &m);
+		}
+		wh_close(c->ch);
+	}
+	close(s);
+	wh_handles_destroy(&c->handles);
+	pthread_mutex_destroy(&c->send_lock);
+	pthread_mutex_destroy(&c->pending_lock);
+	free(c);
 }
 
 static int run(struct wh_client *c, void *state, uint16_t f, uint16_t flags,
@@ -210,6 +288,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, init_once);
+	if (size >= 4 && !memcmp(data, "HSK!", 4)) {
+		hs_run(data + 4, size - 4);
+		return 0;
+	}
 	if (size < WH_HDR_SIZE)
 		return 0;
 	struct wh_msg_hdr h;
@@ -302,10 +384,43 @@ static void nowait(struct wh_enc *p)
 	wh_enc_present(p, false);
 }
 
+/* A HELLO as a client sends it, then (admitted) one echo call. */
+static void hs_seed(const char *dir, const char *name, uint16_t ver, const char *token,
+		    uint32_t hdr_extra, bool call)
+{
+	struct wh_enc all, p;
+	struct wh_msg_hdr h;
+	wh_enc_init(&all, 4096, 1 << 20);
+	wh_enc_init(&p, 4096, 1 << 20);
+	wh_enc_raw(&all, "HSK!", 4);
+	wh_enc_u32(&p, ver);
+	wh_enc_string(&p, "fuzz-client");
+	wh_enc_string(&p, token);
+	wh_hdr_init(&h, WH_API_CONTROL, WH_CTL_HELLO, WH_F_SYNC, 1, (uint32_t)p.len + hdr_extra);
+	h.version = (uint16_t)ver;
+	wh_enc_raw(&all, &h, sizeof(h));
+	wh_enc_raw(&all, p.buf, p.len);
+	if (call) {
+		wh_enc_reset(&p);
+		wh_enc_bytes(&p, "ping", 4);
+		wh_hdr_init(&h, WH_API_ECHO, 1, WH_F_SYNC, 2, (uint32_t)p.len);
+		wh_enc_raw(&all, &h, sizeof(h));
+		wh_enc_raw(&all, p.buf, p.len);
+	}
+	put(dir, name, &all);
+	wh_enc_free(&all);
+	wh_enc_free(&p);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return 2;
+	hs_seed(argv[1], "hello-victim", WH_PROTO_VERSION, "fuzz-victim-token-0123456789", 0, true);
+	hs_seed(argv[1], "hello-anon", WH_PROTO_VERSION, "", 0, true);
+	hs_seed(argv[1], "hello-bad-token", WH_PROTO_VERSION, "fuzz-victim-token-012345678X", 0, false);
+	hs_seed(argv[1], "hello-version", WH_PROTO_VERSION + 1, "", 0, false);
+	hs_seed(argv[1], "hello-stalled-payload", WH_PROTO_VERSION, "", 64, false);
 	const char *dir = argv[1];
 	struct wh_enc all, p;
 	struct wh_msg_hdr h;
