@@ -683,15 +683,22 @@ void wh_server_stop(struct wh_server *srv)
 	/* Disconnect every client and wait for their clean-up. */
 	pthread_mutex_lock(&srv->clients_lock);
 	for (struct wh_client *c = srv->clients; c; c = c->next) {
-		atomic_store(&c->kick, true);
-		if (c->worker_pid > 0)
-			kill(c->worker_pid, SIGKILL);
-		else
-			wh_chan_shutdown(c->ch);
+		wh_client_kick(c);
 	}
 	while (srv->nclients > 0)
 		pthread_cond_wait(&srv->clients_cond, &srv->clients_lock);
 	pthread_mutex_unlock(&srv->clients_lock);
+}
+
+void wh_client_kick(struct wh_client *c)
+{
+	atomic_store(&c->kick, true);
+	if (c->worker_pid > 0)
+		/* Not reaped before it is unlinked: the pid is still this
+		 * worker's.  Its endless kernel ends with it. */
+		kill(c->worker_pid, SIGKILL);
+	else if (c->ch)
+		wh_chan_shutdown(c->ch);
 }
 
 int wh_server_kick(struct wh_server *srv, uint32_t id)
@@ -700,13 +707,7 @@ int wh_server_kick(struct wh_server *srv, uint32_t id)
 	pthread_mutex_lock(&srv->clients_lock);
 	for (struct wh_client *c = srv->clients; c; c = c->next) {
 		if (c->id == id) {
-			atomic_store(&c->kick, true);
-			if (c->worker_pid > 0)
-				/* Not reaped before it is unlinked: the pid is
-				 * still this worker's. */
-				kill(c->worker_pid, SIGKILL);
-			else
-				wh_chan_shutdown(c->ch);
+			wh_client_kick(c);
 			found = 0;
 		}
 	}

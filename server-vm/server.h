@@ -140,6 +140,9 @@ uint64_t wh_now_ns(void);
 int wh_client_send_event(struct wh_client *c, uint16_t api, uint16_t func,
 			 struct wh_enc *ev);
 
+/* Ends the client's session: shuts its channel down (thread model) or
+ * kills its worker (process model).  Caller holds the clients lock. */
+void wh_client_kick(struct wh_client *c);
 /* Objects the client holds (its worker's count in the process model). */
 uint64_t wh_client_objects(struct wh_client *c);
 /* wormholectl's limit change: picked up by the serving thread (or worker)

@@ -179,8 +179,10 @@ void wh_enc_string(struct wh_enc *e, const char *s)
 void wh_dec_init(struct wh_dec *d, const void *buf, size_t len,
 		 const struct wh_bulk *bulk)
 {
-	d->p = buf;
-	d->end = d->p + len;
+	static const uint8_t empty[1];
+	/* An empty payload may come as NULL: no arithmetic on it (UB). */
+	d->p = buf ? buf : empty;
+	d->end = buf ? d->p + len : d->p;
 	d->err = buf || !len ? WH_OK : WH_E_MALFORMED;
 	d->bulk = bulk;
 }

@@ -257,15 +257,19 @@ int wh_sandbox_seccomp(char *log, size_t n)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* Everything else. */
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL) {
+		snprintf(log, n, "seccomp: not available in this kernel; the worker "
+			 "may open sockets and trace processes");
+		return 1;
+	}
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0)) {
-		if (errno == EINVAL) {
-			snprintf(log, n, "seccomp: not available in this kernel; the worker "
-				 "may open sockets and start programs");
-			return 1;
-		}
-		snprintf(log, n, "seccomp: %s", strerror(errno));
+		/* Available but refused: a bad filter is a bug, not a kernel
+		 * without seccomp; the worker does not serve unconfined. */
+		snprintf(log, n, "seccomp: filter refused: %s", strerror(errno));
 		return -1;
 	}
 	snprintf(log, n, "seccomp: no sockets, ptrace, process_vm_*, crash handlers, "

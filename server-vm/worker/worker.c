@@ -19,8 +19,9 @@
  *   3. start the backends (the driver loads here, per worker, and reads
  *      what it needs of /proc and /sys now);
  *   4. confine: no_new_privs, Landlock, seccomp, rlimits (sandbox.c);
- *   5. HELLO (deadline kept by the broker), policy match; then wipe every
- *      token of the policy from our memory;
+ *   5. HELLO (deadline kept by the broker); the broker authenticates the
+ *      token and matches the policy (the worker wiped the policy's tokens
+ *      from its memory at step 2);
  *   6. narrow Landlock's writable dir to the tenant's driver cache, report
  *      READY, serve until the client goes, then exit (the kernel frees
  *      all).
@@ -193,11 +194,25 @@ static int unmap_others(const void *chan_map, size_t chan_len, const void *page,
 	struct { uintptr_t a, b; } drop[256];
 	int nd = 0;
 	char line[512];
+	uintptr_t here = (uintptr_t)&nd;
 	while (fgets(line, sizeof(line), f) && nd < 256) {
 		unsigned long a, b;
 		char perms[8];
 		if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) != 3)
 			continue;
+		/* The broker's main thread does not exist here (it forked
+		 * from another): its stack is dead, but holds what main
+		 * parsed (the policy file).  Zero it. */
+		if (strstr(line, "[stack]") && !(here >= a && here < b)) {
+			/* Keep the top: argv, the environment, auxv. */
+			uintptr_t top = (uintptr_t)environ;
+			if (top < a || top >= b)
+				top = b;
+			top = (top & ~(uintptr_t)4095) - 4096;
+			if (top > a)
+				madvise((void *)a, top - a, MADV_DONTNEED);
+			continue;
+		}
 		if (perms[3] != 's')
 			continue;
 		if (overlaps(a, b, chan_map, chan_len) || overlaps(a, b, page, page_len))
@@ -231,7 +246,11 @@ void wh_worker_main(struct wh_client *c, int ctl, const char *cache)
 	if (!ctl_wait_go(&ok) || !ok)
 		_exit(1);
 
-	/* 2. A pooled worker (no channel yet) keeps its listener until it
+	/* 2. No token of the policy in here: the broker authenticates. */
+	explicit_bzero(srv->cfg.clients, sizeof(srv->cfg.clients));
+	srv->cfg.nclients = 0;
+
+	/* A pooled worker (no channel yet) keeps its listener until it
 	 * has accepted one connection. */
 	int keep[8], nk = 0;
 	void *map = NULL;
@@ -338,9 +357,6 @@ void wh_worker_main(struct wh_client *c, int ctl, const char *cache)
 	struct wh_ctl m = { .type = WH_CTL_W_HELLO };
 	ctl_send(&m);
 	int refused = wh_client_admit(c);
-	/* No other tenant's secret stays in this process. */
-	for (int i = 0; i < srv->cfg.nclients; i++)
-		explicit_bzero(srv->cfg.clients[i].token, sizeof(srv->cfg.clients[i].token));
 	if (refused)
 		_exit(WH_WORKER_EXIT_REFUSED);
 

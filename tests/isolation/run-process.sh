@@ -39,7 +39,8 @@ cleanup() {
 trap cleanup EXIT
 export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 mkdir -p "$tmp/native"; cp /etc/OpenCL/vendors/pocl.icd "$tmp/native/"
-export VT=iso-victim-token-0123456789 AT=iso-attacker-token-0123456789
+# Not exported: wormholed must not get them from its environment.
+VT=iso-victim-token-0123456789 AT=iso-attacker-token-0123456789
 cat >"$tmp/wh.conf" <<EOC
 [client victim]
 token = $VT
@@ -202,6 +203,47 @@ else
 	bad "a stalled HELLO was not ended within 10 s"
 fi
 kill "$hp" 2>/dev/null
+
+# Tokens live in the broker only: a worker's memory holds none (the scan
+# above could only have found them there), and wormholectl client add /
+# remove apply at once to workers started before.
+ctok=iso-added-token-$$-0123456789
+"$CTL" --server "$admin" client add added token=$ctok >/dev/null 2>&1
+got=$(ocl "$T" "$ctok" timeout 60 "$VEC" 2>&1 | tail -1)
+[ "$got" = "$want" ] && grep -q "as 'added'" "$tmp/wd.log" \
+	&& ok "client add: the new token works at once on a started worker" \
+	|| bad "client add: '$got'"
+"$CTL" --server "$admin" client remove added >/dev/null 2>&1
+got=$(ocl "$T" "$ctok" timeout 60 "$VEC" 2>&1 | tail -1)
+[ "$got" != "$want" ] && ok "client remove: the token is refused at once" || bad "client remove: still served"
+leak=0 nread=0
+# The victim's own worker read its HELLO: every other worker must not.
+vid=$(sed -n "s/.*client \([0-9]*\) connected: .* as 'victim'.*/\1/p" "$tmp/wd.log" | tail -1)
+vw=$(sed -n "s/.*worker $vid (pid \([0-9]*\),.*confined.*/\1/p" "$tmp/wd.log" | tail -1)
+for p in $(pgrep -P "$wpid"); do
+	[ "$p" = "$vw" ] && continue
+	nread=$((nread + 1))
+	grep -qaF "$VT" "/proc/$p/environ" 2>/dev/null && leak=1
+	python3 - "$p" "$VT" <<'EOP' || { leak=1; grep "pid $p," "$tmp/wd.log" | head -2 | cut -c1-150; }
+import sys, re
+pid, tok = sys.argv[1], sys.argv[2].encode()
+with open(f"/proc/{pid}/maps") as f, open(f"/proc/{pid}/mem", "rb", 0) as m:
+    for line in f:
+        a, b = (int(x, 16) for x in line.split()[0].split("-"))
+        if "r" not in line.split()[1] or "[vvar" in line or "[vsyscall" in line:
+            continue
+        try:
+            m.seek(a); buf = m.read(b - a)
+        except OSError:
+            continue
+        if tok in buf:
+            print(f"  worker {pid}: the token in {line.strip()}", file=sys.stderr)
+            sys.exit(1)
+EOP
+done
+[ "$leak" = 0 ] && [ -n "$vw" ] && [ "$nread" -gt 0 ] \
+	&& ok "no other worker's memory holds the victim's token ($nread workers read)" \
+	|| bad "a worker's memory holds the victim's token"
 
 # The victim: data unchanged, session up all along, nothing charged to it.
 wait "$vpid"; vrc=$?
