@@ -556,7 +556,7 @@ int wh_tls_connect(const char *rest, const struct wh_client_opts *o,
 			gnutls_strerror(r));
 		st = r == GNUTLS_E_TIMEDOUT ? WH_E_TIMEOUT : WH_E_PEER_GONE;
 	} else if (pin) {
-		char got[80];
+		char got[80] = "";
 		if (!peer_fingerprint(t->s, got, sizeof(got)) || strcmp(got + 7, want)) {
 			set_err(err, errlen, "tls:%s: server certificate %s does not "
 				"match the pinned sha256:%s", rest,
