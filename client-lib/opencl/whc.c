@@ -162,6 +162,42 @@ static void read_config(char *addr, size_t alen, char *tok, size_t tlen)
 static void on_event(void *ctx, const struct wh_msg *ev);
 static void start_delivery(void);
 
+/* whclVersion, once connected (under g_lock, before any other call; the
+ * generated stub cannot run here, so its wire form is spelled out:
+ * u32 major, u32 minor, two present out-values; reply: deferred, status,
+ * u32 major, u32 minor).  A server older than the negotiation refuses the
+ * id: it speaks minor 0. */
+static unsigned g_server_minor;
+
+static void negotiate(void)
+{
+	uint8_t buf[32];
+	struct wh_enc e;
+	wh_enc_init_fixed(&e, buf, sizeof(buf));
+	wh_enc_u32(&e, WHCL_VERSION_MAJOR);
+	wh_enc_u32(&e, WHCL_VERSION_MINOR);
+	wh_enc_present(&e, true);
+	wh_enc_present(&e, true);
+	struct wh_msg m;
+	memset(&m, 0, sizeof(m));
+	int rc = wh_call(g_ch, WH_API_OPENCL, WHCL_F_whclVersion, &e, &m);
+	g_server_minor = 0;
+	if (rc == WH_OK) {
+		struct wh_dec d;
+		wh_dec_init(&d, m.payload, m.hdr.payload_len, NULL);
+		(void)wh_dec_i32(&d);
+		cl_int r = wh_dec_i32(&d);
+		uint32_t smaj = wh_dec_u32(&d), smin = wh_dec_u32(&d);
+		if (r == CL_SUCCESS && !d.err && smaj == WHCL_VERSION_MAJOR)
+			g_server_minor = smin < WHCL_VERSION_MINOR ? smin : WHCL_VERSION_MINOR;
+		if (g_debug)
+			fprintf(stderr, "wormhole: OpenCL: protocol %u.%u, server %u.%u\n",
+				WHCL_VERSION_MAJOR, WHCL_VERSION_MINOR, smaj, smin);
+	}
+	if (rc == WH_OK || (m.hdr.flags & WH_F_REPLY))
+		wh_msg_done(g_ch, &m);
+}
+
 /* Under g_lock. */
 static bool connect_locked(void)
 {
@@ -204,8 +240,14 @@ static bool connect_locked(void)
 		wh_enc_init(&g_enc, 4096, WH_MAX_PAYLOAD);
 		g_enc_init = true;
 	}
+	negotiate();
 	start_delivery();
 	return true;
+}
+
+unsigned whc_server_minor(void)
+{
+	return g_server_minor;
 }
 
 bool whc_connect_once(void)

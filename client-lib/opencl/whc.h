@@ -97,6 +97,10 @@ void whc_ref(void *o);
 void whc_unref(void *o);
 void whc_ids_to_objs(void *buf, size_t bytes, unsigned kind);
 size_t whc_image_elsize(const void *img);
+/* The server's minor protocol version (whclVersion at connect; 0 for a
+ * server older than the negotiation): generated stubs of @since entries
+ * answer themselves when it is too old. */
+unsigned whc_server_minor(void);
 /* The spec's size expressions name an image's element size this way. */
 #define WH_ELSIZE(img) whc_image_elsize((const void *)(img))
 

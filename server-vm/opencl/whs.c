@@ -775,6 +775,11 @@ static int ocl_dispatch(struct wh_client *c, void *state, const struct wh_msg *m
 		wh_audit(s->c, "opencl: unknown function %u", f);
 		return WH_E_UNKNOWN_FUNC;
 	}
+	if (whcl_func_since(f) > s->client_minor) {
+		wh_audit(s->c, "opencl: %s is protocol %u.%u, newer than the client's %u.%u", whs_fns[f].name,
+			 WHCL_VERSION_MAJOR, whcl_func_since(f), WHCL_VERSION_MAJOR, s->client_minor);
+		return WH_E_UNKNOWN_FUNC;
+	}
 	if (async && !whs_fns[f].async_ok) {
 		wh_audit(s->c, "opencl: %s cannot be posted (its results are needed)", whs_fns[f].name);
 		return WH_E_MALFORMED;
@@ -806,3 +811,17 @@ const struct wh_backend wh_opencl_backend = {
 	.client_close = ocl_client_close,
 	.dispatch = ocl_dispatch,
 };
+
+/* whclVersion's body (@server_body): same major only; the client's minor,
+ * at most ours, decides which ids it may send. */
+cl_int whs_version(struct whs *s, const struct whcl_args_whclVersion *a)
+{
+	if (a->server_major)
+		*a->server_major = WHCL_VERSION_MAJOR;
+	if (a->server_minor)
+		*a->server_minor = WHCL_VERSION_MINOR;
+	if (a->major != WHCL_VERSION_MAJOR)
+		return CL_INVALID_OPERATION;
+	s->client_minor = a->minor < WHCL_VERSION_MINOR ? a->minor : WHCL_VERSION_MINOR;
+	return CL_SUCCESS;
+}

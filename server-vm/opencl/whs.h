@@ -27,6 +27,7 @@ struct whs_blk {
 
 struct whs {
 	struct wh_client *c;
+	unsigned client_minor;      /* its spec's minor version (whclVersion; 0 until then) */
 	struct whs_sink *sink;       /* where driver callbacks send events */
 	cl_int deferred;             /* first failure of a posted call */
 	uint64_t last_client_id;     /* highest client-chosen id seen */

@@ -96,6 +96,17 @@ def emit_client(spec, out):
 
 def emit_client_body(spec, f, c):
     H = spec.handles
+    since = int(f.get('since').split('.')[1]) if f.has('since') else 0
+    if since:
+        # Negotiated version (PREFIX_ids.h): an older server does not know
+        # this id; answer it here.
+        c('if (whc_server_minor() < %d) {' % since)
+        for p in f.params:
+            c('\t(void)%s;' % p.name)
+        c('\twhc_unsupported("%s", "protocol %d.%d; the server speaks an older minor version");'
+          % (f.name, spec.version[0], since))
+        c('\t' + err_return(spec, f, '$UNSUP'))
+        c('}')
     sync_cond = None
     if f.has('async'):
         sync_cond = 'false'

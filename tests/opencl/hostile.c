@@ -9,7 +9,11 @@
  * With ROUNDS "fatal" (a server run with WORMHOLE_FATAL_MALFORMED=1): a
  * well-formed call is answered, a malformed one gets its error reply and
  * ends the session, so the next call finds the connection gone.
- * usage: ocl-hostile ADDR [TOKEN] [ROUNDS|fatal]
+ * With ROUNDS "version": protocol negotiation (specs/opencl.spec, version
+ * 1.1): this client plays an older-minor client (1.0) against the newer
+ * server: 1.0 calls are served, an id of 1.1 is refused until it announces
+ * 1.1; another major version is refused.
+ * usage: ocl-hostile ADDR [TOKEN] [ROUNDS|fatal|version]
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -68,6 +72,45 @@ int main(int argc, char **argv)
 	uint64_t seed = 88172645463325252ull;
 	uint64_t next_id = (1ull << 63) | 1000;
 
+	if (argc > 3 && !strcmp(argv[3], "version")) {
+		/* A well-formed 1.1 call: clSetContextDestructorCallback on a
+		 * forged context (CL_INVALID_CONTEXT once it may be sent). */
+#define DTOR_CALL(what, want)                                                 \
+	do {                                                                  \
+		wh_enc_reset(&e);                                             \
+		wh_enc_handle(&e, 0x1234567890abcdefull);                     \
+		wh_enc_u64(&e, 0);                                            \
+		call(WHCL_F_clSetContextDestructorCallback, &e, what, want);  \
+	} while (0)
+#define VERSION_CALL(maj, min, want)                                          \
+	do {                                                                  \
+		wh_enc_reset(&e);                                             \
+		wh_enc_u32(&e, maj);                                          \
+		wh_enc_u32(&e, min);                                          \
+		wh_enc_present(&e, false);                                    \
+		wh_enc_present(&e, false);                                    \
+		call(WHCL_F_whclVersion, &e, "whclVersion " #maj "." #min, want); \
+	} while (0)
+		/* an old client never negotiates: 1.0 ids work, 1.1 ones do not */
+		wh_enc_reset(&e);
+		wh_enc_u32(&e, 0);
+		wh_enc_present(&e, false);
+		wh_enc_present(&e, true);
+		call(WHCL_F_clGetPlatformIDs, &e, "1.0 call, no negotiation", CL_SUCCESS);
+		DTOR_CALL("1.1 id, no negotiation", -1000 - WH_E_UNKNOWN_FUNC);
+		VERSION_CALL(1, 0, CL_SUCCESS);
+		DTOR_CALL("1.1 id from a 1.0 client", -1000 - WH_E_UNKNOWN_FUNC);
+		call(WHCL_F_clGetPlatformIDs, &e, "1.0 call from a 1.0 client", 1);
+		VERSION_CALL(2, 0, CL_INVALID_OPERATION);
+		VERSION_CALL(1, 1, CL_SUCCESS);
+		DTOR_CALL("1.1 id from a 1.1 client", CL_INVALID_CONTEXT);
+		VERSION_CALL(1, 9, CL_SUCCESS);   /* newer client: served as 1.1 */
+		DTOR_CALL("1.1 id from a 1.9 client", CL_INVALID_CONTEXT);
+		printf("version: %s\n", fails ? "FAILED" : "1.0 client served 1.0 ids, refused 1.1 ids until 1.1 was announced");
+		wh_close(ch);
+		wh_enc_free(&e);
+		return fails ? 1 : 0;
+	}
 	if (fatal_mode) {
 		/* clGetPlatformIDs(0, NULL, &n): well formed, answered. */
 		wh_enc_reset(&e);

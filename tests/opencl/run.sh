@@ -210,6 +210,13 @@ if [ -x "$T/ocl-hostile" ]; then
 	fi
 fi
 
+# 3b''. Protocol negotiation: an older-minor client (1.0) against this
+# newer server (specs/opencl.spec, version 1.1).
+if [ -x "$T/ocl-hostile" ]; then
+	out=$(timeout 60 "$T/ocl-hostile" "unix:$tmp/s.sock" "" version 2>&1); rc=$?
+	if [ $rc -eq 0 ]; then ok "protocol versions: $out"; else bad "protocol versions (rc $rc)"; echo "$out" | tail -5; fi
+fi
+
 # 3b'. Sticky fatal flag (server-vm/dispatch.h): with
 # WORMHOLE_FATAL_MALFORMED=1 a message that fails to decode gets its error
 # reply and ends that client's session, logged once; other clients and the

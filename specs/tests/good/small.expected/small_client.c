@@ -202,6 +202,18 @@ static dm_status DMAPI whc_dmGetBufInfo(dm_buf buf, dm_info what, dm_size size, 
  */
 static dm_status DMAPI whc_dmWrite(dm_buf buf, dm_uint blocking, dm_size offset, dm_size size, const void *data, dm_uint n_wait, const dm_event *wait, dm_event *ev)
 {
+	if (whc_server_minor() < 1) {
+		(void)buf;
+		(void)blocking;
+		(void)offset;
+		(void)size;
+		(void)data;
+		(void)n_wait;
+		(void)wait;
+		(void)ev;
+		whc_unsupported("dmWrite", "protocol 1.1; the server speaks an older minor version");
+		return DM_ENOSYS;
+	}
 	struct whc_call k;
 	dm_status _e;
 	uint64_t h_buf = whc_hid((const void *)buf, WHDM_K_BUF);
@@ -315,6 +327,17 @@ static dm_status DMAPI whc_dmFinish(dm_buf buf)
 
 static dm_status DMAPI whc_dmBuild(dm_dev dev, dm_uint count, const char **src, const dm_size *lengths, const char *options, void (DMCB *notify)(dm_buf, void *), void *user)
 {
+	if (whc_server_minor() < 2) {
+		(void)dev;
+		(void)count;
+		(void)src;
+		(void)lengths;
+		(void)options;
+		(void)notify;
+		(void)user;
+		whc_unsupported("dmBuild", "protocol 1.2; the server speaks an older minor version");
+		return DM_ENOSYS;
+	}
 	struct whc_call k;
 	dm_status _e;
 	uint64_t h_dev = whc_hid((const void *)dev, WHDM_K_DEV);
