@@ -5,9 +5,11 @@
  * and reports how much device time it got and its per-call latency.
  *
  *   wh-spin ADDR TOKEN|- SPIN_NS SECONDS [--lat]
+ *   (SPIN_NS "echo": empty ECHO calls instead, the unscheduled call path)
  * Prints: calls=N device_ns=N p50_us=X p99_us=Y
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +40,8 @@ int main(int argc, char **argv)
 	struct wh_client_opts o = { .name = "wh-spin" };
 	if (strcmp(argv[2], "-"))
 		o.token = argv[2];
-	uint64_t spin = strtoull(argv[3], NULL, 10);
+	bool echo = !strcmp(argv[3], "echo");
+	uint64_t spin = echo ? 0 : strtoull(argv[3], NULL, 10);
 	double secs = atof(argv[4]);
 	char err[256] = "";
 	struct wh_chan *ch;
@@ -55,9 +58,12 @@ int main(int argc, char **argv)
 	while (lat && now_ns() < end) {
 		struct wh_msg rep;
 		wh_enc_reset(&req);
-		wh_enc_u64(&req, spin);
+		if (echo)
+			wh_enc_bytes(&req, "", 0);
+		else
+			wh_enc_u64(&req, spin);
 		uint64_t t0 = now_ns();
-		rc = wh_call(ch, WH_API_ECHO, WH_ECHO_F_SPIN, &req, &rep);
+		rc = wh_call(ch, WH_API_ECHO, echo ? WH_ECHO_F_ECHO : WH_ECHO_F_SPIN, &req, &rep);
 		if (rc) {
 			fprintf(stderr, "wh-spin: call: %s\n", wh_status_str((uint32_t)rc));
 			return 1;
@@ -65,7 +71,8 @@ int main(int argc, char **argv)
 		uint64_t t1 = now_ns();
 		struct wh_dec d;
 		wh_dec_init(&d, rep.payload, rep.hdr.payload_len, NULL);
-		dev += wh_dec_u64(&d);
+		if (!echo)
+			dev += wh_dec_u64(&d);
 		wh_msg_done(ch, &rep);
 		if (n < cap)
 			lat[n++] = t1 - t0;

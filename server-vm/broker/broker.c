@@ -282,6 +282,9 @@ static void *supervise(void *arg)
 			atomic_store(&c->ready, true);
 			break;
 		case WH_CTL_W_BEGIN: {
+			/* arg: device time the worker owes since its last turn. */
+			if (m.arg && atomic_load(&c->ready))
+				wh_sched_charge(c, m.arg);
 			bool ok = atomic_load(&c->ready) && wh_sched_begin(c);
 			if (!ctl_send(c->ctl_fd, WH_CTL_W_GO, ok))
 				goto gone;

@@ -13,7 +13,9 @@
  *   worker -> broker  ACCEPTED {peer} (a pooled worker took a connection),
  *                     HELLO (driver started and sandboxed: the HELLO
  *                     deadline starts), READY {name, peer, limits},
- *                     BEGIN (asks a turn on the device), CHARGE {ns},
+ *                     BEGIN {ns owed} (asks a turn on the device; charges the
+ *                     device time done since the last one), CHARGE {ns}
+ *                     (only past 1 ms owed),
  *                     AUTH {peer, token} (once; answered AUTH {ok, name,
  *                     limits}: the broker holds the live policies)
  * The worker's death closes its end: the broker reaps it.

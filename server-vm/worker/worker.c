@@ -117,10 +117,16 @@ static bool ctl_wait_go(uint32_t *ok)
 
 /* ---- the broker's scheduler, from here --------------------------------- */
 
+/* Device time done and not yet told: sent with the next BEGIN (one round
+ * trip per turn, no message per completion), or at once past 1 ms so a
+ * long kernel is charged when it ends. */
+static _Atomic uint64_t owed_ns;
+
 static bool remote_begin(struct wh_client *c)
 {
 	(void)c;
 	struct wh_ctl m = { .type = WH_CTL_W_BEGIN };
+	m.arg = atomic_exchange(&owed_ns, 0);
 	uint32_t ok = 0;
 	if (!ctl_send(&m) || !ctl_wait_go(&ok))
 		return false;
@@ -130,9 +136,13 @@ static bool remote_begin(struct wh_client *c)
 static void remote_charge(struct wh_client *c, uint64_t ns)
 {
 	(void)c;
+	uint64_t owed = atomic_fetch_add(&owed_ns, ns) + ns;
+	if (owed < 1000000)
+		return;
 	/* From any thread (driver callbacks): one datagram, sent whole. */
-	struct wh_ctl m = { .type = WH_CTL_W_CHARGE, .arg = ns };
-	ctl_send(&m);
+	struct wh_ctl m = { .type = WH_CTL_W_CHARGE, .arg = atomic_exchange(&owed_ns, 0) };
+	if (m.arg)
+		ctl_send(&m);
 }
 
 static const struct wh_sched_remote remote_sched = {
