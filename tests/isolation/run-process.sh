@@ -227,7 +227,11 @@ for p in $(pgrep -P "$wpid"); do
 	python3 - "$p" "$VT" <<'EOP' || { leak=1; grep "pid $p," "$tmp/wd.log" | head -2 | cut -c1-150; }
 import sys, re
 pid, tok = sys.argv[1], sys.argv[2].encode()
-with open(f"/proc/{pid}/maps") as f, open(f"/proc/{pid}/mem", "rb", 0) as m:
+try:
+    f = open(f"/proc/{pid}/maps"); m = open(f"/proc/{pid}/mem", "rb", 0)
+except OSError:
+    sys.exit(0)  # gone meanwhile
+with f, m:
     for line in f:
         a, b = (int(x, 16) for x in line.split()[0].split("-"))
         if "r" not in line.split()[1] or "[vvar" in line or "[vsyscall" in line:
@@ -243,7 +247,7 @@ EOP
 done
 [ "$leak" = 0 ] && [ -n "$vw" ] && [ "$nread" -gt 0 ] \
 	&& ok "no other worker's memory holds the victim's token ($nread workers read)" \
-	|| bad "a worker's memory holds the victim's token"
+	|| bad "a worker's memory holds the victim's token (leak $leak, victim's worker '$vw', $nread read)"
 
 # The victim: data unchanged, session up all along, nothing charged to it.
 wait "$vpid"; vrc=$?
