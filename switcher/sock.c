@@ -562,6 +562,15 @@ static int unix_addr(const char *rest, struct sockaddr_un *sa, socklen_t *sl,
 static int split_hostport(const char *rest, char *host, size_t hl, char *port,
 			  size_t pl, bool zero_ok)
 {
+	/* A bare PORT (or ":PORT") means this host only: 127.0.0.1. */
+	if (rest[0] && strspn(rest + (rest[0] == ':'), "0123456789") == strlen(rest + (rest[0] == ':'))) {
+		static const char lo[] = "127.0.0.1:";
+		char buf[32];
+		if (strlen(rest) > 12 || hl < sizeof(lo))
+			return -2;
+		snprintf(buf, sizeof(buf), "%s%s", lo, rest + (rest[0] == ':'));
+		return split_hostport(buf, host, hl, port, pl, zero_ok);
+	}
 	const char *colon = strrchr(rest, ':');
 	if (!colon || colon == rest || !colon[1] || strlen(colon + 1) >= pl)
 		return -1;

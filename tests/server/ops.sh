@@ -101,6 +101,8 @@ out=$(timeout 10 "$SPIN" tcp:127.0.0.1:99999 - 10 0.1 2>&1); rc=$?
 check "client port 99999 refused as malformed, not 'connection refused'" '[ $rc -ne 0 ] && grep -q "malformed address tcp:127.0.0.1:99999" <<<"$out"'
 out=$(timeout 10 "$SPIN" tcp:127.0.0.1 - 10 0.1 2>&1); rc=$?
 check "malformed address reported as such" '[ $rc -ne 0 ] && grep -q "malformed address tcp:127.0.0.1 (want tcp:HOST:PORT)" <<<"$out"'
+out=$(timeout 3 "$WD" --api echo --listen tcp:0 --admin none 2>&1)
+check "tcp:PORT (no host) listens on 127.0.0.1 only" 'grep -q "listening on tcp:127.0.0.1:[1-9]" <<<"$out"'
 printf '[client a]\ntoken = same-token-0123456789\n[client b]\nweight = 2\ntoken = same-token-0123456789\n' >"$tmp/dup.conf"
 out=$(timeout 10 "$WD" --api echo --config "$tmp/dup.conf" --admin none 2>&1); rc=$?
 check "two clients with one token refused with FILE:LINE" '[ $rc -eq 2 ] && grep -q "dup.conf:5: client .b. has the same token as client .a." <<<"$out"'
