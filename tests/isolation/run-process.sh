@@ -16,7 +16,9 @@
 #   - a HELLO whose payload never comes: the worker is killed at the
 #     deadline;
 #   - each confinement can be switched off (--no-landlock: the FIFO
-#     include then blocks; the log says which mechanisms are off).
+#     include then blocks; the log says which mechanisms are off);
+#   - weights 1:3 across two workers (the broker's scheduler);
+#   - the CUDA backend (tests/cuda's fake driver) in workers.
 # The victim's data is unchanged, the server and the victim stay up, the
 # metrics show no bad handles for the victim.
 # usage: run-process.sh BUILD_DIR
@@ -296,5 +298,25 @@ if start "$tmp/off.log" --isolate process --no-landlock --no-seccomp --no-memlim
 else
 	bad "wormholed with confinement off did not start"
 fi
+# ---- the CUDA backend under the process model (tests/cuda's fake driver) ---
+CU=$B/tests/cuda
+if [ -x "$CU/roundtrip" ] && [ -e "$CU/libcuda.so.1" ]; then
+	LD_LIBRARY_PATH=$CU "$WHD" --isolate process --api cuda -l "shm:wh-isoc-$$" -l "unix:$tmp/c.sock" \
+		-a none >"$tmp/cuda.log" 2>&1 &
+	wpid=$!
+	wait_line "$tmp/cuda.log" ready 200
+	for a in "shm:wh-isoc-$$" "unix:$tmp/c.sock"; do
+		LD_LIBRARY_PATH=$B/client-lib/cuda WORMHOLE_SERVER=$a timeout 60 "$CU/roundtrip" >"$tmp/rt.out" 2>&1 \
+			&& ok "CUDA roundtrip in its own worker over ${a%%:*}" || bad "CUDA roundtrip over ${a%%:*}: $(tail -1 "$tmp/rt.out")"
+	done
+	WORMHOLE_TOKEN= timeout 60 "$CU/hostile" "shm:wh-isoc-$$" >"$tmp/ch.out" 2>&1 && kill -0 "$wpid" 2>/dev/null \
+		&& ok "CUDA hostile client refused, server up: $(tail -1 "$tmp/ch.out")" || bad "CUDA hostile: $(tail -2 "$tmp/ch.out")"
+	n=$(grep -c "own worker process\|confined" "$tmp/cuda.log")
+	[ "$n" -ge 3 ] && ok "each CUDA client was served by a confined worker" || bad "CUDA workers: $(grep -c confined "$tmp/cuda.log") confined"
+	stop
+else
+	echo "SKIP: CUDA under the process model (no fake driver built)"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
