@@ -85,7 +85,51 @@ void *CL_API_CALL whc_hw_clGetExtensionFunctionAddressForPlatform(cl_platform_id
 	return ext_address(name);
 }
 
-/* ---- clSetKernelArg ----------------------------------------------------- */
+/* ---- clSetKernelArg -----------------------------------------------------
+ * OpenCL reports a bad index, size or object from clSetKernelArg itself,
+ * which is why it cannot simply be posted: the first time an argument is
+ * set with a given shape (size, and whether the value is __local space, one
+ * of our memory objects (buffer or image), a sampler, a queue or plain
+ * bytes) the call goes to the driver synchronously; once the driver accepted
+ * that shape for that argument, the same shape is posted (values only
+ * change, which the driver cannot refuse up front).  A `__local` argument
+ * carries no bytes, so its size is not limited by the message size. */
+
+struct whc_argshape {
+	uint64_t size;
+	uint8_t tag;        /* WHCL_ARG_*, 0: never accepted */
+	bool image;
+};
+
+#define ARGSHAPE_MAX 256
+static pthread_mutex_t g_arg_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool argshape_known(struct whc_obj *k, cl_uint idx, const struct whc_argshape *a)
+{
+	pthread_mutex_lock(&g_arg_lock);
+	bool ok = idx < k->nargshapes && k->argshapes[idx].tag == a->tag &&
+		  k->argshapes[idx].size == a->size && k->argshapes[idx].image == a->image;
+	pthread_mutex_unlock(&g_arg_lock);
+	return ok;
+}
+
+static void argshape_keep(struct whc_obj *k, cl_uint idx, const struct whc_argshape *a)
+{
+	if (idx >= ARGSHAPE_MAX)
+		return;
+	pthread_mutex_lock(&g_arg_lock);
+	if (idx >= k->nargshapes) {
+		struct whc_argshape *n = realloc(k->argshapes, (idx + 1) * sizeof(*n));
+		if (n) {
+			memset(n + k->nargshapes, 0, (idx + 1 - k->nargshapes) * sizeof(*n));
+			k->argshapes = n;
+			k->nargshapes = idx + 1;
+		}
+	}
+	if (idx < k->nargshapes)
+		k->argshapes[idx] = *a;
+	pthread_mutex_unlock(&g_arg_lock);
+}
 
 cl_int CL_API_CALL whc_hw_clSetKernelArg(cl_kernel kernel, cl_uint arg_index, size_t arg_size,
 					 const void *arg_value)
@@ -95,7 +139,7 @@ cl_int CL_API_CALL whc_hw_clSetKernelArg(cl_kernel kernel, cl_uint arg_index, si
 	uint64_t hk = whc_hid(kernel, WHCL_K_KERNEL);
 	if (!hk)
 		return CL_INVALID_KERNEL;
-	if (arg_size > WH_MAX_INLINE)
+	if (arg_value && arg_size > WH_MAX_INLINE)
 		return CL_INVALID_ARG_SIZE;
 	/* 8 bytes that are the address of one of our memory objects,
 	 * samplers or queues travel as that object's id. */
@@ -108,24 +152,43 @@ cl_int CL_API_CALL whc_hw_clSetKernelArg(cl_kernel kernel, cl_uint arg_index, si
 		    o->kind != WHCL_K_QUEUE)
 			o = NULL;
 	}
+	struct whc_argshape shape = { .size = arg_size };
+	if (!arg_value)
+		shape.tag = WHCL_ARG_LOCAL;
+	else if (o)
+		shape.tag = o->kind == WHCL_K_MEM ? WHCL_ARG_MEM :
+			    o->kind == WHCL_K_SAMPLER ? WHCL_ARG_SAMPLER : WHCL_ARG_QUEUE;
+	else
+		shape.tag = WHCL_ARG_BYTES;
+	shape.image = o && o->kind == WHCL_K_MEM && o->elsize;
+	bool post = argshape_known((struct whc_obj *)kernel, arg_index, &shape);
 	if ((e = whc_begin(&k)) != CL_SUCCESS)
 		return e;
 	wh_enc_handle(&k.e, hk);
 	wh_enc_u32(&k.e, arg_index);
 	wh_enc_u64(&k.e, arg_size);
-	if (!arg_value) {
-		wh_enc_u8(&k.e, WHCL_ARG_LOCAL);
-	} else if (o) {
-		wh_enc_u8(&k.e, o->kind == WHCL_K_MEM ? WHCL_ARG_MEM :
-				o->kind == WHCL_K_SAMPLER ? WHCL_ARG_SAMPLER : WHCL_ARG_QUEUE);
+	wh_enc_u8(&k.e, shape.tag);
+	if (o)
 		wh_enc_handle(&k.e, o->id);
-	} else {
-		wh_enc_u8(&k.e, WHCL_ARG_BYTES);
+	else if (arg_value)
 		wh_enc_bytes(&k.e, arg_value, arg_size);
+	if (post) {
+		e = whc_post(&k, WHCL_F_clSetKernelArg);
+		whc_end(&k);
+		return e;
 	}
-	e = whc_post(&k, WHCL_F_clSetKernelArg);
-	whc_end(&k);
-	return e;
+	e = whc_sync(&k, WHCL_F_clSetKernelArg);
+	if (e != CL_SUCCESS) {
+		whc_end(&k);
+		return e;
+	}
+	cl_int r = wh_dec_i32(&k.d);
+	e = whc_done(&k);
+	if (e != CL_SUCCESS)
+		return e;
+	if (r == CL_SUCCESS)
+		argshape_keep((struct whc_obj *)kernel, arg_index, &shape);
+	return r;
 }
 
 /* ---- map / unmap -------------------------------------------------------- */
@@ -771,8 +834,9 @@ void whc_hook_context(void *ret, const cl_context_properties *props, cl_uint nde
 		      void(CL_CALLBACK *fn)(const char *, const void *, size_t, void *),
 		      void *ud, cl_int *err)
 {
-	(void)props, (void)fn, (void)ud, (void)err;
+	(void)fn, (void)ud, (void)err;
 	struct whc_obj *o = ret;
+	whc_keep_context_props(ret, props);
 	if (!o || !devs || !ndev || ndev > WH_MAX_ARRAY)
 		return;
 	uint64_t *d = calloc(ndev, sizeof(*d));

@@ -534,6 +534,8 @@ void whc_drop(struct whc_obj *o)
 	o->magic = 0;
 	free(o->devs);
 	free(o->knames);
+	free(o->props);
+	free(o->argshapes);
 	free(o);
 }
 

@@ -39,6 +39,18 @@ struct whc_obj {
 	uint32_t ndevs;
 	/* programs: CL_PROGRAM_KERNEL_NAMES once fetched (";"-separated) */
 	char *knames;
+	/* contexts, queues: the property list the client gave (conform.c) */
+	intptr_t *props;
+	uint32_t nprops;
+	bool props_known;
+	/* queues: the properties the application asked for */
+	cl_command_queue_properties qprops;
+	bool qprops_known;
+	/* user events not yet set */
+	atomic_bool user_unset;
+	/* kernels: the last argument shapes the driver accepted (icd.c) */
+	struct whc_argshape *argshapes;
+	uint32_t nargshapes;
 	struct whc_obj *next_id, *next_ptr;
 };
 
@@ -153,6 +165,20 @@ bool whc_queue_ok(cl_context ctx, cl_device_id dev, cl_command_queue_properties 
 bool whc_queue_props_ok(cl_context ctx, cl_device_id dev, const cl_queue_properties *props);
 
 void whc_fill_dispatch(cl_icd_dispatch *t);
+
+/* conform.c: hooks and helpers of the wrappers that keep what the
+ * application sees conformant. */
+void whc_hook_context_type(void *ret, const cl_context_properties *props, cl_device_type t,
+			   void(CL_CALLBACK *fn)(const char *, const void *, size_t, void *),
+			   void *ud, cl_int *err);
+void whc_keep_context_props(void *ret, const cl_context_properties *props);
+void whc_hook_queue(void *ret, cl_context c, cl_device_id d, cl_command_queue_properties p,
+		    cl_int *err);
+void whc_hook_queue_props(void *ret, cl_context c, cl_device_id d, const cl_queue_properties *p,
+			  cl_int *err);
+void whc_hook_user_event(void *ret, cl_context c, cl_int *err);
+bool whc_user_events_unset(void);
+cl_int whc_host_access(cl_command_queue q, cl_mem m, bool write);
 
 /* Generated stubs the hand-written wrappers call (see the spec's @wrap). */
 cl_int CL_API_CALL whc_gen_clEnqueueReadBuffer(cl_command_queue, cl_mem, cl_bool, size_t, size_t,

@@ -400,6 +400,19 @@ void whs_cb_free(void *ctx)
 	free(x);
 }
 
+/* A call that was given a callback failed.  Build, compile and link report
+ * their own failure (CL_*_PROGRAM_FAILURE) only after the build ran, and the
+ * driver has then called the one-shot callback, whose trampoline freed the
+ * context: freeing it here too was a double free that crashed wormholed.
+ * Any other error means the driver never took the callback. */
+void whs_cb_failed(void *ctx, cl_int r)
+{
+	if (r == CL_BUILD_PROGRAM_FAILURE || r == CL_COMPILE_PROGRAM_FAILURE ||
+	    r == CL_LINK_PROGRAM_FAILURE)
+		return;
+	whs_cb_free(ctx);
+}
+
 /* Any thread (driver callback threads included). */
 static void cb_send(struct whs_cbctx *x, int32_t status, const char *info, bool oneshot)
 {

@@ -85,6 +85,7 @@ void whs_objs_to_ids(struct whs *s, void *buf, uint64_t bytes, unsigned kind);
 /* Callbacks: a context for the driver's user_data, and trampolines. */
 void *whs_cb_new(struct whs *s, int kind, uint64_t cookie);
 void whs_cb_free(void *ctx);
+void whs_cb_failed(void *ctx, cl_int r);
 void CL_CALLBACK whs_cb_fn_context_notify(const char *, const void *, size_t, void *);
 void CL_CALLBACK whs_cb_fn_program_notify(cl_program, void *);
 void CL_CALLBACK whs_cb_fn_event_notify(cl_event, cl_int, void *);

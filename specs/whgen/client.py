@@ -125,10 +125,15 @@ def emit_client_body(spec, f, c):
                 c('if (%s && !h_%s) %s' % (p.name, p.name, err_return(spec, f, H[p.base].invalid)))
         elif p.cls == 'handle_array':
             cnt = p.get('count')
+            bad = p.get('invalid', H[p.base].invalid)
+            if p.has('opt') and p.has('invalid'):
+                # a list whose count and pointer disagree is reported by the
+                # call itself with the list's own error (OpenCL wait lists)
+                c('if (!(%s) != !%s) %s' % (cnt, p.name, err_return(spec, f, bad)))
             c('if (%s && (%s) > WH_MAX_ARRAY) %s' % (p.name, cnt, err_return(spec, f, spec.malformed_err)))
             c('for (size_t _i = 0; %s && _i < (size_t)(%s); _i++)' % (p.name, cnt))
             c('\tif (!whc_hid((const void *)%s[_i], %s)) %s' % (
-                p.name, kind_const(spec, p.base), err_return(spec, f, H[p.base].invalid)))
+                p.name, kind_const(spec, p.base), err_return(spec, f, bad)))
     for p in f.params:
         if p.cls in ('bytes', 'bytes_out') and p.has('limit'):
             pass
@@ -232,10 +237,15 @@ def emit_client_body(spec, f, c):
     cbs = [p for p in f.params if p.cls == 'callback']
     news = [p for p in f.params if p.cls == 'handle_new']
 
-    def on_fail(indent):
+    def on_fail(indent, err=None):
         s = []
         for p in cbs:
-            s.append('if (cb_%s) whc_cb_cancel(cb_%s);' % (p.name, p.name))
+            if err:
+                # the driver may have run the callback although the call
+                # failed (a failed build): whc_cb_failed keeps it then
+                s.append('if (cb_%s) whc_cb_failed(cb_%s, %s);' % (p.name, p.name, err))
+            else:
+                s.append('if (cb_%s) whc_cb_cancel(cb_%s);' % (p.name, p.name))
         for p in news:
             s.append('if (nw_%s) whc_drop(nw_%s);' % (p.name, p.name))
         if new_ret:
@@ -312,7 +322,7 @@ def emit_client_body(spec, f, c):
                 c('}')
     c('_e = whc_done(&k);')
     c('if (_e == $OK && _r != $OK) {' if f.ret != 'void' else 'if (_e != $OK) {')
-    for s in on_fail(1):
+    for s in on_fail(1, '_r' if f.ret != 'void' else None):
         c('\t' + s)
     if f.ret != 'void':
         c('} else if (_e != $OK) {')

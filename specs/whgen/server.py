@@ -121,7 +121,9 @@ def emit_server_body(spec, f, c):
             c('\t\twh_dec_bytes(d, &_p, &_l, WH_MAX_PAYLOAD);')
             c('\t\t%s[_i] = _p; l_%s[_i] = (size_t)_l;' % (n, n))
             if not p.has('blobs'):
-                c('\t\tif (_l == 0) d->err = d->err ? d->err : WH_E_MALFORMED;')
+                # An empty string is legal; length 0 would tell the driver
+                # to look for a NUL in bytes that may have none.
+                c('\t\tif (_l == 0) %s[_i] = "";' % n)
             c('\t}')
             c('}')
         elif cls == 'scalar_out':
@@ -360,7 +362,9 @@ def emit_server_body(spec, f, c):
     c('}')
     for p in f.params:
         if p.cls == 'callback':
-            c('if (_r != $OK && ud_%s) $RT_cb_free(ud_%s);' % (p.name, p.name))
+            # the driver may have run (and freed) a one-shot callback although
+            # the call failed (a failed build): whs_cb_failed knows when
+            c('if (_r != $OK && ud_%s) $RT_cb_failed(ud_%s, _r);' % (p.name, p.name))
     for p in f.params:
         if p.cls == 'handle_new':
             c('if (_r == $OK && p_%s && o_%s)' % (p.name, p.name))

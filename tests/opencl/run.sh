@@ -165,7 +165,12 @@ fi
 # when a process starts, so those lines differ between any two processes,
 # native or not: they are left out of the comparison.
 volatile='Global memory size|Max memory allocation|Max size for global variable|Preferred total size of global vars'
-native clinfo 2>&1 | grep -Ev "$volatile" >"$tmp/clinfo.native"
+# Wormhole refuses shared virtual memory and native kernels (they cannot
+# span VMs), and reports the device as one without them: the native view
+# with those capabilities turned off is what the client must see.
+native clinfo 2>&1 | grep -Ev "$volatile" |
+	sed -E '/Shared Virtual Memory \(SVM\) capabilities/,/Atomics/ s/^(    (Coarse-grained buffer|Fine-grained buffer|Fine-grained system) sharing +|    Atomics +)Yes$/\1No/;
+		s/^(    Run native kernels +)Yes$/\1No/' >"$tmp/clinfo.native"
 for a in "${addrs[@]}"; do
 	viawh "$a" timeout 120 clinfo 2>&1 | grep -Ev "$volatile" >"$tmp/clinfo.wh"
 	if diff -q "$tmp/clinfo.native" "$tmp/clinfo.wh" >/dev/null && grep -q "Number of platforms *1" "$tmp/clinfo.wh"; then
