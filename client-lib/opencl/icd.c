@@ -235,6 +235,21 @@ static cl_int check_waitlist(cl_uint n, const cl_event *wl)
 	return CL_SUCCESS;
 }
 
+static cl_int read_buffer(cl_command_queue q, cl_mem buf, cl_bool blocking, size_t offset,
+			  size_t cb, void *ptr, cl_uint nwait, const cl_event *wl, cl_event *event);
+
+/* OpenCL: mapping for reading memory the host may not read (or for writing
+ * memory it may not write) fails at the call. */
+static cl_int map_access(cl_command_queue q, cl_mem m, cl_map_flags flags)
+{
+	cl_int e = CL_SUCCESS;
+	if (flags & CL_MAP_READ)
+		e = whc_host_access(q, m, false);
+	if (e == CL_SUCCESS && (flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION)))
+		e = whc_host_access(q, m, true);
+	return e;
+}
+
 /* prealloc: where a large map's bytes were already read (ours to keep, or
  * the USE_HOST_PTR memory), or NULL. */
 static void *finish_map(struct whc_obj *mem, cl_map_flags flags, size_t host_off,
@@ -296,6 +311,10 @@ void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, c
 		*errcode_ret = e;
 		return NULL;
 	}
+	if ((e = map_access(q, buffer, flags)) != CL_SUCCESS) {
+		*errcode_ret = e;
+		return NULL;
+	}
 	/* No data needs to come back for a write-invalidate map. */
 	bool want = !(flags & CL_MAP_WRITE_INVALIDATE_REGION);
 	void *pre = NULL; /* a large map's bytes, read before the map */
@@ -315,7 +334,7 @@ void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, c
 			dst = pre;
 		}
 		if (want) {
-			e = whc_wrap_clEnqueueReadBuffer(q, buffer, CL_TRUE, offset, cb, dst, nwait, wl, NULL);
+			e = read_buffer(q, buffer, CL_TRUE, offset, cb, dst, nwait, wl, NULL);
 			if (e != CL_SUCCESS) {
 				free(pre);
 				*errcode_ret = e;
@@ -424,6 +443,10 @@ void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue q, cl_mem image, cl_
 		return NULL;
 	}
 	if ((e = check_waitlist(nwait, wl)) != CL_SUCCESS) {
+		*errcode_ret = e;
+		return NULL;
+	}
+	if ((e = map_access(q, image, flags)) != CL_SUCCESS) {
 		*errcode_ret = e;
 		return NULL;
 	}
@@ -597,9 +620,23 @@ static bool pipe_ok(cl_command_queue q, cl_mem buf, size_t offset, size_t cb, co
 	return whc_has_bulk();
 }
 
+/* A read of any buffer, whatever its host access flags (the maps of
+ * write-only memory read it too: the map is what the application sees). */
+static cl_int read_buffer(cl_command_queue q, cl_mem buf, cl_bool blocking, size_t offset,
+			  size_t cb, void *ptr, cl_uint nwait, const cl_event *wl, cl_event *event);
+
 cl_int CL_API_CALL whc_wrap_clEnqueueReadBuffer(cl_command_queue q, cl_mem buf, cl_bool blocking,
 						size_t offset, size_t cb, void *ptr, cl_uint nwait,
 						const cl_event *wl, cl_event *event)
+{
+	cl_int he = whc_host_access(q, buf, false);
+	if (he != CL_SUCCESS)
+		return he;
+	return read_buffer(q, buf, blocking, offset, cb, ptr, nwait, wl, event);
+}
+
+static cl_int read_buffer(cl_command_queue q, cl_mem buf, cl_bool blocking, size_t offset,
+			  size_t cb, void *ptr, cl_uint nwait, const cl_event *wl, cl_event *event)
 {
 	bool pipe = pipe_ok(q, buf, offset, cb, ptr, nwait, wl);
 	if (!pipe && (cb <= CHUNK || !ptr))
@@ -628,6 +665,9 @@ cl_int CL_API_CALL whc_wrap_clEnqueueWriteBuffer(cl_command_queue q, cl_mem buf,
 {
 	/* Non-blocking writes are staged by the server (its thread must not
 	 * block on their wait lists): not pipelined. */
+	cl_int he = whc_host_access(q, buf, true);
+	if (he != CL_SUCCESS)
+		return he;
 	bool pipe = blocking && pipe_ok(q, buf, offset, cb, ptr, nwait, wl);
 	if (!pipe && (cb <= CHUNK || !ptr))
 		return whc_gen_clEnqueueWriteBuffer(q, buf, blocking, offset, cb, ptr, nwait, wl, event);
@@ -721,6 +761,15 @@ cl_int CL_API_CALL whc_wrap_clGetMemObjectInfo(cl_mem mem, cl_mem_info name, siz
 					       void *value, size_t *size_ret)
 {
 	cl_int r = whc_gen_clGetMemObjectInfo(mem, name, size, value, size_ret);
+	/* The server holds a copy of a USE_HOST_PTR object's memory (it was
+	 * created with COPY_HOST_PTR there): report the flags as given. */
+	if (r == CL_SUCCESS && name == CL_MEM_FLAGS && value && size >= sizeof(cl_mem_flags) &&
+	    (((const struct whc_obj *)mem)->flags & CL_MEM_USE_HOST_PTR)) {
+		cl_mem_flags f;
+		memcpy(&f, value, sizeof(f));
+		f = (f & ~(cl_mem_flags)CL_MEM_COPY_HOST_PTR) | CL_MEM_USE_HOST_PTR;
+		memcpy(value, &f, sizeof(f));
+	}
 	/* The server's pointer means nothing here: answer with ours. */
 	if (r == CL_SUCCESS && name == CL_MEM_HOST_PTR && value && size >= sizeof(void *)) {
 		const struct whc_obj *o = (const struct whc_obj *)mem;
@@ -823,7 +872,12 @@ void whc_hook_subbuffer(void *ret, cl_mem buf, cl_mem_flags flags, cl_buffer_cre
 	if (!o || !parent || t != CL_BUFFER_CREATE_TYPE_REGION || !info)
 		return;
 	const cl_buffer_region *r = info;
+	/* A sub-buffer inherits the parent's host pointer use and, unless
+	 * it names its own, the parent's host access flags. */
 	o->flags = flags | (parent->flags & CL_MEM_USE_HOST_PTR);
+	if (!(flags & (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS)))
+		o->flags |= parent->flags & (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_READ_ONLY |
+					     CL_MEM_HOST_NO_ACCESS);
 	o->size = r->size;
 	o->sub = true;
 	o->host_ptr = parent->host_ptr ? (char *)parent->host_ptr + r->origin : NULL;

@@ -684,6 +684,17 @@ void whc_cb_cancel(uint64_t cookie)
 	free(c);
 }
 
+/* A call given a callback failed.  A failed build, compile or link has run
+ * its one-shot callback on the server (OpenCL calls it when the build ends,
+ * successfully or not): its event is on its way, keep the registration. */
+void whc_cb_failed(uint64_t cookie, cl_int r)
+{
+	if (r == CL_BUILD_PROGRAM_FAILURE || r == CL_COMPILE_PROGRAM_FAILURE ||
+	    r == CL_LINK_PROGRAM_FAILURE)
+		return;
+	whc_cb_cancel(cookie);
+}
+
 /* On the thread that waits in wh_call: copy and queue, nothing more. */
 /* Kernel printf output the server captured: written to our fd 1 now, on
  * the calling thread, before the call that brought it returns (where the

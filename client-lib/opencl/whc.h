@@ -119,6 +119,7 @@ unsigned whc_server_minor(void);
 /* Callbacks. */
 uint64_t whc_cb_register(int kind, void (*fn)(void), void *user_data, void *subject);
 void whc_cb_cancel(uint64_t cookie);
+void whc_cb_failed(uint64_t cookie, cl_int r);
 
 /* Property lists and structs the generator delegates to. */
 void whc_enc_zlist_context(struct wh_enc *e, const void *props);

@@ -71,7 +71,7 @@ grep -q ready "$tmp/srv.log" || { cat "$tmp/srv.log"; echo "FAIL wormholed did n
 addrs=("shm:$shmname" "unix:$tmp/s.sock" "tcp:127.0.0.1:$port")
 
 # 1. Programs: identical output natively and over every switcher.
-progs=("vecadd 1048576 4" "vecadd 1000 3" "sgemm 256" "reduction 1000003" "blur 317 211" "buildfail" "events" "mapunmap" "postcreate" "bulk 40" "binaries")
+progs=("vecadd 1048576 4" "vecadd 1000 3" "sgemm 256" "reduction 1000003" "blur 317 211" "buildfail" "events" "mapunmap" "postcreate" "bulk 40" "binaries" "conform")
 for pa in "${progs[@]}"; do
 	read -r -a argv <<<"$pa"
 	prog=$T/ocl-${argv[0]}
