@@ -365,7 +365,7 @@ static dm_status DMAPI whc_dmBuild(dm_dev dev, dm_uint count, const char **src, 
 	dm_status _r = wh_dec_i32(&k.d);
 	_e = whc_done(&k);
 	if (_e == DM_OK && _r != DM_OK) {
-		if (cb_notify) whc_cb_cancel(cb_notify);
+		if (cb_notify) whc_cb_failed(cb_notify, _r);
 	} else if (_e != DM_OK) {
 		_r = _e;
 		if (cb_notify) whc_cb_cancel(cb_notify);

@@ -352,7 +352,7 @@ static int whs_dmBuild(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool
 			const void *_p; uint64_t _l;
 			wh_dec_bytes(d, &_p, &_l, WH_MAX_PAYLOAD);
 			src[_i] = _p; l_src[_i] = (size_t)_l;
-			if (_l == 0) d->err = d->err ? d->err : WH_E_MALFORMED;
+			if (_l == 0) src[_i] = "";
 		}
 	}
 	const char *options = NULL;
@@ -375,7 +375,7 @@ static int whs_dmBuild(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool
 		_r = dmBuild(dev, count, src, l_src, options, cb_notify ? whs_cb_fn_build_done : NULL, ud_notify);
 	} else if (false) {
 	}
-	if (_r != DM_OK && ud_notify) whs_cb_free(ud_notify);
+	if (_r != DM_OK && ud_notify) whs_cb_failed(ud_notify, _r);
 	if (async) {
 		if (_r != DM_OK) whs_defer(s, "dmBuild", _r);
 		return WH_OK;
