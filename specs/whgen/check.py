@@ -380,12 +380,6 @@ def check_func(spec, f):
             raise SpecError(a.locs['zlist'], '%s: zlist=%s: a codec name' % (f.name, a.get('zlist')))
         if p.cls == 'codec' and not IDENT.match(a.get('codec')):
             raise SpecError(a.locs['codec'], '%s: codec=%s: a codec name' % (f.name, a.get('codec')))
-    lookups = {
-        'info': [p for p in f.params if 'info' in p.ann],
-    }
-    for p in lookups['info']:
-        if f.name not in spec.infomaps:
-            pass
     cbs = [p for p in f.params if p.cls == 'callback']
     uds = [p for p in f.params if p.cls == 'userdata']
     if cbs and not uds:

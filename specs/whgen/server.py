@@ -338,7 +338,7 @@ def emit_server_body(spec, f, c):
         c('\t};')
         c('\t_r = %s(s, &_a);' % f.get('server_body'))
         call_name = None
-    elif True:
+    else:
         c('if (_r == $OK) {')
     if call_name is None:
         pass
