@@ -34,6 +34,7 @@ test: deps-test
 
 test-gpu: deps-demo build
 	tests/cuda/run-gpu-tests.sh $(BUILD)
+	tests/cuda/run-gpu-xtenant.sh $(BUILD)
 
 demo: deps-demo build
 	scripts/demo.sh $(BUILD)
