@@ -18,8 +18,8 @@
 #   4. `make test` in the chroot with the stages that run in a chroot
 #      (WH_TEST_ONLY, default release,asan,tsan,fuzz; see --stages).
 # The chroot runs in its own mount namespace (unshare -m) with fresh /proc,
-# /sys, a bind of the host's /dev and its own tmpfs on /dev/shm: every mount
-# disappears with it, even when the script is killed.
+# /sys (and /sys/fs/cgroup), a bind of the host's /dev and its own tmpfs on
+# /dev/shm: every mount disappears with it, even when the script is killed.
 #
 # Options:
 #   --stages LIST   make test stages (WH_TEST_ONLY), default release,asan,tsan,fuzz.
@@ -182,6 +182,9 @@ in_root() {
 		root=$1 src=$2 cache=$3 cmd=$4
 		mount -t proc proc "$root/proc"
 		mount -t sysfs sys "$root/sys"
+		# cgroups (slurmd needs them; the process model uses a memory cgroup)
+		mount -t cgroup2 cgroup2 "$root/sys/fs/cgroup" 2>/dev/null ||
+			mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup" 2>/dev/null || true
 		mount --rbind /dev "$root/dev"
 		mount -t tmpfs -o mode=1777,size=50% shm "$root/dev/shm"
 		[ -z "$src" ] || mount --bind -o ro "$src" "$root/mnt/wormhole-src"
