@@ -356,7 +356,10 @@ static void *client_main(void *arg)
 	struct wh_client *c = arg;
 
 	pin_self();
-	if (wh_client_admit(c)) {
+	int refused = wh_client_admit(c);
+	if (atomic_exchange(&c->preauth, false))
+		atomic_fetch_sub(&c->srv->preauth, 1);
+	if (refused) {
 		client_release(c);
 		pthread_mutex_destroy(&c->send_lock);
 		pthread_mutex_destroy(&c->pending_lock);
@@ -433,6 +436,9 @@ static int client_start(struct wh_server *srv, struct wh_listener *l,
 		return -ENOMEM;
 	}
 	wh_client_link(c);
+	/* Counted until its HELLO is done (bounded like the broker's). */
+	atomic_store(&c->preauth, true);
+	atomic_fetch_add(&srv->preauth, 1);
 
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -441,6 +447,8 @@ static int client_start(struct wh_server *srv, struct wh_listener *l,
 	pthread_attr_destroy(&attr);
 	if (rc) {
 		wh_log("cannot start a thread for client %u: %s", c->id, strerror(rc));
+		if (atomic_exchange(&c->preauth, false))
+			atomic_fetch_sub(&srv->preauth, 1);
 		client_release(c);
 		wh_close(ch);
 		pthread_mutex_destroy(&c->send_lock);
@@ -605,6 +613,8 @@ static void *listener_main(void *arg)
 			if (rc == WH_OK) {
 				if (srv->nclients >= WH_MAX_CLIENTS)
 					refuse_conn(lc, ch, "too many clients");
+				else if (!lc->admin && atomic_load(&srv->preauth) >= WH_MAX_PREAUTH)
+					refuse_conn(lc, ch, "every pre-authentication slot is taken");
 				else
 					client_start(srv, lc->l, ch, lc->admin);
 			}

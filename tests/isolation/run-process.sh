@@ -73,7 +73,7 @@ wait_line() { # FILE PATTERN TRIES(0.05 s)
 }
 
 # ---- control: the thread model, a scanner finds the victim ----------------
-if start "$tmp/thread.log" --isolate thread; then
+if start "$tmp/thread.log" --isolate thread --api opencl,echo; then
 	U=unix:$tmp/s.sock
 	ocl "$U" "$VT" timeout 60 "$WRK" victim 15 >"$tmp/cv.out" 2>&1 & cv=$!
 	wait_line "$tmp/cv.out" READY 400
@@ -87,6 +87,24 @@ if start "$tmp/thread.log" --isolate thread; then
 		bad "control scan in the thread model: ${r:-no result} $(tail -2 "$tmp/cs.out")"
 	fi
 	kill "$cv" 2>/dev/null; wait "$cv" 2>/dev/null
+	# 70 connections that never say HELLO: at most 64 are held (the rest
+	# refused at once), and after the HELLO deadline a client is served.
+	python3 - "$tmp/s.sock" <<'EOP' &
+import socket, sys, time
+ss = []
+for i in range(70):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); ss.append(s)
+time.sleep(7)
+EOP
+	fl=$!
+	wait_line "$tmp/thread.log" "every pre-authentication slot is taken" 100 \
+		&& ok "70 silent connections: the ones past 64 pre-authentication slots refused at once" \
+		|| bad "no pre-authentication bound"
+	sleep 5.5
+	out=$(timeout 20 "$B/benchmarks/isolation/wh-spin" "$U" "$AT" echo 0.2 2>&1 | tail -1)
+	echo "$out" | grep -q "calls=[1-9]" && ok "after the HELLO deadline the server serves again ($out)" \
+		|| bad "after the silent flood: $out"
+	kill "$fl" 2>/dev/null; wait "$fl" 2>/dev/null
 	stop
 else
 	bad "wormholed (thread model) did not start"; cat "$tmp/thread.log"
