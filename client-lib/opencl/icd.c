@@ -102,6 +102,7 @@ struct whc_argshape {
 };
 
 #define ARGSHAPE_MAX 256
+static void nd_forget(struct whc_obj *k);
 static pthread_mutex_t g_arg_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool argshape_known(struct whc_obj *k, cl_uint idx, const struct whc_argshape *a)
@@ -188,6 +189,90 @@ cl_int CL_API_CALL whc_hw_clSetKernelArg(cl_kernel kernel, cl_uint arg_index, si
 		return e;
 	if (r == CL_SUCCESS)
 		argshape_keep((struct whc_obj *)kernel, arg_index, &shape);
+	nd_forget((struct whc_obj *)kernel);
+	return r;
+}
+
+/* ---- NDRange launches ------------------------------------------------------
+ * What a launch must report at the call (CL_INVALID_WORK_GROUP_SIZE for a
+ * required or non-uniform work-group size, CL_INVALID_KERNEL_ARGS for
+ * arguments not set, local memory over the device's) depends on the kernel,
+ * its arguments and the launch's shape, not on the global sizes' values: the
+ * first launch of each shape is a call, later ones are posted.  A new
+ * argument shape (clSetKernelArg's synchronous path) forgets the kernel's
+ * launch shapes. */
+
+struct whc_ndshape {
+	uint32_t dim;
+	bool lws, off;
+	size_t l[3];
+	uint8_t divides;    /* bit d: local size d divides global size d */
+};
+
+#define NDSHAPE_MAX 8
+__thread bool whc_ndrange_post;
+
+static void nd_forget(struct whc_obj *k)
+{
+	pthread_mutex_lock(&g_arg_lock);
+	k->nndshapes = 0;
+	pthread_mutex_unlock(&g_arg_lock);
+}
+
+static bool nd_shape(cl_uint dim, const size_t *off, const size_t *gws, const size_t *lws,
+		     struct whc_ndshape *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (dim < 1 || dim > 3 || !gws)
+		return false;
+	s->dim = dim;
+	s->off = off != NULL;
+	s->lws = lws != NULL;
+	for (cl_uint d = 0; lws && d < dim; d++) {
+		s->l[d] = lws[d];
+		if (lws[d] && gws[d] % lws[d] == 0)
+			s->divides |= (uint8_t)(1u << d);
+	}
+	return true;
+}
+
+static bool nd_known(struct whc_obj *k, const struct whc_ndshape *s)
+{
+	bool ok = false;
+	pthread_mutex_lock(&g_arg_lock);
+	for (uint32_t i = 0; i < k->nndshapes && !ok; i++)
+		ok = !memcmp(&k->ndshapes[i], s, sizeof(*s));
+	pthread_mutex_unlock(&g_arg_lock);
+	return ok;
+}
+
+static void nd_keep(struct whc_obj *k, const struct whc_ndshape *s)
+{
+	pthread_mutex_lock(&g_arg_lock);
+	if (!k->ndshapes)
+		k->ndshapes = calloc(NDSHAPE_MAX, sizeof(*s));
+	if (k->ndshapes) {
+		if (k->nndshapes == NDSHAPE_MAX)
+			k->nndshapes = 0;   /* many shapes: start over */
+		k->ndshapes[k->nndshapes++] = *s;
+	}
+	pthread_mutex_unlock(&g_arg_lock);
+}
+
+cl_int CL_API_CALL whc_wrap_clEnqueueNDRangeKernel(cl_command_queue q, cl_kernel kernel, cl_uint dim,
+						   const size_t *off, const size_t *gws,
+						   const size_t *lws, cl_uint nw,
+						   const cl_event *wl, cl_event *ev)
+{
+	struct whc_ndshape s;
+	struct whc_obj *k = (struct whc_obj *)kernel;
+	bool have = whc_hid(kernel, WHCL_K_KERNEL) && nd_shape(dim, off, gws, lws, &s);
+	whc_ndrange_post = have && nd_known(k, &s);
+	bool posted = whc_ndrange_post;
+	cl_int r = whc_gen_clEnqueueNDRangeKernel(q, kernel, dim, off, gws, lws, nw, wl, ev);
+	whc_ndrange_post = false;
+	if (have && !posted && r == CL_SUCCESS)
+		nd_keep(k, &s);
 	return r;
 }
 

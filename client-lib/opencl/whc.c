@@ -536,6 +536,7 @@ void whc_drop(struct whc_obj *o)
 	free(o->knames);
 	free(o->props);
 	free(o->argshapes);
+	free(o->ndshapes);
 	free(o);
 }
 

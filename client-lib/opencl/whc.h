@@ -51,6 +51,9 @@ struct whc_obj {
 	/* kernels: the last argument shapes the driver accepted (icd.c) */
 	struct whc_argshape *argshapes;
 	uint32_t nargshapes;
+	/* kernels: launch shapes the driver accepted (icd.c) */
+	struct whc_ndshape *ndshapes;
+	uint32_t nndshapes;
 	struct whc_obj *next_id, *next_ptr;
 };
 
@@ -179,6 +182,8 @@ void whc_hook_queue_props(void *ret, cl_context c, cl_device_id d, const cl_queu
 			  cl_int *err);
 void whc_hook_user_event(void *ret, cl_context c, cl_int *err);
 bool whc_user_events_unset(void);
+/* The NDRange being enqueued may be posted (its shape was accepted before). */
+extern __thread bool whc_ndrange_post;
 cl_int whc_host_access(cl_command_queue q, cl_mem m, bool write);
 
 /* Generated stubs the hand-written wrappers call (see the spec's @wrap). */
@@ -214,6 +219,12 @@ cl_int CL_API_CALL whc_wrap_clBuildProgram(cl_program, cl_uint, const cl_device_
 cl_int CL_API_CALL whc_wrap_clCompileProgram(cl_program, cl_uint, const cl_device_id *, const char *,
 					     cl_uint, const cl_program *, const char **,
 					     void(CL_CALLBACK *)(cl_program, void *), void *);
+cl_int CL_API_CALL whc_gen_clEnqueueNDRangeKernel(cl_command_queue, cl_kernel, cl_uint, const size_t *,
+						  const size_t *, const size_t *, cl_uint,
+						  const cl_event *, cl_event *);
+cl_int CL_API_CALL whc_wrap_clEnqueueNDRangeKernel(cl_command_queue, cl_kernel, cl_uint, const size_t *,
+						   const size_t *, const size_t *, cl_uint,
+						   const cl_event *, cl_event *);
 cl_int CL_API_CALL whc_hw_clSetKernelArg(cl_kernel, cl_uint, size_t, const void *);
 void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue, cl_mem, cl_bool, cl_map_flags, size_t,
 					    size_t, cl_uint, const cl_event *, cl_event *, cl_int *);
