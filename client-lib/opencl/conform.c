@@ -347,6 +347,8 @@ cl_int CL_API_CALL whc_wrap_clEnqueueWriteBufferRect(cl_command_queue q, cl_mem 
 						wl, ev);
 }
 
+static void drain_reads(void);
+
 /* ---- waits that never hold the channel ---------------------------------- */
 
 /* User events created and not yet set: while there are any, a blocking
@@ -418,7 +420,9 @@ cl_int CL_API_CALL whc_wrap_clWaitForEvents(cl_uint n, const cl_event *evs)
 		if (r != CL_SUCCESS)
 			return whc_gen_clWaitForEvents(n, evs);
 	}
-	return whc_gen_clWaitForEvents(n, evs);
+	cl_int r = whc_gen_clWaitForEvents(n, evs);
+	drain_reads();
+	return r;
 }
 
 cl_int CL_API_CALL whc_wrap_clFinish(cl_command_queue q)
@@ -431,5 +435,119 @@ cl_int CL_API_CALL whc_wrap_clFinish(cl_command_queue q)
 			whc_dispatch.clReleaseEvent(m);
 		}
 	}
-	return whc_gen_clFinish(q);
+	cl_int r = whc_gen_clFinish(q);
+	drain_reads();
+	return r;
+}
+
+/* ---- non-blocking reads gated by an unset user event ----------------------
+ * A read's bytes must travel back in its reply, so the server cannot hold a
+ * read open until the application sets a user event later.  While user
+ * events are unset, a non-blocking read is done in two steps instead: a
+ * posted device-side copy into a temporary buffer, gated by the read's wait
+ * list (the application's event is that copy's event), then, once the client
+ * sees that event complete (clWaitForEvents, clFinish), a blocking read of
+ * the temporary buffer on a queue of our own into the application's memory.
+ * Invariant: the application learns of completion only through those calls,
+ * which copy the bytes first. */
+
+struct pending_read {
+	cl_event ev;             /* the copy's event (our reference) */
+	cl_mem tmp;
+	cl_command_queue q;      /* ours, to read tmp without waiting for the app's queue */
+	void *ptr;
+	size_t cb;
+	struct pending_read *next;
+};
+
+static pthread_mutex_t g_pr_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pending_read *g_pr;
+static atomic_int g_npr;
+
+cl_int whc_read_deferred(cl_command_queue q, cl_mem buf, size_t offset, size_t cb, void *ptr,
+			 cl_uint nw, const cl_event *wl, cl_event *event, bool *done)
+{
+	*done = false;
+	if (!whc_user_events_unset() || !ptr || !cb || !whc_hid(q, WHCL_K_QUEUE) ||
+	    !whc_hid(buf, WHCL_K_MEM))
+		return CL_SUCCESS;
+	cl_context ctx = NULL;
+	cl_device_id dev = NULL;
+	if (whc_dispatch.clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT, sizeof(ctx), &ctx, NULL) != CL_SUCCESS ||
+	    whc_dispatch.clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof(dev), &dev, NULL) != CL_SUCCESS)
+		return CL_SUCCESS;   /* the plain path reports it */
+	struct pending_read *p = calloc(1, sizeof(*p));
+	if (!p)
+		return CL_SUCCESS;
+	cl_int e;
+	p->tmp = whc_dispatch.clCreateBuffer(ctx, CL_MEM_READ_WRITE, cb, NULL, &e);
+	if (e != CL_SUCCESS) {
+		free(p);
+		return CL_SUCCESS;
+	}
+	p->q = whc_dispatch.clCreateCommandQueue(ctx, dev, 0, &e);
+	if (e != CL_SUCCESS) {
+		whc_dispatch.clReleaseMemObject(p->tmp);
+		free(p);
+		return CL_SUCCESS;
+	}
+	e = whc_dispatch.clEnqueueCopyBuffer(q, buf, p->tmp, offset, 0, cb, nw, wl, &p->ev);
+	if (e != CL_SUCCESS) {
+		whc_dispatch.clReleaseCommandQueue(p->q);
+		whc_dispatch.clReleaseMemObject(p->tmp);
+		free(p);
+		*done = true;
+		return e;
+	}
+	p->ptr = ptr;
+	p->cb = cb;
+	if (event) {
+		whc_dispatch.clRetainEvent(p->ev);
+		*event = p->ev;
+	}
+	pthread_mutex_lock(&g_pr_lock);
+	p->next = g_pr;
+	g_pr = p;
+	atomic_fetch_add(&g_npr, 1);
+	pthread_mutex_unlock(&g_pr_lock);
+	whc_flush();
+	*done = true;
+	return CL_SUCCESS;
+}
+
+/* Copies out every deferred read whose copy has finished. */
+static void drain_reads(void)
+{
+	if (!atomic_load(&g_npr))
+		return;
+	pthread_mutex_lock(&g_pr_lock);
+	struct pending_read *ready = NULL, **pp = &g_pr;
+	while (*pp) {
+		struct pending_read *p = *pp;
+		cl_int st = CL_QUEUED;
+		if (whc_dispatch.clGetEventInfo(p->ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st,
+						NULL) != CL_SUCCESS)
+			st = -1;
+		if (st <= CL_COMPLETE) {
+			*pp = p->next;
+			p->next = ready;
+			ready = p;
+			atomic_fetch_sub(&g_npr, 1);
+			if (st < 0)
+				p->cb = 0;   /* failed: nothing to copy */
+		} else {
+			pp = &p->next;
+		}
+	}
+	pthread_mutex_unlock(&g_pr_lock);
+	while (ready) {
+		struct pending_read *p = ready;
+		ready = p->next;
+		if (p->cb)
+			whc_dispatch.clEnqueueReadBuffer(p->q, p->tmp, CL_TRUE, 0, p->cb, p->ptr, 0, NULL, NULL);
+		whc_dispatch.clReleaseCommandQueue(p->q);
+		whc_dispatch.clReleaseMemObject(p->tmp);
+		whc_dispatch.clReleaseEvent(p->ev);
+		free(p);
+	}
 }

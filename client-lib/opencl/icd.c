@@ -717,6 +717,12 @@ cl_int CL_API_CALL whc_wrap_clEnqueueReadBuffer(cl_command_queue q, cl_mem buf, 
 	cl_int he = whc_host_access(q, buf, false);
 	if (he != CL_SUCCESS)
 		return he;
+	if (!blocking) {
+		bool done;
+		he = whc_read_deferred(q, buf, offset, cb, ptr, nwait, wl, event, &done);
+		if (done)
+			return he;
+	}
 	return read_buffer(q, buf, blocking, offset, cb, ptr, nwait, wl, event);
 }
 

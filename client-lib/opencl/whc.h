@@ -185,6 +185,10 @@ bool whc_user_events_unset(void);
 /* The NDRange being enqueued may be posted (its shape was accepted before). */
 extern __thread bool whc_ndrange_post;
 cl_int whc_host_access(cl_command_queue q, cl_mem m, bool write);
+/* A non-blocking read while user events are unset: *done when handled
+ * (deferred until the client sees its event complete), with its result. */
+cl_int whc_read_deferred(cl_command_queue q, cl_mem buf, size_t offset, size_t cb, void *ptr,
+			 cl_uint nw, const cl_event *wl, cl_event *event, bool *done);
 
 /* Generated stubs the hand-written wrappers call (see the spec's @wrap). */
 cl_int CL_API_CALL whc_gen_clEnqueueReadBuffer(cl_command_queue, cl_mem, cl_bool, size_t, size_t,

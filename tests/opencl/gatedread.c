@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* A non-blocking read whose wait list depends on a user event that the
  * application sets only afterwards.  Natively the read completes once the
- * event is set.  Through Wormhole a read completes before its reply, so it
- * cannot wait for the application's later calls: it must fail with a clear
- * error (CL_INVALID_OPERATION) in bounded time, never hang, and the client
- * must keep working afterwards. */
+ * event is set.  Through Wormhole it must too: the client stages it as a
+ * posted device-side copy and copies the bytes out when it sees the event
+ * complete (client-lib/opencl/conform.c); it must never hang, and the
+ * client keeps working afterwards. */
 #include <time.h>
 
 #include "common.h"
