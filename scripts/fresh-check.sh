@@ -182,9 +182,10 @@ in_root() {
 		root=$1 src=$2 cache=$3 cmd=$4
 		mount -t proc proc "$root/proc"
 		mount -t sysfs sys "$root/sys"
-		# cgroups (slurmd needs them; the process model uses a memory cgroup)
-		mount -t cgroup2 cgroup2 "$root/sys/fs/cgroup" 2>/dev/null ||
-			mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup" 2>/dev/null || true
+		# the cgroup mounts of the host as they are (slurmd needs them and refuses a
+		# hierarchy unlike /proc/self/cgroup; the process model uses a
+		# memory cgroup)
+		mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup" 2>/dev/null || true
 		mount --rbind /dev "$root/dev"
 		mount -t tmpfs -o mode=1777,size=50% shm "$root/dev/shm"
 		[ -z "$src" ] || mount --bind -o ro "$src" "$root/mnt/wormhole-src"
