@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ivshmem-layout.h"
 #include "switcher-impl.h"
@@ -533,6 +534,30 @@ void wh_close(struct wh_chan *ch)
 {
 	if (ch)
 		ch->ops->close(ch);
+}
+
+int wh_server_cred_ok(int fd, const char *addr, char *err, size_t errlen)
+{
+	struct ucred cred = { .pid = -1, .uid = (uid_t)-1 };
+	socklen_t cl = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl)) {
+		set_err(err, errlen, "%s: cannot tell who serves it (%s); not sending it anything",
+			addr, strerror(errno));
+		return WH_E_DENIED;
+	}
+	if (cred.uid == 0 || cred.uid == geteuid())
+		return WH_OK;
+	const char *want = getenv("WORMHOLE_SERVER_UID");
+	char *end = NULL;
+	if (want && *want) {
+		unsigned long u = strtoul(want, &end, 10);
+		if (!*end && u == (unsigned long)cred.uid)
+			return WH_OK;
+	}
+	set_err(err, errlen, "%s is served by uid %u (not root, not you, not "
+		"WORMHOLE_SERVER_UID): refusing to send it a token or a call (another "
+		"user may have taken the name first)", addr, (unsigned)cred.uid);
+	return WH_E_DENIED;
 }
 
 bool wh_chan_forget(struct wh_chan *ch)

@@ -209,6 +209,13 @@ static int shm_connect(const char *rest, const struct wh_client_opts *opts,
 		close(s);
 		return WH_E_PEER_GONE;
 	}
+	char addr[160];
+	snprintf(addr, sizeof(addr), "shm:%s", rest);
+	int cst = wh_server_cred_ok(s, addr, err, errlen);
+	if (cst) {
+		close(s);
+		return cst;
+	}
 	struct pollfd p = { .fd = s, .events = POLLIN };
 	int r;
 	do

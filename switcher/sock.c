@@ -643,6 +643,13 @@ static int unix_connect(const char *rest, const struct wh_client_opts *opts,
 		close(fd);
 		return errno == ETIMEDOUT ? WH_E_TIMEOUT : WH_E_PEER_GONE;
 	}
+	char addr[160];
+	snprintf(addr, sizeof(addr), "unix:%s", rest);
+	int cst = wh_server_cred_ok(fd, addr, err, errlen);
+	if (cst) {
+		close(fd);
+		return cst;
+	}
 	struct sock_chan *c = chan_new(fd, &wh_unix_ops, false);
 	if (!c) {
 		close(fd);

@@ -69,6 +69,11 @@ struct sockaddr;
 int wh_accept_socket(int lfd, int timeout_ms, struct sockaddr *sa,
 		     unsigned *salen, int *fd);
 
+/* Client side of local schemes (shm:, unix:): the process that listens on
+ * fd must be root, the caller's own user or WORMHOLE_SERVER_UID; else (a
+ * squatter on the name) WH_E_DENIED with err set, before any byte is sent. */
+int wh_server_cred_ok(int fd, const char *addr, char *err, size_t errlen);
+
 /* A stream channel (sock.c's framing) over a character device opened
  * O_RDWR | O_NONBLOCK with read/write/poll semantics: the vmfunc switcher's
  * /dev/wormhole.  Takes over fd. */

@@ -316,6 +316,52 @@ if start "$tmp/off.log" --isolate process --no-landlock --no-seccomp --no-memlim
 else
 	bad "wormholed with confinement off did not start"
 fi
+# ---- local impersonation: another user squats the shm name / a unix path --
+if command -v setpriv >/dev/null && [ -x /usr/bin/python3 ] && [ "$(id -u)" = 0 ]; then
+	# Its own dir under /tmp: the squatter's user must reach it.
+	sq=$(mktemp -d /tmp/wh-iso-sq.XXXXXX); chmod 1777 "$sq"
+	cat >"$sq/squat.py" <<'EOP'
+import socket, sys
+name, path, out = sys.argv[1:4]
+a = socket.socket(socket.AF_UNIX); a.bind("\0wormhole-shm-" + name); a.listen(4)
+u = socket.socket(socket.AF_UNIX); u.bind(path); u.listen(4)
+open(out + ".ready", "w").close()
+got = 0
+for l in (a, u):
+    l.settimeout(8)
+    try:
+        c, _ = l.accept(); c.settimeout(2)
+        c.sendall(b"\0" * 8)  # a fake region length: as far as a squatter gets
+        while True:
+            b = c.recv(4096)
+            if not b: break
+            got += len(b)
+    except OSError:
+        pass
+open(out, "w").write(str(got))
+EOP
+	chmod 755 "$sq/squat.py"
+	for allow in "" 65534; do
+		rm -f "$sq/got" "$sq/got.ready" "$sq/s.sock"
+		setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$sq/squat.py" "sq$$$allow" "$sq/s.sock" "$sq/got" &
+		sp=$!
+		for _ in $(seq 100); do [ -e "$sq/got.ready" ] && break; sleep 0.05; done
+		o1=$(WORMHOLE_SERVER_UID=$allow ocl "shm:sq$$$allow" secret-token-0123456789 timeout 10 clinfo -l 2>&1)
+		o2=$(WORMHOLE_SERVER_UID=$allow ocl "unix:$sq/s.sock" secret-token-0123456789 timeout 10 clinfo -l 2>&1)
+		wait "$sp"
+		got=$(cat "$sq/got" 2>/dev/null)
+		if [ -z "$allow" ]; then
+			[ "$got" = 0 ] && echo "$o1$o2" | grep -q "served by uid 65534" \
+				&& ok "a name squatted by another user: the client refuses before sending a byte (shm and unix)" \
+				|| bad "squatter got '$got' bytes: $o1 $o2"
+		else
+			[ "${got:-0}" -gt 0 ] && ok "control: told to trust that uid (WORMHOLE_SERVER_UID), the client talks to it ($got bytes)" \
+				|| bad "control squatter got '$got' bytes"
+		fi
+	done
+	rm -rf "$sq"
+fi
+
 # ---- the CUDA backend under the process model (tests/cuda's fake driver) ---
 CU=$B/tests/cuda
 if [ -x "$CU/roundtrip" ] && [ -e "$CU/libcuda.so.1" ]; then
