@@ -143,8 +143,15 @@ start_server() { # switcher
 	cat "$srv_log" >&2
 	die "wormholed did not start on $srv_addr"
 }
-stop_server() {
-	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
+stop_server() { # SIGTERM, then SIGKILL after 10 s (a stop that hangs is reported)
+	[ -n "$srv_pid" ] || return 0
+	kill "$srv_pid" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$srv_pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$srv_pid" 2>/dev/null; then
+		echo "cts.sh: wormholed did not stop within 10 s of SIGTERM (log $srv_log): killed" >&2
+		kill -9 "$srv_pid" 2>/dev/null
+	fi
+	wait "$srv_pid" 2>/dev/null
 	srv_pid=
 }
 trap stop_server EXIT
