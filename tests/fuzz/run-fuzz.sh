@@ -14,8 +14,9 @@ cd "$top"
 out=${WH_FUZZ_BUILD:-$top/build-fuzz}
 secs=${WH_FUZZ_SECONDS:-75}
 reg=$top/tests/fuzz/regressions
-rm -rf "$out/obj"; : >"$out/build.log" 2>/dev/null
+rm -rf "$out/obj"
 mkdir -p "$out/gen" "$out/corpus" "$reg"
+: >"$out/build.log"
 pass=0 fail=0
 ok()  { pass=$((pass + 1)); echo "PASS: $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
