@@ -940,6 +940,7 @@ const struct wh_switcher_ops wh_tcp_ops = {
 	.forget = sock_forget,
 };
 
+#ifndef WH_SWITCHER_NO_TLS
 /* Set-up in tls.c, data path here over a TLS session's stream_io. */
 const struct wh_switcher_ops wh_tls_ops = {
 	.scheme = "tls",
@@ -951,6 +952,8 @@ const struct wh_switcher_ops wh_tls_ops = {
 	STREAM_DATA_OPS,
 	.forget = sock_forget,
 };
+#endif
+
 
 /* Data path only: vmfunc.c opens the device (wh_vmfunc_ops). */
 static const struct wh_switcher_ops wh_gatedev_ops = {
