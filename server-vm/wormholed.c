@@ -26,6 +26,9 @@ extern const struct wh_backend wh_opencl_backend;
 extern const struct wh_backend wh_cuda_backend;
 extern const struct wh_backend wh_cublas_backend;
 #endif
+#ifdef WH_HAVE_CUDADRV
+extern const struct wh_backend wh_cudadrv_backend;
+#endif
 
 /* Accelerator backends compiled in, in start-up order. */
 static const struct wh_backend *const accel_backends[] = {
@@ -35,6 +38,9 @@ static const struct wh_backend *const accel_backends[] = {
 #ifdef WH_HAVE_CUDA
 	&wh_cuda_backend,
 	&wh_cublas_backend,
+#endif
+#ifdef WH_HAVE_CUDADRV
+	&wh_cudadrv_backend,
 #endif
 	NULL,
 };
@@ -58,7 +64,7 @@ static void usage(FILE *f)
 		"                        restarts (default: [server] state, else CONFIG.clients)\n"
 		"  -a, --admin ADDR      wormholectl address (default unix:/tmp/wormholed-admin.sock)\n"
 		"  -m, --metrics H:P     Prometheus metrics over HTTP\n"
-		"      --api LIST        backends to start: opencl,cuda,cublas,echo\n"
+		"      --api LIST        backends to start: opencl,cuda,cublas,cudadrv,echo\n"
 		"                        (default: every compiled-in backend that finds a device)\n"
 		"      --cpus LIST       pin polling threads to these CPUs (overrides hwloc)\n"
 		"      --pci BUSID       accelerator to place threads near (hwloc)\n"

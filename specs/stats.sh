@@ -35,6 +35,11 @@ if [ -f "$b/client-lib/cuda/libcudart.so.13" ]; then
 		grep -E '^cublas' | sed 's/@.*//' | sort -u >"$t/cublas"
 	gen "$top/specs/cublas.spec" --stats --exports "$t/cublas" --label 'cuBLAS (libcublas.so.13)' $fmt
 fi
+if [ -f "$b/client-lib/cudadrv/libcuda.so.1" ]; then
+	nm -D --defined-only "$b/client-lib/cudadrv/libcuda.so.1" | awk '$2 == "T" || $2 == "i" {print $3}' |
+		grep -E '^cu' | sed 's/@.*//' | sort -u >"$t/cudadrv"
+	gen "$top/specs/cudadrv.spec" --stats --exports "$t/cudadrv" --label 'CUDA driver (libcuda.so.1)' $fmt
+fi
 for api in echo admin control; do
 	gen "$top/specs/$api.spec" --stats --label "$api (spec entries)" $fmt
 done

@@ -31,6 +31,7 @@ enum wh_api {
 	WH_API_CUDA = 3,
 	WH_API_CUBLAS = 4,
 	WH_API_ADMIN = 5,   /* wormholectl */
+	WH_API_CUDRV = 6,   /* CUDA driver API (libcuda.so.1, specs/cudadrv.spec) */
 	WH_API_COUNT
 };
 

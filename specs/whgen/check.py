@@ -19,7 +19,7 @@ WIRE = ('u8', 'u16', 'u32', 'u64', 'i32', 'i64', 'f32', 'f64')
 ERROR_KEYS = {
     'type': True, 'success': True, 'transport': True, 'malformed': True,
     'unsupported': True, 'nomem': True, 'resources': True, 'memfail': True,
-    'callconv': False, 'dispatch': False, 'failed': False,
+    'callconv': False, 'dispatch': False, 'failed': False, 'exports': False,
     'quota': False, 'denied': False, 'badhandle': False,
 }
 HANDLE_KEYS = {'invalid': 'value', 'global': 'flag', 'retain': 'value', 'release': 'value'}
@@ -117,6 +117,10 @@ def check_spec_level(spec):
             raise SpecError(e.locs[k], 'errors: unknown key %r%s' % (k, hint(k, ERROR_KEYS)))
         if e.get(k) is True:
             raise SpecError(e.locs[k], 'errors: %s needs a value (%s=...)' % (k, k))
+    if 'exports' in e and e.get('exports') != 'direct':
+        raise SpecError(e.locs['exports'], 'errors: exports must be direct, not %r' % e.get('exports'))
+    if 'exports' in e and 'dispatch' in e:
+        raise SpecError(e.locs['exports'], 'errors: exports=direct and dispatch= contradict each other')
     for k, req in ERROR_KEYS.items():
         if req and k not in e:
             raise SpecError(spec.errors_loc, 'errors: %s= is missing' % k)
@@ -192,7 +196,10 @@ def classify(spec, f, p):
             return 'value'
         if p.ptr == 2 and 'out' in a:
             return 'value_out'
-        raise SpecError(p.loc, '%s: value %s must be a pointer (in) or a pointer to a pointer (out), not %s'
+        if p.ptr == 0 and 'out' not in a and spec.scalars.get(base) == 'u64':
+            # a device address held in an integer type (CUdeviceptr)
+            return 'value'
+        raise SpecError(p.loc, '%s: value %s must be a pointer (in), a pointer to a pointer (out) or a u64 scalar, not %s'
                         % (f.name, p.name, p.ctype))
     if 'struct' in a:
         if p.ptr != 0:

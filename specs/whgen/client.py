@@ -41,11 +41,14 @@ def emit_client(spec, out):
     for inc in spec.includes:
         w('#include %s\n' % inc)
     w('#include "%s_ids.h"\n#include "whc.h"\n\n' % spec.prefix)
+    direct = spec.direct
     for f in spec.funcs:
         if f.slot:
             continue
         if f.has('internal'):
             w('%s;\n' % proto(f, 'whc_%s' % f.name))
+        elif f.hw_client() and direct:
+            pass  # exported under its own name, declared by the API's header
         elif f.hw_client():
             w('%s;\n' % proto(f, 'whc_hw_%s' % f.name))
         elif f.has('wrap'):
@@ -54,6 +57,18 @@ def emit_client(spec, out):
     w('\n')
     names = {}
     for f in spec.funcs:
+        if f.slot and direct:
+            # No dispatch table: the slot is exported under its own name
+            # (an assembler alias, so that the API header's prototype,
+            # if it has one, does not clash).
+            w('__attribute__((used)) static $ET whc_slot_%s(void)\n{\n' % f.name)
+            w('\twhc_unsupported("%s", %s);\n\treturn %s;\n}\n' % (
+                f.name, f.get('unsupported') if isinstance(f.get('unsupported'), str)
+                else '"not available on this platform"', spec.unsup_err))
+            w('__asm__(".globl %s\\n\\t.type %s, @function\\n\\t.set %s, whc_slot_%s");\n\n'
+              % (f.name, f.name, f.name, f.name))
+            names[f.name] = '(void *)whc_slot_%s' % f.name
+            continue
         if f.slot:
             w('static $ET $CC whc_slot_%s(void)\n{\n' % f.name)
             w('\twhc_unsupported("%s", %s);\n\treturn %s;\n}\n\n' % (
@@ -65,15 +80,19 @@ def emit_client(spec, out):
         if f.has('internal'):
             stub = 'whc_%s' % f.name
         elif f.hw_client():
-            names[f.name] = 'whc_hw_%s' % f.name
+            names[f.name] = f.name if direct else 'whc_hw_%s' % f.name
             continue
         elif f.has('wrap'):
             stub = 'whc_gen_%s' % f.name
             names[f.name] = f.get('wrap')
+        elif direct:
+            # No dispatch table: the stub is the exported entry itself.
+            stub = f.name
+            names[f.name] = stub
         else:
             stub = 'whc_%s' % f.name
             names[f.name] = stub
-        static = '' if (f.has('internal') or f.has('wrap')) else 'static '
+        static = '' if (f.has('internal') or f.has('wrap') or direct) else 'static '
         w(doc_comment(f))
         w('%s%s\n{\n' % (static, proto(f, stub)))
         c = CEmit()
@@ -85,6 +104,15 @@ def emit_client(spec, out):
             emit_client_body(spec, f, c)
         w(c.text())
         w('}\n\n')
+    if direct:
+        # The exported entries by name (cuGetProcAddress-style look-ups):
+        # every entry the application can reach, @internal ones excluded.
+        w('const struct whc_proc whc_procs[] = {\n')
+        for f in spec.funcs:
+            if f.name in names:
+                w('\t{ "%s", (void *)%s },\n' % (f.name, names[f.name]))
+        w('\t{ NULL, NULL },\n};\n')
+        return
     if not spec.dispatch:
         return
     w('void whc_fill_dispatch(%s *t)\n{\n' % spec.dispatch)

@@ -176,5 +176,10 @@ class Spec:
         return self.err('dispatch')
 
     @property
+    def direct(self):
+        """exports=direct: stubs are exported under the entries' own names."""
+        return self.err('exports') == 'direct'
+
+    @property
     def failed(self):
         return self.err('failed')

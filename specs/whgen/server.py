@@ -97,7 +97,10 @@ def emit_server_body(spec, f, c):
             c('bool p_%s = wh_dec_present(d);' % n)
             c('if (p_%s) wh_dec_bytes(d, &%s, &n_%s, WH_MAX_PAYLOAD);' % (n, n, n))
         elif cls == 'value':
-            c('void *%s = (void *)(uintptr_t)wh_dec_u64(d);' % n)
+            if p.ptr == 0:
+                c('%s %s = (%s)wh_dec_u64(d);' % (p.base, n, p.base))
+            else:
+                c('void *%s = (void *)(uintptr_t)wh_dec_u64(d);' % n)
         elif cls == 'value_out':
             c('void *o_%s = NULL;' % n)
             c('bool p_%s = wh_dec_present(d);' % n)
@@ -222,7 +225,7 @@ def emit_server_body(spec, f, c):
         c('\treturn $RT_reject(s, "%s", WH_E_BAD_HANDLE, "client-chosen id is not fresh");' % f.name)
     for p in f.params:
         if p.cls == 'value' and p.get('check'):
-            c('if (_r == $OK && !%s(s, %s, %s)) {' % (p.get('check'), p.name, p.get('size', '0')))
+            c('if (_r == $OK && !%s(s, (const void *)(uintptr_t)%s, %s)) {' % (p.get('check'), p.name, p.get('size', '0')))
             c('\t$RT_log_check(s, "%s", "%s: address not owned by this client");' % (f.name, p.name))
             c('\t_r = %s;' % p.get('invalid', spec.malformed_err))
             c('}')

@@ -396,7 +396,7 @@ static int whs_dmCopyDev(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bo
 	wh_dec_raw(d, &grid, sizeof(grid));
 	if ((_w = wh_dec_finish(d)) != WH_OK)
 		return whs_reject(s, "dmCopyDev", _w, "malformed request");
-	if (_r == DM_OK && !whs_devptr_ok(s, dst, size)) {
+	if (_r == DM_OK && !whs_devptr_ok(s, (const void *)(uintptr_t)dst, size)) {
 		whs_log_check(s, "dmCopyDev", "dst: address not owned by this client");
 		_r = DM_EINVAL;
 	}

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hand-written entries of libcuda.so.1 (specs/cudadrv.spec says which
+ * and why): initialisation and device queries answered from the device
+ * table cuInit fetched; contexts, which are client-side objects naming a
+ * device (the server keeps one real context per client and device);
+ * module loading, which finds the image's length; cuLaunchKernel, which
+ * packs the parameters by the function's layout; the @wrap wrappers that
+ * split large copies; error strings.
+ *
+ * Invariant: nothing here trusts what it cannot check locally; everything
+ * the server must enforce (ranges, handles, sizes, quota) it enforces
+ * again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "image.h"
+#include "whc.h"
+#include "whcd_ids.h"
+#include "fatbin.h"
+
+/* ---- initialisation and devices ------------------------------------------------ */
+
+CUresult CUDAAPI cuInit(unsigned int Flags)
+{
+	if (Flags != 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	return whcd_init();
+}
+
+CUresult CUDAAPI cuDriverGetVersion(int *driverVersion)
+{
+	if (!driverVersion)
+		return CUDA_ERROR_INVALID_VALUE;
+	/* Natively answered without cuInit: the version this library was
+	 * written against until the server has told its own. */
+	*driverVersion = whcd_initialized() && whcd_drv_version ? whcd_drv_version : CUDA_VERSION;
+	return CUDA_SUCCESS;
+}
+
+static CUresult dev_ok(CUdevice dev)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (dev < 0 || dev >= whcd_ndev)
+		return CUDA_ERROR_INVALID_DEVICE;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuDeviceGet(CUdevice *device, int ordinal)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!device)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (ordinal < 0 || ordinal >= whcd_ndev)
+		return CUDA_ERROR_INVALID_DEVICE;
+	*device = ordinal;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuDeviceGetCount(int *count)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!count)
+		return CUDA_ERROR_INVALID_VALUE;
+	*count = whcd_ndev;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuDeviceGetName(char *name, int len, CUdevice dev)
+{
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	if (!name || len <= 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	strncpy(name, whcd_devs[dev].name, (size_t)len - 1);
+	name[len - 1] = 0;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevice dev)
+{
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	if (!pi || (int)attrib <= 0 || (int)attrib >= WHCD_MAX_ATTRS || attrib >= CU_DEVICE_ATTRIBUTE_MAX)
+		return CUDA_ERROR_INVALID_VALUE;
+	*pi = whcd_devs[dev].attr[attrib];
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+{
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	if (!bytes)
+		return CUDA_ERROR_INVALID_VALUE;
+	*bytes = whcd_devs[dev].total_mem;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuDeviceComputeCapability(int *major, int *minor, CUdevice dev)
+{
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	if (!major || !minor)
+		return CUDA_ERROR_INVALID_VALUE;
+	*major = whcd_devs[dev].attr[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR];
+	*minor = whcd_devs[dev].attr[CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR];
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuDeviceGetUuid_v2(CUuuid *uuid, CUdevice dev)
+{
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	if (!uuid)
+		return CUDA_ERROR_INVALID_VALUE;
+	memcpy(uuid->bytes, whcd_devs[dev].uuid, sizeof(uuid->bytes));
+	return CUDA_SUCCESS;
+}
+
+/* ---- contexts --------------------------------------------------------------------- */
+
+static _Atomic int primary_refs[WHCD_MAX_DEVICES];
+static _Atomic unsigned primary_flags[WHCD_MAX_DEVICES];
+
+CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+{
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	if (!pctx)
+		return CUDA_ERROR_INVALID_VALUE;
+	atomic_fetch_add(&primary_refs[dev], 1);
+	*pctx = (CUcontext)(void *)whcd_primary(dev);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+{
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	int n = atomic_load(&primary_refs[dev]);
+	while (n > 0 && !atomic_compare_exchange_weak(&primary_refs[dev], &n, n - 1))
+		;
+	return n > 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
+}
+
+CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev)
+{
+	/* The server's context lives as long as the client: nothing to
+	 * reset that the client could observe beyond its own objects. */
+	return dev_ok(dev);
+}
+
+CUresult CUDAAPI cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags, int *active)
+{
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	if (!flags || !active)
+		return CUDA_ERROR_INVALID_VALUE;
+	*flags = atomic_load(&primary_flags[dev]);
+	*active = atomic_load(&primary_refs[dev]) > 0;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuDevicePrimaryCtxSetFlags_v2(CUdevice dev, unsigned int flags)
+{
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	atomic_store(&primary_flags[dev], flags);
+	return CUDA_SUCCESS;
+}
+
+static struct whc_obj *ctx_obj(CUcontext c)
+{
+	struct whc_obj *o = (struct whc_obj *)(void *)c;
+	if (!o || o->magic != WHC_OBJ_MAGIC || o->kind != WHCD_K_CONTEXT)
+		return NULL;
+	return o;
+}
+
+CUresult CUDAAPI cuCtxGetCurrent(CUcontext *pctx)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!pctx)
+		return CUDA_ERROR_INVALID_VALUE;
+	*pctx = (CUcontext)(void *)whcd_current();
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuCtxSetCurrent(CUcontext ctx)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (ctx && !ctx_obj(ctx))
+		return CUDA_ERROR_INVALID_CONTEXT;
+	whcd_set_current(ctx ? ctx_obj(ctx) : NULL);
+	return CUDA_SUCCESS;
+}
+
+/* The stack below the current context (cuCtxPush/PopCurrent). */
+#define CTX_STACK 32
+static __thread struct whc_obj *ctx_stack[CTX_STACK];
+static __thread int ctx_depth;
+
+CUresult CUDAAPI cuCtxPushCurrent_v2(CUcontext ctx)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	struct whc_obj *o = ctx_obj(ctx);
+	if (!o)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (ctx_depth == CTX_STACK)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	ctx_stack[ctx_depth++] = whcd_current();
+	whcd_set_current(o);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuCtxPopCurrent_v2(CUcontext *pctx)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	struct whc_obj *cur = whcd_current();
+	if (!cur)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (pctx)
+		*pctx = (CUcontext)(void *)cur;
+	whcd_set_current(ctx_depth ? ctx_stack[--ctx_depth] : NULL);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuCtxGetDevice(CUdevice *device)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!device)
+		return CUDA_ERROR_INVALID_VALUE;
+	struct whc_obj *cur = whcd_current();
+	if (!cur)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	*device = cur->dev;
+	return CUDA_SUCCESS;
+}
+
+/* A created context shares the device's server context with the primary
+ * one (docs: contexts); it is made current, as natively. */
+CUresult CUDAAPI cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *ctxCreateParams,
+				unsigned int flags, CUdevice dev)
+{
+	(void)flags;
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	if (!pctx)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (ctxCreateParams && (ctxCreateParams->execAffinityParams || ctxCreateParams->cigParams)) {
+		whc_unsupported("cuCtxCreate", "execution affinity and CIG parameters");
+		return CUDA_ERROR_NOT_SUPPORTED;
+	}
+	struct whc_obj *o = calloc(1, sizeof(*o));
+	if (!o)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	o->magic = WHC_OBJ_MAGIC;
+	o->kind = WHCD_K_CONTEXT;
+	o->dev = dev;
+	if (ctx_depth < CTX_STACK)
+		ctx_stack[ctx_depth++] = whcd_current();
+	whcd_set_current(o);
+	*pctx = (CUcontext)(void *)o;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuCtxDestroy_v2(CUcontext ctx)
+{
+	struct whc_obj *o = ctx_obj(ctx);
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!o || o->primary)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (whcd_current() == o) {
+		cuCtxSynchronize();
+		whcd_set_current(ctx_depth ? ctx_stack[--ctx_depth] : NULL);
+	}
+	o->magic = 0;
+	free(o);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuCtxGetApiVersion(CUcontext ctx, unsigned int *version)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!version)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (ctx ? !ctx_obj(ctx) : !whcd_current())
+		return CUDA_ERROR_INVALID_CONTEXT;
+	*version = 12010; /* the context ABI cuda.h 12.1+ describes */
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuCtxGetFlags(unsigned int *flags)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	struct whc_obj *cur = whcd_current();
+	if (!cur)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (!flags)
+		return CUDA_ERROR_INVALID_VALUE;
+	*flags = cur->primary ? atomic_load(&primary_flags[cur->dev]) : 0;
+	return CUDA_SUCCESS;
+}
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+#define WHCD_ERRORS(X) \
+	X(CUDA_SUCCESS, "no error") \
+	X(CUDA_ERROR_INVALID_VALUE, "invalid argument") \
+	X(CUDA_ERROR_OUT_OF_MEMORY, "out of memory") \
+	X(CUDA_ERROR_NOT_INITIALIZED, "initialization error") \
+	X(CUDA_ERROR_DEINITIALIZED, "driver shutting down") \
+	X(CUDA_ERROR_PROFILER_DISABLED, "profiler disabled while using external profiling tool") \
+	X(CUDA_ERROR_STUB_LIBRARY, "CUDA driver is a stub library") \
+	X(CUDA_ERROR_DEVICE_UNAVAILABLE, "CUDA-capable device(s) is/are busy or unavailable") \
+	X(CUDA_ERROR_NO_DEVICE, "no CUDA-capable device is detected") \
+	X(CUDA_ERROR_INVALID_DEVICE, "invalid device ordinal") \
+	X(CUDA_ERROR_DEVICE_NOT_LICENSED, "device doesn't have valid Grid license") \
+	X(CUDA_ERROR_INVALID_IMAGE, "device kernel image is invalid") \
+	X(CUDA_ERROR_INVALID_CONTEXT, "invalid device context") \
+	X(CUDA_ERROR_CONTEXT_ALREADY_CURRENT, "context already current") \
+	X(CUDA_ERROR_MAP_FAILED, "mapping of buffer object failed") \
+	X(CUDA_ERROR_UNMAP_FAILED, "unmapping of buffer object failed") \
+	X(CUDA_ERROR_ARRAY_IS_MAPPED, "array is mapped") \
+	X(CUDA_ERROR_ALREADY_MAPPED, "resource already mapped") \
+	X(CUDA_ERROR_NO_BINARY_FOR_GPU, "no kernel image is available for execution on the device") \
+	X(CUDA_ERROR_ALREADY_ACQUIRED, "resource already acquired") \
+	X(CUDA_ERROR_NOT_MAPPED, "resource not mapped") \
+	X(CUDA_ERROR_ECC_UNCORRECTABLE, "uncorrectable ECC error encountered") \
+	X(CUDA_ERROR_UNSUPPORTED_LIMIT, "limit is not supported on this architecture") \
+	X(CUDA_ERROR_CONTEXT_ALREADY_IN_USE, "exclusive-thread device already in use by a different thread") \
+	X(CUDA_ERROR_PEER_ACCESS_UNSUPPORTED, "peer access is not supported between these two devices") \
+	X(CUDA_ERROR_INVALID_PTX, "a PTX JIT compilation failed") \
+	X(CUDA_ERROR_UNSUPPORTED_PTX_VERSION, "the provided PTX was compiled with an unsupported toolchain.") \
+	X(CUDA_ERROR_INVALID_SOURCE, "device kernel image is invalid") \
+	X(CUDA_ERROR_FILE_NOT_FOUND, "file not found") \
+	X(CUDA_ERROR_SHARED_OBJECT_SYMBOL_NOT_FOUND, "shared object symbol not found") \
+	X(CUDA_ERROR_SHARED_OBJECT_INIT_FAILED, "shared object initialization failed") \
+	X(CUDA_ERROR_OPERATING_SYSTEM, "OS call failed or operation not supported on this OS") \
+	X(CUDA_ERROR_INVALID_HANDLE, "invalid resource handle") \
+	X(CUDA_ERROR_ILLEGAL_STATE, "the operation cannot be performed in the present state") \
+	X(CUDA_ERROR_NOT_FOUND, "named symbol not found") \
+	X(CUDA_ERROR_NOT_READY, "device not ready") \
+	X(CUDA_ERROR_ILLEGAL_ADDRESS, "an illegal memory access was encountered") \
+	X(CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES, "too many resources requested for launch") \
+	X(CUDA_ERROR_LAUNCH_TIMEOUT, "the launch timed out and was terminated") \
+	X(CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED, "peer access is already enabled") \
+	X(CUDA_ERROR_PEER_ACCESS_NOT_ENABLED, "peer access has not been enabled") \
+	X(CUDA_ERROR_PRIMARY_CONTEXT_ACTIVE, "cannot set while device is active in this process") \
+	X(CUDA_ERROR_CONTEXT_IS_DESTROYED, "context is destroyed") \
+	X(CUDA_ERROR_ASSERT, "device-side assert triggered") \
+	X(CUDA_ERROR_ILLEGAL_INSTRUCTION, "an illegal instruction was encountered") \
+	X(CUDA_ERROR_MISALIGNED_ADDRESS, "misaligned address") \
+	X(CUDA_ERROR_INVALID_PC, "invalid program counter") \
+	X(CUDA_ERROR_LAUNCH_FAILED, "unspecified launch failure") \
+	X(CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE, "too many blocks in cooperative launch") \
+	X(CUDA_ERROR_NOT_PERMITTED, "operation not permitted") \
+	X(CUDA_ERROR_NOT_SUPPORTED, "operation not supported") \
+	X(CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, "operation not permitted when stream is capturing") \
+	X(CUDA_ERROR_UNKNOWN, "unknown error")
+
+#define WHCD_ERR_CASE_S(code, text) case code: *pStr = text; return CUDA_SUCCESS;
+#define WHCD_ERR_CASE_N(code, text) case code: *pStr = #code; return CUDA_SUCCESS;
+
+CUresult CUDAAPI cuGetErrorString(CUresult error, const char **pStr)
+{
+	if (!pStr)
+		return CUDA_ERROR_INVALID_VALUE;
+	switch (error) {
+	WHCD_ERRORS(WHCD_ERR_CASE_S)
+	default:
+		*pStr = NULL;
+		return CUDA_ERROR_INVALID_VALUE;
+	}
+}
+
+CUresult CUDAAPI cuGetErrorName(CUresult error, const char **pStr)
+{
+	if (!pStr)
+		return CUDA_ERROR_INVALID_VALUE;
+	switch (error) {
+	WHCD_ERRORS(WHCD_ERR_CASE_N)
+	default:
+		*pStr = NULL;
+		return CUDA_ERROR_INVALID_VALUE;
+	}
+}
+
+/* ---- modules --------------------------------------------------------------------------- */
+
+static CUresult module_load(CUmodule *module, const void *image)
+{
+	if (!module || !image)
+		return CUDA_ERROR_INVALID_VALUE;
+	/* nvcc's wrapper around a fat binary: the data it points at. */
+	const struct whc_fatbin_wrapper *w = image;
+	if ((uint32_t)w->magic == WHC_FATBINC_MAGIC)
+		image = w->data;
+	unsigned kind = 0;
+	uint64_t n = whcd_image_size(image, &kind);
+	if (!n)
+		return CUDA_ERROR_INVALID_IMAGE;
+	return whc_whcdModuleLoad(module, image, n, kind);
+}
+
+CUresult CUDAAPI cuModuleLoadData(CUmodule *module, const void *image)
+{
+	return module_load(module, image);
+}
+
+/* JIT options change how PTX is compiled or ask for logs: the server's
+ * driver compiles with its defaults; log buffers stay empty. */
+CUresult CUDAAPI cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int numOptions,
+				    CUjit_option *options, void **optionValues)
+{
+	(void)numOptions;
+	(void)options;
+	(void)optionValues;
+	return module_load(module, image);
+}
+
+CUresult CUDAAPI cuModuleLoadFatBinary(CUmodule *module, const void *fatCubin)
+{
+	return module_load(module, fatCubin);
+}
+
+/* ---- launches ------------------------------------------------------------------------------ */
+
+static const struct whc_layout *layout_of(CUfunction f, CUresult *err)
+{
+	struct whc_obj *fo = (struct whc_obj *)(void *)f;
+	struct whc_layout *l = atomic_load(&fo->layout);
+	if (l)
+		return l;
+	l = calloc(1, sizeof(*l) + WHCD_MAX_PARAMS * sizeof(struct whcd_param));
+	if (!l) {
+		*err = CUDA_ERROR_OUT_OF_MEMORY;
+		return NULL;
+	}
+	unsigned n = 0;
+	*err = whc_whcdFuncLayout(f, WHCD_MAX_PARAMS, &n, l->p,
+				  WHCD_MAX_PARAMS * sizeof(struct whcd_param));
+	if (*err == CUDA_SUCCESS && n > WHCD_MAX_PARAMS)
+		*err = CUDA_ERROR_UNKNOWN;
+	if (*err != CUDA_SUCCESS) {
+		free(l);
+		return NULL;
+	}
+	l->nparams = n;
+	for (unsigned i = 0; i < n; i++) {
+		if (l->p[i].offset > WHCD_MAX_PARAM_BYTES ||
+		    l->p[i].size > WHCD_MAX_PARAM_BYTES - l->p[i].offset) {
+			free(l);
+			*err = CUDA_ERROR_UNKNOWN;
+			return NULL;
+		}
+		if (l->p[i].offset + l->p[i].size > l->argbytes)
+			l->argbytes = l->p[i].offset + l->p[i].size;
+	}
+	struct whc_layout *none = NULL;
+	if (!atomic_compare_exchange_strong(&fo->layout, &none, l)) {
+		free(l);
+		l = none;
+	}
+	return l;
+}
+
+CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
+				unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY,
+				unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream,
+				void **kernelParams, void **extra)
+{
+	if (!whc_hid(f, WHCD_K_FUNCTION))
+		return CUDA_ERROR_INVALID_HANDLE;
+	CUresult r = CUDA_SUCCESS;
+	const struct whc_layout *l = layout_of(f, &r);
+	if (!l)
+		return r;
+	unsigned char buf[WHCD_MAX_PARAM_BYTES];
+	memset(buf, 0, l->argbytes);
+	if (kernelParams) {
+		for (uint32_t i = 0; i < l->nparams; i++) {
+			if (!kernelParams[i])
+				return CUDA_ERROR_INVALID_VALUE;
+			memcpy(buf + l->p[i].offset, kernelParams[i], l->p[i].size);
+		}
+	} else if (extra) {
+		/* CU_LAUNCH_PARAM_BUFFER_POINTER / _SIZE / _END */
+		const void *bp = NULL;
+		size_t *bs = NULL;
+		for (int i = 0; i < 64 && extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
+			if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
+				bp = extra[i + 1];
+			else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE)
+				bs = extra[i + 1];
+			else
+				return CUDA_ERROR_INVALID_VALUE;
+		}
+		if (!bp || !bs || *bs < l->argbytes)
+			return CUDA_ERROR_INVALID_VALUE;
+		memcpy(buf, bp, l->argbytes);
+	} else if (l->nparams) {
+		return CUDA_ERROR_INVALID_VALUE;
+	}
+	return whc_whcdLaunch(f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ,
+			      sharedMemBytes, hStream, buf, l->argbytes);
+}
+
+/* ---- copies: the @wrap wrappers split what one message cannot carry ---------------------- */
+
+#define PIECE (32ull << 20)
+
+CUresult CUDAAPI whc_gen_cuMemcpyHtoD_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount);
+CUresult CUDAAPI whc_gen_cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount, CUstream hStream);
+CUresult CUDAAPI whc_gen_cuMemcpyDtoH_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount);
+CUresult CUDAAPI whc_gen_cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream);
+
+CUresult CUDAAPI cuMemcpyHtoD_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount)
+{
+	const unsigned char *s = srcHost;
+	do {
+		size_t n = ByteCount > PIECE ? PIECE : ByteCount;
+		CUresult r = whc_gen_cuMemcpyHtoD_v2(dstDevice, s, n);
+		if (r)
+			return r;
+		dstDevice += n;
+		s += n;
+		ByteCount -= n;
+	} while (ByteCount);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount,
+				      CUstream hStream)
+{
+	const unsigned char *s = srcHost;
+	do {
+		size_t n = ByteCount > PIECE ? PIECE : ByteCount;
+		CUresult r = whc_gen_cuMemcpyHtoDAsync_v2(dstDevice, s, n, hStream);
+		if (r)
+			return r;
+		dstDevice += n;
+		s += n;
+		ByteCount -= n;
+	} while (ByteCount);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuMemcpyDtoH_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount)
+{
+	unsigned char *d = dstHost;
+	do {
+		size_t n = ByteCount > PIECE ? PIECE : ByteCount;
+		CUresult r = whc_gen_cuMemcpyDtoH_v2(d, srcDevice, n);
+		if (r)
+			return r;
+		srcDevice += n;
+		d += n;
+		ByteCount -= n;
+	} while (ByteCount);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount,
+				      CUstream hStream)
+{
+	unsigned char *d = dstHost;
+	do {
+		size_t n = ByteCount > PIECE ? PIECE : ByteCount;
+		CUresult r = whc_gen_cuMemcpyDtoHAsync_v2(d, srcDevice, n, hStream);
+		if (r)
+			return r;
+		srcDevice += n;
+		d += n;
+		ByteCount -= n;
+	} while (ByteCount);
+	return CUDA_SUCCESS;
+}

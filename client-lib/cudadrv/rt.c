@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Runtime of libcuda.so.1 (see whc.h): one channel per process to the
+ * server (WORMHOLE_SERVER, default shm:wormhole; WORMHOLE_TOKEN), one lock
+ * around it, call framing for the generated stubs, the object registry,
+ * the device table fetched by cuInit, and the per-thread current context.
+ *
+ * Invariants: every call carries the calling thread's device (a posted
+ * whcdSetDevice goes first when it differs from the last one sent); the
+ * first deferred error a reply head brings is kept until the next
+ * synchronising call takes it (whc_take_deferred), as the driver reports a
+ * failed asynchronous operation at the next synchronisation.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "whc.h"
+#include "whcd_ids.h"
+
+int whcd_ndev;
+int whcd_drv_version;
+struct whcd_devinfo whcd_devs[WHCD_MAX_DEVICES];
+
+static pthread_mutex_t chan_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t chan_once = PTHREAD_ONCE_INIT;
+static struct wh_chan *chan;
+static int chan_err = WH_E_PEER_GONE;
+static int chan_dev = -1;              /* device last sent (under chan_lock) */
+static _Atomic int deferred;           /* first deferred error not yet reported */
+static _Atomic int init_state;         /* 0 never, 1 done, else the error */
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static __thread struct whc_obj *tls_ctx;
+static __thread bool tls_no_ctx;       /* cuInit's own call needs no context */
+
+static struct whc_obj primaries[WHCD_MAX_DEVICES];
+
+static void do_connect(void)
+{
+	const char *addr = getenv("WORMHOLE_SERVER");
+	struct wh_client_opts o;
+	char err[256] = "";
+	char name[64];
+
+	if (!addr || !*addr)
+		addr = WH_DEFAULT_ADDR;
+	snprintf(name, sizeof(name), "cudadrv:%d", (int)getpid());
+	memset(&o, 0, sizeof(o));
+	o.name = name;
+	o.token = getenv("WORMHOLE_TOKEN");
+	chan_err = wh_connect(addr, &o, &chan, err, sizeof(err));
+	if (chan_err != WH_OK) {
+		chan = NULL;
+		if (!getenv("WORMHOLE_QUIET"))
+			fprintf(stderr, "wormhole: cannot reach %s: %s\n", addr,
+				err[0] ? err : wh_status_str((uint32_t)chan_err));
+	}
+}
+
+static CUresult transport_error(int rc)
+{
+	return rc == WH_OK ? CUDA_SUCCESS : whcd_wire_error(rc, false);
+}
+
+bool whcd_initialized(void)
+{
+	return atomic_load(&init_state) == 1;
+}
+
+CUresult whcd_init(void)
+{
+	int st = atomic_load(&init_state);
+	if (st)
+		return st == 1 ? CUDA_SUCCESS : (CUresult)st;
+	pthread_mutex_lock(&init_lock);
+	st = atomic_load(&init_state);
+	if (!st) {
+		pthread_once(&chan_once, do_connect);
+		CUresult r = CUDA_ERROR_NO_DEVICE;
+		if (chan) {
+			static struct whcd_devinfo table[WHCD_MAX_DEVICES];
+			int n = 0, v = 0;
+			tls_no_ctx = true;
+			r = whc_whcdGetDevices(&n, &v, table, sizeof(table));
+			tls_no_ctx = false;
+			if (r == CUDA_SUCCESS && (n <= 0 || n > WHCD_MAX_DEVICES))
+				r = CUDA_ERROR_NO_DEVICE;
+			if (r == CUDA_SUCCESS) {
+				memcpy(whcd_devs, table, sizeof(table));
+				for (int i = 0; i < n; i++) {
+					whcd_devs[i].name[sizeof(whcd_devs[i].name) - 1] = 0;
+					primaries[i].magic = WHC_OBJ_MAGIC;
+					primaries[i].kind = WHCD_K_CONTEXT;
+					primaries[i].dev = i;
+					primaries[i].primary = true;
+				}
+				whcd_drv_version = v;
+				whcd_ndev = n;
+			}
+		}
+		st = r == CUDA_SUCCESS ? 1 : (int)r;
+		atomic_store(&init_state, st);
+	}
+	pthread_mutex_unlock(&init_lock);
+	return st == 1 ? CUDA_SUCCESS : (CUresult)st;
+}
+
+struct whc_obj *whcd_current(void)
+{
+	return tls_ctx;
+}
+
+void whcd_set_current(struct whc_obj *ctx)
+{
+	tls_ctx = ctx;
+}
+
+struct whc_obj *whcd_primary(int dev)
+{
+	return dev >= 0 && dev < whcd_ndev ? &primaries[dev] : NULL;
+}
+
+/* ---- call framing ------------------------------------------------------------ */
+
+CUresult whc_begin(struct whc_call *k)
+{
+	memset(k, 0, sizeof(*k));
+	int dev = 0;
+	if (!tls_no_ctx) {
+		if (!whcd_initialized())
+			return CUDA_ERROR_NOT_INITIALIZED;
+		if (!tls_ctx)
+			return CUDA_ERROR_INVALID_CONTEXT;
+		dev = tls_ctx->dev;
+	}
+	if (!chan)
+		return transport_error(chan_err);
+	pthread_mutex_lock(&chan_lock);
+	k->ch = chan;
+	if (!tls_no_ctx && dev != chan_dev) {
+		/* whcdSetDevice's wire form (one i32, as the generated stub
+		 * encodes it), posted ahead of this call under the same lock. */
+		struct wh_enc e;
+		wh_enc_init(&e, 16, 64);
+		wh_enc_i32(&e, dev);
+		int rc = wh_post(chan, WH_API_CUDRV, WHCD_F_whcdSetDevice, &e);
+		wh_enc_free(&e);
+		if (rc != WH_OK) {
+			pthread_mutex_unlock(&chan_lock);
+			k->ch = NULL;
+			return transport_error(rc);
+		}
+		chan_dev = dev;
+	}
+	wh_enc_init(&k->e, 256, WH_MAX_PAYLOAD);
+	k->e.bulk = wh_chan_bulk(chan);
+	return CUDA_SUCCESS;
+}
+
+CUresult whc_sync(struct whc_call *k, uint16_t func)
+{
+	k->func = func;
+	if (k->e.err)
+		return transport_error(k->e.err);
+	int rc = wh_call(k->ch, WH_API_CUDRV, func, &k->e, &k->msg);
+	if (rc != WH_OK)
+		return transport_error(rc);
+	k->have_msg = true;
+	if (k->msg.hdr.flags & WH_F_ERROR)
+		return transport_error(k->msg.hdr.status ? (int)k->msg.hdr.status : WH_E_INTERNAL);
+	wh_dec_init(&k->d, k->msg.payload, k->msg.hdr.payload_len, wh_chan_bulk(k->ch));
+	int32_t d = wh_dec_i32(&k->d);
+	if (k->d.err)
+		return CUDA_ERROR_UNKNOWN;
+	if (d) {
+		int zero = 0;
+		atomic_compare_exchange_strong(&deferred, &zero, d);
+	}
+	return CUDA_SUCCESS;
+}
+
+CUresult whc_post(struct whc_call *k, uint16_t func)
+{
+	k->func = func;
+	if (k->e.err)
+		return transport_error(k->e.err);
+	int rc = wh_post(k->ch, WH_API_CUDRV, func, &k->e);
+	if (rc == WH_OK)
+		wh_flush(k->ch); /* the server starts on it now (shm: a fence) */
+	return transport_error(rc);
+}
+
+CUresult whc_done(struct whc_call *k)
+{
+	int rc = wh_dec_finish(&k->d);
+	whc_end(k);
+	return rc == WH_OK ? CUDA_SUCCESS : CUDA_ERROR_UNKNOWN;
+}
+
+void whc_end(struct whc_call *k)
+{
+	if (k->have_msg)
+		wh_msg_done(k->ch, &k->msg);
+	k->have_msg = false;
+	wh_enc_free(&k->e);
+	if (k->ch)
+		pthread_mutex_unlock(&chan_lock);
+	k->ch = NULL;
+}
+
+void whc_abort(struct whc_call *k)
+{
+	whc_end(k);
+}
+
+CUresult whc_take_deferred(void)
+{
+	return (CUresult)atomic_exchange(&deferred, 0);
+}
+
+void whc_dec_outbuf(struct whc_call *k, void *dst, const void *ob, uint64_t size)
+{
+	uint64_t n = wh_dec_u64(&k->d);
+	if (k->d.err)
+		return;
+	if (n > size) {
+		k->d.err = WH_E_MALFORMED;
+		return;
+	}
+	if (ob) {
+		if (n)
+			memcpy(dst, ob, n);
+		return;
+	}
+	const void *p = wh_dec_take(&k->d, n);
+	if (p && n)
+		memcpy(dst, p, n);
+}
+
+void whc_unsupported(const char *fn, const char *why)
+{
+	if (!getenv("WORMHOLE_QUIET"))
+		fprintf(stderr, "wormhole: %s: not supported through Wormhole (%s): "
+			"CUDA_ERROR_NOT_SUPPORTED\n", fn, why);
+}
+
+/* ---- objects ----------------------------------------------------------------- */
+
+/* Client-chosen ids: top bit set, strictly increasing (handles.h). */
+static _Atomic uint64_t next_id = (1ull << 63) + 1;
+
+struct whc_obj *whc_new(unsigned kind)
+{
+	struct whc_obj *o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->magic = WHC_OBJ_MAGIC;
+	o->kind = kind;
+	o->id = atomic_fetch_add(&next_id, 1);
+	o->dev = tls_ctx ? tls_ctx->dev : 0;
+	return o;
+}
+
+void whc_drop(struct whc_obj *o)
+{
+	if (o && !o->primary) {
+		o->magic = 0;
+		free(atomic_load(&o->layout));
+		free(o);
+	}
+}
+
+void whc_unref(void *p)
+{
+	whc_drop(p);
+}
+
+uint64_t whc_hid(const void *p, unsigned kind)
+{
+	uintptr_t v = (uintptr_t)p;
+	if (v == 0)
+		return 0;
+	if (kind == WHCD_K_STREAM && v == (uintptr_t)CU_STREAM_LEGACY)
+		return WHCD_STREAM_LEGACY;
+	if (kind == WHCD_K_STREAM && v == (uintptr_t)CU_STREAM_PER_THREAD)
+		return WHCD_STREAM_PER_THREAD;
+	const struct whc_obj *o = p;
+	if (o->magic != WHC_OBJ_MAGIC || o->kind != kind)
+		return 0;
+	return o->id;
+}
