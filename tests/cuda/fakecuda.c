@@ -2,8 +2,17 @@
 /*
  * A stand-in libcuda.so.1 for testing the CUDA remoting protocol on
  * machines without a GPU (CI): "device memory" is host memory, copies and
- * memsets really move bytes, kernels do nothing.  Only the entry points the
- * wormholed CUDA backend loads exist.  Never installed.
+ * memsets really move bytes.  Only the entry points the wormholed CUDA
+ * backends load exist (server-vm/cuda: runtime level; server-vm/cudadrv:
+ * driver level).  Never installed.
+ *
+ * Kernels: a module loaded from PTX text (cuModuleLoadData) has its
+ * `.entry` functions parsed with their `.param` lists, so
+ * cuFuncGetParamInfo gives the layout a real driver gives (each parameter
+ * aligned to its size or its .align); launching one of the kernels below
+ * by name runs it on the host, one-dimensional, over every thread of the
+ * grid.  Other images (fat binaries) load as before: their functions do
+ * nothing and have no parameters.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,7 +75,6 @@ API CUresult cuMemcpyDtoH_v2(void *d, uint64_t s, size_t n) { memcpy(d, (void *)
 API CUresult cuMemcpyDtoHAsync_v2(void *d, uint64_t s, size_t n, void *st) { (void)st; return cuMemcpyDtoH_v2(d, s, n); }
 API CUresult cuMemcpyDtoDAsync_v2(uint64_t d, uint64_t s, size_t n, void *st) { (void)st; memmove((void *)(uintptr_t)d, (void *)(uintptr_t)s, n); return OK; }
 API CUresult cuMemsetD8Async(uint64_t d, unsigned char v, size_t n, void *st) { (void)st; memset((void *)(uintptr_t)d, v, n); return OK; }
-API CUresult cuStreamCreateWithPriority(void **s, unsigned f, int p) { (void)f; (void)p; *s = malloc(8); return OK; }
 API CUresult cuStreamDestroy_v2(void *s) { free(s); return OK; }
 API CUresult cuStreamSynchronize(void *s) { (void)s; return OK; }
 API CUresult cuStreamQuery(void *s) { (void)s; return OK; }
@@ -77,9 +85,6 @@ API CUresult cuEventRecord(void *e, void *s) { (void)e; (void)s; return OK; }
 API CUresult cuEventSynchronize(void *e) { (void)e; return OK; }
 API CUresult cuEventQuery(void *e) { (void)e; return OK; }
 API CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) { (void)a; (void)b; *ms = 1.0f; return OK; }
-API CUresult cuModuleLoadData(void **m, const void *img) { (void)img; *m = malloc(8); return OK; }
-API CUresult cuModuleUnload(void *m) { free(m); return OK; }
-API CUresult cuModuleGetFunction(void **f, void *m, const char *name) { (void)m; (void)name; *f = (void *)1; return OK; }
 API CUresult cuModuleGetGlobal_v2(uint64_t *p, size_t *n, void *m, const char *name)
 {
 	(void)m; (void)name;
@@ -95,16 +100,211 @@ API CUresult cuLibraryLoadData(void **l, const void *c, void *a, void *b, unsign
 }
 API CUresult cuLibraryGetModule(void **m, void *l) { (void)m; (void)l; return 200; }
 API CUresult cuLibraryUnload(void *l) { (void)l; return OK; }
-API CUresult cuFuncGetParamInfo(void *f, size_t i, size_t *off, size_t *sz) { (void)f; (void)i; (void)off; (void)sz; return INVALID_VALUE; }
 API CUresult cuFuncGetAttribute(int *v, int a, void *f) { (void)f; *v = a == 0 ? 1024 : 0; return OK; }
 API CUresult cuFuncSetAttribute(void *f, int a, int v) { (void)f; (void)a; (void)v; return OK; }
-API CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
-			    unsigned bz, unsigned sh, void *s, void **args, void **extra)
-{
-	(void)f; (void)gx; (void)gy; (void)gz; (void)bx; (void)by; (void)bz; (void)sh; (void)s; (void)args; (void)extra;
-	return OK;
-}
 API CUresult cuDeviceGetName(char *name, int len, int dev) { (void)dev; strncpy(name, "Fake GPU", (size_t)len); return OK; }
 API CUresult cuDeviceTotalMem_v2(size_t *b, int dev) { (void)dev; *b = 80ull << 30; return OK; }
 API CUresult cuMemHostAlloc(void **p, size_t n, unsigned f) { (void)f; *p = malloc(n); return *p ? OK : 2; }
 API CUresult cuMemFreeHost(void *p) { free(p); return OK; }
+
+/* ---- driver-level additions (server-vm/cudadrv) ------------------------- */
+
+API CUresult cuDevicePrimaryCtxRetain(void **ctx, int dev) { (void)dev; *ctx = malloc(16); return OK; }
+API CUresult cuDevicePrimaryCtxRelease_v2(int dev) { (void)dev; return OK; }
+API CUresult cuDeviceGetUuid_v2(unsigned char *u, int dev) { memset(u, 0x5a, 16); u[0] = (unsigned char)dev; return OK; }
+API CUresult cuMemcpyDtoD_v2(uint64_t d, uint64_t s, size_t n) { memmove((void *)(uintptr_t)d, (void *)(uintptr_t)s, n); return OK; }
+API CUresult cuMemsetD8_v2(uint64_t d, unsigned char v, size_t n) { memset((void *)(uintptr_t)d, v, n); return OK; }
+API CUresult cuMemsetD16_v2(uint64_t d, unsigned short v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		memcpy((char *)(uintptr_t)d + 2 * i, &v, 2);
+	return OK;
+}
+API CUresult cuMemsetD32_v2(uint64_t d, unsigned v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		memcpy((char *)(uintptr_t)d + 4 * i, &v, 4);
+	return OK;
+}
+API CUresult cuMemsetD16Async(uint64_t d, unsigned short v, size_t n, void *st) { (void)st; return cuMemsetD16_v2(d, v, n); }
+API CUresult cuMemsetD32Async(uint64_t d, unsigned v, size_t n, void *st) { (void)st; return cuMemsetD32_v2(d, v, n); }
+
+struct fstream { unsigned flags; int prio; };
+API CUresult cuStreamCreate(void **s, unsigned f)
+{
+	struct fstream *x = calloc(1, sizeof(*x));
+	x->flags = f;
+	*s = x;
+	return OK;
+}
+API CUresult cuStreamCreateWithPriority(void **s, unsigned f, int p)
+{
+	struct fstream *x = calloc(1, sizeof(*x));
+	x->flags = f;
+	x->prio = p;
+	*s = x;
+	return OK;
+}
+API CUresult cuStreamGetPriority(void *s, int *p)
+{
+	*p = (s && (uintptr_t)s > 2) ? ((struct fstream *)s)->prio : 0;
+	return OK;
+}
+API CUresult cuStreamGetFlags(void *s, unsigned *f)
+{
+	*f = (s && (uintptr_t)s > 2) ? ((struct fstream *)s)->flags : 0;
+	return OK;
+}
+API CUresult cuCtxGetStreamPriorityRange(int *least, int *greatest)
+{
+	if (least)
+		*least = 0;
+	if (greatest)
+		*greatest = -5;
+	return OK;
+}
+
+/* Modules: PTX text parsed for its entries and their parameters. */
+#define MAXP 64
+struct ffunc {
+	char name[64];
+	unsigned n;
+	size_t off[MAXP], size[MAXP];
+	int maxdyn;
+};
+struct fmod {
+	unsigned nf;
+	struct ffunc f[16];
+};
+static struct ffunc nullfunc; /* functions of non-PTX images */
+
+static size_t type_size(const char *t)
+{
+	if (!strncmp(t, ".u64", 4) || !strncmp(t, ".s64", 4) || !strncmp(t, ".b64", 4) || !strncmp(t, ".f64", 4))
+		return 8;
+	if (!strncmp(t, ".u16", 4) || !strncmp(t, ".s16", 4) || !strncmp(t, ".b16", 4) || !strncmp(t, ".f16", 4))
+		return 2;
+	if (!strncmp(t, ".u8", 3) || !strncmp(t, ".s8", 3) || !strncmp(t, ".b8", 3))
+		return 1;
+	return 4;
+}
+
+static void parse_ptx(struct fmod *m, const char *p)
+{
+	const char *e;
+	while (m->nf < 16 && (e = strstr(p, ".entry "))) {
+		struct ffunc *f = &m->f[m->nf++];
+		e += 7;
+		size_t k = 0;
+		while (*e && *e != '(' && *e != ' ' && *e != '\n' && k + 1 < sizeof(f->name))
+			f->name[k++] = *e++;
+		const char *end = strchr(e, ')');
+		const char *q = e;
+		size_t off = 0;
+		while (end && f->n < MAXP && (q = strstr(q, ".param ")) && q < end) {
+			q += 7;
+			size_t align = 0, sz;
+			if (!strncmp(q, ".align ", 7)) {
+				align = strtoul(q + 7, (char **)&q, 10);
+				while (*q == ' ')
+					q++;
+			}
+			sz = type_size(q);
+			const char *br = strchr(q, '[');
+			const char *nl = strchr(q, '\n');
+			if (br && (!nl || br < nl))
+				sz *= strtoul(br + 1, NULL, 10);
+			if (!align)
+				align = type_size(q);
+			off = (off + align - 1) / align * align;
+			f->off[f->n] = off;
+			f->size[f->n] = sz;
+			f->n++;
+			off += sz;
+		}
+		p = end ? end : e;
+	}
+}
+
+API CUresult cuModuleLoadData(void **m, const void *img)
+{
+	struct fmod *x = calloc(1, sizeof(*x));
+	if (!x)
+		return 2;
+	if (strstr((const char *)img, ".version") && strstr((const char *)img, ".entry "))
+		parse_ptx(x, img);
+	*m = x;
+	return OK;
+}
+API CUresult cuModuleUnload(void *m) { free(m); return OK; }
+API CUresult cuModuleGetFunction(void **f, void *m, const char *name)
+{
+	struct fmod *x = m;
+	if (!x->nf) {
+		*f = &nullfunc;
+		return OK;
+	}
+	for (unsigned i = 0; i < x->nf; i++)
+		if (!strcmp(x->f[i].name, name)) {
+			*f = &x->f[i];
+			return OK;
+		}
+	return 500; /* CUDA_ERROR_NOT_FOUND */
+}
+API CUresult cuFuncGetParamInfo(void *f, size_t i, size_t *off, size_t *sz)
+{
+	struct ffunc *x = f;
+	if (!x || i >= x->n)
+		return INVALID_VALUE;
+	*off = x->off[i];
+	*sz = x->size[i];
+	return OK;
+}
+API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *n, void *f, int bs, size_t sh)
+{
+	(void)f; (void)sh;
+	*n = bs > 0 ? 2048 / bs : 0;
+	return OK;
+}
+
+/* The kernels the tests launch, run on the host. */
+static void *arg_ptr(void **args, unsigned i) { void *p; memcpy(&p, args[i], sizeof(p)); return p; }
+static unsigned arg_u32(void **args, unsigned i) { unsigned v; memcpy(&v, args[i], 4); return v; }
+static float arg_f32(void **args, unsigned i) { float v; memcpy(&v, args[i], 4); return v; }
+
+API CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+			    unsigned bz, unsigned sh, void *s, void **args, void **extra)
+{
+	(void)gy; (void)gz; (void)by; (void)bz; (void)sh; (void)s; (void)extra;
+	struct ffunc *f = fp;
+	if (!f || f == (void *)1 || f == &nullfunc)
+		return OK;
+	size_t threads = (size_t)gx * bx;
+	if (!strcmp(f->name, "vecadd") && f->n == 4) {
+		float *a = arg_ptr(args, 0), *b = arg_ptr(args, 1), *c = arg_ptr(args, 2);
+		unsigned n = arg_u32(args, 3);
+		for (size_t i = 0; i < threads && i < n; i++)
+			c[i] = a[i] + b[i];
+	} else if (!strcmp(f->name, "fill32") && f->n == 3) {
+		unsigned *p = arg_ptr(args, 0), v = arg_u32(args, 1), n = arg_u32(args, 2);
+		for (size_t i = 0; i < threads && i < n; i++)
+			p[i] = v;
+	} else if (!strcmp(f->name, "axpy_struct") && f->n == 2) {
+		/* (.align 8 .b8 s[24] {float a; pad; u64 x; u64 y}, u32 n): y = a*x + y */
+		const unsigned char *st = args[0];
+		float a;
+		float *x, *y;
+		memcpy(&a, st, 4);
+		memcpy(&x, st + 8, 8);
+		memcpy(&y, st + 16, 8);
+		unsigned n = arg_u32(args, 1);
+		for (size_t i = 0; i < threads && i < n; i++)
+			y[i] = a * x[i] + y[i];
+	} else if (!strcmp(f->name, "scale") && f->n == 3) {
+		float *p = arg_ptr(args, 0), k = arg_f32(args, 1);
+		unsigned n = arg_u32(args, 2);
+		for (size_t i = 0; i < threads && i < n; i++)
+			p[i] *= k;
+	}
+	return OK;
+}
