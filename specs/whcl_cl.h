@@ -180,6 +180,17 @@ enum whc_cb_kind {
 	WHC_CB_CONTEXT_DESTRUCTOR = 5,
 };
 
+/* clEnqueueMapBuffer/clEnqueueMapImage: an optional last byte of the
+ * request (absent: 0, the first protocol's maps).  NODATA (images; buffers
+ * say so with their out-buffer flag): the reply carries no bytes, the
+ * client reads them itself.  NOWAIT: the map is enqueued without waiting
+ * for it (its wait list may hold a user event the application sets
+ * later); implies no bytes, and its unmap may carry none. */
+enum whcl_map_mode {
+	WHCL_MAP_NODATA = 1,
+	WHCL_MAP_NOWAIT = 2,
+};
+
 /* clSetKernelArg value tags on the wire. */
 enum whcl_arg_tag {
 	WHCL_ARG_BYTES = 0,

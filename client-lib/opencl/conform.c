@@ -17,7 +17,8 @@
  *   writes that OpenCL says fail with CL_INVALID_OPERATION fail at the call,
  *   posted or not.
  * - Reads into pitched host memory copy only the region's rows: the bytes
- *   between rows belong to the application.
+ *   between rows belong to the application.  Image and rect transfers over
+ *   one message's limit go in pieces (xfer.c).
  * - Blocking waits never hold the channel while they wait: with a user
  *   event unset, clWaitForEvents and clFinish poll the events' status in
  *   short calls, so another thread (or a callback) can set the user event.
@@ -40,21 +41,6 @@ cl_int CL_API_CALL whc_gen_clGetEventProfilingInfo(cl_event, cl_profiling_info, 
 cl_int CL_API_CALL whc_gen_clWaitForEvents(cl_uint, const cl_event *);
 cl_int CL_API_CALL whc_gen_clFinish(cl_command_queue);
 cl_int CL_API_CALL whc_gen_clSetUserEventStatus(cl_event, cl_int);
-cl_int CL_API_CALL whc_gen_clEnqueueReadImage(cl_command_queue, cl_mem, cl_bool, const size_t *,
-					      const size_t *, size_t, size_t, void *, cl_uint,
-					      const cl_event *, cl_event *);
-cl_int CL_API_CALL whc_gen_clEnqueueWriteImage(cl_command_queue, cl_mem, cl_bool, const size_t *,
-					       const size_t *, size_t, size_t, const void *, cl_uint,
-					       const cl_event *, cl_event *);
-cl_int CL_API_CALL whc_gen_clEnqueueReadBufferRect(cl_command_queue, cl_mem, cl_bool, const size_t *,
-						   const size_t *, const size_t *, size_t, size_t,
-						   size_t, size_t, void *, cl_uint, const cl_event *,
-						   cl_event *);
-cl_int CL_API_CALL whc_gen_clEnqueueWriteBufferRect(cl_command_queue, cl_mem, cl_bool,
-						    const size_t *, const size_t *, const size_t *,
-						    size_t, size_t, size_t, size_t, const void *,
-						    cl_uint, const cl_event *, cl_event *);
-
 /* The dispatch table points at these (the spec's @wrap). */
 cl_int CL_API_CALL whc_wrap_clGetDeviceInfo(cl_device_id dev, cl_device_info name, size_t size,
 					    void *value, size_t *size_ret);
@@ -267,9 +253,18 @@ cl_int CL_API_CALL whc_wrap_clEnqueueReadImage(cl_command_queue q, cl_mem img, c
 	cl_int e = whc_host_access(q, img, false);
 	if (e != CL_SUCCESS)
 		return e;
+	return whc_read_image(q, img, blk, origin, region, rp, sp, ptr, nw, wl, ev);
+}
+
+cl_int whc_read_image(cl_command_queue q, cl_mem img, cl_bool blk, const size_t *origin,
+		      const size_t *region, size_t rp, size_t sp, void *ptr, cl_uint nw,
+		      const cl_event *wl, cl_event *ev)
+{
 	size_t es = whc_image_elsize(img);
 	if (!region || !ptr || !es || !origin)
 		return whc_gen_clEnqueueReadImage(q, img, blk, origin, region, rp, sp, ptr, nw, wl, ev);
+	if (whc_image_big(img, origin, region, rp, sp))   /* over one message: pieces */
+		return whc_image_pieces(q, img, false, origin, region, rp, sp, ptr, nw, wl, ev);
 	size_t rowbytes = region[0] * es;
 	size_t rpe = rp ? rp : rowbytes;
 	size_t spe = sp ? sp : rpe * region[1];
@@ -281,7 +276,7 @@ cl_int CL_API_CALL whc_wrap_clEnqueueReadImage(cl_command_queue q, cl_mem img, c
 	void *tmp = malloc(n ? n : 1);
 	if (!tmp)
 		return CL_OUT_OF_HOST_MEMORY;
-	e = whc_gen_clEnqueueReadImage(q, img, CL_TRUE, origin, region, rp, sp, tmp, nw, wl, ev);
+	cl_int e = whc_gen_clEnqueueReadImage(q, img, CL_TRUE, origin, region, rp, sp, tmp, nw, wl, ev);
 	if (e == CL_SUCCESS)
 		copy_rows(ptr, tmp, rowbytes, region[1] ? region[1] : 1, region[2] ? region[2] : 1,
 			  rpe, spe);
@@ -297,6 +292,8 @@ cl_int CL_API_CALL whc_wrap_clEnqueueWriteImage(cl_command_queue q, cl_mem img, 
 	cl_int e = whc_host_access(q, img, true);
 	if (e != CL_SUCCESS)
 		return e;
+	if (ptr && whc_image_big(img, origin, region, rp, sp))
+		return whc_image_pieces(q, img, true, origin, region, rp, sp, (void *)ptr, nw, wl, ev);
 	return whc_gen_clEnqueueWriteImage(q, img, blk, origin, region, rp, sp, ptr, nw, wl, ev);
 }
 
@@ -309,9 +306,18 @@ cl_int CL_API_CALL whc_wrap_clEnqueueReadBufferRect(cl_command_queue q, cl_mem b
 	cl_int e = whc_host_access(q, b, false);
 	if (e != CL_SUCCESS)
 		return e;
+	return whc_read_rect(q, b, blk, bo, ho, rg, brp, bsp, hrp, hsp, ptr, nw, wl, ev);
+}
+
+cl_int whc_read_rect(cl_command_queue q, cl_mem b, cl_bool blk, const size_t *bo, const size_t *ho,
+		     const size_t *rg, size_t brp, size_t bsp, size_t hrp, size_t hsp, void *ptr,
+		     cl_uint nw, const cl_event *wl, cl_event *ev)
+{
 	if (!rg || !ho || !ptr)
 		return whc_gen_clEnqueueReadBufferRect(q, b, blk, bo, ho, rg, brp, bsp, hrp, hsp,
 						       ptr, nw, wl, ev);
+	if (whc_rect_big(bo, ho, rg, hrp, hsp))   /* over one message: pieces */
+		return whc_rect_pieces(q, b, false, bo, ho, rg, brp, bsp, hrp, hsp, ptr, nw, wl, ev);
 	size_t rpe = hrp ? hrp : rg[0];
 	size_t spe = hsp ? hsp : rpe * rg[1];
 	uint64_t n = wh_cl_host_rect_extent(ho, rg, hrp, hsp);
@@ -323,8 +329,8 @@ cl_int CL_API_CALL whc_wrap_clEnqueueReadBufferRect(cl_command_queue q, cl_mem b
 	void *tmp = malloc(n ? n : 1);
 	if (!tmp)
 		return CL_OUT_OF_HOST_MEMORY;
-	e = whc_gen_clEnqueueReadBufferRect(q, b, CL_TRUE, bo, ho, rg, brp, bsp, hrp, hsp, tmp, nw,
-					    wl, ev);
+	cl_int e = whc_gen_clEnqueueReadBufferRect(q, b, CL_TRUE, bo, ho, rg, brp, bsp, hrp, hsp, tmp,
+						   nw, wl, ev);
 	if (e == CL_SUCCESS) {
 		size_t off = ho[2] * spe + ho[1] * rpe + ho[0];
 		copy_rows((char *)ptr + off, (char *)tmp + off, rg[0], rg[1] ? rg[1] : 1,
@@ -343,6 +349,9 @@ cl_int CL_API_CALL whc_wrap_clEnqueueWriteBufferRect(cl_command_queue q, cl_mem 
 	cl_int e = whc_host_access(q, b, true);
 	if (e != CL_SUCCESS)
 		return e;
+	if (ptr && whc_rect_big(bo, ho, rg, hrp, hsp))
+		return whc_rect_pieces(q, b, true, bo, ho, rg, brp, bsp, hrp, hsp, (void *)ptr, nw,
+				       wl, ev);
 	return whc_gen_clEnqueueWriteBufferRect(q, b, blk, bo, ho, rg, brp, bsp, hrp, hsp, ptr, nw,
 						wl, ev);
 }
@@ -422,6 +431,7 @@ cl_int CL_API_CALL whc_wrap_clWaitForEvents(cl_uint n, const cl_event *evs)
 	}
 	cl_int r = whc_gen_clWaitForEvents(n, evs);
 	drain_reads();
+	whc_drain_maps();
 	return r;
 }
 
@@ -437,6 +447,7 @@ cl_int CL_API_CALL whc_wrap_clFinish(cl_command_queue q)
 	}
 	cl_int r = whc_gen_clFinish(q);
 	drain_reads();
+	whc_drain_maps();
 	return r;
 }
 

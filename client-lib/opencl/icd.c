@@ -14,7 +14,7 @@
 
 /* Large transfers go in pieces so that no message exceeds the arena or the
  * payload limit. */
-#define CHUNK (16u << 20)
+#define CHUNK WHC_PIECE
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
@@ -283,21 +283,35 @@ struct map {
 	void *ptr;
 	void *alloc;          /* our allocation, or NULL (USE_HOST_PTR) */
 	uint64_t map_id;
-	uint64_t len;
-	uint64_t off;         /* offset in the buffer; UINT64_MAX for an image */
+	uint64_t len;         /* bytes that travel inside the map and unmap messages */
 	cl_map_flags flags;
+	/* split: the bytes travel apart, as (chunked) reads before the map
+	 * and writes after the unmap, not inside the map messages */
+	bool split;
+	bool image;
+	uint64_t off, cb;     /* buffer: offset and size */
+	size_t origin[3], region[3], rp, sp;   /* image: as the application got them */
+	/* a deferred map's bytes, fetched once it completes: its event (ours)
+	 * and a queue of our own to read with */
+	cl_event ev;
+	cl_command_queue fq;
 	struct map *next;
 };
 
-/* Buffer maps larger than MAP_INLINE carry no bytes themselves: the bytes
- * come as a chunked read before the map and go back as a chunked write
- * after the unmap, so that no message exceeds the limit (a map of 256 MiB
- * would need a reply over WH_MAX_PAYLOAD) and any size the driver accepts
- * works. */
+/* Maps larger than MAP_INLINE carry no bytes themselves: the bytes come as
+ * a chunked read before the map and go back as a chunked write after the
+ * unmap, so that no message exceeds the limit (a map of 256 MiB would need
+ * a reply over WH_MAX_PAYLOAD) and any size the driver accepts works.
+ * Image maps of CL_MEM_USE_HOST_PTR images go the same way, into the
+ * application's host memory with its pitches (what the native driver
+ * returns).  A non-blocking map while user events are unset cannot wait on
+ * the server: it is enqueued there without waiting (WHCL_MAP_NOWAIT) and
+ * its bytes are read once the client sees it complete (whc_drain_maps). */
 #define MAP_INLINE CHUNK
 
 static pthread_mutex_t g_maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct map *g_maps;
+static atomic_int g_maps_pending;
 
 static void enc_waitlist(struct whc_call *k, cl_uint n, const cl_event *wl)
 {
@@ -335,42 +349,141 @@ static cl_int map_access(cl_command_queue q, cl_mem m, cl_map_flags flags)
 	return e;
 }
 
-/* prealloc: where a large map's bytes were already read (ours to keep, or
- * the USE_HOST_PTR memory), or NULL. */
-static void *finish_map(struct whc_obj *mem, cl_map_flags flags, size_t host_off,
-			uint64_t map_id, uint64_t len, const void *data, void *prealloc, cl_int *err)
+/* The map's record: t is filled by the caller (mem, flags, split, image
+ * fields); ptr is where its bytes live (the application's memory or a
+ * buffer of ours, owned from now on when `own`), or NULL for an allocation
+ * of len bytes here; data: inline bytes to copy in. */
+static struct map *finish_map(const struct map *t, void *ptr, bool own, uint64_t map_id,
+			      const void *data, cl_int *err)
 {
 	struct map *m = calloc(1, sizeof(*m));
 	if (!m) {
 		*err = CL_OUT_OF_HOST_MEMORY;
 		return NULL;
 	}
-	m->off = host_off == SIZE_MAX ? UINT64_MAX : host_off;
-	if (mem->host_ptr && host_off != SIZE_MAX) {
-		m->ptr = (char *)mem->host_ptr + host_off;
-	} else if (prealloc) {
-		m->alloc = m->ptr = prealloc;
+	*m = *t;
+	if (ptr) {
+		m->ptr = ptr;
+		m->alloc = own ? ptr : NULL;
 	} else {
-		if (posix_memalign(&m->alloc, 4096, len ? len : 1)) {
+		if (posix_memalign(&m->alloc, 4096, m->len ? m->len : 1)) {
 			free(m);
 			*err = CL_OUT_OF_HOST_MEMORY;
 			return NULL;
 		}
 		m->ptr = m->alloc;
 	}
-	if (data && len)
-		memcpy(m->ptr, data, len);
-	m->mem = mem;
+	if (data && m->len)
+		memcpy(m->ptr, data, m->len);
 	m->map_id = map_id;
-	m->len = len;
-	m->flags = flags;
-	whc_ref(mem);
+	m->next = NULL;
+	whc_ref(m->mem);
+	*err = CL_SUCCESS;
+	return m;
+}
+
+static void publish_map(struct map *m)
+{
 	pthread_mutex_lock(&g_maps_lock);
 	m->next = g_maps;
 	g_maps = m;
+	if (m->ev)
+		atomic_fetch_add(&g_maps_pending, 1);
 	pthread_mutex_unlock(&g_maps_lock);
-	*err = CL_SUCCESS;
-	return m->ptr;
+}
+
+/* A queue of our own on q's device, for deferred fetches (never blocked by
+ * what the application queues behind a user event). */
+static cl_command_queue own_queue(cl_command_queue q)
+{
+	cl_context ctx = NULL;
+	cl_device_id dev = NULL;
+	cl_int e;
+	if (whc_dispatch.clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT, sizeof(ctx), &ctx, NULL) != CL_SUCCESS ||
+	    whc_dispatch.clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof(dev), &dev, NULL) != CL_SUCCESS)
+		return NULL;
+	cl_command_queue fq = whc_dispatch.clCreateCommandQueue(ctx, dev, 0, &e);
+	return e == CL_SUCCESS ? fq : NULL;
+}
+
+/* Reads a split map's bytes from the memory object into the map. */
+static cl_int map_fetch(struct map *m, cl_command_queue q, cl_uint nwait, const cl_event *wl)
+{
+	if (m->image)
+		return whc_image_pieces(q, (cl_mem)m->mem, false, m->origin, m->region, m->rp,
+					m->sp, m->ptr, nwait, wl, NULL);
+	return read_buffer(q, (cl_mem)m->mem, CL_TRUE, m->off, m->cb, m->ptr, nwait, wl, NULL);
+}
+
+/* A deferred map is done with its fetch (under g_maps_lock). */
+static void map_settle(struct map *m, bool fetch)
+{
+	if (!m->ev)
+		return;
+	if (fetch && m->fq)
+		map_fetch(m, m->fq, 0, NULL);
+	if (m->fq)
+		whc_dispatch.clReleaseCommandQueue(m->fq);
+	whc_dispatch.clReleaseEvent(m->ev);
+	m->ev = NULL;
+	m->fq = NULL;
+	atomic_fetch_sub(&g_maps_pending, 1);
+}
+
+static cl_int ev_status(cl_event ev)
+{
+	cl_int st = CL_QUEUED;
+	if (whc_dispatch.clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st,
+					NULL) != CL_SUCCESS)
+		st = -1;
+	return st;
+}
+
+void whc_drain_maps(void)
+{
+	if (!atomic_load(&g_maps_pending))
+		return;
+	pthread_mutex_lock(&g_maps_lock);
+	for (struct map *m = g_maps; m; m = m->next) {
+		if (!m->ev)
+			continue;
+		cl_int st = ev_status(m->ev);
+		if (st <= CL_COMPLETE)
+			map_settle(m, st == CL_COMPLETE && !(m->flags & CL_MAP_WRITE_INVALIDATE_REGION));
+	}
+	pthread_mutex_unlock(&g_maps_lock);
+}
+
+/* The request's tail shared by both maps: the wait list, the event, and
+ * (for a deferred map) the event we keep even when the application passed
+ * none. */
+static cl_int enc_map_tail(struct whc_call *k, cl_uint nwait, const cl_event *wl, bool need_ev,
+			   struct whc_obj **ev)
+{
+	enc_waitlist(k, nwait, wl);
+	*ev = NULL;
+	wh_enc_present(&k->e, need_ev);
+	if (need_ev) {
+		*ev = whc_new(WHCL_K_EVENT);
+		if (!*ev)
+			return CL_OUT_OF_HOST_MEMORY;
+		wh_enc_handle(&k->e, (*ev)->id);
+	}
+	return CL_SUCCESS;
+}
+
+/* Hands the map's event to the application and/or keeps ours for the
+ * deferred fetch. */
+static void map_event(struct map *m, struct whc_obj *ev, bool deferred, cl_event *event, cl_command_queue q)
+{
+	if (deferred && ev) {
+		m->fq = own_queue(q);
+		m->ev = (cl_event)ev;
+		if (event)
+			whc_dispatch.clRetainEvent((cl_event)ev);
+	}
+	if (event)
+		*event = (cl_event)ev;
 }
 
 void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, cl_bool blocking,
@@ -382,7 +495,6 @@ void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, c
 	struct whc_call k;
 	if (!errcode_ret)
 		errcode_ret = &dummy;
-	(void)blocking; /* maps complete before we return: always blocking */
 	uint64_t hq = whc_hid(q, WHCL_K_QUEUE), hm = whc_hid(buffer, WHCL_K_MEM);
 	if (!hq) {
 		*errcode_ret = CL_INVALID_COMMAND_QUEUE;
@@ -400,40 +512,49 @@ void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, c
 		*errcode_ret = e;
 		return NULL;
 	}
+	struct whc_obj *o = (struct whc_obj *)buffer;
+	/* Blocking maps complete before we return; a non-blocking one too,
+	 * unless user events are unset (then it may wait for the application
+	 * to set one: deferred). */
+	bool deferred = !blocking && whc_user_events_unset();
+	bool invalidate = flags & CL_MAP_WRITE_INVALIDATE_REGION;
+	struct map t = { .mem = o, .flags = flags, .off = offset, .cb = cb, .len = cb };
+	t.split = cb > MAP_INLINE || deferred;
 	/* No data needs to come back for a write-invalidate map. */
-	bool want = !(flags & CL_MAP_WRITE_INVALIDATE_REGION);
-	void *pre = NULL; /* a large map's bytes, read before the map */
-	if (cb > MAP_INLINE) {
-		struct whc_obj *o = (struct whc_obj *)buffer;
-		void *dst = NULL;
+	bool want = !invalidate && !t.split;
+	void *dst = NULL; /* a split map's bytes */
+	bool own = false;
+	if (t.split) {
+		t.len = 0;
 		if (o->host_ptr) {
 			if (offset > o->size || cb > o->size - offset) {
 				*errcode_ret = CL_INVALID_VALUE;
 				return NULL;
 			}
 			dst = (char *)o->host_ptr + offset;
-		} else if (posix_memalign(&pre, 4096, cb)) {
+		} else if (posix_memalign(&dst, 4096, cb ? cb : 1)) {
 			*errcode_ret = CL_OUT_OF_HOST_MEMORY;
 			return NULL;
 		} else {
-			dst = pre;
+			own = true;
 		}
-		if (want) {
+		if (!invalidate && !deferred) {
 			e = read_buffer(q, buffer, CL_TRUE, offset, cb, dst, nwait, wl, NULL);
 			if (e != CL_SUCCESS) {
-				free(pre);
+				if (own)
+					free(dst);
 				*errcode_ret = e;
 				return NULL;
 			}
 			nwait = 0, wl = NULL; /* waited for by the read */
-			want = false;
 		}
-		if (!pre)
-			pre = dst; /* finish_map uses the host memory */
+	} else if (o->host_ptr) {
+		if (offset <= o->size && cb <= o->size - offset)
+			dst = (char *)o->host_ptr + offset;
 	}
 	if ((e = whc_begin(&k)) != CL_SUCCESS) {
-		if (!((struct whc_obj *)buffer)->host_ptr)
-			free(pre);
+		if (own)
+			free(dst);
 		*errcode_ret = e;
 		return NULL;
 	}
@@ -442,31 +563,26 @@ void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, c
 	wh_enc_u64(&k.e, flags);
 	wh_enc_u64(&k.e, offset);
 	wh_enc_u64(&k.e, cb);
-	enc_waitlist(&k, nwait, wl);
 	struct whc_obj *ev = NULL;
-	wh_enc_present(&k.e, event != NULL);
-	if (event) {
-		ev = whc_new(WHCL_K_EVENT);
-		if (!ev) {
-			whc_abort(&k);
-			if (!((struct whc_obj *)buffer)->host_ptr)
-				free(pre);
-			*errcode_ret = CL_OUT_OF_HOST_MEMORY;
-			return NULL;
-		}
-		wh_enc_handle(&k.e, ev->id);
+	if (enc_map_tail(&k, nwait, wl, event || deferred, &ev) != CL_SUCCESS) {
+		whc_abort(&k);
+		if (own)
+			free(dst);
+		*errcode_ret = CL_OUT_OF_HOST_MEMORY;
+		return NULL;
 	}
 	void *ob = NULL;
 	wh_enc_present(&k.e, want);
 	if (want)
 		ob = wh_enc_outbuf(&k.e, cb);
-	bool own_pre = pre && !((struct whc_obj *)buffer)->host_ptr;
+	if (deferred)
+		wh_enc_u8(&k.e, WHCL_MAP_NOWAIT);
 	e = whc_sync(&k, WHCL_F_clEnqueueMapBuffer);
 	if (e != CL_SUCCESS) {
 		whc_drop(ev);
 		whc_end(&k);
-		if (own_pre)
-			free(pre);
+		if (own)
+			free(dst);
 		*errcode_ret = e;
 		return NULL;
 	}
@@ -480,28 +596,34 @@ void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, c
 		else
 			data = ob ? ob : wh_dec_take(&k.d, n);
 	}
-	void *ptr = NULL;
+	struct map *m = NULL;
 	if (k.d.err == WH_OK && r == CL_SUCCESS) {
 		/* copy while the reply (and the arena) is still ours */
-		ptr = finish_map((struct whc_obj *)buffer, flags, offset, map_id, cb, data,
-				 own_pre ? pre : NULL, &r);
-		if (ptr)
-			own_pre = false; /* the map owns it now */
+		m = finish_map(&t, dst, own, map_id, data, &r);
+		if (m)
+			own = false; /* the map owns it now */
 	}
 	e = whc_done(&k);
 	if (e != CL_SUCCESS)
 		r = e;
-	if (own_pre)
-		free(pre);
+	if (own)
+		free(dst);
 	if (r != CL_SUCCESS) {
+		if (m) {
+			whc_unref(m->mem);
+			free(m->alloc);
+			free(m);
+		}
 		whc_drop(ev);
 		*errcode_ret = r;
 		return NULL;
 	}
-	if (event)
-		*event = (cl_event)ev;
+	map_event(m, ev, deferred && !invalidate, event, q);
+	if (!event && ev && !m->ev)
+		whc_dispatch.clReleaseEvent((cl_event)ev);
+	publish_map(m);
 	*errcode_ret = CL_SUCCESS;
-	return ptr;
+	return m->ptr;
 }
 
 void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue q, cl_mem image, cl_bool blocking,
@@ -513,7 +635,6 @@ void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue q, cl_mem image, cl_
 	struct whc_call k;
 	if (!errcode_ret)
 		errcode_ret = &dummy;
-	(void)blocking;
 	uint64_t hq = whc_hid(q, WHCL_K_QUEUE), hm = whc_hid(image, WHCL_K_MEM);
 	if (!hq) {
 		*errcode_ret = CL_INVALID_COMMAND_QUEUE;
@@ -535,7 +656,61 @@ void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue q, cl_mem image, cl_
 		*errcode_ret = e;
 		return NULL;
 	}
+	struct whc_obj *o = (struct whc_obj *)image;
+	bool deferred = !blocking && whc_user_events_unset();
+	bool invalidate = flags & CL_MAP_WRITE_INVALIDATE_REGION;
+	struct map t = { .mem = o, .flags = flags, .image = true, .off = UINT64_MAX };
+	/* Our layout of a split map: the host memory's (USE_HOST_PTR), else
+	 * tight rows. */
+	size_t es = whc_image_elsize(image), rs = 0, ss = 0;
+	uint64_t bytes = 0;
+	if (es && o->imtype && region[0] && region[1] && region[2]) {
+		if (o->host_ptr) {
+			t.rp = o->hrp;
+			t.sp = o->hsp;
+		} else {
+			t.rp = region[0] * es;
+			t.sp = o->imtype == CL_MEM_OBJECT_IMAGE1D_ARRAY ? t.rp :
+			       o->imtype == CL_MEM_OBJECT_IMAGE2D_ARRAY || o->imtype == CL_MEM_OBJECT_IMAGE3D ?
+			       t.rp * region[1] : 0;
+		}
+		if (whc_image_steps(image, region, t.rp, t.sp, &rs, &ss, &bytes))
+			t.split = o->host_ptr || bytes > MAP_INLINE || deferred;
+	}
+	void *dst = NULL;
+	bool own = false;
+	if (t.split) {
+		memcpy(t.origin, origin, sizeof(t.origin));
+		memcpy(t.region, region, sizeof(t.region));
+		if (o->host_ptr) {
+			uint64_t at = wh_cl_add(wh_cl_add(wh_cl_mul(origin[0], es), wh_cl_mul(origin[1], rs)),
+						wh_cl_mul(origin[2], ss));
+			if (at == WH_CL_OVF || wh_cl_add(at, bytes) > o->size) {
+				*errcode_ret = CL_INVALID_VALUE;
+				return NULL;
+			}
+			dst = (char *)o->host_ptr + at;
+		} else if (posix_memalign(&dst, 4096, bytes ? bytes : 1)) {
+			*errcode_ret = CL_OUT_OF_HOST_MEMORY;
+			return NULL;
+		} else {
+			own = true;
+		}
+		if (!invalidate && !deferred) {
+			e = whc_image_pieces(q, image, false, origin, region, t.rp, t.sp, dst, nwait, wl,
+					     NULL);
+			if (e != CL_SUCCESS) {
+				if (own)
+					free(dst);
+				*errcode_ret = e;
+				return NULL;
+			}
+			nwait = 0, wl = NULL; /* waited for by the read */
+		}
+	}
 	if ((e = whc_begin(&k)) != CL_SUCCESS) {
+		if (own)
+			free(dst);
 		*errcode_ret = e;
 		return NULL;
 	}
@@ -546,22 +721,22 @@ void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue q, cl_mem image, cl_
 		wh_enc_u64(&k.e, origin[i]);
 	for (int i = 0; i < 3; i++)
 		wh_enc_u64(&k.e, region[i]);
-	enc_waitlist(&k, nwait, wl);
 	struct whc_obj *ev = NULL;
-	wh_enc_present(&k.e, event != NULL);
-	if (event) {
-		ev = whc_new(WHCL_K_EVENT);
-		if (!ev) {
-			whc_abort(&k);
-			*errcode_ret = CL_OUT_OF_HOST_MEMORY;
-			return NULL;
-		}
-		wh_enc_handle(&k.e, ev->id);
+	if (enc_map_tail(&k, nwait, wl, event || deferred, &ev) != CL_SUCCESS) {
+		whc_abort(&k);
+		if (own)
+			free(dst);
+		*errcode_ret = CL_OUT_OF_HOST_MEMORY;
+		return NULL;
 	}
+	if (t.split)
+		wh_enc_u8(&k.e, WHCL_MAP_NODATA | (deferred ? WHCL_MAP_NOWAIT : 0));
 	e = whc_sync(&k, WHCL_F_clEnqueueMapImage);
 	if (e != CL_SUCCESS) {
 		whc_drop(ev);
 		whc_end(&k);
+		if (own)
+			free(dst);
 		*errcode_ret = e;
 		return NULL;
 	}
@@ -569,31 +744,46 @@ void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue q, cl_mem image, cl_
 	uint64_t map_id = wh_dec_u64(&k.d);
 	uint64_t rp = wh_dec_u64(&k.d), sp = wh_dec_u64(&k.d);
 	const void *data = NULL;
-	uint64_t n = 0;
 	if (r == CL_SUCCESS) {
-		n = wh_dec_u64(&k.d);
-		data = wh_dec_take(&k.d, n);
+		t.len = wh_dec_u64(&k.d);
+		if (t.split && t.len)
+			k.d.err = WH_E_MALFORMED;
+		else if (!t.split)
+			data = wh_dec_take(&k.d, t.len);
 	}
-	void *ptr = NULL;
+	struct map *m = NULL;
 	if (k.d.err == WH_OK && r == CL_SUCCESS) {
-		/* Our copy is laid out with the server's pitches. */
-		ptr = finish_map((struct whc_obj *)image, flags, SIZE_MAX, map_id, n, data, NULL, &r);
-		*row_pitch = rp;
-		if (slice_pitch)
-			*slice_pitch = sp;
+		/* Copied while the reply is still ours; an inline copy is laid
+		 * out with the server's pitches. */
+		m = finish_map(&t, dst, own, map_id, data, &r);
+		if (m) {
+			own = false;
+			*row_pitch = t.split ? t.rp : rp;
+			if (slice_pitch)
+				*slice_pitch = t.split ? t.sp : sp;
+		}
 	}
 	e = whc_done(&k);
 	if (e != CL_SUCCESS)
 		r = e;
+	if (own)
+		free(dst);
 	if (r != CL_SUCCESS) {
+		if (m) {
+			whc_unref(m->mem);
+			free(m->alloc);
+			free(m);
+		}
 		whc_drop(ev);
 		*errcode_ret = r;
 		return NULL;
 	}
-	if (event)
-		*event = (cl_event)ev;
+	map_event(m, ev, deferred && !invalidate, event, q);
+	if (!event && ev && !m->ev)
+		whc_dispatch.clReleaseEvent((cl_event)ev);
+	publish_map(m);
 	*errcode_ret = CL_SUCCESS;
-	return ptr;
+	return m->ptr;
 }
 
 cl_int CL_API_CALL whc_hw_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem memobj, void *mapped,
@@ -617,6 +807,17 @@ cl_int CL_API_CALL whc_hw_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem mem
 			break;
 		}
 	}
+	bool wrote = m && (m->flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION));
+	if (m && m->ev) {
+		/* A deferred map unmapped before the client saw it complete:
+		 * complete, its bytes are fetched first (the write-back then
+		 * carries them); not complete, the application cannot have
+		 * written to it, and nothing goes back. */
+		cl_int st = ev_status(m->ev);
+		map_settle(m, st == CL_COMPLETE && !(m->flags & CL_MAP_WRITE_INVALIDATE_REGION));
+		if (st != CL_COMPLETE)
+			wrote = false;
+	}
 	pthread_mutex_unlock(&g_maps_lock);
 	if (!m)
 		return CL_INVALID_VALUE;
@@ -625,13 +826,11 @@ cl_int CL_API_CALL whc_hw_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem mem
 	wh_enc_handle(&k.e, hq);
 	wh_enc_handle(&k.e, hm);
 	wh_enc_u64(&k.e, m->map_id);
-	bool wrote = m->flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION);
-	/* a large buffer map's bytes go back after the unmap, in pieces */
-	bool big = wrote && m->len > MAP_INLINE && m->off != UINT64_MAX;
-	if (big)
-		wrote = false;
-	wh_enc_present(&k.e, wrote);
-	if (wrote)
+	/* a split map's bytes go back after the unmap, in pieces */
+	bool back = wrote && m->split;
+	bool inline_bytes = wrote && !m->split;
+	wh_enc_present(&k.e, inline_bytes);
+	if (inline_bytes)
 		wh_enc_bytes(&k.e, m->ptr, m->len);
 	enc_waitlist(&k, nwait, wl);
 	struct whc_obj *ev = NULL;
@@ -647,12 +846,15 @@ cl_int CL_API_CALL whc_hw_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem mem
 	}
 	e = whc_post(&k, WHCL_F_clEnqueueUnmapMemObject);
 	whc_end(&k);
-	if (e == CL_SUCCESS && big) {
+	if (e == CL_SUCCESS && back) {
 		/* after the unmap (whatever the queue's order), then blocking:
-		 * when we return the bytes are in the buffer */
+		 * when we return the bytes are in the memory object */
 		e = whc_dispatch.clFinish(q);
-		if (e == CL_SUCCESS)
-			e = whc_wrap_clEnqueueWriteBuffer(q, memobj, CL_TRUE, m->off, m->len, m->ptr, 0,
+		if (e == CL_SUCCESS && m->image)
+			e = whc_image_pieces(q, memobj, true, m->origin, m->region, m->rp, m->sp,
+					     m->ptr, 0, NULL, NULL);
+		else if (e == CL_SUCCESS)
+			e = whc_wrap_clEnqueueWriteBuffer(q, memobj, CL_TRUE, m->off, m->cb, m->ptr, 0,
 							  NULL, NULL);
 	}
 	if (e != CL_SUCCESS)
@@ -924,11 +1126,36 @@ void whc_hook_mem_props(void *ret, cl_context c, const cl_mem_properties *p, cl_
 	set_mem(ret, flags, size, host_ptr, 0);
 }
 
+/* An image's type and, for USE_HOST_PTR, the steps of its host memory
+ * (maps of such an image point into it). */
+static void set_image(void *ret, const cl_image_format *f, cl_mem_object_type t, size_t w,
+		      size_t h, size_t rp, size_t sp)
+{
+	struct whc_obj *o = ret;
+	if (!o)
+		return;
+	size_t es = wh_cl_format_bytes(f);
+	o->imtype = t;
+	o->hrp = rp ? rp : w * es;
+	switch (t) {
+	case CL_MEM_OBJECT_IMAGE1D_ARRAY:
+		o->hsp = sp ? sp : o->hrp;
+		break;
+	case CL_MEM_OBJECT_IMAGE2D_ARRAY:
+	case CL_MEM_OBJECT_IMAGE3D:
+		o->hsp = sp ? sp : o->hrp * h;
+		break;
+	default:
+		o->hsp = 0;
+	}
+}
+
 void whc_hook_image2d(void *ret, cl_context c, cl_mem_flags flags, const cl_image_format *f,
 		      size_t w, size_t h, size_t rp, void *host_ptr, cl_int *err)
 {
 	(void)c, (void)err;
 	set_mem(ret, flags, wh_cl_image2d_bytes(f, w, h, rp), host_ptr, wh_cl_format_bytes(f));
+	set_image(ret, f, CL_MEM_OBJECT_IMAGE2D, w, h, rp, 0);
 }
 
 void whc_hook_image3d(void *ret, cl_context c, cl_mem_flags flags, const cl_image_format *f,
@@ -938,6 +1165,7 @@ void whc_hook_image3d(void *ret, cl_context c, cl_mem_flags flags, const cl_imag
 	(void)c, (void)err;
 	set_mem(ret, flags, wh_cl_image3d_bytes(f, w, h, d, rp, sp), host_ptr,
 		wh_cl_format_bytes(f));
+	set_image(ret, f, CL_MEM_OBJECT_IMAGE3D, w, h, rp, sp);
 }
 
 void whc_hook_image(void *ret, cl_context c, cl_mem_flags flags, const cl_image_format *f,
@@ -945,6 +1173,9 @@ void whc_hook_image(void *ret, cl_context c, cl_mem_flags flags, const cl_image_
 {
 	(void)c, (void)err;
 	set_mem(ret, flags, wh_cl_image_desc_bytes(f, d), host_ptr, wh_cl_format_bytes(f));
+	if (d)
+		set_image(ret, f, d->image_type, d->image_width, d->image_height,
+			  d->image_row_pitch, d->image_slice_pitch);
 }
 
 void whc_hook_image_props(void *ret, cl_context c, const cl_mem_properties *p, cl_mem_flags flags,
@@ -953,6 +1184,9 @@ void whc_hook_image_props(void *ret, cl_context c, const cl_mem_properties *p, c
 {
 	(void)c, (void)p, (void)err;
 	set_mem(ret, flags, wh_cl_image_desc_bytes(f, d), host_ptr, wh_cl_format_bytes(f));
+	if (d)
+		set_image(ret, f, d->image_type, d->image_width, d->image_height,
+			  d->image_row_pitch, d->image_slice_pitch);
 }
 
 void whc_hook_subbuffer(void *ret, cl_mem buf, cl_mem_flags flags, cl_buffer_create_type t,

@@ -33,6 +33,9 @@ struct whc_obj {
 	size_t size;
 	void *host_ptr;        /* USE_HOST_PTR storage, serves maps */
 	size_t elsize;         /* images: bytes per pixel */
+	cl_mem_object_type imtype; /* images: CL_MEM_OBJECT_IMAGE*, else 0 */
+	size_t hrp, hsp;       /* USE_HOST_PTR images: the host memory's row and slice
+				* (1D array: image) steps in bytes */
 	bool sub;              /* a sub-buffer */
 	/* contexts: the devices (ids) they were created with, if known */
 	uint64_t *devs;
@@ -190,7 +193,47 @@ cl_int whc_host_access(cl_command_queue q, cl_mem m, bool write);
 cl_int whc_read_deferred(cl_command_queue q, cl_mem buf, size_t offset, size_t cb, void *ptr,
 			 cl_uint nw, const cl_event *wl, cl_event *event, bool *done);
 
+/* xfer.c: rectangular transfers over one message's limit go in pieces of
+ * at most WHC_PIECE host bytes (blocking; wait list with the first piece,
+ * event from the last). */
+#define WHC_PIECE ((size_t)16 << 20)
+bool whc_image_steps(cl_mem img, const size_t *region, size_t rp, size_t sp, size_t *rstep,
+		     size_t *sstep, uint64_t *bytes);
+bool whc_image_big(cl_mem img, const size_t *origin, const size_t *region, size_t rp, size_t sp);
+cl_int whc_image_pieces(cl_command_queue q, cl_mem img, bool write, const size_t *origin,
+			const size_t *region, size_t rp, size_t sp, void *ptr, cl_uint nw,
+			const cl_event *wl, cl_event *ev);
+bool whc_rect_big(const size_t *bo, const size_t *ho, const size_t *rg, size_t hrp, size_t hsp);
+cl_int whc_rect_pieces(cl_command_queue q, cl_mem buf, bool write, const size_t *bo,
+		       const size_t *ho, const size_t *rg, size_t brp, size_t bsp, size_t hrp,
+		       size_t hsp, void *ptr, cl_uint nw, const cl_event *wl, cl_event *ev);
+/* conform.c: reads without the host access check (maps read what the
+ * application may only write), pitched host bytes between rows untouched. */
+cl_int whc_read_image(cl_command_queue q, cl_mem img, cl_bool blk, const size_t *origin,
+		      const size_t *region, size_t rp, size_t sp, void *ptr, cl_uint nw,
+		      const cl_event *wl, cl_event *ev);
+cl_int whc_read_rect(cl_command_queue q, cl_mem b, cl_bool blk, const size_t *bo, const size_t *ho,
+		     const size_t *rg, size_t brp, size_t bsp, size_t hrp, size_t hsp, void *ptr,
+		     cl_uint nw, const cl_event *wl, cl_event *ev);
+/* icd.c: non-blocking maps deferred while user events are unset get their
+ * bytes once the client sees the map complete (clWaitForEvents, clFinish). */
+void whc_drain_maps(void);
+
 /* Generated stubs the hand-written wrappers call (see the spec's @wrap). */
+cl_int CL_API_CALL whc_gen_clEnqueueReadImage(cl_command_queue, cl_mem, cl_bool, const size_t *,
+					      const size_t *, size_t, size_t, void *, cl_uint,
+					      const cl_event *, cl_event *);
+cl_int CL_API_CALL whc_gen_clEnqueueWriteImage(cl_command_queue, cl_mem, cl_bool, const size_t *,
+					       const size_t *, size_t, size_t, const void *, cl_uint,
+					       const cl_event *, cl_event *);
+cl_int CL_API_CALL whc_gen_clEnqueueReadBufferRect(cl_command_queue, cl_mem, cl_bool, const size_t *,
+						   const size_t *, const size_t *, size_t, size_t,
+						   size_t, size_t, void *, cl_uint, const cl_event *,
+						   cl_event *);
+cl_int CL_API_CALL whc_gen_clEnqueueWriteBufferRect(cl_command_queue, cl_mem, cl_bool,
+						    const size_t *, const size_t *, const size_t *,
+						    size_t, size_t, size_t, size_t, const void *,
+						    cl_uint, const cl_event *, cl_event *);
 cl_int CL_API_CALL whc_gen_clEnqueueReadBuffer(cl_command_queue, cl_mem, cl_bool, size_t, size_t,
 					       void *, cl_uint, const cl_event *, cl_event *);
 cl_int CL_API_CALL whc_gen_clEnqueueWriteBuffer(cl_command_queue, cl_mem, cl_bool, size_t, size_t,

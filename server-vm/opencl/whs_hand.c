@@ -16,6 +16,7 @@ struct whs_map {
 	cl_mem mem;
 	void *ptr;
 	uint64_t len;
+	bool nowait;          /* enqueued without waiting: no bytes may come back with its unmap */
 	struct whs_map *next;
 };
 
@@ -118,7 +119,14 @@ int whs_hw_clSetKernelArg(struct whs *s, struct wh_dec *d, struct wh_enc *rep, b
 	return finish(s, "clSetKernelArg", rep, async, r);
 }
 
-static struct whs_map *map_new(struct whs *s, cl_command_queue q, cl_mem mem, void *ptr, uint64_t len)
+/* The optional mode byte that ends a map request (absent: 0). */
+static uint8_t dec_map_mode(struct wh_dec *d)
+{
+	return d->err == WH_OK && d->p < d->end ? wh_dec_u8(d) : 0;
+}
+
+static struct whs_map *map_new(struct whs *s, cl_command_queue q, cl_mem mem, void *ptr, uint64_t len,
+			       bool nowait)
 {
 	struct whs_map *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -128,6 +136,7 @@ static struct whs_map *map_new(struct whs *s, cl_command_queue q, cl_mem mem, vo
 	m->mem = mem;
 	m->ptr = ptr;
 	m->len = len;
+	m->nowait = nowait;
 	clRetainCommandQueue(q);
 	clRetainMemObject(mem);
 	m->next = s->maps;
@@ -168,6 +177,7 @@ int whs_hw_clEnqueueMapBuffer(struct whs *s, struct wh_dec *d, struct wh_enc *re
 	uint64_t obn = 0;
 	if (want)
 		wh_dec_outbuf(d, &ob, &obn, WH_MAX_PAYLOAD);
+	uint8_t mode = dec_map_mode(d);
 	int w = wh_dec_finish(d);
 	if (w != WH_OK)
 		return whs_reject(s, fn, w, "malformed request");
@@ -175,6 +185,9 @@ int whs_hw_clEnqueueMapBuffer(struct whs *s, struct wh_dec *d, struct wh_enc *re
 		return whs_reject(s, fn, WH_E_MALFORMED, "maps cannot be posted");
 	if (want && obn != cb)
 		return whs_reject(s, fn, WH_E_MALFORMED, "out-buffer size disagrees with cb");
+	if ((mode & ~WHCL_MAP_NOWAIT) || ((mode & WHCL_MAP_NOWAIT) && want))
+		return whs_reject(s, fn, WH_E_MALFORMED, "map mode %u", mode);
+	bool nowait = mode & WHCL_MAP_NOWAIT;
 	if (p_ev && !whs_id_fresh(s, id_ev))
 		return whs_reject(s, fn, WH_E_BAD_HANDLE, "event id is not fresh");
 	cl_int r = resolve_waitlist(s, &wl);
@@ -193,11 +206,12 @@ int whs_hw_clEnqueueMapBuffer(struct whs *s, struct wh_dec *d, struct wh_enc *re
 	void *ptr = NULL;
 	cl_event ev = NULL;
 	if (r == CL_SUCCESS) {
-		/* Bounded wait when the map may depend on the client (whs_wait.c). */
-		bool gated = whs_unset_user_event(s);
+		/* Bounded wait when the map may depend on the client (whs_wait.c);
+		 * none when the client asked for none. */
+		bool gated = whs_unset_user_event(s) && !nowait;
 		cl_event own = NULL;
-		ptr = clEnqueueMapBuffer(q, mem, gated ? CL_FALSE : CL_TRUE, flags, off, cb, wl.n,
-					 wl.ids ? wl.ev : NULL, gated ? &own : p_ev ? &ev : NULL, &r);
+		ptr = clEnqueueMapBuffer(q, mem, gated || nowait ? CL_FALSE : CL_TRUE, flags, off, cb,
+					 wl.n, wl.ids ? wl.ev : NULL, gated ? &own : p_ev ? &ev : NULL, &r);
 		if (gated && r == CL_SUCCESS) {
 			r = whs_wait_bounded(s, q, own, fn);
 			if (r != CL_SUCCESS) {
@@ -214,7 +228,7 @@ int whs_hw_clEnqueueMapBuffer(struct whs *s, struct wh_dec *d, struct wh_enc *re
 	if (r == CL_SUCCESS && !ptr && cb)
 		r = CL_MAP_FAILURE;
 	struct whs_map *m = NULL;
-	if (r == CL_SUCCESS && !(m = map_new(s, q, mem, ptr, cb))) {
+	if (r == CL_SUCCESS && !(m = map_new(s, q, mem, ptr, cb, nowait))) {
 		clEnqueueUnmapMemObject(q, mem, ptr, 0, NULL, NULL);
 		r = CL_OUT_OF_HOST_MEMORY;
 	}
@@ -246,11 +260,16 @@ int whs_hw_clEnqueueMapImage(struct whs *s, struct wh_dec *d, struct wh_enc *rep
 	dec_waitlist(s, d, &wl);
 	bool p_ev = wh_dec_present(d);
 	uint64_t id_ev = p_ev ? wh_dec_handle(d) : 0;
+	uint8_t mode = dec_map_mode(d);
 	int w = wh_dec_finish(d);
 	if (w != WH_OK)
 		return whs_reject(s, fn, w, "malformed request");
 	if (async)
 		return whs_reject(s, fn, WH_E_MALFORMED, "maps cannot be posted");
+	if ((mode & ~(WHCL_MAP_NODATA | WHCL_MAP_NOWAIT)) ||
+	    ((mode & WHCL_MAP_NOWAIT) && !(mode & WHCL_MAP_NODATA)))
+		return whs_reject(s, fn, WH_E_MALFORMED, "map mode %u", mode);
+	bool nowait = mode & WHCL_MAP_NOWAIT, nodata = mode & WHCL_MAP_NODATA;
 	if (p_ev && !whs_id_fresh(s, id_ev))
 		return whs_reject(s, fn, WH_E_BAD_HANDLE, "event id is not fresh");
 	cl_int r = resolve_waitlist(s, &wl);
@@ -266,9 +285,9 @@ int whs_hw_clEnqueueMapImage(struct whs *s, struct wh_dec *d, struct wh_enc *rep
 	cl_event ev = NULL;
 	size_t rp = 0, sp = 0;
 	if (r == CL_SUCCESS) {
-		bool gated = whs_unset_user_event(s);
+		bool gated = whs_unset_user_event(s) && !nowait;
 		cl_event own = NULL;
-		ptr = clEnqueueMapImage(q, img, gated ? CL_FALSE : CL_TRUE, flags, origin, region, &rp, &sp,
+		ptr = clEnqueueMapImage(q, img, gated || nowait ? CL_FALSE : CL_TRUE, flags, origin, region, &rp, &sp,
 					wl.n, wl.ids ? wl.ev : NULL, gated ? &own : p_ev ? &ev : NULL, &r);
 		if (gated && r == CL_SUCCESS) {
 			r = whs_wait_bounded(s, q, own, fn);
@@ -285,7 +304,9 @@ int whs_hw_clEnqueueMapImage(struct whs *s, struct wh_dec *d, struct wh_enc *rep
 	}
 	uint64_t len = 0;
 	if (r == CL_SUCCESS) {
-		len = wh_cl_host_rect_bytes(whs_image_elsize(img), region, rp, sp);
+		/* A map whose bytes the client reads itself may be of any size
+		 * (a client over the limit asks so: client-lib/opencl/icd.c). */
+		len = nodata ? 0 : wh_cl_host_rect_bytes(whs_image_elsize(img), region, rp, sp);
 		if (!ptr || len == WH_CL_OVF || len > WH_MAX_PAYLOAD - 4096) {
 			if (ptr)
 				clEnqueueUnmapMemObject(q, img, ptr, 0, NULL, NULL);
@@ -293,7 +314,7 @@ int whs_hw_clEnqueueMapImage(struct whs *s, struct wh_dec *d, struct wh_enc *rep
 		}
 	}
 	struct whs_map *m = NULL;
-	if (r == CL_SUCCESS && !(m = map_new(s, q, img, ptr, len))) {
+	if (r == CL_SUCCESS && !(m = map_new(s, q, img, ptr, len, nowait))) {
 		clEnqueueUnmapMemObject(q, img, ptr, 0, NULL, NULL);
 		r = CL_OUT_OF_HOST_MEMORY;
 	}
@@ -351,6 +372,10 @@ int whs_hw_clEnqueueUnmapMemObject(struct whs *s, struct wh_dec *d, struct wh_en
 			r = CL_INVALID_VALUE;
 		} else if (wrote && n != m->len) {
 			return whs_reject(s, fn, WH_E_MALFORMED, "write-back of %" PRIu64 " bytes for a %" PRIu64 "-byte map", n, m->len);
+		} else if (wrote && m->nowait) {
+			/* its bytes may not be there yet: the client writes them
+			 * after the unmap */
+			return whs_reject(s, fn, WH_E_MALFORMED, "write-back for a map enqueued without waiting");
 		}
 	}
 	cl_event ev = NULL;
