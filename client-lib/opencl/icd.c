@@ -1055,12 +1055,18 @@ cl_int CL_API_CALL whc_wrap_clGetMemObjectInfo(cl_mem mem, cl_mem_info name, siz
 {
 	cl_int r = whc_gen_clGetMemObjectInfo(mem, name, size, value, size_ret);
 	/* The server holds a copy of a USE_HOST_PTR object's memory (it was
-	 * created with COPY_HOST_PTR there): report the flags as given. */
+	 * created with COPY_HOST_PTR there), and objects without host access
+	 * flags (the client enforces them): report the flags as given (a
+	 * sub-buffer's inherited ones included, as the driver reports them). */
+	const cl_mem_flags host = CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS;
+	const struct whc_obj *mo = (const struct whc_obj *)mem;
 	if (r == CL_SUCCESS && name == CL_MEM_FLAGS && value && size >= sizeof(cl_mem_flags) &&
-	    (((const struct whc_obj *)mem)->flags & CL_MEM_USE_HOST_PTR)) {
+	    whc_hid(mem, WHCL_K_MEM)) {
 		cl_mem_flags f;
 		memcpy(&f, value, sizeof(f));
-		f = (f & ~(cl_mem_flags)CL_MEM_COPY_HOST_PTR) | CL_MEM_USE_HOST_PTR;
+		if (mo->flags & CL_MEM_USE_HOST_PTR)
+			f = (f & ~(cl_mem_flags)CL_MEM_COPY_HOST_PTR) | CL_MEM_USE_HOST_PTR;
+		f |= mo->flags & host;
 		memcpy(value, &f, sizeof(f));
 	}
 	/* The server's pointer means nothing here: answer with ours. */

@@ -489,6 +489,11 @@ cl_mem_flags whs_fix_mem_flags(struct whs *s, cl_mem_flags f)
 	 * a copy here; the client keeps the host pointer and serves maps. */
 	if (f & CL_MEM_USE_HOST_PTR)
 		f = (f & ~(cl_mem_flags)CL_MEM_USE_HOST_PTR) | CL_MEM_COPY_HOST_PTR;
+	/* The client enforces the host access flags at every call (and
+	 * reports them back); here the object stays readable and writable,
+	 * because a map for writing of memory the host may only write reads
+	 * its bytes first (the native driver does so inside the map). */
+	f &= ~(cl_mem_flags)(CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS);
 	return f;
 }
 

@@ -71,7 +71,7 @@ grep -q ready "$tmp/srv.log" || { cat "$tmp/srv.log"; echo "FAIL wormholed did n
 addrs=("shm:$shmname" "unix:$tmp/s.sock" "tcp:127.0.0.1:$port")
 
 # 1. Programs: identical output natively and over every switcher.
-progs=("vecadd 1048576 4" "vecadd 1000 3" "sgemm 256" "reduction 1000003" "blur 317 211" "buildfail" "events" "mapunmap" "postcreate" "bulk 40" "binaries" "conform")
+progs=("vecadd 1048576 4" "vecadd 1000 3" "sgemm 256" "reduction 1000003" "blur 317 211" "buildfail" "events" "mapunmap" "postcreate" "bulk 40" "binaries" "conform" "maps")
 for pa in "${progs[@]}"; do
 	read -r -a argv <<<"$pa"
 	prog=$T/ocl-${argv[0]}
@@ -94,10 +94,14 @@ done
 # 1b. Sizes around one message's limit (256 MiB) and above it: buffer
 # creation from host memory, writes, reads and maps must give what the
 # native driver gives (pieces, never a reply over the limit, never a hang);
-# one byte over CL_DEVICE_MAX_MEM_ALLOC_SIZE fails alike.
-big=(256M 268447801 max+1)
+# one byte over CL_DEVICE_MAX_MEM_ALLOC_SIZE fails alike.  The same for a
+# 2D image just over the limit (8192x8193 RGBA8): writes, reads, maps
+# (whole, for writing, an inner region), a pitched read, and buffer-rect
+# writes and reads of the same size.
+big=(256M 268447801 img8192x8193 max+1)
 exp=$(native timeout 300 "$T/ocl-bigmap" "${big[@]}" 2>"$tmp/native.err"); rc=$?
-if [ $rc -ne 0 ] || [ "$(grep -c "map-read=1 map-write=1 map-invalidate=1" <<<"$exp")" != 2 ]; then
+if [ $rc -ne 0 ] || [ "$(grep -c "map-read=1 map-write=1 map-invalidate=1" <<<"$exp")" != 2 ] ||
+   ! grep -q "img8192x8193: write-read=1 map-read=1 map-write=1 map-region=1 pitched-read=1 rect=1" <<<"$exp"; then
 	bad "bigmap: native run failed ($rc): $(head -3 "$tmp/native.err")"
 else
 	for a in "shm:$shmname" "unix:$tmp/s.sock"; do
