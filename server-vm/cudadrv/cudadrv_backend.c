@@ -834,13 +834,18 @@ static int drv_dispatch(struct wh_client *c, void *state, const struct wh_msg *m
 	uint16_t f = m->hdr.func_id;
 	bool async = !(m->hdr.flags & WH_F_SYNC);
 	(void)c;
+	/* A posted message refused before it ran has no reply to carry the
+	 * refusal: the next synchronising call reports it (invalid value). */
 	if (f == 0 || f >= WHCD_F_COUNT || !whcd_whs_fns[f].fn) {
 		wh_audit(s->c, "cudadrv: unknown function %u", f);
+		if (async)
+			defer(s, CUDA_ERROR_INVALID_VALUE);
 		return WH_E_UNKNOWN_FUNC;
 	}
 	if (async && !whcd_whs_fns[f].async_ok) {
 		wh_audit(s->c, "cudadrv: %s cannot be posted (its results are needed)",
 			 whcd_whs_fns[f].name);
+		defer(s, CUDA_ERROR_INVALID_VALUE);
 		return WH_E_MALFORMED;
 	}
 	/* Reply head: the deferred error of earlier posted calls (kept when
@@ -868,6 +873,8 @@ static int drv_dispatch(struct wh_client *c, void *state, const struct wh_msg *m
 		rc = rep->err;
 	if (rc != WH_OK && !async && s->deferred == CUDA_SUCCESS)
 		s->deferred = saved;
+	if (rc != WH_OK && async)
+		defer(s, CUDA_ERROR_INVALID_VALUE);
 	return rc;
 }
 

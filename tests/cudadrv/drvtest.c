@@ -153,7 +153,10 @@ int main(void)
 
 	OKC(cuDriverGetVersion(&v));
 	CHECK(cuDeviceGetCount(&n) == CUDA_ERROR_NOT_INITIALIZED, "device count before cuInit");
-	OKC(cuInit(0));
+	if ((r = cuInit(0)) != CUDA_SUCCESS) {
+		printf("drvtest: cuInit failed (%d)\ndrvtest: %d passed, 1 failed\n", (int)r, passed);
+		return 1;
+	}
 	OKC(cuDriverGetVersion(&v));
 	CHECK(v >= 12000, "driver version %d", v);
 	OKC(cuDeviceGetCount(&n));

@@ -33,7 +33,11 @@ for _ in $(seq 300); do grep -q ready "$tmp/wd.log" 2>/dev/null && break; sleep 
 if ! grep -q ready "$tmp/wd.log"; then
 	cat "$tmp/wd.log"; echo "FAIL: wormholed did not start"; echo "0 passed, 1 failed"; exit 1
 fi
-port=$(sed -n 's/.*listening on tcp:127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/wd.log" | head -1)
+port=
+for _ in $(seq 100); do
+	port=$(sed -n 's/.*listening on tcp:127.0.0.1:\([0-9][0-9]*\).*/\1/p' "$tmp/wd.log" | head -1)
+	[ -n "$port" ] && break; sleep 0.05
+done
 for a in "shm:wh-cd-$$" "unix:$tmp/s.sock" "tcp:127.0.0.1:$port"; do
 	LD_LIBRARY_PATH=$CLIENT WORMHOLE_SERVER=$a WORMHOLE_TOKEN=$tok WHCD_EXPECT_QUOTA=$quota \
 		timeout 120 "$T/drvtest" >"$tmp/d.out" 2>&1 \
