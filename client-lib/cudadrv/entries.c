@@ -12,6 +12,7 @@
  * the server must enforce (ranges, handles, sizes, quota) it enforces
  * again.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -447,6 +448,30 @@ CUresult CUDAAPI cuModuleLoadFatBinary(CUmodule *module, const void *fatCubin)
 	return module_load(module, fatCubin);
 }
 
+/* JIT and library options are not sent (see cuModuleLoadDataEx). */
+CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *code, CUjit_option *jitOptions,
+				   void **jitOptionsValues, unsigned int numJitOptions,
+				   CUlibraryOption *libraryOptions, void **libraryOptionValues,
+				   unsigned int numLibraryOptions)
+{
+	(void)jitOptions;
+	(void)jitOptionsValues;
+	(void)numJitOptions;
+	(void)libraryOptions;
+	(void)libraryOptionValues;
+	(void)numLibraryOptions;
+	if (!library || !code)
+		return CUDA_ERROR_INVALID_VALUE;
+	const struct whc_fatbin_wrapper *w = code;
+	if ((uint32_t)w->magic == WHC_FATBINC_MAGIC)
+		code = w->data;
+	unsigned kind = 0;
+	uint64_t n = whcd_image_size(code, &kind);
+	if (!n)
+		return CUDA_ERROR_INVALID_IMAGE;
+	return whc_whcdLibraryLoad(library, code, n, kind);
+}
+
 /* ---- launches ------------------------------------------------------------------------------ */
 
 static const struct whc_layout *layout_of(CUfunction f, CUresult *err)
@@ -488,13 +513,60 @@ static const struct whc_layout *layout_of(CUfunction f, CUresult *err)
 	return l;
 }
 
+/* A kernel's function in the current context, fetched once.  cuda.h lets
+ * a CUkernel stand wherever a CUfunction does. */
+static CUfunction as_function(CUfunction f, CUresult *err)
+{
+	struct whc_obj *o = (struct whc_obj *)(void *)f;
+	*err = CUDA_SUCCESS;
+	if (whc_hid(f, WHCD_K_FUNCTION))
+		return f;
+	if (!whc_hid(f, WHCD_K_KERNEL)) {
+		*err = CUDA_ERROR_INVALID_HANDLE;
+		return NULL;
+	}
+	struct whc_obj *fn = atomic_load(&o->fn);
+	if (fn)
+		return (CUfunction)(void *)fn;
+	CUfunction nf = NULL;
+	*err = cuKernelGetFunction(&nf, (CUkernel)(void *)o);
+	if (*err)
+		return NULL;
+	struct whc_obj *none = NULL;
+	if (!atomic_compare_exchange_strong(&o->fn, &none, (struct whc_obj *)(void *)nf)) {
+		whc_drop((struct whc_obj *)(void *)nf); /* another thread's won */
+		nf = (CUfunction)(void *)none;
+	}
+	return nf;
+}
+
+CUresult CUDAAPI cuKernelGetParamInfo(CUkernel kernel, size_t paramIndex, size_t *paramOffset,
+				      size_t *paramSize)
+{
+	CUresult r;
+	CUfunction f = as_function((CUfunction)(void *)kernel, &r);
+	return f ? cuFuncGetParamInfo(f, paramIndex, paramOffset, paramSize) : r;
+}
+
+CUresult CUDAAPI cuKernelGetAttribute(int *pi, CUfunction_attribute attrib, CUkernel kernel,
+				      CUdevice dev)
+{
+	CUresult r;
+	if (dev_ok(dev))
+		return dev_ok(dev);
+	CUfunction f = as_function((CUfunction)(void *)kernel, &r);
+	return f ? cuFuncGetAttribute(pi, attrib, f) : r;
+}
+
 CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
 				unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY,
 				unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream,
 				void **kernelParams, void **extra)
 {
-	if (!whc_hid(f, WHCD_K_FUNCTION))
-		return CUDA_ERROR_INVALID_HANDLE;
+	CUresult fr;
+	f = as_function(f, &fr);
+	if (!f)
+		return fr;
 	CUresult r = CUDA_SUCCESS;
 	const struct whc_layout *l = layout_of(f, &r);
 	if (!l)
@@ -597,5 +669,137 @@ CUresult CUDAAPI cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice, size
 		d += n;
 		ByteCount -= n;
 	} while (ByteCount);
+	return CUDA_SUCCESS;
+}
+
+/* ---- host memory: the client's own ------------------------------------------------------- */
+
+/* What cuMemAllocHost/cuMemHostAlloc handed out, so cuMemFreeHost frees
+ * only those (natively: an error, never a crash, for anything else). */
+struct hostblk {
+	void *p;
+	struct hostblk *next;
+};
+static struct hostblk *host_blocks;
+static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static CUresult host_alloc(void **pp, size_t n)
+{
+	if (!pp || !n)
+		return CUDA_ERROR_INVALID_VALUE;
+	struct hostblk *b = malloc(sizeof(*b));
+	void *p = NULL;
+	if (!b || posix_memalign(&p, 4096, n)) {
+		free(b);
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	b->p = p;
+	pthread_mutex_lock(&host_lock);
+	b->next = host_blocks;
+	host_blocks = b;
+	pthread_mutex_unlock(&host_lock);
+	*pp = p;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuMemAllocHost_v2(void **pp, size_t bytesize)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	return host_alloc(pp, bytesize);
+}
+
+CUresult CUDAAPI cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (Flags & CU_MEMHOSTALLOC_DEVICEMAP) {
+		whc_unsupported("cuMemHostAlloc", "host memory mapped into the device's address space");
+		return CUDA_ERROR_NOT_SUPPORTED;
+	}
+	return host_alloc(pp, bytesize);
+}
+
+CUresult CUDAAPI cuMemFreeHost(void *p)
+{
+	pthread_mutex_lock(&host_lock);
+	for (struct hostblk **b = &host_blocks; *b; b = &(*b)->next)
+		if ((*b)->p == p) {
+			struct hostblk *x = *b;
+			*b = x->next;
+			pthread_mutex_unlock(&host_lock);
+			free(x->p);
+			free(x);
+			return CUDA_SUCCESS;
+		}
+	pthread_mutex_unlock(&host_lock);
+	return CUDA_ERROR_INVALID_VALUE;
+}
+
+CUresult CUDAAPI cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!p || !bytesize)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (Flags & (CU_MEMHOSTREGISTER_DEVICEMAP | CU_MEMHOSTREGISTER_IOMEMORY)) {
+		whc_unsupported("cuMemHostRegister", "host memory mapped into the device's address space");
+		return CUDA_ERROR_NOT_SUPPORTED;
+	}
+	return CUDA_SUCCESS; /* copies from it travel as from any host memory */
+}
+
+CUresult CUDAAPI cuMemHostUnregister(void *p)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	return p ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+/* ---- streams: capture status, host functions ---------------------------------------------- */
+
+static bool stream_ok(CUstream s)
+{
+	return !s || whc_hid(s, WHCD_K_STREAM);
+}
+
+CUresult CUDAAPI cuStreamIsCapturing(CUstream hStream, CUstreamCaptureStatus *captureStatus)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!stream_ok(hStream))
+		return CUDA_ERROR_INVALID_HANDLE;
+	if (!captureStatus)
+		return CUDA_ERROR_INVALID_VALUE;
+	*captureStatus = CU_STREAM_CAPTURE_STATUS_NONE; /* capture is refused */
+	return CUDA_SUCCESS;
+}
+
+/* The stream's earlier work completes, then the function runs in the
+ * calling thread: later work on the stream is queued only after it
+ * returned, as the driver orders it (the call blocks where natively it
+ * would not). */
+CUresult CUDAAPI cuLaunchHostFunc(CUstream hStream, CUhostFn fn, void *userData)
+{
+	if (!fn)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!stream_ok(hStream))
+		return CUDA_ERROR_INVALID_HANDLE;
+	CUresult r = cuStreamSynchronize(hStream);
+	if (r)
+		return r;
+	fn(userData);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuStreamAddCallback(CUstream hStream, CUstreamCallback callback, void *userData,
+				     unsigned int flags)
+{
+	if (!callback || flags)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!stream_ok(hStream))
+		return CUDA_ERROR_INVALID_HANDLE;
+	CUresult r = cuStreamSynchronize(hStream);
+	callback(hStream, r, userData);
 	return CUDA_SUCCESS;
 }

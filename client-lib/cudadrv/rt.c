@@ -270,6 +270,7 @@ void whc_drop(struct whc_obj *o)
 	if (o && !o->primary) {
 		o->magic = 0;
 		free(atomic_load(&o->layout));
+		whc_drop(atomic_load(&o->fn));
 		free(o);
 	}
 }

@@ -34,6 +34,8 @@ struct whc_obj {
 	bool primary;                  /* the device's primary context */
 	/* functions: the parameter layout, fetched once (whcdFuncLayout) */
 	_Atomic(struct whc_layout *) layout;
+	/* kernels: their function (cuKernelGetFunction), fetched once */
+	_Atomic(struct whc_obj *) fn;
 };
 
 struct whc_layout {
@@ -77,6 +79,7 @@ CUresult CUDAAPI whc_whcdGetDevices(int *count, int *version, void *table, size_
 CUresult CUDAAPI whc_whcdSetDevice(CUdevice dev);
 CUresult CUDAAPI whc_whcdModuleLoad(CUmodule *module, const void *image, size_t size, unsigned kind);
 CUresult CUDAAPI whc_whcdFuncLayout(CUfunction func, unsigned max, unsigned *count, void *layout, size_t bytes);
+CUresult CUDAAPI whc_whcdLibraryLoad(CUlibrary *library, const void *image, size_t size, unsigned kind);
 CUresult CUDAAPI whc_whcdLaunch(CUfunction f, unsigned gridDimX, unsigned gridDimY, unsigned gridDimZ,
 				unsigned blockDimX, unsigned blockDimY, unsigned blockDimZ,
 				unsigned sharedMemBytes, CUstream hStream, const void *params, size_t size);

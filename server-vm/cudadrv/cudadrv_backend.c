@@ -114,6 +114,8 @@ static void drv_fini(struct wh_server *srv)
 struct whcd_alloc {
 	uint64_t base, size;
 	int dev;
+	uint64_t owner;  /* a module's or library's __device__ variable: its id
+			  * (not charged, not freeable); 0 for cuMemAlloc */
 };
 
 /* An object of the client: the handle table holds a pointer to it. */
@@ -122,8 +124,10 @@ struct whcd_obj {
 	unsigned kind;
 	int dev;
 	struct whcd_obj *prev, *next;
-	void *real;                 /* CUmodule, CUfunction, CUstream, CUevent */
-	/* functions */
+	void *real;                 /* CUmodule, CUfunction, CUstream, CUevent,
+				     * CUlibrary, CUkernel */
+	/* the module or library it came from (functions, kernels, a
+	 * library's module), whose unloading makes it stale */
 	uint64_t module_id;
 	uint32_t nparams, argbytes;
 	struct whcd_param *params;
@@ -144,7 +148,7 @@ struct whcd_state {
 	CUresult deferred;          /* first error of a posted call */
 	struct whcd_obj objs;       /* list head */
 	struct whcd_blk *scratch;
-	struct whcd_obj *bind_module;  /* set by cuModuleGetFunction's body */
+	uint64_t bind_owner;        /* module/library of what the body creates */
 	_Alignas(16) unsigned char params[WHCD_MAX_PARAM_BYTES];
 };
 
@@ -238,6 +242,8 @@ static void drv_client_close(struct wh_client *c, void *state)
 		obj_free(s, o);
 	}
 	for (size_t i = 0; i < s->nallocs; i++) {
+		if (s->allocs[i].owner)
+			continue;
 		freed += s->allocs[i].size;
 		wh_uncharge_mem(s->c, s->allocs[i].size);
 	}
@@ -278,7 +284,7 @@ bool whcd_range_ok(struct whcd_state *s, const void *p, uint64_t n)
 	return off < al->size && n <= al->size - off;
 }
 
-static bool alloc_insert(struct whcd_state *s, uint64_t base, uint64_t size)
+static bool alloc_insert(struct whcd_state *s, uint64_t base, uint64_t size, uint64_t owner)
 {
 	if (s->nallocs == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 64;
@@ -293,8 +299,26 @@ static bool alloc_insert(struct whcd_state *s, uint64_t base, uint64_t size)
 	s->allocs[i].base = base;
 	s->allocs[i].size = size;
 	s->allocs[i].dev = s->dev;
+	s->allocs[i].owner = owner;
 	s->nallocs++;
 	return true;
+}
+
+/* A module's or library's variables leave the table with it. */
+static void drop_owned(struct whcd_state *s, uint64_t owner)
+{
+	for (size_t i = s->nallocs; i-- > 0;)
+		if (s->allocs[i].owner == owner) {
+			memmove(&s->allocs[i], &s->allocs[i + 1],
+				(s->nallocs - i - 1) * sizeof(*s->allocs));
+			s->nallocs--;
+		}
+	for (struct whcd_obj *o = s->objs.next, *n; o != &s->objs; o = n) {
+		n = o->next;
+		if (o->module_id == owner && (o->kind == WHCD_K_FUNCTION || o->kind == WHCD_K_KERNEL ||
+					      o->kind == WHCD_K_MODULE))
+			obj_free(s, o);
+	}
 }
 
 /* ---- runtime of the generated dispatcher (whs.h) ---------------------------- */
@@ -365,8 +389,8 @@ CUresult whcd_whs_bind(struct whcd_state *s, uint64_t id, unsigned kind, void *r
 		o->params = p;
 		o->nparams = n;
 		o->argbytes = bytes;
-		o->module_id = s->bind_module ? s->bind_module->id : 0;
 	}
+	o->module_id = s->bind_owner;
 	if (!wh_handles_bind(&s->c->handles, id, kind, o)) {
 		free(o->params);
 		free(o);
@@ -484,12 +508,10 @@ CUresult whcd_body_module_load(struct whcd_state *s, const struct whcd_args_whcd
 CUresult whcd_body_module_unload(struct whcd_state *s, const struct whcd_args_cuModuleUnload *a)
 {
 	struct whcd_obj *mo = (struct whcd_obj *)(void *)a->hmod;
-	/* Its functions go with it: their ids become stale. */
-	for (struct whcd_obj *o = s->objs.next, *n; o != &s->objs; o = n) {
-		n = o->next;
-		if (o->kind == WHCD_K_FUNCTION && o->module_id == mo->id)
-			obj_free(s, o);
-	}
+	if (mo->module_id) /* a library's module goes with its library */
+		return CUDA_ERROR_INVALID_HANDLE;
+	/* Its functions and variables go with it: their ids become stale. */
+	drop_owned(s, mo->id);
 	return D.cuModuleUnload(mo->real);
 }
 
@@ -498,7 +520,7 @@ CUresult whcd_body_module_get_function(struct whcd_state *s, const struct whcd_a
 	struct whcd_obj *mo = (struct whcd_obj *)(void *)a->hmod;
 	if (!a->hfunc)
 		return CUDA_ERROR_INVALID_VALUE;
-	s->bind_module = mo;
+	s->bind_owner = mo->module_id ? mo->module_id : mo->id;
 	return D.cuModuleGetFunction(a->hfunc, mo->real, a->name);
 }
 
@@ -592,7 +614,7 @@ CUresult whcd_body_mem_alloc(struct whcd_state *s, const struct whcd_args_cuMemA
 	CUresult r = D.cuMemAlloc_v2(&p, a->bytesize);
 	if (r != CUDA_SUCCESS)
 		return r;
-	if (!alloc_insert(s, p, a->bytesize)) {
+	if (!alloc_insert(s, p, a->bytesize, 0)) {
 		D.cuMemFree_v2(p);
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
@@ -609,6 +631,11 @@ CUresult whcd_body_mem_free(struct whcd_state *s, const struct whcd_args_cuMemFr
 		return CUDA_ERROR_INVALID_VALUE;
 	}
 	struct whcd_alloc al = s->allocs[i - 1];
+	if (al.owner) {
+		wh_audit(s->c, "cudadrv: cuMemFree(%#llx): a module's variable",
+			 (unsigned long long)a->dptr);
+		return CUDA_ERROR_INVALID_VALUE;
+	}
 	if (al.dev != s->dev)
 		return CUDA_ERROR_INVALID_CONTEXT;
 	CUresult r = D.cuMemFree_v2(al.base);
@@ -825,6 +852,128 @@ CUresult whcd_body_event_elapsed(struct whcd_state *s, const struct whcd_args_cu
 	return D.cuEventElapsedTime_v2(a->pMilliseconds, a->hStart, a->hEnd);
 }
 
+/* ---- libraries, kernels, globals, limits ------------------------------------------ */
+
+#define NEED(fn) do { if (!D.fn) return CUDA_ERROR_NOT_SUPPORTED; } while (0)
+
+CUresult whcd_body_library_load(struct whcd_state *s, const struct whcd_args_whcdLibraryLoad *a)
+{
+	char why[160];
+	NEED(cuLibraryLoadData);
+	if (!a->library)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!whcd_image_check(a->image, a->size, a->kind, why, sizeof(why))) {
+		wh_audit(s->c, "cudadrv: library image refused: %s", why);
+		return CUDA_ERROR_INVALID_IMAGE;
+	}
+	const void *img = a->image;
+	void *copy = NULL;
+	if ((uintptr_t)img % 16) {
+		copy = malloc(a->size);
+		if (!copy)
+			return CUDA_ERROR_OUT_OF_MEMORY;
+		memcpy(copy, img, a->size);
+		img = copy;
+	}
+	CUresult r = D.cuLibraryLoadData(a->library, img, NULL, NULL, 0, NULL, NULL, 0);
+	free(copy);
+	return r;
+}
+
+CUresult whcd_body_library_unload(struct whcd_state *s, const struct whcd_args_cuLibraryUnload *a)
+{
+	struct whcd_obj *lo = (struct whcd_obj *)(void *)a->library;
+	NEED(cuLibraryUnload);
+	drop_owned(s, lo->id);
+	return D.cuLibraryUnload(lo->real);
+}
+
+CUresult whcd_body_library_get_kernel(struct whcd_state *s, const struct whcd_args_cuLibraryGetKernel *a)
+{
+	struct whcd_obj *lo = (struct whcd_obj *)(void *)a->library;
+	NEED(cuLibraryGetKernel);
+	if (!a->pKernel)
+		return CUDA_ERROR_INVALID_VALUE;
+	s->bind_owner = lo->id;
+	return D.cuLibraryGetKernel(a->pKernel, lo->real, a->name);
+}
+
+CUresult whcd_body_library_get_module(struct whcd_state *s, const struct whcd_args_cuLibraryGetModule *a)
+{
+	struct whcd_obj *lo = (struct whcd_obj *)(void *)a->library;
+	NEED(cuLibraryGetModule);
+	if (!a->pMod)
+		return CUDA_ERROR_INVALID_VALUE;
+	s->bind_owner = lo->id;
+	return D.cuLibraryGetModule(a->pMod, lo->real);
+}
+
+CUresult whcd_body_kernel_get_function(struct whcd_state *s, const struct whcd_args_cuKernelGetFunction *a)
+{
+	struct whcd_obj *ko = (struct whcd_obj *)(void *)a->kernel;
+	NEED(cuKernelGetFunction);
+	if (!a->pFunc)
+		return CUDA_ERROR_INVALID_VALUE;
+	s->bind_owner = ko->module_id;
+	return D.cuKernelGetFunction(a->pFunc, ko->real);
+}
+
+static CUresult add_global(struct whcd_state *s, CUresult r, CUdeviceptr p, size_t n,
+			   uint64_t owner, CUdeviceptr *dptr, size_t *bytes)
+{
+	if (r != CUDA_SUCCESS)
+		return r;
+	if (!whcd_range_ok(s, (const void *)(uintptr_t)p, n) && n &&
+	    !alloc_insert(s, p, n, owner))
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	if (dptr)
+		*dptr = p;
+	if (bytes)
+		*bytes = n;
+	return CUDA_SUCCESS;
+}
+
+CUresult whcd_body_module_get_global(struct whcd_state *s, const struct whcd_args_cuModuleGetGlobal_v2 *a)
+{
+	struct whcd_obj *mo = (struct whcd_obj *)(void *)a->hmod;
+	NEED(cuModuleGetGlobal_v2);
+	CUdeviceptr p = 0;
+	size_t n = 0;
+	CUresult r = D.cuModuleGetGlobal_v2(&p, &n, mo->real, a->name);
+	return add_global(s, r, p, n, mo->module_id ? mo->module_id : mo->id, a->dptr, a->bytes);
+}
+
+CUresult whcd_body_library_get_global(struct whcd_state *s, const struct whcd_args_cuLibraryGetGlobal *a)
+{
+	struct whcd_obj *lo = (struct whcd_obj *)(void *)a->library;
+	NEED(cuLibraryGetGlobal);
+	CUdeviceptr p = 0;
+	size_t n = 0;
+	CUresult r = D.cuLibraryGetGlobal(&p, &n, lo->real, a->name);
+	return add_global(s, r, p, n, lo->id, a->dptr, a->bytes);
+}
+
+CUresult whcd_body_ctx_get_limit(struct whcd_state *s, const struct whcd_args_cuCtxGetLimit *a)
+{
+	(void)s;
+	NEED(cuCtxGetLimit);
+	if (!a->pvalue)
+		return CUDA_ERROR_INVALID_VALUE;
+	return D.cuCtxGetLimit(a->pvalue, a->limit);
+}
+
+/* Limits that make the driver reserve device memory per thread (stack,
+ * printf FIFO, malloc heap) are capped by the client's quota. */
+CUresult whcd_body_ctx_set_limit(struct whcd_state *s, const struct whcd_args_cuCtxSetLimit *a)
+{
+	NEED(cuCtxSetLimit);
+	uint64_t q = quota(s);
+	if (q && (a->limit == CU_LIMIT_PRINTF_FIFO_SIZE || a->limit == CU_LIMIT_MALLOC_HEAP_SIZE) &&
+	    a->value > q)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	return D.cuCtxSetLimit(a->limit, a->value);
+}
+
 /* ---- dispatch ------------------------------------------------------------------- */
 
 static int drv_dispatch(struct wh_client *c, void *state, const struct wh_msg *m,
@@ -855,7 +1004,7 @@ static int drv_dispatch(struct wh_client *c, void *state, const struct wh_msg *m
 		wh_enc_i32(rep, (int32_t)s->deferred);
 		s->deferred = CUDA_SUCCESS;
 	}
-	s->bind_module = NULL;
+	s->bind_owner = 0;
 	if (f != WHCD_F_whcdGetDevices && f != WHCD_F_whcdSetDevice) {
 		CUresult r = activate(s);
 		if (r != CUDA_SUCCESS) {

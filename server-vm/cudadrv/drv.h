@@ -35,7 +35,10 @@
 	X(cuEventSynchronize) X(cuEventQuery) X(cuEventElapsedTime_v2)
 
 #define WHCD_DRV_OPTIONAL(X) \
-	X(cuDeviceGetUuid_v2) X(cuOccupancyMaxActiveBlocksPerMultiprocessor)
+	X(cuDeviceGetUuid_v2) X(cuOccupancyMaxActiveBlocksPerMultiprocessor) \
+	X(cuLibraryLoadData) X(cuLibraryUnload) X(cuLibraryGetKernel) X(cuLibraryGetModule) \
+	X(cuKernelGetFunction) X(cuModuleGetGlobal_v2) X(cuLibraryGetGlobal) \
+	X(cuCtxGetLimit) X(cuCtxSetLimit)
 
 #define WHCD_DRV_FIELD(name) __typeof__(name) *name;
 struct whcd_drv {

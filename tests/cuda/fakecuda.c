@@ -93,13 +93,6 @@ API CUresult cuModuleGetGlobal_v2(uint64_t *p, size_t *n, void *m, const char *n
 	*n = 64;
 	return OK;
 }
-API CUresult cuLibraryLoadData(void **l, const void *c, void *a, void *b, unsigned n, void *d, void *e, unsigned m)
-{
-	(void)l; (void)c; (void)a; (void)b; (void)n; (void)d; (void)e; (void)m;
-	return 200;
-}
-API CUresult cuLibraryGetModule(void **m, void *l) { (void)m; (void)l; return 200; }
-API CUresult cuLibraryUnload(void *l) { (void)l; return OK; }
 API CUresult cuFuncGetAttribute(int *v, int a, void *f) { (void)f; *v = a == 0 ? 1024 : 0; return OK; }
 API CUresult cuFuncSetAttribute(void *f, int a, int v) { (void)f; (void)a; (void)v; return OK; }
 API CUresult cuDeviceGetName(char *name, int len, int dev) { (void)dev; strncpy(name, "Fake GPU", (size_t)len); return OK; }
@@ -308,3 +301,18 @@ API CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, uns
 	}
 	return OK;
 }
+
+/* Libraries are modules here; a kernel is its module's function. */
+API CUresult cuLibraryLoadData(void **l, const void *c, void *a, void *b, unsigned n, void *d, void *e, unsigned m)
+{
+	(void)a; (void)b; (void)n; (void)d; (void)e; (void)m;
+	return cuModuleLoadData(l, c);
+}
+API CUresult cuLibraryUnload(void *l) { free(l); return OK; }
+API CUresult cuLibraryGetModule(void **m, void *l) { *m = l; return OK; }
+API CUresult cuLibraryGetKernel(void **k, void *l, const char *name) { return cuModuleGetFunction(k, l, name); }
+API CUresult cuKernelGetFunction(void **f, void *k) { *f = k; return OK; }
+API CUresult cuLibraryGetGlobal(uint64_t *p, size_t *n, void *l, const char *name) { return cuModuleGetGlobal_v2(p, n, l, name); }
+static size_t limits[16];
+API CUresult cuCtxGetLimit(size_t *v, int l) { if (l < 0 || l >= 16) return INVALID_VALUE; *v = limits[l]; return OK; }
+API CUresult cuCtxSetLimit(int l, size_t v) { if (l < 0 || l >= 16) return INVALID_VALUE; limits[l] = v; return OK; }

@@ -339,6 +339,24 @@ int main(int argc, char **argv)
 	EXPECT(handle_call(&A, WHCD_F_cuModuleUnload, forged).result == CUDA_ERROR_INVALID_HANDLE,
 	       "forged module");
 	EXPECT(param_info(&A, forged, 0).result == CUDA_ERROR_INVALID_HANDLE, "forged function");
+	EXPECT(handle_call(&A, WHCD_F_cuLibraryUnload, forged).result == CUDA_ERROR_INVALID_HANDLE,
+	       "forged library");
+	enc(&A, &e);
+	wh_enc_present(&e, true);
+	wh_enc_handle(&e, fresh(&A));
+	wh_enc_handle(&e, forged);
+	r = call(&A, WHCD_F_cuKernelGetFunction, &e, 0);
+	EXPECT(r.result == CUDA_ERROR_INVALID_HANDLE, "forged kernel");
+	static const char junk[] = "\x7f\x45\x4c\x46 not really";
+	enc(&A, &e);
+	wh_enc_present(&e, true);
+	wh_enc_handle(&e, fresh(&A));
+	wh_enc_present(&e, true);
+	wh_enc_bytes(&e, junk, sizeof(junk));
+	wh_enc_u64(&e, sizeof(junk));
+	wh_enc_u32(&e, WHCD_IMAGE_CUBIN);
+	r = call(&A, WHCD_F_whcdLibraryLoad, &e, 0);
+	EXPECT(r.result == CUDA_ERROR_INVALID_IMAGE, "malformed library image");
 	EXPECT(handle_call(&A, WHCD_F_cuModuleUnload, vmod).result == CUDA_ERROR_INVALID_HANDLE,
 	       "the other client's module id");
 	EXPECT(param_info(&A, vfn, 0).result == CUDA_ERROR_INVALID_HANDLE, "the other client's function id");

@@ -44,6 +44,8 @@ static const char ptx[] =
 	".target sm_50\n"
 	".address_size 64\n"
 	"\n"
+	".visible .global .align 4 .u32 counter;\n"
+	"\n"
 	".visible .entry vecadd(\n"
 	"\t.param .u64 vecadd_param_0,\n"
 	"\t.param .u64 vecadd_param_1,\n"
@@ -137,6 +139,18 @@ static const char ptx[] =
 	"$L_a:\n"
 	"\tret;\n"
 	"}\n";
+
+static int host_calls;
+static void host_fn(void *p)
+{
+	host_calls += *(int *)p;
+}
+static void stream_cb(CUstream s, CUresult st, void *p)
+{
+	(void)s;
+	if (st == CUDA_SUCCESS)
+		host_calls += *(int *)p;
+}
 
 struct axpy_args {
 	float a;
@@ -317,6 +331,69 @@ int main(void)
 	OKC(cuMemFree(dbig));
 	free(h1);
 	free(h2);
+
+	/* __device__ variables: copies to them are checked like any other */
+	CUdeviceptr gp = 0;
+	size_t gsz = 0;
+	OKC(cuModuleGetGlobal(&gp, &gsz, mod, "counter"));
+	CHECK(gp && gsz >= 4, "global counter at %#llx, %zu bytes", (unsigned long long)gp, gsz);
+	unsigned gv = 0x5eed, gb = 0;
+	OKC(cuMemcpyHtoD(gp, &gv, 4));
+	OKC(cuMemcpyDtoH(&gb, gp, 4));
+	CHECK(gb == 0x5eed, "global round trip %x", gb);
+	CHECK(cuMemFree(gp) != CUDA_SUCCESS, "free of a module variable");
+
+	/* limits */
+	size_t lim = 0;
+	OKC(cuCtxSetLimit(CU_LIMIT_MALLOC_HEAP_SIZE, 16u << 20));
+	OKC(cuCtxGetLimit(&lim, CU_LIMIT_MALLOC_HEAP_SIZE));
+	CHECK(lim >= (16u << 20), "malloc heap limit %zu", lim);
+
+	/* libraries and kernels (what CUDA 12+ runtimes load programs with) */
+	CUlibrary lib;
+	CUkernel kadd;
+	OKC(cuLibraryLoadData(&lib, ptx, NULL, NULL, 0, NULL, NULL, 0));
+	OKC(cuLibraryGetKernel(&kadd, lib, "vecadd"));
+	OKC(cuKernelGetParamInfo(kadd, 2, &off, &sz));
+	CHECK(off == 16 && sz == 8, "kernel param 2 at %zu size %zu", off, sz);
+	OKC(cuMemsetD32(dc, 0, N));
+	void *kargs[] = { &db, &db, &dc, &nn };
+	OKC(cuLaunchKernel((CUfunction)kadd, (N + 255) / 256, 1, 1, 256, 1, 1, 0, st2, kargs, NULL));
+	float *hd = malloc(bytes);
+	OKC(cuMemcpyDtoH(hc, dc, bytes));
+	OKC(cuMemcpyDtoH(hd, db, bytes));
+	bad = 0;
+	for (int i = 0; i < N; i++)
+		bad += hc[i] != hd[i] + hd[i];
+	CHECK(!bad && u[N / 2] != 0, "kernel launch through a CUkernel: %d wrong elements", bad);
+	free(hd);
+	CUdeviceptr lgp = 0;
+	OKC(cuLibraryGetGlobal(&lgp, &gsz, lib, "counter"));
+	OKC(cuMemcpyHtoD(lgp, &gv, 4));
+	CUmodule lmod;
+	OKC(cuLibraryGetModule(&lmod, lib));
+	CUfunction lf;
+	OKC(cuModuleGetFunction(&lf, lmod, "fill32"));
+	OKC(cuLibraryUnload(lib));
+
+	/* host memory, host functions, capture status */
+	float *pinned = NULL;
+	OKC(cuMemAllocHost((void **)&pinned, bytes));
+	memcpy(pinned, ha, bytes);
+	OKC(cuMemcpyHtoDAsync(da, pinned, bytes, st));
+	int one = 1, ten = 10;
+	OKC(cuLaunchHostFunc(st, host_fn, &one));
+	OKC(cuStreamAddCallback(st, stream_cb, &ten, 0));
+	OKC(cuStreamSynchronize(st));
+	CHECK(host_calls == 11, "host functions ran %d", host_calls);
+	CUstreamCaptureStatus cap = CU_STREAM_CAPTURE_STATUS_ACTIVE;
+	OKC(cuStreamIsCapturing(st, &cap));
+	CHECK(cap == CU_STREAM_CAPTURE_STATUS_NONE, "capture status %d", (int)cap);
+	OKC(cuMemFreeHost(pinned));
+	void *reg = malloc(1 << 16);
+	OKC(cuMemHostRegister(reg, 1 << 16, 0));
+	OKC(cuMemHostUnregister(reg));
+	free(reg);
 
 	/* errors a program can provoke */
 	/* Through Wormhole a range must lie inside one allocation (natively,
