@@ -803,3 +803,143 @@ CUresult CUDAAPI cuStreamAddCallback(CUstream hStream, CUstreamCallback callback
 	callback(hStream, r, userData);
 	return CUDA_SUCCESS;
 }
+
+/* ---- unified addressing: the client's device ranges decide ------------------------------ */
+
+CUresult CUDAAPI cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount)
+{
+	bool dd = whcd_dev_range(dst, NULL, NULL, NULL), sd = whcd_dev_range(src, NULL, NULL, NULL);
+	if (dd && sd)
+		return cuMemcpyDtoD_v2(dst, src, ByteCount);
+	if (dd)
+		return cuMemcpyHtoD_v2(dst, (const void *)(uintptr_t)src, ByteCount);
+	if (sd)
+		return cuMemcpyDtoH_v2((void *)(uintptr_t)dst, src, ByteCount);
+	/* host to host: ordered after earlier work, as natively */
+	CUresult r = cuCtxSynchronize();
+	if (r == CUDA_SUCCESS && ByteCount)
+		memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, ByteCount);
+	return r;
+}
+
+CUresult CUDAAPI cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount, CUstream hStream)
+{
+	bool dd = whcd_dev_range(dst, NULL, NULL, NULL), sd = whcd_dev_range(src, NULL, NULL, NULL);
+	if (dd && sd)
+		return cuMemcpyDtoDAsync_v2(dst, src, ByteCount, hStream);
+	if (dd)
+		return cuMemcpyHtoDAsync_v2(dst, (const void *)(uintptr_t)src, ByteCount, hStream);
+	if (sd)
+		return cuMemcpyDtoHAsync_v2((void *)(uintptr_t)dst, src, ByteCount, hStream);
+	if (hStream && !whc_hid(hStream, WHCD_K_STREAM))
+		return CUDA_ERROR_INVALID_HANDLE;
+	CUresult r = cuStreamSynchronize(hStream);
+	if (r == CUDA_SUCCESS && ByteCount)
+		memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, ByteCount);
+	return r;
+}
+
+CUresult CUDAAPI cuMemGetAddressRange_v2(CUdeviceptr *pbase, size_t *psize, CUdeviceptr dptr)
+{
+	uint64_t b = 0, n = 0;
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!whcd_dev_range(dptr, &b, &n, NULL))
+		return CUDA_ERROR_NOT_FOUND;
+	if (pbase)
+		*pbase = b;
+	if (psize)
+		*psize = n;
+	return CUDA_SUCCESS;
+}
+
+/* One attribute of ptr: device memory the client allocated, or host
+ * memory (unregistered, as far as the device is concerned). */
+static CUresult pointer_attr(void *data, CUpointer_attribute a, CUdeviceptr ptr)
+{
+	uint64_t b = 0, n = 0;
+	int dev = 0;
+	bool d = whcd_dev_range(ptr, &b, &n, &dev);
+	if (!data)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!d && a != CU_POINTER_ATTRIBUTE_MEMORY_TYPE && a != CU_POINTER_ATTRIBUTE_IS_MANAGED &&
+	    a != CU_POINTER_ATTRIBUTE_MAPPED)
+		return CUDA_ERROR_INVALID_VALUE; /* as natively for unregistered host memory */
+	switch (a) {
+	case CU_POINTER_ATTRIBUTE_CONTEXT:
+		*(CUcontext *)data = (CUcontext)(void *)whcd_primary(dev);
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
+		if (!d)
+			return CUDA_ERROR_INVALID_VALUE;
+		*(unsigned *)data = CU_MEMORYTYPE_DEVICE;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
+		*(CUdeviceptr *)data = ptr;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_HOST_POINTER:
+		return CUDA_ERROR_INVALID_VALUE;
+	case CU_POINTER_ATTRIBUTE_IS_MANAGED:
+	case CU_POINTER_ATTRIBUTE_MAPPED:
+		*(unsigned *)data = d ? (a == CU_POINTER_ATTRIBUTE_MAPPED) : 0;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
+		*(int *)data = dev;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
+		*(CUdeviceptr *)data = b;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
+		*(size_t *)data = n;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_BUFFER_ID:
+		*(unsigned long long *)data = b;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_SYNC_MEMOPS:
+		*(int *)data = 1;
+		return CUDA_SUCCESS;
+	default:
+		return CUDA_ERROR_INVALID_VALUE;
+	}
+}
+
+CUresult CUDAAPI cuPointerGetAttribute(void *data, CUpointer_attribute attribute, CUdeviceptr ptr)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	return pointer_attr(data, attribute, ptr);
+}
+
+/* Unlike cuPointerGetAttribute, natively this answers for any pointer
+ * (host memory: type 0, context NULL), filling every asked attribute. */
+CUresult CUDAAPI cuPointerGetAttributes(unsigned int numAttributes, CUpointer_attribute *attributes,
+					void **data, CUdeviceptr ptr)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!numAttributes || !attributes || !data)
+		return CUDA_ERROR_INVALID_VALUE;
+	bool d = whcd_dev_range(ptr, NULL, NULL, NULL);
+	for (unsigned i = 0; i < numAttributes; i++) {
+		if (!data[i])
+			continue;
+		if (!d) {
+			switch (attributes[i]) {
+			case CU_POINTER_ATTRIBUTE_CONTEXT:
+				*(CUcontext *)data[i] = NULL;
+				continue;
+			case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
+				*(unsigned *)data[i] = 0;
+				continue;
+			case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
+				*(int *)data[i] = -2;
+				continue;
+			default:
+				break;
+			}
+		}
+		if (pointer_attr(data[i], attributes[i], ptr) != CUDA_SUCCESS)
+			memset(data[i], 0, sizeof(int)); /* natively: zero for what does not apply */
+	}
+	return CUDA_SUCCESS;
+}

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "whc.h"
@@ -293,4 +294,125 @@ uint64_t whc_hid(const void *p, unsigned kind)
 	if (o->magic != WHC_OBJ_MAGIC || o->kind != kind)
 		return 0;
 	return o->id;
+}
+
+/* ---- device ranges the client was given ------------------------------------ */
+
+/* Sorted by base, under range_lock.  Each range is also reserved in this
+ * process's address space (PROT_NONE, where free), as the driver's unified
+ * addressing does, so no host allocation of the client lands on a device
+ * address and cuMemcpy can tell the two apart. */
+struct drange {
+	uint64_t base, size;
+	int dev;
+	bool reserved;
+};
+static struct drange *ranges;
+static size_t nranges, capranges;
+static pthread_mutex_t range_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t range_upper(uint64_t p)
+{
+	size_t lo = 0, hi = nranges;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ranges[mid].base <= p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void range_remove_at(size_t i)
+{
+	if (ranges[i].reserved)
+		munmap((void *)(uintptr_t)ranges[i].base, ranges[i].size);
+	memmove(&ranges[i], &ranges[i + 1], (nranges - i - 1) * sizeof(*ranges));
+	nranges--;
+}
+
+static void range_add(uint64_t base, uint64_t size, int dev)
+{
+	if (!base || !size)
+		return;
+	pthread_mutex_lock(&range_lock);
+	/* what overlaps is stale (a module unloaded, its variables gone) */
+	for (size_t i = nranges; i-- > 0;)
+		if (ranges[i].base < base + size && base < ranges[i].base + ranges[i].size)
+			range_remove_at(i);
+	if (nranges == capranges) {
+		size_t nc = capranges ? capranges * 2 : 64;
+		struct drange *n = realloc(ranges, nc * sizeof(*n));
+		if (!n) {
+			pthread_mutex_unlock(&range_lock);
+			return;
+		}
+		ranges = n;
+		capranges = nc;
+	}
+	size_t i = range_upper(base);
+	memmove(&ranges[i + 1], &ranges[i], (nranges - i) * sizeof(*ranges));
+	bool res = false;
+	if (base % 4096 == 0) {
+		void *m = mmap((void *)(uintptr_t)base, size, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		res = m == (void *)(uintptr_t)base;
+		if (m != MAP_FAILED && !res)
+			munmap(m, size);
+	}
+	ranges[i] = (struct drange){ base, size, dev, res };
+	nranges++;
+	pthread_mutex_unlock(&range_lock);
+}
+
+void whcd_hook_alloc(CUresult r, CUdeviceptr *dptr, size_t bytesize)
+{
+	if (r == CUDA_SUCCESS && dptr)
+		range_add(*dptr, bytesize, tls_ctx ? tls_ctx->dev : 0);
+}
+
+void whcd_hook_free(CUresult r, CUdeviceptr dptr)
+{
+	if (r != CUDA_SUCCESS)
+		return;
+	pthread_mutex_lock(&range_lock);
+	size_t i = range_upper(dptr);
+	if (i && ranges[i - 1].base == dptr)
+		range_remove_at(i - 1);
+	pthread_mutex_unlock(&range_lock);
+}
+
+void whcd_hook_global(CUresult r, CUdeviceptr *dptr, size_t *bytes, CUmodule hmod, const char *name)
+{
+	(void)hmod;
+	(void)name;
+	if (r == CUDA_SUCCESS && dptr && bytes)
+		range_add(*dptr, *bytes, tls_ctx ? tls_ctx->dev : 0);
+}
+
+void whcd_hook_lib_global(CUresult r, CUdeviceptr *dptr, size_t *bytes, CUlibrary lib, const char *name)
+{
+	(void)lib;
+	(void)name;
+	if (r == CUDA_SUCCESS && dptr && bytes)
+		range_add(*dptr, *bytes, tls_ctx ? tls_ctx->dev : 0);
+}
+
+bool whcd_dev_range(uint64_t p, uint64_t *base, uint64_t *size, int *dev)
+{
+	bool found = false;
+	pthread_mutex_lock(&range_lock);
+	size_t i = range_upper(p);
+	if (i && p - ranges[i - 1].base < ranges[i - 1].size) {
+		found = true;
+		if (base)
+			*base = ranges[i - 1].base;
+		if (size)
+			*size = ranges[i - 1].size;
+		if (dev)
+			*dev = ranges[i - 1].dev;
+	}
+	pthread_mutex_unlock(&range_lock);
+	return found;
 }

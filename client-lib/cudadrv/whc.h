@@ -93,5 +93,13 @@ CUresult whcd_init(void);                    /* connect + device table, once */
 struct whc_obj *whcd_current(void);          /* this thread's context */
 void whcd_set_current(struct whc_obj *ctx);
 struct whc_obj *whcd_primary(int dev);       /* the device's primary context */
+/* The device range holding p (what the client allocated, module
+ * variables): false for a host address. */
+bool whcd_dev_range(uint64_t p, uint64_t *base, uint64_t *size, int *dev);
+/* @hook functions of specs/cudadrv.spec (rt.c). */
+void whcd_hook_alloc(CUresult r, CUdeviceptr *dptr, size_t bytesize);
+void whcd_hook_free(CUresult r, CUdeviceptr dptr);
+void whcd_hook_global(CUresult r, CUdeviceptr *dptr, size_t *bytes, CUmodule hmod, const char *name);
+void whcd_hook_lib_global(CUresult r, CUdeviceptr *dptr, size_t *bytes, CUlibrary lib, const char *name);
 
 #endif

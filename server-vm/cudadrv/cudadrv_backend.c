@@ -168,6 +168,11 @@ static bool ensure_ctx(struct whcd_state *s, int dev)
 		return false;
 	CUresult r = D.cuCtxCreate_v4(&ctx, NULL, 0, d);
 	if (r != CUDA_SUCCESS) {
+		CUctxCreateParams p;
+		memset(&p, 0, sizeof(p));
+		r = D.cuCtxCreate_v4(&ctx, &p, 0, d);
+	}
+	if (r != CUDA_SUCCESS) {
 		wh_log("cudadrv: client %u: cuCtxCreate(dev %d) failed: %d", s->c->id, dev, (int)r);
 		return false;
 	}

@@ -395,6 +395,30 @@ int main(void)
 	OKC(cuMemHostUnregister(reg));
 	free(reg);
 
+	/* unified addressing: cuMemcpy's direction, pointer attributes */
+	OKC(cuMemcpy(da, (CUdeviceptr)(uintptr_t)hb, bytes));
+	OKC(cuMemcpy(db, da, bytes));
+	memset(hc, 0, bytes);
+	OKC(cuMemcpy((CUdeviceptr)(uintptr_t)hc, db, bytes));
+	CHECK(!memcmp(hc, hb, bytes), "cuMemcpy round trip differs");
+	OKC(cuMemcpyAsync((CUdeviceptr)(uintptr_t)hc, da, 64, st));
+	OKC(cuStreamSynchronize(st));
+	unsigned mt2 = 0;
+	OKC(cuPointerGetAttribute(&mt2, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, da + 100));
+	CHECK(mt2 == CU_MEMORYTYPE_DEVICE, "memory type of a device pointer %u", mt2);
+	int ord = -1;
+	OKC(cuPointerGetAttribute(&ord, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, da));
+	CHECK(ord == dev, "device ordinal %d", ord);
+	CUpointer_attribute at[] = { CU_POINTER_ATTRIBUTE_MEMORY_TYPE };
+	unsigned hmt = 99;
+	void *ad[] = { &hmt };
+	OKC(cuPointerGetAttributes(1, at, ad, (CUdeviceptr)(uintptr_t)hc));
+	CHECK(hmt == 0, "memory type of unregistered host memory %u", hmt);
+	CUdeviceptr rb = 0;
+	size_t rs = 0;
+	OKC(cuMemGetAddressRange(&rb, &rs, da + 100));
+	CHECK(rb == da && rs == bytes, "address range %#llx +%zu", (unsigned long long)rb, rs);
+
 	/* errors a program can provoke */
 	/* Through Wormhole a range must lie inside one allocation (natively,
 	 * neighbouring allocations may be contiguous): WHCD_NATIVE=1 skips. */
