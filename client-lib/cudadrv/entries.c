@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "image.h"
+#include "imgcache.h"
 #include "whc.h"
 #include "whcd_ids.h"
 #include "fatbin.h"
@@ -424,6 +425,14 @@ static CUresult module_load(CUmodule *module, const void *image)
 	uint64_t n = whcd_image_size(image, &kind);
 	if (!n)
 		return CUDA_ERROR_INVALID_IMAGE;
+	if (n >= WHCD_IMGCACHE_MIN_BYTES) {
+		/* Its hash first: the server may hold it already. */
+		uint8_t h[WHCD_SHA256_LEN];
+		whcd_sha256(image, n, h);
+		CUresult r = whc_whcdModuleLoadCached(module, h, kind);
+		if (r != CUDA_ERROR_NOT_FOUND)
+			return r;
+	}
 	return whc_whcdModuleLoad(module, image, n, kind);
 }
 
@@ -469,6 +478,13 @@ CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *code, CUjit_o
 	uint64_t n = whcd_image_size(code, &kind);
 	if (!n)
 		return CUDA_ERROR_INVALID_IMAGE;
+	if (n >= WHCD_IMGCACHE_MIN_BYTES) {
+		uint8_t h[WHCD_SHA256_LEN];
+		whcd_sha256(code, n, h);
+		CUresult r = whc_whcdLibraryLoadCached(library, h, kind);
+		if (r != CUDA_ERROR_NOT_FOUND)
+			return r;
+	}
 	return whc_whcdLibraryLoad(library, code, n, kind);
 }
 

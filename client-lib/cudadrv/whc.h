@@ -80,6 +80,8 @@ CUresult CUDAAPI whc_whcdSetDevice(CUdevice dev);
 CUresult CUDAAPI whc_whcdModuleLoad(CUmodule *module, const void *image, size_t size, unsigned kind);
 CUresult CUDAAPI whc_whcdFuncLayout(CUfunction func, unsigned max, unsigned *count, void *layout, size_t bytes);
 CUresult CUDAAPI whc_whcdLibraryLoad(CUlibrary *library, const void *image, size_t size, unsigned kind);
+CUresult CUDAAPI whc_whcdModuleLoadCached(CUmodule *module, const void *sha256, unsigned kind);
+CUresult CUDAAPI whc_whcdLibraryLoadCached(CUlibrary *library, const void *sha256, unsigned kind);
 CUresult CUDAAPI whc_whcdLaunch(CUfunction f, unsigned gridDimX, unsigned gridDimY, unsigned gridDimZ,
 				unsigned blockDimX, unsigned blockDimY, unsigned blockDimZ,
 				unsigned sharedMemBytes, CUstream hStream, const void *params, size_t size);

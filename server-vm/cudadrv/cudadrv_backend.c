@@ -37,6 +37,7 @@
 #include "server.h"
 #include "drv.h"
 #include "image.h"
+#include "imgcache.h"
 #include "whcd_proto.h"
 #include "whs.h"
 
@@ -495,6 +496,7 @@ CUresult whcd_body_module_load(struct whcd_state *s, const struct whcd_args_whcd
 		wh_audit(s->c, "cudadrv: module image refused: %s", why);
 		return CUDA_ERROR_INVALID_IMAGE;
 	}
+	whcd_imgcache_put(a->image, a->size, a->kind);
 	const void *img = a->image;
 	void *copy = NULL;
 	if ((uintptr_t)img % 16) {
@@ -871,6 +873,7 @@ CUresult whcd_body_library_load(struct whcd_state *s, const struct whcd_args_whc
 		wh_audit(s->c, "cudadrv: library image refused: %s", why);
 		return CUDA_ERROR_INVALID_IMAGE;
 	}
+	whcd_imgcache_put(a->image, a->size, a->kind);
 	const void *img = a->image;
 	void *copy = NULL;
 	if ((uintptr_t)img % 16) {
@@ -977,6 +980,31 @@ CUresult whcd_body_ctx_set_limit(struct whcd_state *s, const struct whcd_args_cu
 	    a->value > q)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	return D.cuCtxSetLimit(a->limit, a->value);
+}
+
+CUresult whcd_body_module_load_cached(struct whcd_state *s, const struct whcd_args_whcdModuleLoadCached *a)
+{
+	(void)s;
+	uint64_t n = 0;
+	const void *img = whcd_imgcache_get(a->sha256, a->kind, &n);
+	if (!img)
+		return CUDA_ERROR_NOT_FOUND;
+	if (!a->module)
+		return CUDA_ERROR_INVALID_VALUE;
+	return D.cuModuleLoadData(a->module, img);
+}
+
+CUresult whcd_body_library_load_cached(struct whcd_state *s, const struct whcd_args_whcdLibraryLoadCached *a)
+{
+	(void)s;
+	NEED(cuLibraryLoadData);
+	uint64_t n = 0;
+	const void *img = whcd_imgcache_get(a->sha256, a->kind, &n);
+	if (!img)
+		return CUDA_ERROR_NOT_FOUND;
+	if (!a->library)
+		return CUDA_ERROR_INVALID_VALUE;
+	return D.cuLibraryLoadData(a->library, img, NULL, NULL, 0, NULL, NULL, 0);
 }
 
 /* ---- dispatch ------------------------------------------------------------------- */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <cuda.h>
+#include <gnutls/crypto.h>
 
 #include "wormhole/switcher.h"
 #include "whcd_ids.h"
@@ -455,6 +456,63 @@ int main(int argc, char **argv)
 	EXPECT(r.result == CUDA_ERROR_INVALID_IMAGE, "image of an unknown kind");
 	r = module_load(&A, fresh(&A), ptx, sizeof(ptx), sizeof(ptx) + 100, WHCD_IMAGE_PTX);
 	EXPECT(r.rc == WH_E_MALFORMED, "image whose size field disagrees with its bytes");
+
+	/* --- images by content hash --- */
+	size_t bign = 40000;
+	char *big = malloc(bign);
+	memset(big, ' ', bign);
+	memcpy(big, ptx, sizeof(ptx) - 1);
+	big[sizeof(ptx) - 1] = '/';
+	big[sizeof(ptx)] = '/';
+	big[bign - 2] = '\n';
+	big[bign - 1] = 0;
+	uint8_t h[32], zero[32] = { 0 };
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, big, bign, h);
+	enc(&A, &e);
+	wh_enc_present(&e, true);
+	wh_enc_handle(&e, fresh(&A));
+	wh_enc_present(&e, true);
+	wh_enc_bytes(&e, h, 32);
+	wh_enc_u32(&e, WHCD_IMAGE_PTX);
+	r = call(&A, WHCD_F_whcdModuleLoadCached, &e, 0);
+	EXPECT(r.result == CUDA_ERROR_NOT_FOUND, "an image by hash before any load: not found");
+	r = module_load(&A, fresh(&A), big, bign, bign, WHCD_IMAGE_PTX);
+	EXPECT(r.result == 0, "a 40 KB image in full");
+	uint64_t cmod = fresh(&A);
+	enc(&A, &e);
+	wh_enc_present(&e, true);
+	wh_enc_handle(&e, cmod);
+	wh_enc_present(&e, true);
+	wh_enc_bytes(&e, h, 32);
+	wh_enc_u32(&e, WHCD_IMAGE_PTX);
+	r = call(&A, WHCD_F_whcdModuleLoadCached, &e, 0);
+	EXPECT(r.result == 0, "the same image by its hash alone");
+	EXPECT(get_function(&A, fresh(&A), cmod, "vecadd").result == 0, "a function of the module loaded by hash");
+	enc(&A, &e);
+	wh_enc_present(&e, true);
+	wh_enc_handle(&e, fresh(&A));
+	wh_enc_present(&e, true);
+	wh_enc_bytes(&e, h, 32);
+	wh_enc_u32(&e, WHCD_IMAGE_CUBIN);
+	r = call(&A, WHCD_F_whcdModuleLoadCached, &e, 0);
+	EXPECT(r.result == CUDA_ERROR_NOT_FOUND, "its hash under another image kind: not found");
+	enc(&A, &e);
+	wh_enc_present(&e, true);
+	wh_enc_handle(&e, fresh(&A));
+	wh_enc_present(&e, true);
+	wh_enc_bytes(&e, zero, 32);
+	wh_enc_u32(&e, WHCD_IMAGE_PTX);
+	r = call(&A, WHCD_F_whcdModuleLoadCached, &e, 0);
+	EXPECT(r.result == CUDA_ERROR_NOT_FOUND, "a made-up hash: not found");
+	enc(&A, &e);
+	wh_enc_present(&e, true);
+	wh_enc_handle(&e, fresh(&A));
+	wh_enc_present(&e, true);
+	wh_enc_bytes(&e, h, 16);
+	wh_enc_u32(&e, WHCD_IMAGE_PTX);
+	r = call(&A, WHCD_F_whcdModuleLoadCached, &e, 0);
+	EXPECT(r.rc == WH_E_MALFORMED, "a 16-byte hash: malformed");
+	free(big);
 
 	/* --- malformed messages --- */
 	enc(&A, &e);

@@ -395,6 +395,26 @@ int main(void)
 	OKC(cuMemHostUnregister(reg));
 	free(reg);
 
+	/* a module image over 16 KB, twice: the second travels as its hash */
+	size_t bign = 40000;
+	char *bigptx = malloc(bign);
+	memset(bigptx, ' ', bign);
+	memcpy(bigptx, ptx, sizeof(ptx) - 1);
+	bigptx[bign - 2] = '\n';
+	bigptx[bign - 1] = 0;
+	CUmodule m1, m2;
+	CUfunction f2;
+	OKC(cuModuleLoadData(&m1, bigptx));
+	OKC(cuModuleLoadData(&m2, bigptx));
+	OKC(cuModuleGetFunction(&f2, m2, "fill32"));
+	void *f2args[] = { &dc, &(unsigned){ 0x600d600du }, &nn };
+	OKC(cuLaunchKernel(f2, (N + 127) / 128, 1, 1, 128, 1, 1, 0, NULL, f2args, NULL));
+	OKC(cuMemcpyDtoH(hc, dc, bytes));
+	CHECK(u[0] == 0x600d600du && u[N - 1] == 0x600d600du, "module loaded twice: %x", u[0]);
+	OKC(cuModuleUnload(m1));
+	OKC(cuModuleUnload(m2));
+	free(bigptx);
+
 	/* unified addressing: cuMemcpy's direction, pointer attributes */
 	OKC(cuMemcpy(da, (CUdeviceptr)(uintptr_t)hb, bytes));
 	OKC(cuMemcpy(db, da, bytes));
