@@ -21,6 +21,7 @@
 #include "whc.h"
 #include "whcd_ids.h"
 #include "fatbin.h"
+#include "exptab.h" /* client-lib/cudaext: context-local storage ends with its context */
 
 /* ---- initialisation and devices ------------------------------------------------ */
 
@@ -154,6 +155,8 @@ CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice dev)
 	int n = atomic_load(&primary_refs[dev]);
 	while (n > 0 && !atomic_compare_exchange_weak(&primary_refs[dev], &n, n - 1))
 		;
+	if (n == 1)
+		whd_exptab_context_gone((CUcontext)(void *)whcd_primary(dev));
 	return n > 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
 }
 
@@ -161,7 +164,10 @@ CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev)
 {
 	/* The server's context lives as long as the client: nothing to
 	 * reset that the client could observe beyond its own objects. */
-	return dev_ok(dev);
+	CUresult r = dev_ok(dev);
+	if (r == CUDA_SUCCESS)
+		whd_exptab_context_gone((CUcontext)(void *)whcd_primary(dev));
+	return r;
 }
 
 CUresult CUDAAPI cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags, int *active)
@@ -293,6 +299,7 @@ CUresult CUDAAPI cuCtxDestroy_v2(CUcontext ctx)
 		return CUDA_ERROR_NOT_INITIALIZED;
 	if (!o || o->primary)
 		return CUDA_ERROR_INVALID_CONTEXT;
+	whd_exptab_context_gone(ctx);
 	if (whcd_current() == o) {
 		cuCtxSynchronize();
 		whcd_set_current(ctx_depth ? ctx_stack[--ctx_depth] : NULL);

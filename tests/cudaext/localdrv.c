@@ -90,9 +90,12 @@ API CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t n)
 	return r;
 }
 
+/* Freeing 0 succeeds: NVIDIA's runtime passes cudaFree(0) down (cuBLAS does it at start). */
 API CUresult cuMemFree_v2(CUdeviceptr p)
 {
 	TR();
+	if (p == 0)
+		return CUDA_SUCCESS;
 	CUresult r = CUDA_ERROR_INVALID_VALUE;
 	pthread_mutex_lock(&lock);
 	for (size_t i = 0; i < nallocs; i++)
@@ -546,6 +549,39 @@ API CUresult cuCtxGetStreamPriorityRange(int *least, int *greatest)
 	return CUDA_SUCCESS;
 }
 
+API CUresult cuCtxSetLimit(CUlimit l, size_t v)
+{
+	(void)l;
+	(void)v;
+	TR();
+	return CUDA_SUCCESS;
+}
+
+/* No stream capture here: the mode is exchanged and nothing else. */
+API CUresult cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode *mode)
+{
+	static __thread CUstreamCaptureMode m = CU_STREAM_CAPTURE_MODE_GLOBAL;
+	TR();
+	if (!mode)
+		return CUDA_ERROR_INVALID_VALUE;
+	CUstreamCaptureMode old = m;
+	m = *mode;
+	*mode = old;
+	return CUDA_SUCCESS;
+}
+
+API CUresult cuDeviceGraphMemTrim(CUdevice d)
+{
+	TR();
+	return d == 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
+}
+
+API CUresult cuCtxResetPersistingL2Cache(void)
+{
+	TR();
+	return CUDA_SUCCESS;
+}
+
 API CUresult cuGetErrorString(CUresult r, const char **s)
 {
 	TR();
@@ -660,6 +696,16 @@ static int image_ok(const void *img)
 	return m == FATBINC_MAGIC || m == FATBIN_MAGIC || m == 0x464c457fu /* ELF */;
 }
 
+/* Lazy, as NVIDIA's driver defaults to: the runtime then loads libraries, not modules. */
+API CUresult cuModuleGetLoadingMode(CUmoduleLoadingMode *mode)
+{
+	TR();
+	if (!mode)
+		return CUDA_ERROR_INVALID_VALUE;
+	*mode = CU_MODULE_LAZY_LOADING;
+	return CUDA_SUCCESS;
+}
+
 API CUresult cuLibraryLoadData(CUlibrary *l, const void *code, CUjit_option *jo, void **jv, unsigned nj,
 			       CUlibraryOption *lo, void **lv, unsigned nl)
 {
@@ -673,6 +719,37 @@ API CUresult cuLibraryLoadData(CUlibrary *l, const void *code, CUjit_option *jo,
 	if (!l || !image_ok(code))
 		return CUDA_ERROR_INVALID_IMAGE;
 	*l = (CUlibrary)OBJ;
+	return CUDA_SUCCESS;
+}
+
+/* A library's __device__/__constant__ variable: 4 KiB of zeroed "device" memory per name,
+ * the same one on every call (enough for the runtime's and cuBLAS's own variables). */
+API CUresult cuLibraryGetGlobal(CUdeviceptr *p, size_t *bytes, CUlibrary l, const char *name)
+{
+	static struct { char name[256]; CUdeviceptr p; } globals[512];
+	static size_t nglobals;
+	(void)l;
+	TR();
+	if (!name || strlen(name) >= sizeof(globals[0].name))
+		return CUDA_ERROR_INVALID_VALUE;
+	CUdeviceptr found = 0;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < nglobals && !found; i++)
+		if (strcmp(globals[i].name, name) == 0)
+			found = globals[i].p;
+	pthread_mutex_unlock(&lock);
+	if (!found) {
+		if (nglobals == sizeof(globals) / sizeof(globals[0]) || cuMemAlloc_v2(&found, 4096) != CUDA_SUCCESS)
+			return CUDA_ERROR_OUT_OF_MEMORY;
+		pthread_mutex_lock(&lock);
+		strcpy(globals[nglobals].name, name);
+		globals[nglobals++].p = found;
+		pthread_mutex_unlock(&lock);
+	}
+	if (p)
+		*p = found;
+	if (bytes)
+		*bytes = 4096;
 	return CUDA_SUCCESS;
 }
 
@@ -763,6 +840,45 @@ API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *n, CUfunction f, i
 	(void)s;
 	TR();
 	*n = b > 0 ? 2048 / b : 0;
+	return CUDA_SUCCESS;
+}
+
+API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int *n, CUfunction f, int b, size_t s,
+								unsigned flags)
+{
+	(void)flags;
+	return cuOccupancyMaxActiveBlocksPerMultiprocessor(n, f, b, s);
+}
+
+API CUresult cuOccupancyAvailableDynamicSMemPerBlock(size_t *bytes, CUfunction f, int blocks, int threads)
+{
+	(void)f;
+	TR();
+	if (!bytes || blocks <= 0 || threads <= 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	*bytes = 232448 / (size_t)blocks;
+	return CUDA_SUCCESS;
+}
+
+API CUresult cuOccupancyMaxPotentialClusterSize(int *size, CUfunction f, const CUlaunchConfig *c)
+{
+	(void)f;
+	(void)c;
+	TR();
+	if (!size)
+		return CUDA_ERROR_INVALID_VALUE;
+	*size = 8;
+	return CUDA_SUCCESS;
+}
+
+API CUresult cuOccupancyMaxActiveClusters(int *n, CUfunction f, const CUlaunchConfig *c)
+{
+	(void)f;
+	(void)c;
+	TR();
+	if (!n)
+		return CUDA_ERROR_INVALID_VALUE;
+	*n = 16;
 	return CUDA_SUCCESS;
 }
 
