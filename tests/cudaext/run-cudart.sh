@@ -28,8 +28,9 @@ run() { # NAME EXPECTED
 run rtstart-static rtstart
 run rtstart-shared rtstart
 # The shared program really used the toolkit's runtime, the static one none.
-LD_LIBRARY_PATH=$dir:$lib64 ldd "$dir/rtstart-shared" | grep -q "$lib64/libcudart.so.13" ||
-	{ echo "FAIL: rtstart-shared did not load $lib64/libcudart.so.13"; rc=1; }
-LD_LIBRARY_PATH=$dir:$lib64 ldd "$dir/rtstart-static" | grep -q libcudart && { echo "FAIL: rtstart-static loads a libcudart"; rc=1; }
+deps_shared=$(LD_LIBRARY_PATH=$dir:$lib64 ldd "$dir/rtstart-shared")
+deps_static=$(LD_LIBRARY_PATH=$dir:$lib64 ldd "$dir/rtstart-static")
+case $deps_shared in *"$lib64/libcudart.so.13"*) ;; *) echo "FAIL: rtstart-shared did not load $lib64/libcudart.so.13"; rc=1 ;; esac
+case $deps_static in *libcudart*) echo "FAIL: rtstart-static loads a libcudart"; rc=1 ;; esac
 [ $rc -eq 0 ] && echo "2 passed, 0 failed" || echo "some failed"
 exit $rc
