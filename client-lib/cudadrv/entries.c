@@ -13,6 +13,7 @@
  * again.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -581,10 +582,10 @@ CUresult CUDAAPI cuKernelGetAttribute(int *pi, CUfunction_attribute attrib, CUke
 	return f ? cuFuncGetAttribute(pi, attrib, f) : r;
 }
 
-CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
-				unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY,
-				unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream,
-				void **kernelParams, void **extra)
+static CUresult launch(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
+		       unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY,
+		       unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream,
+		       void **kernelParams, void **extra, bool coop)
 {
 	CUresult fr;
 	f = as_function(f, &fr);
@@ -620,8 +621,62 @@ CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned in
 	} else if (l->nparams) {
 		return CUDA_ERROR_INVALID_VALUE;
 	}
+	if (coop)
+		return whc_whcdLaunchCooperative(f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY,
+						 blockDimZ, sharedMemBytes, hStream, buf, l->argbytes);
 	return whc_whcdLaunch(f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ,
 			      sharedMemBytes, hStream, buf, l->argbytes);
+}
+
+CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
+				unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY,
+				unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream,
+				void **kernelParams, void **extra)
+{
+	return launch(f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ,
+		      sharedMemBytes, hStream, kernelParams, extra, false);
+}
+
+CUresult CUDAAPI cuLaunchCooperativeKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
+					   unsigned int gridDimZ, unsigned int blockDimX,
+					   unsigned int blockDimY, unsigned int blockDimZ,
+					   unsigned int sharedMemBytes, CUstream hStream, void **kernelParams)
+{
+	return launch(f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ,
+		      sharedMemBytes, hStream, kernelParams, NULL, true);
+}
+
+/* The configuration's attributes are read here: cooperative launches and
+ * priorities go through; what would change how the grid is built
+ * (clusters, programmatic dependencies, ...) is refused with a message. */
+CUresult CUDAAPI cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f, void **kernelParams,
+				  void **extra)
+{
+	if (!config || (config->numAttrs && !config->attrs))
+		return CUDA_ERROR_INVALID_VALUE;
+	bool coop = false;
+	for (unsigned i = 0; i < config->numAttrs; i++) {
+		const CUlaunchAttribute *a = &config->attrs[i];
+		switch (a->id) {
+		case CU_LAUNCH_ATTRIBUTE_IGNORE:
+		case CU_LAUNCH_ATTRIBUTE_PRIORITY:
+			break;
+		case CU_LAUNCH_ATTRIBUTE_COOPERATIVE:
+			coop = a->value.cooperative != 0;
+			break;
+		case CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION:
+			if (a->value.clusterDim.x <= 1 && a->value.clusterDim.y <= 1 &&
+			    a->value.clusterDim.z <= 1)
+				break;
+			/* fall through */
+		default:
+			whc_unsupported("cuLaunchKernelEx", "this launch attribute");
+			return CUDA_ERROR_NOT_SUPPORTED;
+		}
+	}
+	return launch(f, config->gridDimX, config->gridDimY, config->gridDimZ, config->blockDimX,
+		      config->blockDimY, config->blockDimZ, config->sharedMemBytes, config->hStream,
+		      kernelParams, extra, coop);
 }
 
 /* ---- copies: the @wrap wrappers split what one message cannot carry ---------------------- */
@@ -965,4 +1020,191 @@ CUresult CUDAAPI cuPointerGetAttributes(unsigned int numAttributes, CUpointer_at
 			memset(data[i], 0, sizeof(int)); /* natively: zero for what does not apply */
 	}
 	return CUDA_SUCCESS;
+}
+
+/* ---- occupancy calculator, names, ids, PCI addresses ---------------------------------------- */
+
+/* The largest block size (a multiple of the warp size, within the
+ * function's and the caller's limits) with the most resident threads per
+ * multiprocessor, from the server's answer for each size. */
+static CUresult potential_block_size(int *minGridSize, int *blockSize, CUfunction func,
+				     CUoccupancyB2DSize b2d, size_t dyn, int limit, unsigned flags)
+{
+	if (!minGridSize || !blockSize)
+		return CUDA_ERROR_INVALID_VALUE;
+	CUresult r;
+	CUfunction fn = as_function(func, &r);
+	if (!fn)
+		return r;
+	int maxt = 0;
+	if ((r = cuFuncGetAttribute(&maxt, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, fn)))
+		return r;
+	struct whc_obj *cur = whcd_current();
+	int dev = cur ? cur->dev : 0;
+	int warp = whcd_devs[dev].attr[CU_DEVICE_ATTRIBUTE_WARP_SIZE];
+	int sms = whcd_devs[dev].attr[CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT];
+	if (warp <= 0)
+		warp = 32;
+	if (limit > 0 && limit < maxt)
+		maxt = limit;
+	int best = 0, best_blocks = 0;
+	for (int bs = maxt - maxt % warp; bs > 0; bs -= warp) {
+		size_t smem = b2d ? b2d(bs) : dyn;
+		int blocks = 0;
+		r = cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(&blocks, fn, bs, smem, flags);
+		if (r)
+			return r;
+		if (blocks * bs > best_blocks * best) {
+			best = bs;
+			best_blocks = blocks;
+		}
+		if (best_blocks * best >= whcd_devs[dev].attr[CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR])
+			break; /* full occupancy: no smaller size beats it */
+	}
+	*blockSize = best;
+	*minGridSize = best_blocks * (sms > 0 ? sms : 1);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuOccupancyMaxPotentialBlockSize(int *minGridSize, int *blockSize, CUfunction func,
+						  CUoccupancyB2DSize blockSizeToDynamicSMemSize,
+						  size_t dynamicSMemSize, int blockSizeLimit)
+{
+	return potential_block_size(minGridSize, blockSize, func, blockSizeToDynamicSMemSize,
+				    dynamicSMemSize, blockSizeLimit, 0);
+}
+
+CUresult CUDAAPI cuOccupancyMaxPotentialBlockSizeWithFlags(int *minGridSize, int *blockSize,
+							   CUfunction func,
+							   CUoccupancyB2DSize blockSizeToDynamicSMemSize,
+							   size_t dynamicSMemSize, int blockSizeLimit,
+							   unsigned int flags)
+{
+	return potential_block_size(minGridSize, blockSize, func, blockSizeToDynamicSMemSize,
+				    dynamicSMemSize, blockSizeLimit, flags);
+}
+
+CUresult CUDAAPI cuFuncGetName(const char **name, CUfunction hfunc)
+{
+	if (!name)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!whc_hid(hfunc, WHCD_K_FUNCTION))
+		return CUDA_ERROR_INVALID_HANDLE;
+	*name = ((struct whc_obj *)(void *)hfunc)->name;
+	return *name ? CUDA_SUCCESS : CUDA_ERROR_NOT_FOUND;
+}
+
+CUresult CUDAAPI cuKernelGetName(const char **name, CUkernel hfunc)
+{
+	if (!name)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!whc_hid(hfunc, WHCD_K_KERNEL))
+		return CUDA_ERROR_INVALID_HANDLE;
+	*name = ((struct whc_obj *)(void *)hfunc)->name;
+	return *name ? CUDA_SUCCESS : CUDA_ERROR_NOT_FOUND;
+}
+
+CUresult CUDAAPI cuStreamGetId(CUstream hStream, unsigned long long *streamId)
+{
+	if (!streamId)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!hStream || hStream == CU_STREAM_LEGACY || hStream == CU_STREAM_PER_THREAD) {
+		*streamId = (uintptr_t)hStream == (uintptr_t)CU_STREAM_PER_THREAD ? 2 : 1;
+		return CUDA_SUCCESS;
+	}
+	uint64_t id = whc_hid(hStream, WHCD_K_STREAM);
+	if (!id)
+		return CUDA_ERROR_INVALID_HANDLE;
+	*streamId = id & ~(1ull << 63);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuCtxGetId(CUcontext ctx, unsigned long long *ctxId)
+{
+	struct whc_obj *o = ctx ? ctx_obj(ctx) : whcd_current();
+	if (!ctxId)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!o)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	*ctxId = o->primary ? (unsigned long long)o->dev + 1 : (unsigned long long)(uintptr_t)o;
+	return CUDA_SUCCESS;
+}
+
+static CUresult stream_dev(CUstream s, int *dev)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!s || s == CU_STREAM_LEGACY || s == CU_STREAM_PER_THREAD) {
+		struct whc_obj *cur = whcd_current();
+		if (!cur)
+			return CUDA_ERROR_INVALID_CONTEXT;
+		*dev = cur->dev;
+		return CUDA_SUCCESS;
+	}
+	if (!whc_hid(s, WHCD_K_STREAM))
+		return CUDA_ERROR_INVALID_HANDLE;
+	*dev = ((struct whc_obj *)(void *)s)->dev;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuStreamGetCtx(CUstream hStream, CUcontext *pctx)
+{
+	int dev = 0;
+	CUresult r = stream_dev(hStream, &dev);
+	if (r)
+		return r;
+	if (!pctx)
+		return CUDA_ERROR_INVALID_VALUE;
+	struct whc_obj *cur = whcd_current();
+	*pctx = (CUcontext)(void *)(cur && cur->dev == dev ? cur : whcd_primary(dev));
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuStreamGetDevice(CUstream hStream, CUdevice *device)
+{
+	int dev = 0;
+	CUresult r = stream_dev(hStream, &dev);
+	if (r)
+		return r;
+	if (!device)
+		return CUDA_ERROR_INVALID_VALUE;
+	*device = dev;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuDeviceGetPCIBusId(char *pciBusId, int len, CUdevice dev)
+{
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	if (!pciBusId || len <= 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	const int32_t *a = whcd_devs[dev].attr;
+	snprintf(pciBusId, (size_t)len, "%08X:%02X:%02X.0", a[CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID],
+		 a[CU_DEVICE_ATTRIBUTE_PCI_BUS_ID], a[CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID]);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuDeviceGetByPCIBusId(CUdevice *dev, const char *pciBusId)
+{
+	unsigned dom = 0, bus = 0, d = 0;
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!dev || !pciBusId)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (sscanf(pciBusId, "%x:%x:%x", &dom, &bus, &d) != 3) {
+		dom = 0;
+		if (sscanf(pciBusId, "%x:%x", &bus, &d) != 2)
+			return CUDA_ERROR_INVALID_VALUE;
+	}
+	for (int i = 0; i < whcd_ndev; i++) {
+		const int32_t *a = whcd_devs[i].attr;
+		if ((unsigned)a[CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID] == dom &&
+		    (unsigned)a[CU_DEVICE_ATTRIBUTE_PCI_BUS_ID] == bus &&
+		    (unsigned)a[CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID] == d) {
+			*dev = i;
+			return CUDA_SUCCESS;
+		}
+	}
+	return CUDA_ERROR_INVALID_DEVICE;
 }

@@ -272,6 +272,7 @@ void whc_drop(struct whc_obj *o)
 		o->magic = 0;
 		free(atomic_load(&o->layout));
 		whc_drop(atomic_load(&o->fn));
+		free(o->name);
 		free(o);
 	}
 }
@@ -415,4 +416,19 @@ bool whcd_dev_range(uint64_t p, uint64_t *base, uint64_t *size, int *dev)
 	}
 	pthread_mutex_unlock(&range_lock);
 	return found;
+}
+
+/* Functions and kernels keep their names (cuFuncGetName, cuKernelGetName). */
+void whcd_hook_named(CUresult r, CUfunction *hfunc, CUmodule hmod, const char *name)
+{
+	(void)hmod;
+	if (r == CUDA_SUCCESS && hfunc && *hfunc && name)
+		((struct whc_obj *)(void *)*hfunc)->name = strdup(name);
+}
+
+void whcd_hook_named_kernel(CUresult r, CUkernel *k, CUlibrary lib, const char *name)
+{
+	(void)lib;
+	if (r == CUDA_SUCCESS && k && *k && name)
+		((struct whc_obj *)(void *)*k)->name = strdup(name);
 }

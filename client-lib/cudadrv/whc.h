@@ -36,6 +36,7 @@ struct whc_obj {
 	_Atomic(struct whc_layout *) layout;
 	/* kernels: their function (cuKernelGetFunction), fetched once */
 	_Atomic(struct whc_obj *) fn;
+	char *name;                    /* functions and kernels */
 };
 
 struct whc_layout {
@@ -82,6 +83,9 @@ CUresult CUDAAPI whc_whcdFuncLayout(CUfunction func, unsigned max, unsigned *cou
 CUresult CUDAAPI whc_whcdLibraryLoad(CUlibrary *library, const void *image, size_t size, unsigned kind);
 CUresult CUDAAPI whc_whcdModuleLoadCached(CUmodule *module, const void *sha256, unsigned kind);
 CUresult CUDAAPI whc_whcdLibraryLoadCached(CUlibrary *library, const void *sha256, unsigned kind);
+CUresult CUDAAPI whc_whcdLaunchCooperative(CUfunction f, unsigned gridDimX, unsigned gridDimY, unsigned gridDimZ,
+					   unsigned blockDimX, unsigned blockDimY, unsigned blockDimZ,
+					   unsigned sharedMemBytes, CUstream hStream, const void *params, size_t size);
 CUresult CUDAAPI whc_whcdLaunch(CUfunction f, unsigned gridDimX, unsigned gridDimY, unsigned gridDimZ,
 				unsigned blockDimX, unsigned blockDimY, unsigned blockDimZ,
 				unsigned sharedMemBytes, CUstream hStream, const void *params, size_t size);
@@ -101,6 +105,8 @@ bool whcd_dev_range(uint64_t p, uint64_t *base, uint64_t *size, int *dev);
 /* @hook functions of specs/cudadrv.spec (rt.c). */
 void whcd_hook_alloc(CUresult r, CUdeviceptr *dptr, size_t bytesize);
 void whcd_hook_free(CUresult r, CUdeviceptr dptr);
+void whcd_hook_named(CUresult r, CUfunction *hfunc, CUmodule hmod, const char *name);
+void whcd_hook_named_kernel(CUresult r, CUkernel *k, CUlibrary lib, const char *name);
 void whcd_hook_global(CUresult r, CUdeviceptr *dptr, size_t *bytes, CUmodule hmod, const char *name);
 void whcd_hook_lib_global(CUresult r, CUdeviceptr *dptr, size_t *bytes, CUlibrary lib, const char *name);
 

@@ -585,25 +585,54 @@ CUresult whcd_body_occupancy(struct whcd_state *s, const struct whcd_args_cuOccu
 							      a->dynamicSMemSize);
 }
 
+/* Checks a launch against the function's layout and builds the driver's
+ * parameter array in the state's aligned buffer. */
+static CUresult launch_args(struct whcd_state *s, struct whcd_obj *fo, const void *params,
+			    size_t size, const unsigned dims[6], void **ptrs)
+{
+	if (size != fo->argbytes) {
+		wh_audit(s->c, "cudadrv: launch with %zu parameter bytes, the kernel takes %u",
+			 size, fo->argbytes);
+		return CUDA_ERROR_INVALID_VALUE;
+	}
+	for (int i = 0; i < 6; i++)
+		if (!dims[i])
+			return CUDA_ERROR_INVALID_VALUE;
+	if (size)
+		memcpy(s->params, params, size);
+	for (uint32_t i = 0; i < fo->nparams; i++)
+		ptrs[i] = s->params + fo->params[i].offset;
+	return CUDA_SUCCESS;
+}
+
 CUresult whcd_body_launch(struct whcd_state *s, const struct whcd_args_whcdLaunch *a)
 {
 	struct whcd_obj *fo = (struct whcd_obj *)(void *)a->f;
-	if (a->size != fo->argbytes) {
-		wh_audit(s->c, "cudadrv: launch with %zu parameter bytes, the kernel takes %u",
-			 a->size, fo->argbytes);
-		return CUDA_ERROR_INVALID_VALUE;
-	}
-	if (!a->gridDimX || !a->gridDimY || !a->gridDimZ || !a->blockDimX || !a->blockDimY ||
-	    !a->blockDimZ)
-		return CUDA_ERROR_INVALID_VALUE;
+	const unsigned dims[6] = { a->gridDimX, a->gridDimY, a->gridDimZ,
+				   a->blockDimX, a->blockDimY, a->blockDimZ };
 	void *ptrs[WHCD_MAX_PARAMS];
-	if (a->size)
-		memcpy(s->params, a->params, a->size);
-	for (uint32_t i = 0; i < fo->nparams; i++)
-		ptrs[i] = s->params + fo->params[i].offset;
+	CUresult r = launch_args(s, fo, a->params, a->size, dims, ptrs);
+	if (r != CUDA_SUCCESS)
+		return r;
 	return D.cuLaunchKernel(fo->real, a->gridDimX, a->gridDimY, a->gridDimZ, a->blockDimX,
 				a->blockDimY, a->blockDimZ, a->sharedMemBytes, a->hStream,
 				fo->nparams ? ptrs : NULL, NULL);
+}
+
+CUresult whcd_body_launch_coop(struct whcd_state *s, const struct whcd_args_whcdLaunchCooperative *a)
+{
+	struct whcd_obj *fo = (struct whcd_obj *)(void *)a->f;
+	const unsigned dims[6] = { a->gridDimX, a->gridDimY, a->gridDimZ,
+				   a->blockDimX, a->blockDimY, a->blockDimZ };
+	void *ptrs[WHCD_MAX_PARAMS];
+	if (!D.cuLaunchCooperativeKernel)
+		return CUDA_ERROR_NOT_SUPPORTED;
+	CUresult r = launch_args(s, fo, a->params, a->size, dims, ptrs);
+	if (r != CUDA_SUCCESS)
+		return r;
+	return D.cuLaunchCooperativeKernel(fo->real, a->gridDimX, a->gridDimY, a->gridDimZ,
+					   a->blockDimX, a->blockDimY, a->blockDimZ,
+					   a->sharedMemBytes, a->hStream, fo->nparams ? ptrs : NULL);
 }
 
 CUresult whcd_body_ctx_sync(struct whcd_state *s, const struct whcd_args_cuCtxSynchronize *a)
@@ -1005,6 +1034,61 @@ CUresult whcd_body_library_load_cached(struct whcd_state *s, const struct whcd_a
 	if (!a->library)
 		return CUDA_ERROR_INVALID_VALUE;
 	return D.cuLibraryLoadData(a->library, img, NULL, NULL, 0, NULL, NULL, 0);
+}
+
+CUresult whcd_body_stream_get_attr(struct whcd_state *s, const struct whcd_args_cuStreamGetAttribute *a)
+{
+	(void)s;
+	NEED(cuStreamGetAttribute);
+	if (!a->value_out)
+		return CUDA_ERROR_INVALID_VALUE;
+	return D.cuStreamGetAttribute(a->hStream, a->attr, a->value_out);
+}
+
+CUresult whcd_body_stream_set_attr(struct whcd_state *s, const struct whcd_args_cuStreamSetAttribute *a)
+{
+	NEED(cuStreamSetAttribute);
+	if (!a->value)
+		return CUDA_ERROR_INVALID_VALUE;
+	CUstreamAttrValue v;
+	memcpy(&v, a->value, sizeof(v));
+	switch (a->attr) {
+	case CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW:
+		/* names device memory: it must be the client's */
+		if (v.accessPolicyWindow.num_bytes &&
+		    !whcd_range_ok(s, v.accessPolicyWindow.base_ptr, v.accessPolicyWindow.num_bytes)) {
+			wh_audit(s->c, "cudadrv: access policy window outside the client's allocations");
+			return CUDA_ERROR_INVALID_VALUE;
+		}
+		break;
+	case CU_LAUNCH_ATTRIBUTE_SYNCHRONIZATION_POLICY:
+	case CU_LAUNCH_ATTRIBUTE_PRIORITY:
+	case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN_MAP:
+	case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN:
+		break;
+	default:
+		wh_audit(s->c, "cudadrv: stream attribute %d refused (not understood)", (int)a->attr);
+		return CUDA_ERROR_NOT_SUPPORTED;
+	}
+	return D.cuStreamSetAttribute(a->hStream, a->attr, &v);
+}
+
+CUresult whcd_body_occupancy_flags(struct whcd_state *s, const struct whcd_args_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags *a)
+{
+	(void)s;
+	struct whcd_obj *fo = (struct whcd_obj *)(void *)a->func;
+	NEED(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags);
+	if (!a->numBlocks)
+		return CUDA_ERROR_INVALID_VALUE;
+	return D.cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(a->numBlocks, fo->real, a->blockSize,
+								       a->dynamicSMemSize, a->flags);
+}
+
+CUresult whcd_body_event_record_flags(struct whcd_state *s, const struct whcd_args_cuEventRecordWithFlags *a)
+{
+	(void)s;
+	NEED(cuEventRecordWithFlags);
+	return D.cuEventRecordWithFlags(a->hEvent, a->hStream, a->flags);
 }
 
 /* ---- dispatch ------------------------------------------------------------------- */

@@ -38,7 +38,9 @@
 	X(cuDeviceGetUuid_v2) X(cuOccupancyMaxActiveBlocksPerMultiprocessor) \
 	X(cuLibraryLoadData) X(cuLibraryUnload) X(cuLibraryGetKernel) X(cuLibraryGetModule) \
 	X(cuKernelGetFunction) X(cuModuleGetGlobal_v2) X(cuLibraryGetGlobal) \
-	X(cuCtxGetLimit) X(cuCtxSetLimit)
+	X(cuCtxGetLimit) X(cuCtxSetLimit) X(cuLaunchCooperativeKernel) \
+	X(cuStreamGetAttribute) X(cuStreamSetAttribute) \
+	X(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags) X(cuEventRecordWithFlags)
 
 #define WHCD_DRV_FIELD(name) __typeof__(name) *name;
 struct whcd_drv {

@@ -316,3 +316,31 @@ API CUresult cuLibraryGetGlobal(uint64_t *p, size_t *n, void *l, const char *nam
 static size_t limits[16];
 API CUresult cuCtxGetLimit(size_t *v, int l) { if (l < 0 || l >= 16) return INVALID_VALUE; *v = limits[l]; return OK; }
 API CUresult cuCtxSetLimit(int l, size_t v) { if (l < 0 || l >= 16) return INVALID_VALUE; limits[l] = v; return OK; }
+API CUresult cuLaunchCooperativeKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+				       unsigned bz, unsigned sh, void *s, void **args)
+{
+	return cuLaunchKernel(f, gx, gy, gz, bx, by, bz, sh, s, args, NULL);
+}
+static unsigned char stream_attrs[32][64];
+API CUresult cuStreamGetAttribute(void *s, int id, void *v)
+{
+	(void)s;
+	if (id < 0 || id >= 32)
+		return INVALID_VALUE;
+	memcpy(v, stream_attrs[id], 64);
+	return OK;
+}
+API CUresult cuStreamSetAttribute(void *s, int id, const void *v)
+{
+	(void)s;
+	if (id < 0 || id >= 32)
+		return INVALID_VALUE;
+	memcpy(stream_attrs[id], v, 64);
+	return OK;
+}
+API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int *n, void *f, int bs, size_t sh, unsigned fl)
+{
+	(void)fl;
+	return cuOccupancyMaxActiveBlocksPerMultiprocessor(n, f, bs, sh);
+}
+API CUresult cuEventRecordWithFlags(void *e, void *s, unsigned f) { (void)e; (void)s; (void)f; return OK; }

@@ -457,6 +457,33 @@ int main(int argc, char **argv)
 	r = module_load(&A, fresh(&A), ptx, sizeof(ptx), sizeof(ptx) + 100, WHCD_IMAGE_PTX);
 	EXPECT(r.rc == WH_E_MALFORMED, "image whose size field disagrees with its bytes");
 
+	/* --- stream attributes that name memory --- */
+	CUstreamAttrValue av;
+	memset(&av, 0, sizeof(av));
+	av.accessPolicyWindow.base_ptr = (void *)(uintptr_t)(buf + (1 << 20) - 64);
+	av.accessPolicyWindow.num_bytes = 4096;
+	enc(&A, &e);
+	wh_enc_handle(&e, 0);
+	wh_enc_i32(&e, CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW);
+	wh_enc_present(&e, true);
+	wh_enc_bytes(&e, &av, sizeof(av));
+	post(&A, WHCD_F_cuStreamSetAttribute, &e);
+	EXPECT(sync_err(&A) == CUDA_ERROR_INVALID_VALUE, "access policy window past its allocation");
+	enc(&A, &e);
+	wh_enc_handle(&e, 0);
+	wh_enc_i32(&e, 999);
+	wh_enc_present(&e, true);
+	wh_enc_bytes(&e, &av, sizeof(av));
+	post(&A, WHCD_F_cuStreamSetAttribute, &e);
+	EXPECT(sync_err(&A) == CUDA_ERROR_NOT_SUPPORTED, "unknown stream attribute refused");
+	enc(&A, &e);
+	wh_enc_handle(&e, 0);
+	wh_enc_i32(&e, CU_LAUNCH_ATTRIBUTE_PRIORITY);
+	wh_enc_present(&e, true);
+	wh_enc_bytes(&e, &av, 8);
+	post(&A, WHCD_F_cuStreamSetAttribute, &e);
+	EXPECT(sync_err(&A) == CUDA_ERROR_INVALID_VALUE, "stream attribute value of 8 bytes");
+
 	/* --- images by content hash --- */
 	size_t bign = 40000;
 	char *big = malloc(bign);
