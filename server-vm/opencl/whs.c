@@ -752,11 +752,14 @@ static void ocl_client_close(struct wh_client *c, void *state)
 	pthread_mutex_lock(&s->sink->lock);
 	s->sink->alive = false;
 	pthread_mutex_unlock(&s->sink->lock);
-	whs_unmap_all(s);
-	/* Unblock commands waiting on user events the client never set. */
+	/* Unblock commands waiting on user events the client never set,
+	 * before anything below waits on a queue: an unmap queued behind
+	 * such a command (or a release that flushes) would wait forever, and
+	 * wormholed's shutdown with it. */
 	for (struct whs_obj *o = s->objs[1]; o; o = o->prev)
 		if (unset_user_event(o))
 			clSetUserEventStatus(o->real, -1);
+	whs_unmap_all(s);
 	/* Its kernel launches finish (their callbacks charge the client). */
 	whs_sched_close(s);
 	size_t n = 0;

@@ -41,7 +41,9 @@ struct fl_cmd {
 	struct whs_flight *f;
 	cl_event ev;
 	uint64_t t_submit;
-	struct fl_cmd *next;
+	struct fl_cmd *next;           /* done list or zombie list */
+	struct fl_cmd *lprev, *lnext;  /* live list, while outstanding */
+	bool reaped;                   /* counted done by reap_failed() */
 };
 
 struct whs_flight {
@@ -53,6 +55,8 @@ struct whs_flight {
 	uint64_t busy_since;           /* when outstanding last went 0 -> 1 */
 	uint64_t avg_ns;               /* moving average of its launches' device time */
 	struct fl_cmd *done;           /* completed: events to release */
+	struct fl_cmd *live;           /* launched, callback not run */
+	struct fl_cmd *zombies;        /* failed, callback may still come */
 	struct whs_flight *gnext;      /* all trackers, for the ticker */
 };
 
@@ -151,6 +155,17 @@ static void drain(struct whs_flight *f)
 	}
 }
 
+static void live_unlink(struct whs_flight *f, struct fl_cmd *x)
+{
+	if (x->lprev)
+		x->lprev->lnext = x->lnext;
+	else if (f->live == x)
+		f->live = x->lnext;
+	if (x->lnext)
+		x->lnext->lprev = x->lprev;
+	x->lprev = x->lnext = NULL;
+}
+
 static void CL_CALLBACK on_done(cl_event e, cl_int st, void *ud)
 {
 	struct fl_cmd *x = ud;
@@ -159,6 +174,12 @@ static void CL_CALLBACK on_done(cl_event e, cl_int st, void *ud)
 	uint64_t now = wh_now_ns(), ns;
 	(void)st;
 	pthread_mutex_lock(&f->lock);
+	if (x->reaped) {
+		/* counted already (reap_failed); it stays a zombie */
+		pthread_mutex_unlock(&f->lock);
+		return;
+	}
+	live_unlink(f, x);
 	if (clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof(a), &a, NULL) == CL_SUCCESS &&
 	    clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof(b), &b, NULL) == CL_SUCCESS &&
 	    b >= a && a)
@@ -186,6 +207,50 @@ static void wait_ns(struct whs_flight *f, uint64_t ns)
 	ts.tv_sec += (time_t)(t / 1000000000ull);
 	ts.tv_nsec = (long)(t % 1000000000ull);
 	pthread_cond_timedwait(&f->cond, &f->lock, &ts);
+}
+
+/* Client thread, f->lock not held.  A launch that waited on an event
+ * that failed (a user event set to a negative status, as the server does
+ * for a departed client's unset ones) ends with that status, and POCL 3.1
+ * never runs its CL_COMPLETE callback: without this it would hold its
+ * in-flight slot for ever (backpressure would then stall the client's next
+ * launches, and a departing client's clean-up would wait for it).  Such a
+ * launch is counted done here; its record stays (a zombie) because a
+ * driver that does call back later still holds its address.  The event
+ * status is read without f->lock: callbacks take f->lock under the
+ * driver's event lock.  Only this thread frees records (drain), so the
+ * snapshot stays valid. */
+static void reap_failed(struct whs_flight *f)
+{
+	struct fl_cmd *snap[64];
+	unsigned n = 0;
+	pthread_mutex_lock(&f->lock);
+	for (struct fl_cmd *x = f->live; x && n < 64; x = x->lnext)
+		snap[n++] = x;
+	pthread_mutex_unlock(&f->lock);
+	for (unsigned i = 0; i < n; i++) {
+		cl_int st = CL_COMPLETE;
+		if (clGetEventInfo(snap[i]->ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st,
+				   NULL) != CL_SUCCESS || st >= CL_COMPLETE)
+			continue;
+		pthread_mutex_lock(&f->lock);
+		struct fl_cmd *x = snap[i];
+		/* still live: its callback has not run meanwhile */
+		bool live = false;
+		for (struct fl_cmd *y = f->live; y; y = y->lnext)
+			live |= y == x;
+		if (live) {
+			live_unlink(f, x);
+			x->reaped = true;
+			if (f->c)
+				wh_uncharge_inflight(f->c);
+			f->outstanding--;
+			x->next = f->zombies;
+			f->zombies = x;
+			pthread_cond_broadcast(&f->cond);
+		}
+		pthread_mutex_unlock(&f->lock);
+	}
 }
 
 /* 1 while another client has launches on the device or finished one
@@ -232,8 +297,14 @@ static cl_int launch_begin(struct whs *s, cl_command_queue q, struct whs_flight 
 		clFlush(q);
 		pthread_mutex_lock(&f->lock);
 		while (f->outstanding >= depth && !atomic_load(&c->kick) &&
-		       (!bounded || wh_now_ns() - t0 < WHS_USER_EVENT_WAIT_NS))
+		       (!bounded || wh_now_ns() - t0 < WHS_USER_EVENT_WAIT_NS)) {
 			wait_ns(f, 5000000);
+			if (f->outstanding >= depth) {
+				pthread_mutex_unlock(&f->lock);
+				reap_failed(f);
+				pthread_mutex_lock(&f->lock);
+			}
+		}
 		stuck = f->outstanding >= depth;
 	}
 	pthread_mutex_unlock(&f->lock);
@@ -265,6 +336,10 @@ static cl_int launch_end(struct whs_flight *f, cl_int r, cl_event own, cl_event 
 		pthread_mutex_lock(&f->lock);
 		if (!f->outstanding++)
 			f->busy_since = x->t_submit;
+		x->lnext = f->live;
+		if (f->live)
+			f->live->lprev = x;
+		f->live = x;
 		pthread_mutex_unlock(&f->lock);
 	}
 	if (ev) {
@@ -275,6 +350,7 @@ static cl_int launch_end(struct whs_flight *f, cl_int r, cl_event own, cl_event 
 		/* Untracked (out of memory): no charge, no slot held. */
 		if (x) {
 			pthread_mutex_lock(&f->lock);
+			live_unlink(f, x);
 			f->outstanding--;
 			pthread_mutex_unlock(&f->lock);
 			free(x);
@@ -361,9 +437,14 @@ void whs_sched_close(struct whs *s)
 		}
 	pthread_mutex_unlock(&g_lock);
 	uint64_t t0 = wh_now_ns();
+	reap_failed(f);
 	pthread_mutex_lock(&f->lock);
-	while (f->outstanding && wh_now_ns() - t0 < WHS_CLOSE_WAIT_NS)
+	while (f->outstanding && wh_now_ns() - t0 < WHS_CLOSE_WAIT_NS) {
 		wait_ns(f, 10000000);
+		pthread_mutex_unlock(&f->lock);
+		reap_failed(f);
+		pthread_mutex_lock(&f->lock);
+	}
 	f->c = NULL;
 	bool leak = f->outstanding != 0;
 	pthread_mutex_unlock(&f->lock);
@@ -372,6 +453,11 @@ void whs_sched_close(struct whs *s)
 		/* A launch that never ends (an endless kernel): its callback may
 		 * still come, so the tracker stays. */
 		wh_log("opencl: %u kernel launches still running after the client left", f->outstanding);
+		return;
+	}
+	if (f->zombies) {
+		/* Failed launches whose callback a driver may still run (POCL
+		 * never does): their records and the tracker stay, small. */
 		return;
 	}
 	pthread_cond_destroy(&f->cond);

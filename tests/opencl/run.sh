@@ -332,6 +332,30 @@ else
 	bad "client killed mid-run"; tail -5 "$tmp/srv.log"
 fi
 
+# 4d. A client exits leaving a buffer mapped and work queued behind a user
+# event it never set (a CTS test killed by its timeout): the server's
+# clean-up ends at once (it used to wait on that queue for ever), and a
+# SIGTERM then stops wormholed within seconds (it hung in "stopping").
+as=$(start_server "$tmp/ab.log" "unix:$tmp/ab.sock")
+exp=$(native timeout 60 "$T/ocl-abandon" 2>&1)
+got=$(viawh "unix:$tmp/ab.sock" timeout 60 "$T/ocl-abandon" 2>&1)
+for _ in $(seq 100); do grep -q "client 1 gone" "$tmp/ab.log" && break; sleep 0.1; done
+cleaned=$(grep -c "client 1 gone: released" "$tmp/ab.log")
+t0=$(date +%s%N)
+kill "$as"
+for _ in $(seq 300); do kill -0 "$as" 2>/dev/null || break; sleep 0.05; done
+dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+if kill -0 "$as" 2>/dev/null; then
+	kill -9 "$as"; wait "$as" 2>/dev/null
+	bad "abandoned gated work: wormholed still running 15 s after SIGTERM"; tail -3 "$tmp/ab.log"
+elif [ "$got" = "$exp" ] && [ "$cleaned" = 1 ] && grep -q "stopped" "$tmp/ab.log"; then
+	wait "$as" 2>/dev/null
+	ok "abandoned gated work ('$got'): client cleaned up at once, SIGTERM stopped wormholed in ${dt} ms"
+else
+	wait "$as" 2>/dev/null
+	bad "abandoned gated work: '$got' (native '$exp'), cleaned=$cleaned"; tail -3 "$tmp/ab.log"
+fi
+
 # No run meant for Wormhole went native unnoticed.
 if [ -s "$tmp/native-runs" ]; then
 	bad "runs that did not reach a server: $(wc -l <"$tmp/native-runs")"; head -3 "$tmp/native-runs"
