@@ -324,13 +324,16 @@ static void enc_waitlist(struct whc_call *k, cl_uint n, const cl_event *wl)
 	}
 }
 
-static cl_int check_waitlist(cl_uint n, const cl_event *wl)
+static cl_int check_waitlist(cl_command_queue q, cl_uint n, const cl_event *wl)
 {
 	if ((n && !wl) || (!n && wl) || n > WH_MAX_ARRAY)
 		return CL_INVALID_EVENT_WAIT_LIST;
 	for (cl_uint i = 0; i < n; i++)
 		if (!whc_hid(wl[i], WHCL_K_EVENT))
 			return CL_INVALID_EVENT_WAIT_LIST;
+	for (cl_uint i = 0; i < n; i++)
+		if (!whc_same_scope(wl[i], q))
+			return CL_INVALID_CONTEXT;
 	return CL_SUCCESS;
 }
 
@@ -504,7 +507,7 @@ void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, c
 		*errcode_ret = CL_INVALID_MEM_OBJECT;
 		return NULL;
 	}
-	if ((e = check_waitlist(nwait, wl)) != CL_SUCCESS) {
+	if ((e = check_waitlist(q, nwait, wl)) != CL_SUCCESS) {
 		*errcode_ret = e;
 		return NULL;
 	}
@@ -571,6 +574,7 @@ void *CL_API_CALL whc_hw_clEnqueueMapBuffer(cl_command_queue q, cl_mem buffer, c
 		*errcode_ret = CL_OUT_OF_HOST_MEMORY;
 		return NULL;
 	}
+	whc_set_scope(ev, q);
 	void *ob = NULL;
 	wh_enc_present(&k.e, want);
 	if (want)
@@ -648,7 +652,7 @@ void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue q, cl_mem image, cl_
 		*errcode_ret = CL_INVALID_VALUE;
 		return NULL;
 	}
-	if ((e = check_waitlist(nwait, wl)) != CL_SUCCESS) {
+	if ((e = check_waitlist(q, nwait, wl)) != CL_SUCCESS) {
 		*errcode_ret = e;
 		return NULL;
 	}
@@ -729,6 +733,7 @@ void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue q, cl_mem image, cl_
 		*errcode_ret = CL_OUT_OF_HOST_MEMORY;
 		return NULL;
 	}
+	whc_set_scope(ev, q);
 	if (t.split)
 		wh_enc_u8(&k.e, WHCL_MAP_NODATA | (deferred ? WHCL_MAP_NOWAIT : 0));
 	e = whc_sync(&k, WHCL_F_clEnqueueMapImage);
@@ -796,7 +801,7 @@ cl_int CL_API_CALL whc_hw_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem mem
 		return CL_INVALID_COMMAND_QUEUE;
 	if (!hm)
 		return CL_INVALID_MEM_OBJECT;
-	if ((e = check_waitlist(nwait, wl)) != CL_SUCCESS)
+	if ((e = check_waitlist(q, nwait, wl)) != CL_SUCCESS)
 		return e;
 	pthread_mutex_lock(&g_maps_lock);
 	struct map *m = NULL;
@@ -837,6 +842,7 @@ cl_int CL_API_CALL whc_hw_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem mem
 	wh_enc_present(&k.e, event != NULL);
 	if (event) {
 		ev = whc_new(WHCL_K_EVENT);
+		whc_set_scope(ev, q);
 		if (!ev) {
 			whc_abort(&k);
 			e = CL_OUT_OF_HOST_MEMORY;
@@ -902,7 +908,7 @@ static bool pipe_ok(cl_command_queue q, cl_mem buf, size_t offset, size_t cb, co
 {
 	const struct whc_obj *o = (const struct whc_obj *)buf;
 	if (cb < PIPE_MIN || !ptr || !whc_hid(q, WHCL_K_QUEUE) || !whc_hid(buf, WHCL_K_MEM) ||
-	    !o->size || offset > o->size || cb > o->size - offset || check_waitlist(nwait, wl))
+	    !o->size || offset > o->size || cb > o->size - offset || check_waitlist(q, nwait, wl))
 		return false;
 	return whc_has_bulk();
 }

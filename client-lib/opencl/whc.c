@@ -520,6 +520,25 @@ uint64_t whc_hid(const void *p, unsigned kind)
 	return o->id;
 }
 
+static uint64_t scope_of(const struct whc_obj *o)
+{
+	if (!o || o->magic != WHC_MAGIC)
+		return 0;
+	return o->kind == WHCL_K_CONTEXT ? o->id : o->scope;
+}
+
+void whc_set_scope(struct whc_obj *o, const void *parent)
+{
+	if (o)
+		o->scope = scope_of(parent);
+}
+
+bool whc_same_scope(const void *a, const void *b)
+{
+	uint64_t sa = scope_of(a), sb = scope_of(b);
+	return !sa || !sb || sa == sb;
+}
+
 struct whc_obj *whc_new(unsigned kind)
 {
 	/* Called with g_lock held: ids reach the server in increasing order. */

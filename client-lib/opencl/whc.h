@@ -49,6 +49,8 @@ struct whc_obj {
 	/* queues: the properties the application asked for */
 	cl_command_queue_properties qprops;
 	bool qprops_known;
+	/* the id of the context it belongs to (whc_set_scope), 0 if unknown */
+	uint64_t scope;
 	/* user events not yet set */
 	atomic_bool user_unset;
 	/* kernels: the last argument shapes the driver accepted (icd.c) */
@@ -110,6 +112,12 @@ uint64_t whc_hid(const void *o, unsigned kind);
 struct whc_obj *whc_new(unsigned kind);          /* under the call lock */
 void whc_drop(struct whc_obj *o);
 struct whc_obj *whc_from_id(uint64_t id, unsigned kind);
+/* Scopes (the spec's scope=): the context an object belongs to, recorded
+ * when the client creates it from its parent (a context, or a queue for
+ * the events of its commands).  whc_same_scope is false only when both
+ * are known and differ (objects the server made have none recorded). */
+void whc_set_scope(struct whc_obj *o, const void *parent);
+bool whc_same_scope(const void *a, const void *b);
 struct whc_obj *whc_lookup_ptr(const void *p);   /* NULL unless one of ours */
 void whc_ref(void *o);
 void whc_unref(void *o);

@@ -32,7 +32,7 @@ PARAM_ANN = {
     'size': 'value', 'count': 'value', 'if': 'value', 'info': 'value',
     'lengths': 'value', 'zlist': 'value', 'codec': 'value', 'callback': 'value',
     'stage': 'value', 'drain': 'value', 'xform': 'value', 'check': 'value',
-    'invalid': 'value', 'valid': 'value',
+    'invalid': 'value', 'valid': 'value', 'scope': 'value',
 }
 
 # Function attributes: 'flag', 'value' (needs (ARG)) or 'either'.
@@ -50,7 +50,7 @@ HANDWRITTEN = ('client', 'server', 'both', 'local')
 CLASS_ANN = {
     'scalar': {'xform', 'in'},
     'handle': {'opt', 'in', 'xform'},
-    'handle_array': {'in', 'opt', 'count', 'invalid'},
+    'handle_array': {'in', 'opt', 'count', 'invalid', 'scope'},
     'handle_new': {'out', 'opt', 'new'},
     'handle_out_array': {'out', 'opt', 'count', 'new', 'valid'},
     'scalar_array': {'in', 'opt', 'count'},
@@ -376,6 +376,17 @@ def check_func(spec, f):
                 raise SpecError(a.locs['count'], '%s: count=%s: not an integer parameter' % (f.name, q.name))
             if q.ptr == 0 and spec.scalars.get(q.base, 'x')[0] not in 'ui':
                 raise SpecError(a.locs['count'], '%s: count=%s: not an integer parameter (%s)' % (f.name, q.name, q.ctype))
+        if 'scope' in a:
+            # scope=PARAM:ERR: every element must belong where the handle
+            # PARAM belongs (the client runtime's whc_same_scope), else ERR
+            sv = a.get('scope')
+            sp, _, se = sv.partition(':')
+            q = seen.get(sp)
+            if not se or not IDENT.match(se):
+                raise SpecError(a.locs['scope'], '%s: %s: scope=%s: want scope=PARAM:ERROR' % (f.name, p.name, sv))
+            if q is None or q.cls != 'handle':
+                raise SpecError(a.locs['scope'], '%s: scope=%s: %s is not a handle parameter of the call'
+                                % (f.name, sv, sp))
         if 'drain' in a and 'stage' not in a:
             raise SpecError(a.locs['drain'], '%s: %s: drain= without stage=' % (f.name, p.name))
         if 'stage' in a and 'drain' not in a:

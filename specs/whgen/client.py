@@ -143,6 +143,18 @@ def emit_client_body(spec, f, c):
     c('struct whc_call k;')
     c('$ET _e;')
     new_ret = returns_handle(spec, f)
+    # Objects of the kinds a scope= list checks, and of the handles it is
+    # checked against, record the object they were made from (the call's
+    # first handle) when the client creates them.
+    scoped = set()
+    for g in spec.funcs:
+        for q in g.params:
+            if q.cls == 'handle_array' and q.has('scope'):
+                scoped.add(q.base)
+                sq = [x for x in g.params if x.name == q.get('scope').partition(':')[0]]
+                scoped.update(x.base for x in sq)
+    parents = [q.name for q in f.params if q.cls == 'handle']
+    parent = parents[0] if parents else None
     # Client-side handle checks (before taking the lock).
     for p in f.params:
         if p.cls == 'handle':
@@ -162,6 +174,11 @@ def emit_client_body(spec, f, c):
             c('for (size_t _i = 0; %s && _i < (size_t)(%s); _i++)' % (p.name, cnt))
             c('\tif (!whc_hid((const void *)%s[_i], %s)) %s' % (
                 p.name, kind_const(spec, p.base), err_return(spec, f, bad)))
+            if p.has('scope'):
+                sp, _, se = p.get('scope').partition(':')
+                c('for (size_t _i = 0; %s && _i < (size_t)(%s); _i++)' % (p.name, cnt))
+                c('\tif (!whc_same_scope((const void *)%s[_i], (const void *)%s)) %s' % (
+                    p.name, sp, err_return(spec, f, se)))
     for p in f.params:
         if p.cls in ('bytes', 'bytes_out') and p.has('limit'):
             pass
@@ -169,6 +186,8 @@ def emit_client_body(spec, f, c):
     if new_ret:
         c('struct whc_obj *_ret = whc_new(%s);' % kind_const(spec, f.ret))
         c('if (!_ret) { whc_abort(&k); %s }' % err_return(spec, f, '$NOMEM'))
+        if f.ret in scoped and parent:
+            c('whc_set_scope(_ret, (const void *)%s);' % parent)
         c('wh_enc_handle(&k.e, _ret->id);')
     outs = []
     for p in f.params:
@@ -242,6 +261,8 @@ def emit_client_body(spec, f, c):
             c('if (%s) {' % n)
             c('\tnw_%s = whc_new(%s);' % (n, kind_const(spec, p.base)))
             c('\tif (!nw_%s) { whc_abort(&k); %s }' % (n, err_return(spec, f, '$NOMEM')))
+            if p.base in scoped and parent:
+                c('\twhc_set_scope(nw_%s, (const void *)%s);' % (n, parent))
             c('\twh_enc_handle(&k.e, nw_%s->id);' % n)
             c('}')
         elif cls == 'callback':

@@ -8,7 +8,8 @@
  *  thread     one thread waits on a user event that another sets
  *  args       clSetKernelArg: bad index, bad size, a NULL buffer, __local
  *             above 256 KiB (answered at the call, posted or not)
- *  waitlist   a marker with an inconsistent wait list
+ *  waitlist   a marker with an inconsistent wait list; events of another
+ *             context in wait lists (CL_INVALID_CONTEXT at the call)
  *  hostflags  reads, writes and maps against CL_MEM_HOST_* flags
  *  useptr     CL_MEM_FLAGS of a USE_HOST_PTR buffer
  *  queue      queue properties without profiling; profiling info refused
@@ -113,7 +114,36 @@ int main(void)
 		cl_int w1 = clEnqueueMarkerWithWaitList(e.q, 1, NULL, &ev);
 		cl_event dummy = NULL;
 		cl_int w2 = clEnqueueMarkerWithWaitList(e.q, 0, &dummy, &ev);
-		printf("waitlist=%d,%d\n", w1, w2);
+		/* events of another context: CL_INVALID_CONTEXT at the call
+		 * (a user event; a marker's event; a map, written by hand in
+		 * the client), and nothing is left to fail later */
+		cl_context c2 = clCreateContext(NULL, 1, &e.dev, NULL, NULL, &r);
+		CHECKE(r, "second context");
+		cl_command_queue q2 = clCreateCommandQueue(c2, e.dev, 0, &r);
+		CHECKE(r, "second queue");
+		cl_event fu = clCreateUserEvent(c2, &r);
+		CHECKE(r, "foreign user event");
+		cl_event fm;
+		CHECK(clEnqueueMarkerWithWaitList(q2, 0, NULL, &fm));
+		cl_event ev3 = NULL;
+		cl_int w3 = clEnqueueMarkerWithWaitList(e.q, 1, &fu, &ev3);
+		cl_mem fb = clCreateBuffer(e.ctx, CL_MEM_READ_WRITE, 64, NULL, &r);
+		CHECKE(r, "buffer");
+		int h[16];
+		cl_int w4 = clEnqueueReadBuffer(e.q, fb, CL_TRUE, 0, sizeof(h), h, 1, &fm, NULL);
+		cl_int w5;
+		void *m = clEnqueueMapBuffer(e.q, fb, CL_TRUE, CL_MAP_READ, 0, 64, 1, &fm, NULL, &w5);
+		cl_int w6 = clEnqueueBarrierWithWaitList(e.q, 1, &fu, NULL);
+		cl_int w7 = clFinish(e.q);
+		printf("waitlist=%d,%d foreign=%d%s,%d,%d%s,%d finish=%d\n", w1, w2, w3, ev3 ? "+event" : "",
+		       w4, w5, m ? "+ptr" : "", w6, w7);
+		CHECK(clSetUserEventStatus(fu, CL_COMPLETE));
+		CHECK(clFinish(q2));
+		clReleaseEvent(fu);
+		clReleaseEvent(fm);
+		clReleaseMemObject(fb);
+		clReleaseCommandQueue(q2);
+		clReleaseContext(c2);
 	}
 	/* hostflags */
 	{

@@ -54,6 +54,7 @@ static dm_buf DMAPI whc_dmCreateBuf(dm_dev dev, dm_flags flags, dm_size size, co
 	if ((_e = whc_begin(&k)) != DM_OK) { if (err) *err = _e; return NULL; }
 	struct whc_obj *_ret = whc_new(WHDM_K_BUF);
 	if (!_ret) { whc_abort(&k); { if (err) *err = DM_ENOMEM; return NULL; } }
+	whc_set_scope(_ret, (const void *)dev);
 	wh_enc_handle(&k.e, _ret->id);
 	wh_enc_handle(&k.e, h_dev);
 	wh_enc_u64(&k.e, (uint64_t)(flags));
@@ -221,6 +222,8 @@ static dm_status DMAPI whc_dmWrite(dm_buf buf, dm_uint blocking, dm_size offset,
 	if (wait && (n_wait) > WH_MAX_ARRAY) return DM_EINVAL;
 	for (size_t _i = 0; wait && _i < (size_t)(n_wait); _i++)
 		if (!whc_hid((const void *)wait[_i], WHDM_K_EVENT)) return DM_EBADEVENT;
+	for (size_t _i = 0; wait && _i < (size_t)(n_wait); _i++)
+		if (!whc_same_scope((const void *)wait[_i], (const void *)buf)) return DM_EINVAL;
 	if ((_e = whc_begin(&k)) != DM_OK) return _e;
 	wh_enc_handle(&k.e, h_buf);
 	wh_enc_u32(&k.e, (uint32_t)(blocking));
@@ -240,6 +243,7 @@ static dm_status DMAPI whc_dmWrite(dm_buf buf, dm_uint blocking, dm_size offset,
 	if (ev) {
 		nw_ev = whc_new(WHDM_K_EVENT);
 		if (!nw_ev) { whc_abort(&k); return DM_ENOMEM; }
+		whc_set_scope(nw_ev, (const void *)buf);
 		wh_enc_handle(&k.e, nw_ev->id);
 	}
 	if (!(!(!blocking))) {
