@@ -20,7 +20,7 @@
 # usage: scripts/cts.sh CTS_SOURCE_DIR [--suites LIST] [--switcher shm|unix|tcp[,..]]
 #          [--build-dir DIR] [--wh-build DIR] [--out DIR] [--tests NAME,..]
 #          [--timeout SECONDS] [--cl-headers DIR] [--spirv-headers DIR] [--jobs N]
-#          [--no-native]
+#          [--no-native] [--all] [--icd FILE]
 #   CTS_SOURCE_DIR       a KhronosGroup/OpenCL-CTS checkout (without test_spir)
 #   --suites LIST        comma-separated suites (default: the twelve below)
 #   --switcher LIST      shm, unix and/or tcp (default shm)
@@ -31,6 +31,15 @@
 #   --cl-headers DIR     KhronosGroup/OpenCL-Headers (default CTS_SOURCE_DIR/../OpenCL-Headers)
 #   --spirv-headers DIR  KhronosGroup/SPIRV-Headers (default CTS_SOURCE_DIR/../SPIRV-Headers)
 #   --no-native          remoted runs only (regressions against OUT/native.tsv if present)
+#   --all                also run through Wormhole the tests that did not pass natively
+#                        (by default they are not: they cannot regress, and a shared
+#                        2-CPU host cannot afford their timeouts); listed as "not-run"
+#   --icd FILE           the native vendor: only this .icd file or vendor library
+#                        (default every .icd in /etc/OpenCL/vendors but Wormhole's),
+#                        e.g. libnvidia-opencl.so.1 on a GPU host
+# Without cmake + ninja (or with CTS_DIRECT=1) the suites are compiled directly
+# (not the compiler suite).  scripts/cts-pack.sh packs a checkout for an
+# offline machine.
 set -u
 
 die() { echo "cts.sh: $*" >&2; exit 2; }
@@ -50,6 +59,8 @@ ONLY=
 TIMEOUT=300
 JOBS=2
 NATIVE=1
+ALL=0
+ICD=
 CLH=$(cd "$SRC/.." && pwd)/OpenCL-Headers
 SPH=$(cd "$SRC/.." && pwd)/SPIRV-Headers
 while [ $# -gt 0 ]; do
@@ -65,6 +76,8 @@ while [ $# -gt 0 ]; do
 	--cl-headers) CLH=${2:?}; shift 2 ;;
 	--spirv-headers) SPH=${2:?}; shift 2 ;;
 	--no-native) NATIVE=0; shift ;;
+	--all) ALL=1; shift ;;
+	--icd) ICD=${2:?}; shift 2 ;;
 	*) die "unknown argument: $1" ;;
 	esac
 done
@@ -85,7 +98,11 @@ case $BUILD/ in "$ROOT"/*) die "--build-dir must be outside the repository ($ROO
 # ---- build the CTS suites ---------------------------------------------------
 [ -f "$CLH/CL/cl.h" ] || die "no OpenCL headers at $CLH (--cl-headers: a KhronosGroup/OpenCL-Headers checkout)"
 [ -f "$SPH/include/spirv/unified1/spirv.hpp" ] || die "no SPIR-V headers at $SPH (--spirv-headers)"
-LIBDIR=$(dirname "$(ldconfig -p | awk '/libOpenCL\.so\.1 .*x86-64/ {print $NF; exit}')")
+# ocl-icd's loader (a CUDA install may put its own Khronos loader first in
+# the ld cache; Wormhole's vendors directory is an ocl-icd setting)
+LIBDIR=/usr/lib/x86_64-linux-gnu
+[ -f "$LIBDIR/libOpenCL.so.1" ] ||
+	LIBDIR=$(dirname "$(ldconfig -p | awk '/libOpenCL\.so\.1 .*x86-64/ {print $NF; exit}')")
 [ -f "$LIBDIR/libOpenCL.so.1" ] || die "no system libOpenCL (ocl-icd-libopencl1)"
 exe_of() { # suite -> executable name (the CTS names multiple_device_context "multiples")
 	echo "test_$1"
@@ -98,26 +115,89 @@ for s in ${SUITES//,/ }; do
 	[ -d "$SRC/test_conformance/$(dir_of "$s")" ] || die "no suite $s in $SRC"
 	targets+=("$(exe_of "$s")")
 done
-if [ ! -f "$BUILD/build.ninja" ]; then
-	echo "configuring the CTS in $BUILD"
-	cmake -G Ninja -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
-		-DCL_INCLUDE_DIR="$CLH" -DCL_LIB_DIR="$LIBDIR" -DOPENCL_LIBRARIES=OpenCL \
-		-DSPIRV_INCLUDE_DIR="$SPH" -DGL_IS_SUPPORTED=OFF -DVULKAN_IS_SUPPORTED=OFF \
-		>"$OUT/cmake.log" 2>&1 || { tail -20 "$OUT/cmake.log"; die "cmake failed (log: $OUT/cmake.log)"; }
+# Without CMake + Ninja (the GPU host has a compiler but no CMake): each
+# suite's sources are the plain file names of its CMakeLists.txt
+# SOURCES list, compiled with the CTS's own definitions; the compiler suite
+# (SPIR-V assembly at build time) needs CMake.
+direct_build() { # suites...
+	local cxx=${CXX:-c++} cc=${CC:-cc} d=$BUILD/direct
+	local defs=(-DCL_ENABLE_BETA_EXTENSIONS -DCL_NO_EXTENSION_PROTOTYPES -DCL_TARGET_OPENCL_VERSION=300
+		-DCL_USE_DEPRECATED_OPENCL_1_0_APIS=1 -DCL_USE_DEPRECATED_OPENCL_1_1_APIS=1
+		-DCL_USE_DEPRECATED_OPENCL_1_2_APIS=1 -DCL_USE_DEPRECATED_OPENCL_2_0_APIS=1
+		-DCL_USE_DEPRECATED_OPENCL_2_1_APIS=1 -DCL_USE_DEPRECATED_OPENCL_2_2_APIS=1 -DNDEBUG -O2
+		-msse -msse2 -mfpmath=sse -frounding-math -w
+		-I"$SRC/test_common/harness" -I"$SRC/test_common" -isystem "$CLH" -isystem "$SPH/include")
+	srcs_of() { # CMakeLists.txt -> the plain .c/.cpp names of its first SOURCES list
+		sed -n '/_SOURCES/,/)/p' "$1" | tr ' \t()' '\n\n\n\n' | grep -E '^[A-Za-z0-9_./-]+\.(c|cpp)$'
+	}
+	export cxx cc
+	local jobs=() s dir f
+	for f in $(srcs_of "$SRC/test_common/CMakeLists.txt"); do
+		jobs+=("$SRC/test_common/$f" "$d/harness/${f//\//_}.o")
+	done
+	for s in "$@"; do
+		dir=$(dir_of "$s")
+		[ "$dir" = compiler ] && die "the compiler suite needs CMake (SPIR-V assembly at build time)"
+		if [ -f "$SRC/test_conformance/$dir/generate_spirv_capability_deps.py" ]; then
+			mkdir -p "$d/$dir"
+			[ -f "$d/$dir/spirv_capability_deps.def" ] ||
+				python3 "$SRC/test_conformance/$dir/generate_spirv_capability_deps.py" \
+					--grammar "$SPH/include/spirv/unified1/spirv.core.grammar.json" \
+					--output "$d/$dir/spirv_capability_deps.def" || die "cannot generate $dir's SPIR-V table"
+		fi
+		for f in $(srcs_of "$SRC/test_conformance/$dir/CMakeLists.txt"); do
+			jobs+=("$SRC/test_conformance/$dir/$f" "$d/$dir/${f//\//_}.o")
+		done
+	done
+	# every object in parallel (pairs: source object), then one link per suite
+	printf '%s\0' "${jobs[@]}" | DEFS="${defs[*]}" xargs -0 -n 2 -P "$JOBS" bash -c \
+		'o=$1; s=$0; [ "$o" -nt "$s" ] && exit 0; mkdir -p "$(dirname "$o")";
+		 case $s in *.cpp) $cxx -std=gnu++17 $DEFS -I"$(dirname "$o")" -c "$s" -o "$o" ;;
+		 *) $cc $DEFS -c "$s" -o "$o" ;; esac' || return 1
+	for s in "$@"; do
+		dir=$(dir_of "$s")
+		mkdir -p "$BUILD/test_conformance/$dir"
+		"$cxx" -o "$BUILD/test_conformance/$dir/$(exe_of "$s")" "$d/$dir"/*.o "$d"/harness/*.o \
+			"$LIBDIR/libOpenCL.so.1" -lpthread -ldl || return 1
+	done
+}
+if command -v cmake >/dev/null && command -v ninja >/dev/null && [ "${CTS_DIRECT:-0}" != 1 ]; then
+	if [ ! -f "$BUILD/build.ninja" ]; then
+		echo "configuring the CTS in $BUILD"
+		cmake -G Ninja -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+			-DCL_INCLUDE_DIR="$CLH" -DCL_LIB_DIR="$LIBDIR" -DOPENCL_LIBRARIES=OpenCL \
+			-DSPIRV_INCLUDE_DIR="$SPH" -DGL_IS_SUPPORTED=OFF -DVULKAN_IS_SUPPORTED=OFF \
+			>"$OUT/cmake.log" 2>&1 || { tail -20 "$OUT/cmake.log"; die "cmake failed (log: $OUT/cmake.log)"; }
+	fi
+	echo "building ${targets[*]}"
+	ninja -C "$BUILD" -j "$JOBS" "${targets[@]}" >"$OUT/build.log" 2>&1 ||
+		{ tail -20 "$OUT/build.log"; die "CTS build failed (log: $OUT/build.log)"; }
+else
+	echo "building ${targets[*]} without CMake (in $BUILD/direct)"
+	direct_build ${SUITES//,/ } >"$OUT/build.log" 2>&1 ||
+		{ tail -20 "$OUT/build.log"; die "CTS build failed (log: $OUT/build.log)"; }
 fi
-echo "building ${targets[*]}"
-ninja -C "$BUILD" -j "$JOBS" "${targets[@]}" >"$OUT/build.log" 2>&1 ||
-	{ tail -20 "$OUT/build.log"; die "CTS build failed (log: $OUT/build.log)"; }
 exe_path() { find "$BUILD/test_conformance" -type f -name "$(exe_of "$1")" -perm -u+x | head -1; }
 
 # ---- environments -------------------------------------------------------------
 export LD_LIBRARY_PATH=$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 NATV=$OUT/native-vendors
 mkdir -p "$NATV"
-for f in /etc/OpenCL/vendors/*.icd; do
-	[ -e "$f" ] || continue
-	grep -q -i wormhole "$f" || cp "$f" "$NATV/"
-done
+if [ -n "$ICD" ]; then
+	if [ -f "$ICD" ]; then cp "$ICD" "$NATV/"
+	elif [ -f "/etc/OpenCL/vendors/$ICD" ]; then cp "/etc/OpenCL/vendors/$ICD" "$NATV/"
+	else
+		case $ICD in
+		*.so | *.so.*) echo "$ICD" >"$NATV/native.icd" ;;   # a vendor library by name
+		*) die "no such ICD file: $ICD" ;;
+		esac
+	fi
+else
+	for f in /etc/OpenCL/vendors/*.icd; do
+		[ -e "$f" ] || continue
+		grep -q -i wormhole "$f" || cp "$f" "$NATV/"
+	done
+fi
 ls "$NATV"/*.icd >/dev/null 2>&1 || die "no native OpenCL vendor in /etc/OpenCL/vendors"
 unset OCL_ICD_FILENAMES
 token=wh-cts-$$-$RANDOM$RANDOM
@@ -208,6 +288,9 @@ for m in "${modes[@]}"; do
 			if [ -n "$ONLY" ] && ! grep -qx -- "$t" <<<"${ONLY//,/$'\n'}"; then continue; fi
 			if [ "$m" = native ]; then
 				r=$(run_one native "$exe" "$t")
+			elif [ $ALL -eq 0 ] && [ -f "$OUT/native.tsv" ] &&
+				! grep -qP "^\Q$suite\E\t\Q$t\E\tpass$" "$OUT/native.tsv"; then
+				r=not-run
 			else
 				kill -0 "$srv_pid" 2>/dev/null || { echo "wormholed died: restarting" >&2; start_server "$m"; }
 				before=$(connections)
