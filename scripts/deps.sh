@@ -2,7 +2,7 @@
 # Installs the Debian packages Wormhole needs, by group, so that `make demo`
 # fetches only what the demo needs and `make test` what the tests need.
 #
-#   scripts/deps.sh [GROUP...]     groups: demo test bench vm kvm, or all (default)
+#   scripts/deps.sh [GROUP...]     groups: demo test bench vm kvm cluster cts, or all (default)
 #
 # Each group is scripts/deps.d/GROUP.txt; every group but demo implies demo.
 # Idempotent: packages already present are skipped, and apt is not touched at
