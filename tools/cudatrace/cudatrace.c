@@ -327,6 +327,17 @@ static const void *wrap_table(const ct_uuid *id, const void *orig, struct table_
 	uintptr_t base = (uintptr_t)orig;
 	unsigned n;
 	int inside = base >= real_lo && base + 8 <= real_hi;
+	/* The runtime's integrity check hashes the addresses of these two tables and of the
+	 * check function (client-lib/cudaext/README.md): a copy makes every runtime fail with
+	 * "integrity checks failed", so they are handed out as they are (their calls not counted). */
+	static const unsigned char hashed[2][16] = {
+		{0x6b, 0xd5, 0xfb, 0x6c, 0x5b, 0xf4, 0xe7, 0x4a, 0x89, 0x87, 0xd9, 0x39, 0x12, 0xfd, 0x9d, 0xf9},
+		{0xd4, 0x08, 0x20, 0x55, 0xbd, 0xe6, 0x70, 0x4b, 0x8d, 0x34, 0xba, 0x12, 0x3c, 0x66, 0xe1, 0xf2},
+	};
+	if (!memcmp(id, hashed[0], 16) || !memcmp(id, hashed[1], 16)) {
+		snprintf(t->layout, sizeof t->layout, "unwrapped");
+		return orig;
+	}
 	if (w[0] >= 8 && w[0] <= 8 * MAX_TABLE_SLOTS && w[0] % 8 == 0) {
 		n = (unsigned)(w[0] / 8);
 		snprintf(t->layout, sizeof t->layout, "size=%u", (unsigned)w[0]);
