@@ -645,6 +645,16 @@ API CUresult cuStreamWaitEvent(CUstream s, CUevent e, unsigned f)
 	return CUDA_SUCCESS;
 }
 
+API CUresult cuStreamIsCapturing(CUstream s, CUstreamCaptureStatus *st)
+{
+	(void)s;
+	TR();
+	if (!st)
+		return CUDA_ERROR_INVALID_VALUE;
+	*st = CU_STREAM_CAPTURE_STATUS_NONE;
+	return CUDA_SUCCESS;
+}
+
 API CUresult cuEventCreate(CUevent *e, unsigned f)
 {
 	(void)f;
