@@ -4,7 +4,7 @@
 BUILD ?= build
 MESON_OPTS ?=
 
-.PHONY: all deps deps-demo deps-test deps-bench build test test-gpu demo bench module clean
+.PHONY: all deps deps-demo deps-test deps-bench build test test-gpu test-torch demo bench module clean
 
 all: build
 
@@ -35,6 +35,12 @@ test: deps-test
 test-gpu: deps-demo build
 	tests/cuda/run-gpu-tests.sh $(BUILD)
 	tests/cuda/run-gpu-xtenant.sh $(BUILD)
+
+# PyTorch on the driver-level client (tests/cudaext/run-torch.sh): not part of `make test`; needs
+# a python with the CUDA 13 torch wheel, e.g. make test-torch TORCH_PYTHON=/opt/venv/bin/python
+TORCH_PYTHON ?= python3
+test-torch: build
+	WH_TORCH_PYTHON=$(TORCH_PYTHON) meson test -C $(BUILD) cudaext-torch --print-errorlogs
 
 demo: deps-demo build
 	scripts/demo.sh $(BUILD)

@@ -16,7 +16,8 @@
  * client must.  Never installed.
  *
  * Test hooks: LOCALDRV_QUOTA (bytes, default 1 GiB) is the tenant's quota that
- * whcd_client_mem_info and cuDeviceTotalMem report; LOCALDRV_TRACE=1 prints every call.
+ * whcd_client_mem_info and cuDeviceTotalMem report; LOCALDRV_EAGER=1 reports eager module
+ * loading; LOCALDRV_TRACE=1 prints every call.
  */
 #define _GNU_SOURCE
 #include <cuda.h>
@@ -706,13 +707,15 @@ static int image_ok(const void *img)
 	return m == FATBINC_MAGIC || m == FATBIN_MAGIC || m == 0x464c457fu /* ELF */;
 }
 
-/* Lazy, as NVIDIA's driver defaults to: the runtime then loads libraries, not modules. */
+/* Lazy, as NVIDIA's driver defaults to (the runtime then loads libraries); eager with
+ * LOCALDRV_EAGER=1 (the runtime then loads modules through CUDART_INTERFACE). */
 API CUresult cuModuleGetLoadingMode(CUmoduleLoadingMode *mode)
 {
 	TR();
 	if (!mode)
 		return CUDA_ERROR_INVALID_VALUE;
-	*mode = CU_MODULE_LAZY_LOADING;
+	const char *e = getenv("LOCALDRV_EAGER");
+	*mode = e && *e == '1' ? CU_MODULE_EAGER_LOADING : CU_MODULE_LAZY_LOADING;
 	return CUDA_SUCCESS;
 }
 
