@@ -245,6 +245,10 @@ static void copy_rows(void *dst, const void *src, size_t rowbytes, size_t rows, 
 			       rowbytes);
 }
 
+static cl_int read_image_deferred(cl_command_queue q, cl_mem img, const size_t *origin,
+				  const size_t *region, size_t rp, size_t sp, void *ptr, cl_uint nw,
+				  const cl_event *wl, cl_event *event, bool *done);
+
 cl_int CL_API_CALL whc_wrap_clEnqueueReadImage(cl_command_queue q, cl_mem img, cl_bool blk,
 					       const size_t *origin, const size_t *region, size_t rp,
 					       size_t sp, void *ptr, cl_uint nw, const cl_event *wl,
@@ -253,6 +257,12 @@ cl_int CL_API_CALL whc_wrap_clEnqueueReadImage(cl_command_queue q, cl_mem img, c
 	cl_int e = whc_host_access(q, img, false);
 	if (e != CL_SUCCESS)
 		return e;
+	if (!blk) {
+		bool done;
+		e = read_image_deferred(q, img, origin, region, rp, sp, ptr, nw, wl, ev, &done);
+		if (done)
+			return e;
+	}
 	return whc_read_image(q, img, blk, origin, region, rp, sp, ptr, nw, wl, ev);
 }
 
@@ -468,6 +478,10 @@ struct pending_read {
 	cl_command_queue q;      /* ours, to read tmp without waiting for the app's queue */
 	void *ptr;
 	size_t cb;
+	/* an image read: tmp holds the region's rows tightly, which go to ptr
+	 * at the application's steps */
+	bool image;
+	size_t rowbytes, rows, slices, rstep, sstep;
 	struct pending_read *next;
 };
 
@@ -475,43 +489,46 @@ static pthread_mutex_t g_pr_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pending_read *g_pr;
 static atomic_int g_npr;
 
-cl_int whc_read_deferred(cl_command_queue q, cl_mem buf, size_t offset, size_t cb, void *ptr,
-			 cl_uint nw, const cl_event *wl, cl_event *event, bool *done)
+/* A pending read with its temporary buffer and queue, or NULL (the plain
+ * path then reports whatever is wrong). */
+static struct pending_read *pending_new(cl_command_queue q, size_t cb)
 {
-	*done = false;
-	if (!whc_user_events_unset() || !ptr || !cb || !whc_hid(q, WHCL_K_QUEUE) ||
-	    !whc_hid(buf, WHCL_K_MEM))
-		return CL_SUCCESS;
 	cl_context ctx = NULL;
 	cl_device_id dev = NULL;
 	if (whc_dispatch.clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT, sizeof(ctx), &ctx, NULL) != CL_SUCCESS ||
 	    whc_dispatch.clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof(dev), &dev, NULL) != CL_SUCCESS)
-		return CL_SUCCESS;   /* the plain path reports it */
+		return NULL;
 	struct pending_read *p = calloc(1, sizeof(*p));
 	if (!p)
-		return CL_SUCCESS;
+		return NULL;
 	cl_int e;
 	p->tmp = whc_dispatch.clCreateBuffer(ctx, CL_MEM_READ_WRITE, cb, NULL, &e);
 	if (e != CL_SUCCESS) {
 		free(p);
-		return CL_SUCCESS;
+		return NULL;
 	}
 	p->q = whc_dispatch.clCreateCommandQueue(ctx, dev, 0, &e);
 	if (e != CL_SUCCESS) {
 		whc_dispatch.clReleaseMemObject(p->tmp);
 		free(p);
-		return CL_SUCCESS;
+		return NULL;
 	}
-	e = whc_dispatch.clEnqueueCopyBuffer(q, buf, p->tmp, offset, 0, cb, nw, wl, &p->ev);
-	if (e != CL_SUCCESS) {
-		whc_dispatch.clReleaseCommandQueue(p->q);
-		whc_dispatch.clReleaseMemObject(p->tmp);
-		free(p);
-		*done = true;
-		return e;
-	}
-	p->ptr = ptr;
 	p->cb = cb;
+	return p;
+}
+
+static void pending_drop(struct pending_read *p)
+{
+	whc_dispatch.clReleaseCommandQueue(p->q);
+	whc_dispatch.clReleaseMemObject(p->tmp);
+	free(p);
+}
+
+/* The copy was enqueued (its event in p->ev): hand the event out and wait
+ * for the client to see it complete. */
+static void pending_start(struct pending_read *p, void *ptr, cl_event *event)
+{
+	p->ptr = ptr;
 	if (event) {
 		whc_dispatch.clRetainEvent(p->ev);
 		*event = p->ev;
@@ -522,8 +539,87 @@ cl_int whc_read_deferred(cl_command_queue q, cl_mem buf, size_t offset, size_t c
 	atomic_fetch_add(&g_npr, 1);
 	pthread_mutex_unlock(&g_pr_lock);
 	whc_flush();
+}
+
+cl_int whc_read_deferred(cl_command_queue q, cl_mem buf, size_t offset, size_t cb, void *ptr,
+			 cl_uint nw, const cl_event *wl, cl_event *event, bool *done)
+{
+	*done = false;
+	if (!whc_user_events_unset() || !ptr || !cb || !whc_hid(q, WHCL_K_QUEUE) ||
+	    !whc_hid(buf, WHCL_K_MEM))
+		return CL_SUCCESS;
+	struct pending_read *p = pending_new(q, cb);
+	if (!p)
+		return CL_SUCCESS;   /* the plain path reports it */
+	cl_int e = whc_dispatch.clEnqueueCopyBuffer(q, buf, p->tmp, offset, 0, cb, nw, wl, &p->ev);
 	*done = true;
+	if (e != CL_SUCCESS) {
+		pending_drop(p);
+		return e;
+	}
+	pending_start(p, ptr, event);
 	return CL_SUCCESS;
+}
+
+/* The same for a non-blocking image read: a posted copy of the region into
+ * a temporary buffer (clEnqueueCopyImageToBuffer, gated by the read's wait
+ * list), then its rows into the application's memory at its pitches. */
+static cl_int read_image_deferred(cl_command_queue q, cl_mem img, const size_t *origin,
+				  const size_t *region, size_t rp, size_t sp, void *ptr, cl_uint nw,
+				  const cl_event *wl, cl_event *event, bool *done)
+{
+	*done = false;
+	size_t rs, ss;
+	uint64_t span;
+	if (!whc_user_events_unset() || !ptr || !origin || !whc_hid(q, WHCL_K_QUEUE) ||
+	    !whc_hid(img, WHCL_K_MEM) || !whc_image_steps(img, region, rp, sp, &rs, &ss, &span))
+		return CL_SUCCESS;
+	size_t rowbytes = region[0] * whc_image_elsize(img);
+	uint64_t cb = wh_cl_mul(wh_cl_mul(rowbytes, region[1]), region[2]);
+	if (cb == WH_CL_OVF || !cb)
+		return CL_SUCCESS;
+	struct pending_read *p = pending_new(q, cb);
+	if (!p)
+		return CL_SUCCESS;
+	cl_int e = whc_dispatch.clEnqueueCopyImageToBuffer(q, img, p->tmp, origin, region, 0, nw, wl,
+							   &p->ev);
+	*done = true;
+	if (e != CL_SUCCESS) {
+		pending_drop(p);
+		return e;
+	}
+	p->image = true;
+	p->rowbytes = rowbytes;
+	p->rows = region[1];
+	p->slices = region[2];
+	p->rstep = rs;
+	p->sstep = ss;
+	pending_start(p, ptr, event);
+	return CL_SUCCESS;
+}
+
+/* The bytes of a finished deferred read into the application's memory. */
+static void pending_copy_out(struct pending_read *p)
+{
+	if (!p->image) {
+		whc_dispatch.clEnqueueReadBuffer(p->q, p->tmp, CL_TRUE, 0, p->cb, p->ptr, 0, NULL, NULL);
+		return;
+	}
+	/* rows of the region, one slice at a time: each in one piece when the
+	 * application's rows are contiguous, else row by row */
+	size_t slice = p->rowbytes * p->rows;
+	for (size_t z = 0; z < p->slices; z++) {
+		char *dst = (char *)p->ptr + z * p->sstep;
+		if (p->rstep == p->rowbytes) {
+			whc_dispatch.clEnqueueReadBuffer(p->q, p->tmp, CL_TRUE, z * slice, slice, dst, 0,
+							 NULL, NULL);
+			continue;
+		}
+		size_t o[3] = { z * slice, 0, 0 }, ho[3] = { 0, 0, 0 };
+		size_t rg[3] = { p->rowbytes, p->rows, 1 };
+		whc_dispatch.clEnqueueReadBufferRect(p->q, p->tmp, CL_TRUE, o, ho, rg, p->rowbytes, 0,
+						     p->rstep, 0, dst, 0, NULL, NULL);
+	}
 }
 
 /* Copies out every deferred read whose copy has finished. */
@@ -555,10 +651,8 @@ static void drain_reads(void)
 		struct pending_read *p = ready;
 		ready = p->next;
 		if (p->cb)
-			whc_dispatch.clEnqueueReadBuffer(p->q, p->tmp, CL_TRUE, 0, p->cb, p->ptr, 0, NULL, NULL);
-		whc_dispatch.clReleaseCommandQueue(p->q);
-		whc_dispatch.clReleaseMemObject(p->tmp);
+			pending_copy_out(p);
 		whc_dispatch.clReleaseEvent(p->ev);
-		free(p);
+		pending_drop(p);
 	}
 }

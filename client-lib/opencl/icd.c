@@ -999,23 +999,17 @@ cl_int CL_API_CALL whc_wrap_clEnqueueWriteBuffer(cl_command_queue q, cl_mem buf,
 
 static void set_mem(void *ret, cl_mem_flags flags, size_t size, void *host_ptr, size_t elsize);
 
-/* A buffer created from more host bytes than a message may carry: created
- * empty, then filled by chunked writes through a queue of its own (on the
- * context's first device), released before we return. */
-cl_mem CL_API_CALL whc_wrap_clCreateBuffer(cl_context ctx, cl_mem_flags flags, size_t size,
-					   void *host_ptr, cl_int *errcode_ret)
+/* Objects created from more host bytes than a message may carry (buffers,
+ * images; with or without properties): created without them, then filled
+ * by chunked writes through a queue of their own (on the context's first
+ * device), released before the creation returns.  What the creation hook
+ * would have remembered (the flags and host pointer as given) is kept. */
+static cl_command_queue ctx_queue(cl_context ctx, cl_int *err)
 {
-	cl_int dummy;
-	if (!errcode_ret)
-		errcode_ret = &dummy;
-	const cl_mem_flags hp = CL_MEM_COPY_HOST_PTR | CL_MEM_USE_HOST_PTR;
-	if (size <= MAP_INLINE || !host_ptr || !(flags & hp) ||
-	    ((flags & CL_MEM_USE_HOST_PTR) && (flags & (CL_MEM_COPY_HOST_PTR | CL_MEM_ALLOC_HOST_PTR))))
-		return whc_gen_clCreateBuffer(ctx, flags, size, host_ptr, errcode_ret);
 	cl_device_id dev = NULL;
 	cl_int r = whc_dispatch.clGetContextInfo(ctx, CL_CONTEXT_DEVICES, sizeof(dev), &dev, NULL);
 	if (r != CL_SUCCESS && r != CL_INVALID_VALUE) { /* INVALID_VALUE: more than one device */
-		*errcode_ret = r;
+		*err = r;
 		return NULL;
 	}
 	if (!dev) {
@@ -1023,21 +1017,46 @@ cl_mem CL_API_CALL whc_wrap_clCreateBuffer(cl_context ctx, cl_mem_flags flags, s
 		size_t n = 0;
 		r = whc_dispatch.clGetContextInfo(ctx, CL_CONTEXT_DEVICES, sizeof(devs), devs, &n);
 		if (r != CL_SUCCESS || n < sizeof(cl_device_id)) {
-			*errcode_ret = r != CL_SUCCESS ? r : CL_INVALID_CONTEXT;
+			*err = r != CL_SUCCESS ? r : CL_INVALID_CONTEXT;
 			return NULL;
 		}
 		dev = devs[0];
 	}
-	cl_mem m = whc_gen_clCreateBuffer(ctx, flags & ~hp, size, NULL, &r);
-	if (!m) {
-		*errcode_ret = r;
-		return NULL;
-	}
-	/* what the hook would have remembered with the host pointer */
-	set_mem(m, flags, size, host_ptr, 0);
-	cl_command_queue q = whc_dispatch.clCreateCommandQueue(ctx, dev, 0, &r);
+	return whc_dispatch.clCreateCommandQueue(ctx, dev, 0, err);
+}
+
+static const cl_mem_flags HOST_PTR_FLAGS = CL_MEM_COPY_HOST_PTR | CL_MEM_USE_HOST_PTR;
+
+/* The creation carries more host bytes than fit in one message. */
+static bool big_host(cl_mem_flags flags, uint64_t size, const void *host_ptr)
+{
+	return size > MAP_INLINE && size != WH_CL_OVF && host_ptr && (flags & HOST_PTR_FLAGS) &&
+	       !((flags & CL_MEM_USE_HOST_PTR) && (flags & (CL_MEM_COPY_HOST_PTR | CL_MEM_ALLOC_HOST_PTR)));
+}
+
+/* m was created without its host bytes: write them, or release it. */
+static cl_mem fill_new(cl_context ctx, cl_mem m, const cl_image_desc *d, const void *host_ptr,
+		       cl_int *errcode_ret)
+{
+	cl_int r;
+	cl_command_queue q = ctx_queue(ctx, &r);
 	if (q) {
-		r = whc_wrap_clEnqueueWriteBuffer(q, m, CL_TRUE, 0, size, host_ptr, 0, NULL, NULL);
+		if (d) {
+			size_t o[3] = { 0, 0, 0 }, rg[3] = { d->image_width, 1, 1 };
+			switch (d->image_type) {
+			case CL_MEM_OBJECT_IMAGE1D_ARRAY: rg[1] = d->image_array_size; break;
+			case CL_MEM_OBJECT_IMAGE2D: rg[1] = d->image_height; break;
+			case CL_MEM_OBJECT_IMAGE2D_ARRAY:
+				rg[1] = d->image_height, rg[2] = d->image_array_size; break;
+			case CL_MEM_OBJECT_IMAGE3D: rg[1] = d->image_height, rg[2] = d->image_depth; break;
+			default: break;
+			}
+			r = whc_image_pieces(q, m, true, o, rg, d->image_row_pitch, d->image_slice_pitch,
+					     (void *)host_ptr, 0, NULL, NULL);
+		} else {
+			r = whc_wrap_clEnqueueWriteBuffer(q, m, CL_TRUE, 0, ((struct whc_obj *)m)->size,
+							  host_ptr, 0, NULL, NULL);
+		}
 		whc_dispatch.clReleaseCommandQueue(q);
 	}
 	if (r != CL_SUCCESS) {
@@ -1047,6 +1066,126 @@ cl_mem CL_API_CALL whc_wrap_clCreateBuffer(cl_context ctx, cl_mem_flags flags, s
 	}
 	*errcode_ret = CL_SUCCESS;
 	return m;
+}
+
+cl_mem CL_API_CALL whc_wrap_clCreateBuffer(cl_context ctx, cl_mem_flags flags, size_t size,
+					   void *host_ptr, cl_int *errcode_ret)
+{
+	cl_int dummy, r;
+	if (!errcode_ret)
+		errcode_ret = &dummy;
+	if (!big_host(flags, size, host_ptr))
+		return whc_gen_clCreateBuffer(ctx, flags, size, host_ptr, errcode_ret);
+	cl_mem m = whc_gen_clCreateBuffer(ctx, flags & ~HOST_PTR_FLAGS, size, NULL, &r);
+	if (!m) {
+		*errcode_ret = r;
+		return NULL;
+	}
+	set_mem(m, flags, size, host_ptr, 0);
+	return fill_new(ctx, m, NULL, host_ptr, errcode_ret);
+}
+
+cl_mem CL_API_CALL whc_wrap_clCreateBufferWithProperties(cl_context ctx, const cl_mem_properties *props,
+							 cl_mem_flags flags, size_t size,
+							 void *host_ptr, cl_int *errcode_ret)
+{
+	cl_int dummy, r;
+	if (!errcode_ret)
+		errcode_ret = &dummy;
+	if (!big_host(flags, size, host_ptr))
+		return whc_gen_clCreateBufferWithProperties(ctx, props, flags, size, host_ptr, errcode_ret);
+	cl_mem m = whc_gen_clCreateBufferWithProperties(ctx, props, flags & ~HOST_PTR_FLAGS, size, NULL, &r);
+	if (!m) {
+		*errcode_ret = r;
+		return NULL;
+	}
+	set_mem(m, flags, size, host_ptr, 0);
+	return fill_new(ctx, m, NULL, host_ptr, errcode_ret);
+}
+
+static void set_image(void *ret, const cl_image_format *f, cl_mem_object_type t, size_t w,
+		      size_t h, size_t rp, size_t sp);
+
+/* An image over the limit: created without host bytes (and so without
+ * host pitches), then written with the pitches given. */
+static cl_mem big_image(cl_context ctx, const cl_mem_properties *props, bool with_props,
+			cl_mem_flags flags, const cl_image_format *f, const cl_image_desc *d,
+			void *host_ptr, cl_int *errcode_ret)
+{
+	cl_int r;
+	cl_image_desc bare = *d;
+	bare.image_row_pitch = 0;
+	bare.image_slice_pitch = 0;
+	cl_mem m = with_props ?
+		whc_gen_clCreateImageWithProperties(ctx, props, flags & ~HOST_PTR_FLAGS, f, &bare, NULL, &r) :
+		whc_gen_clCreateImage(ctx, flags & ~HOST_PTR_FLAGS, f, &bare, NULL, &r);
+	if (!m) {
+		*errcode_ret = r;
+		return NULL;
+	}
+	set_mem(m, flags, wh_cl_image_desc_bytes(f, d), host_ptr, wh_cl_format_bytes(f));
+	set_image(m, f, d->image_type, d->image_width, d->image_height, d->image_row_pitch,
+		  d->image_slice_pitch);
+	return fill_new(ctx, m, d, host_ptr, errcode_ret);
+}
+
+static bool big_image_ok(cl_mem_flags flags, const cl_image_format *f, const cl_image_desc *d,
+			 const void *host_ptr)
+{
+	return f && d && !d->buffer && wh_cl_format_bytes(f) &&
+	       big_host(flags, wh_cl_image_desc_bytes(f, d), host_ptr);
+}
+
+cl_mem CL_API_CALL whc_wrap_clCreateImage(cl_context ctx, cl_mem_flags flags, const cl_image_format *f,
+					  const cl_image_desc *d, void *host_ptr, cl_int *errcode_ret)
+{
+	cl_int dummy;
+	if (!errcode_ret)
+		errcode_ret = &dummy;
+	if (!big_image_ok(flags, f, d, host_ptr))
+		return whc_gen_clCreateImage(ctx, flags, f, d, host_ptr, errcode_ret);
+	return big_image(ctx, NULL, false, flags, f, d, host_ptr, errcode_ret);
+}
+
+cl_mem CL_API_CALL whc_wrap_clCreateImageWithProperties(cl_context ctx, const cl_mem_properties *props,
+							cl_mem_flags flags, const cl_image_format *f,
+							const cl_image_desc *d, void *host_ptr,
+							cl_int *errcode_ret)
+{
+	cl_int dummy;
+	if (!errcode_ret)
+		errcode_ret = &dummy;
+	if (!big_image_ok(flags, f, d, host_ptr))
+		return whc_gen_clCreateImageWithProperties(ctx, props, flags, f, d, host_ptr, errcode_ret);
+	return big_image(ctx, props, true, flags, f, d, host_ptr, errcode_ret);
+}
+
+cl_mem CL_API_CALL whc_wrap_clCreateImage2D(cl_context ctx, cl_mem_flags flags, const cl_image_format *f,
+					    size_t w, size_t h, size_t rp, void *host_ptr,
+					    cl_int *errcode_ret)
+{
+	cl_int dummy;
+	if (!errcode_ret)
+		errcode_ret = &dummy;
+	cl_image_desc d = { .image_type = CL_MEM_OBJECT_IMAGE2D, .image_width = w, .image_height = h,
+			    .image_row_pitch = rp };
+	if (!big_image_ok(flags, f, &d, host_ptr))
+		return whc_gen_clCreateImage2D(ctx, flags, f, w, h, rp, host_ptr, errcode_ret);
+	return big_image(ctx, NULL, false, flags, f, &d, host_ptr, errcode_ret);
+}
+
+cl_mem CL_API_CALL whc_wrap_clCreateImage3D(cl_context ctx, cl_mem_flags flags, const cl_image_format *f,
+					    size_t w, size_t h, size_t depth, size_t rp, size_t sp,
+					    void *host_ptr, cl_int *errcode_ret)
+{
+	cl_int dummy;
+	if (!errcode_ret)
+		errcode_ret = &dummy;
+	cl_image_desc d = { .image_type = CL_MEM_OBJECT_IMAGE3D, .image_width = w, .image_height = h,
+			    .image_depth = depth, .image_row_pitch = rp, .image_slice_pitch = sp };
+	if (!big_image_ok(flags, f, &d, host_ptr))
+		return whc_gen_clCreateImage3D(ctx, flags, f, w, h, depth, rp, sp, host_ptr, errcode_ret);
+	return big_image(ctx, NULL, false, flags, f, &d, host_ptr, errcode_ret);
 }
 
 cl_int CL_API_CALL whc_wrap_clFlush(cl_command_queue q)
@@ -1073,6 +1212,8 @@ cl_int CL_API_CALL whc_wrap_clGetMemObjectInfo(cl_mem mem, cl_mem_info name, siz
 		if (mo->flags & CL_MEM_USE_HOST_PTR)
 			f = (f & ~(cl_mem_flags)CL_MEM_COPY_HOST_PTR) | CL_MEM_USE_HOST_PTR;
 		f |= mo->flags & host;
+		if (!mo->sub)   /* created without its bytes, then written (over the limit) */
+			f |= mo->flags & CL_MEM_COPY_HOST_PTR;
 		memcpy(value, &f, sizeof(f));
 	}
 	/* The server's pointer means nothing here: answer with ours. */

@@ -256,6 +256,17 @@ cl_int CL_API_CALL whc_gen_clCompileProgram(cl_program, cl_uint, const cl_device
 					    cl_uint, const cl_program *, const char **,
 					    void(CL_CALLBACK *)(cl_program, void *), void *);
 cl_mem CL_API_CALL whc_gen_clCreateBuffer(cl_context, cl_mem_flags, size_t, void *, cl_int *);
+cl_mem CL_API_CALL whc_gen_clCreateBufferWithProperties(cl_context, const cl_mem_properties *,
+							cl_mem_flags, size_t, void *, cl_int *);
+cl_mem CL_API_CALL whc_gen_clCreateImage(cl_context, cl_mem_flags, const cl_image_format *,
+					 const cl_image_desc *, void *, cl_int *);
+cl_mem CL_API_CALL whc_gen_clCreateImageWithProperties(cl_context, const cl_mem_properties *,
+						       cl_mem_flags, const cl_image_format *,
+						       const cl_image_desc *, void *, cl_int *);
+cl_mem CL_API_CALL whc_gen_clCreateImage2D(cl_context, cl_mem_flags, const cl_image_format *, size_t,
+					   size_t, size_t, void *, cl_int *);
+cl_mem CL_API_CALL whc_gen_clCreateImage3D(cl_context, cl_mem_flags, const cl_image_format *, size_t,
+					   size_t, size_t, size_t, size_t, void *, cl_int *);
 cl_int CL_API_CALL whc_whclGetProgramBinary(cl_program, cl_uint, size_t, void *);
 cl_int CL_API_CALL whc_whclPoll(void);
 
@@ -266,6 +277,17 @@ cl_int CL_API_CALL whc_wrap_clEnqueueWriteBuffer(cl_command_queue, cl_mem, cl_bo
 						 const void *, cl_uint, const cl_event *, cl_event *);
 cl_int CL_API_CALL whc_wrap_clFlush(cl_command_queue);
 cl_mem CL_API_CALL whc_wrap_clCreateBuffer(cl_context, cl_mem_flags, size_t, void *, cl_int *);
+cl_mem CL_API_CALL whc_wrap_clCreateBufferWithProperties(cl_context, const cl_mem_properties *,
+							 cl_mem_flags, size_t, void *, cl_int *);
+cl_mem CL_API_CALL whc_wrap_clCreateImage(cl_context, cl_mem_flags, const cl_image_format *,
+					  const cl_image_desc *, void *, cl_int *);
+cl_mem CL_API_CALL whc_wrap_clCreateImageWithProperties(cl_context, const cl_mem_properties *,
+							cl_mem_flags, const cl_image_format *,
+							const cl_image_desc *, void *, cl_int *);
+cl_mem CL_API_CALL whc_wrap_clCreateImage2D(cl_context, cl_mem_flags, const cl_image_format *, size_t,
+					    size_t, size_t, void *, cl_int *);
+cl_mem CL_API_CALL whc_wrap_clCreateImage3D(cl_context, cl_mem_flags, const cl_image_format *, size_t,
+					    size_t, size_t, size_t, size_t, void *, cl_int *);
 cl_int CL_API_CALL whc_wrap_clGetMemObjectInfo(cl_mem, cl_mem_info, size_t, void *, size_t *);
 cl_int CL_API_CALL whc_wrap_clGetProgramInfo(cl_program, cl_program_info, size_t, void *, size_t *);
 cl_kernel CL_API_CALL whc_wrap_clCreateKernel(cl_program, const char *, cl_int *);

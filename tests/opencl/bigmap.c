@@ -56,11 +56,21 @@ static void image_case(struct clenv *e, const char *arg, size_t w, size_t h)
 	if (!a || !b)
 		exit(3);
 	fill(a, n, (uint32_t)n);
+	fill(b, n, 99);
 	cl_image_format fmt = { CL_RGBA, CL_UNSIGNED_INT8 };
 	cl_image_desc d = { .image_type = CL_MEM_OBJECT_IMAGE2D, .image_width = w, .image_height = h };
-	cl_mem im = clCreateImage(e->ctx, CL_MEM_READ_WRITE, &fmt, &d, NULL, &r);
+	/* created from host memory, then written and read */
+	cl_mem im = clCreateImage(e->ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, &fmt, &d, b, &r);
 	CHECKE(r, "create image");
+	cl_mem_flags mf = 0;
+	CHECK(clGetMemObjectInfo(im, CL_MEM_FLAGS, sizeof(mf), &mf, NULL));
 	size_t o0[3] = { 0, 0, 0 }, all[3] = { w, h, 1 };
+	uint8_t *c = malloc(n);
+	if (!c)
+		exit(3);
+	CHECK(clEnqueueReadImage(e->q, im, CL_TRUE, o0, all, 0, 0, c, 0, NULL, NULL));
+	int created = !memcmp(b, c, n) && mf == (CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR);
+	free(c);
 	CHECK(clEnqueueWriteImage(e->q, im, CL_TRUE, o0, all, 0, 0, a, 0, NULL, NULL));
 	memset(b, 0, n);
 	CHECK(clEnqueueReadImage(e->q, im, CL_TRUE, o0, all, 0, 0, b, 0, NULL, NULL));
@@ -121,8 +131,8 @@ static void image_case(struct clenv *e, const char *arg, size_t w, size_t h)
 	int rect = same_rows(pb + prow + 8, prow, ia, row, irow, ir[1]) && pb[0] == 0xee &&
 		   pb[prow + 7] == 0xee && pb[prow + 8 + irow] == 0xee;
 	CHECK(clFinish(e->q));
-	printf("%s: write-read=%d map-read=%d map-write=%d map-region=%d pitched-read=%d rect=%d hash=%016llx\n",
-	       arg, rw, mapped, written, inner, pitched, rect, (unsigned long long)fnv1a(b, n));
+	printf("%s: create=%d write-read=%d map-read=%d map-write=%d map-region=%d pitched-read=%d rect=%d hash=%016llx\n",
+	       arg, created, rw, mapped, written, inner, pitched, rect, (unsigned long long)fnv1a(b, n));
 	CHECK(clReleaseMemObject(bm));
 	CHECK(clReleaseMemObject(im));
 	free(a), free(b), free(pb);

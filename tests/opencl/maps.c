@@ -13,9 +13,12 @@
  *                the map returns at once, completes once the event is set,
  *                and its bytes are there after clWaitForEvents; a gated map
  *                for writing whose bytes reach the buffer after the unmap;
- *                and a gated map unmapped before it ever ran
+ *                and a gated map unmapped before it ever ran; a gated
+ *                non-blocking image read into pitched host memory; gated
+ *                unmaps (small and over one message) with callbacks
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "common.h"
@@ -188,6 +191,88 @@ static void gated_unmapped_early(struct clenv *e)
 	clReleaseMemObject(m);
 }
 
+/* A non-blocking image read gated by a user event, into host memory with
+ * a row pitch wider than the region (events/callbacks ReadImage2D). */
+static void gated_image_read(struct clenv *e)
+{
+	cl_int r;
+	enum { W = 50, H = 30, RP = W * 4 + 16 };
+	static unsigned int init[W * H];
+	static unsigned char out[RP * H];
+	for (unsigned i = 0; i < W * H; i++)
+		init[i] = i * 2246822519u;
+	cl_image_format fmt = { CL_R, CL_UNSIGNED_INT32 };
+	cl_image_desc d = { .image_type = CL_MEM_OBJECT_IMAGE2D, .image_width = W, .image_height = H };
+	cl_mem m = clCreateImage(e->ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, &fmt, &d, init, &r);
+	CHECKE(r, "image");
+	cl_event gate = clCreateUserEvent(e->ctx, &r);
+	CHECKE(r, "user event");
+	memset(out, 0xee, sizeof(out));
+	size_t o[3] = { 2, 1, 0 }, rg[3] = { W - 2, H - 1, 1 };
+	cl_event ev;
+	CHECK(clEnqueueReadImage(e->q, m, CL_FALSE, o, rg, RP, 0, out, 1, &gate, &ev));
+	CHECK(clSetUserEventStatus(gate, CL_COMPLETE));
+	CHECK(clWaitForEvents(1, &ev));
+	int rows = 1, gaps = 1;
+	for (size_t y = 0; y < rg[1]; y++) {
+		rows &= !memcmp(out + y * RP, init + (y + 1) * W + 2, rg[0] * 4);
+		for (size_t x = rg[0] * 4; x < RP; x++)
+			gaps &= out[y * RP + x] == 0xee;
+	}
+	printf("gated-image-read rows=%d gaps=%d\n", rows, gaps);
+	clReleaseEvent(ev);
+	clReleaseEvent(gate);
+	clReleaseMemObject(m);
+}
+
+static int g_status_seen[3];
+
+static void CL_CALLBACK on_status(cl_event ev, cl_int status, void *ud)
+{
+	(void)ev;
+	int i = (int)(intptr_t)ud;
+	(void)status;
+	__atomic_store_n(&g_status_seen[i], 1, __ATOMIC_SEQ_CST);
+}
+
+/* An unmap gated by a user event, of a map over one message's limit, with
+ * a callback for each of CL_SUBMITTED, CL_RUNNING, CL_COMPLETE (the CTS's
+ * events/callbacks UnmapBuffer). */
+static void gated_unmap(struct clenv *e, size_t n)
+{
+	cl_int r;
+	cl_mem m = clCreateBuffer(e->ctx, CL_MEM_READ_WRITE, n, NULL, &r);
+	CHECKE(r, "buffer");
+	void *p = clEnqueueMapBuffer(e->q, m, CL_TRUE, CL_MAP_READ, 0, n, 0, NULL, NULL, &r);
+	CHECKE(r, "map");
+	cl_event gate = clCreateUserEvent(e->ctx, &r);
+	CHECKE(r, "user event");
+	cl_event ev;
+	CHECK(clEnqueueUnmapMemObject(e->q, m, p, 1, &gate, &ev));
+	const cl_int types[3] = { CL_SUBMITTED, CL_RUNNING, CL_COMPLETE };
+	for (int i = 0; i < 3; i++) {
+		g_status_seen[i] = 0;
+		CHECK(clSetEventCallback(ev, types[i], on_status, (void *)(intptr_t)i));
+	}
+	CHECK(clSetUserEventStatus(gate, CL_COMPLETE));
+	CHECK(clWaitForEvents(1, &ev));
+	int all = 0;
+	for (int k = 0; k < 500 && all < 3; k++) {
+		all = 0;
+		for (int i = 0; i < 3; i++)
+			all += __atomic_load_n(&g_status_seen[i], __ATOMIC_SEQ_CST);
+		if (all < 3) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	CHECK(clFinish(e->q));
+	printf("gated-unmap %zu bytes callbacks=%d/3\n", n, all);
+	clReleaseEvent(ev);
+	clReleaseEvent(gate);
+	clReleaseMemObject(m);
+}
+
 int main(void)
 {
 	struct clenv e;
@@ -204,8 +289,11 @@ int main(void)
 	if (images) {
 		gated(&e, true, false);
 		gated(&e, true, true);
+		gated_image_read(&e);
 	}
 	gated_unmapped_early(&e);
+	gated_unmap(&e, 4096);
+	gated_unmap(&e, (size_t)64 << 20);
 	CHECK(clFinish(e.q));
 	clenv_fini(&e);
 	return 0;

@@ -92,16 +92,17 @@ for pa in "${progs[@]}"; do
 done
 
 # 1b. Sizes around one message's limit (256 MiB) and above it: buffer
-# creation from host memory, writes, reads and maps must give what the
+# creation from host memory (CL_MEM_FLAGS as given), writes, reads and maps must give what the
 # native driver gives (pieces, never a reply over the limit, never a hang);
 # one byte over CL_DEVICE_MAX_MEM_ALLOC_SIZE fails alike.  The same for a
-# 2D image just over the limit (8192x8193 RGBA8): writes, reads, maps
+# 2D image just over the limit (8192x8193 RGBA8): creation from host
+# memory, writes, reads, maps
 # (whole, for writing, an inner region), a pitched read, and buffer-rect
 # writes and reads of the same size.
 big=(256M 268447801 img8192x8193 max+1)
 exp=$(native timeout 300 "$T/ocl-bigmap" "${big[@]}" 2>"$tmp/native.err"); rc=$?
 if [ $rc -ne 0 ] || [ "$(grep -c "map-read=1 map-write=1 map-invalidate=1" <<<"$exp")" != 2 ] ||
-   ! grep -q "img8192x8193: write-read=1 map-read=1 map-write=1 map-region=1 pitched-read=1 rect=1" <<<"$exp"; then
+   ! grep -q "img8192x8193: create=1 write-read=1 map-read=1 map-write=1 map-region=1 pitched-read=1 rect=1" <<<"$exp"; then
 	bad "bigmap: native run failed ($rc): $(head -3 "$tmp/native.err")"
 else
 	for a in "shm:$shmname" "unix:$tmp/s.sock"; do
