@@ -274,7 +274,7 @@ cl_int whc_read_image(cl_command_queue q, cl_mem img, cl_bool blk, const size_t 
 	if (!region || !ptr || !es || !origin)
 		return whc_gen_clEnqueueReadImage(q, img, blk, origin, region, rp, sp, ptr, nw, wl, ev);
 	if (whc_image_big(img, origin, region, rp, sp))   /* over one message: pieces */
-		return whc_image_pieces(q, img, false, origin, region, rp, sp, ptr, nw, wl, ev);
+		return whc_image_pieces(q, img, false, CL_TRUE, origin, region, rp, sp, ptr, nw, wl, ev);
 	size_t rowbytes = region[0] * es;
 	size_t rpe = rp ? rp : rowbytes;
 	size_t spe = sp ? sp : rpe * region[1];
@@ -303,7 +303,8 @@ cl_int CL_API_CALL whc_wrap_clEnqueueWriteImage(cl_command_queue q, cl_mem img, 
 	if (e != CL_SUCCESS)
 		return e;
 	if (ptr && whc_image_big(img, origin, region, rp, sp))
-		return whc_image_pieces(q, img, true, origin, region, rp, sp, (void *)ptr, nw, wl, ev);
+		return whc_image_pieces(q, img, true, blk, origin, region, rp, sp, (void *)ptr, nw, wl,
+					ev);
 	return whc_gen_clEnqueueWriteImage(q, img, blk, origin, region, rp, sp, ptr, nw, wl, ev);
 }
 
@@ -327,7 +328,8 @@ cl_int whc_read_rect(cl_command_queue q, cl_mem b, cl_bool blk, const size_t *bo
 		return whc_gen_clEnqueueReadBufferRect(q, b, blk, bo, ho, rg, brp, bsp, hrp, hsp,
 						       ptr, nw, wl, ev);
 	if (whc_rect_big(bo, ho, rg, hrp, hsp))   /* over one message: pieces */
-		return whc_rect_pieces(q, b, false, bo, ho, rg, brp, bsp, hrp, hsp, ptr, nw, wl, ev);
+		return whc_rect_pieces(q, b, false, CL_TRUE, bo, ho, rg, brp, bsp, hrp, hsp, ptr, nw, wl,
+				       ev);
 	size_t rpe = hrp ? hrp : rg[0];
 	size_t spe = hsp ? hsp : rpe * rg[1];
 	uint64_t n = wh_cl_host_rect_extent(ho, rg, hrp, hsp);
@@ -360,7 +362,7 @@ cl_int CL_API_CALL whc_wrap_clEnqueueWriteBufferRect(cl_command_queue q, cl_mem 
 	if (e != CL_SUCCESS)
 		return e;
 	if (ptr && whc_rect_big(bo, ho, rg, hrp, hsp))
-		return whc_rect_pieces(q, b, true, bo, ho, rg, brp, bsp, hrp, hsp, (void *)ptr, nw,
+		return whc_rect_pieces(q, b, true, blk, bo, ho, rg, brp, bsp, hrp, hsp, (void *)ptr, nw,
 				       wl, ev);
 	return whc_gen_clEnqueueWriteBufferRect(q, b, blk, bo, ho, rg, brp, bsp, hrp, hsp, ptr, nw,
 						wl, ev);

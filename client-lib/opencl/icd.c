@@ -413,7 +413,7 @@ static cl_command_queue own_queue(cl_command_queue q)
 static cl_int map_fetch(struct map *m, cl_command_queue q, cl_uint nwait, const cl_event *wl)
 {
 	if (m->image)
-		return whc_image_pieces(q, (cl_mem)m->mem, false, m->origin, m->region, m->rp,
+		return whc_image_pieces(q, (cl_mem)m->mem, false, CL_TRUE, m->origin, m->region, m->rp,
 					m->sp, m->ptr, nwait, wl, NULL);
 	return read_buffer(q, (cl_mem)m->mem, CL_TRUE, m->off, m->cb, m->ptr, nwait, wl, NULL);
 }
@@ -701,7 +701,7 @@ void *CL_API_CALL whc_hw_clEnqueueMapImage(cl_command_queue q, cl_mem image, cl_
 			own = true;
 		}
 		if (!invalidate && !deferred) {
-			e = whc_image_pieces(q, image, false, origin, region, t.rp, t.sp, dst, nwait, wl,
+			e = whc_image_pieces(q, image, false, CL_TRUE, origin, region, t.rp, t.sp, dst, nwait, wl,
 					     NULL);
 			if (e != CL_SUCCESS) {
 				if (own)
@@ -857,7 +857,7 @@ cl_int CL_API_CALL whc_hw_clEnqueueUnmapMemObject(cl_command_queue q, cl_mem mem
 		 * when we return the bytes are in the memory object */
 		e = whc_dispatch.clFinish(q);
 		if (e == CL_SUCCESS && m->image)
-			e = whc_image_pieces(q, memobj, true, m->origin, m->region, m->rp, m->sp,
+			e = whc_image_pieces(q, memobj, true, CL_TRUE, m->origin, m->region, m->rp, m->sp,
 					     m->ptr, 0, NULL, NULL);
 		else if (e == CL_SUCCESS)
 			e = whc_wrap_clEnqueueWriteBuffer(q, memobj, CL_TRUE, m->off, m->cb, m->ptr, 0,
@@ -1051,7 +1051,7 @@ static cl_mem fill_new(cl_context ctx, cl_mem m, const cl_image_desc *d, const v
 			case CL_MEM_OBJECT_IMAGE3D: rg[1] = d->image_height, rg[2] = d->image_depth; break;
 			default: break;
 			}
-			r = whc_image_pieces(q, m, true, o, rg, d->image_row_pitch, d->image_slice_pitch,
+			r = whc_image_pieces(q, m, true, CL_TRUE, o, rg, d->image_row_pitch, d->image_slice_pitch,
 					     (void *)host_ptr, 0, NULL, NULL);
 		} else {
 			r = whc_wrap_clEnqueueWriteBuffer(q, m, CL_TRUE, 0, ((struct whc_obj *)m)->size,

@@ -202,17 +202,17 @@ cl_int whc_read_deferred(cl_command_queue q, cl_mem buf, size_t offset, size_t c
 			 cl_uint nw, const cl_event *wl, cl_event *event, bool *done);
 
 /* xfer.c: rectangular transfers over one message's limit go in pieces of
- * at most WHC_PIECE host bytes (blocking; wait list with the first piece,
- * event from the last). */
+ * at most WHC_PIECE host bytes (reads blocking, writes as `blk` says; wait
+ * list with the first piece, event from the last). */
 #define WHC_PIECE ((size_t)16 << 20)
 bool whc_image_steps(cl_mem img, const size_t *region, size_t rp, size_t sp, size_t *rstep,
 		     size_t *sstep, uint64_t *bytes);
 bool whc_image_big(cl_mem img, const size_t *origin, const size_t *region, size_t rp, size_t sp);
-cl_int whc_image_pieces(cl_command_queue q, cl_mem img, bool write, const size_t *origin,
-			const size_t *region, size_t rp, size_t sp, void *ptr, cl_uint nw,
-			const cl_event *wl, cl_event *ev);
+cl_int whc_image_pieces(cl_command_queue q, cl_mem img, bool write, cl_bool blk,
+			const size_t *origin, const size_t *region, size_t rp, size_t sp, void *ptr,
+			cl_uint nw, const cl_event *wl, cl_event *ev);
 bool whc_rect_big(const size_t *bo, const size_t *ho, const size_t *rg, size_t hrp, size_t hsp);
-cl_int whc_rect_pieces(cl_command_queue q, cl_mem buf, bool write, const size_t *bo,
+cl_int whc_rect_pieces(cl_command_queue q, cl_mem buf, bool write, cl_bool blk, const size_t *bo,
 		       const size_t *ho, const size_t *rg, size_t brp, size_t bsp, size_t hrp,
 		       size_t hsp, void *ptr, cl_uint nw, const cl_event *wl, cl_event *ev);
 /* conform.c: reads without the host access check (maps read what the

@@ -14,10 +14,14 @@
  * an offset from the host pointer, with the caller's pitches, so the
  * driver sees only ordinary calls.
  *
- * Invariants: every piece is blocking (the transfer is complete when the
- * call returns, which a non-blocking call may also be); the caller's wait
- * list goes with the first piece, its event comes from the last one;
- * pieces never touch host bytes outside the rectangle's rows.
+ * Invariants: reads and blocking writes go piece by piece, blocking (a
+ * non-blocking read may complete early); a non-blocking write's pieces are
+ * posted (staged by the server, so its wait list may hold a user event the
+ * application sets later), each waiting for the one before, so its event
+ * (the last piece's) completes after all of them whatever the queue's
+ * order.  The caller's wait list goes with the first piece, its event comes
+ * from the last one; pieces never touch host bytes outside the rectangle's
+ * rows.
  */
 #include <stdlib.h>
 
@@ -84,6 +88,44 @@ static uint64_t span(size_t es, size_t w, size_t h, size_t d, size_t rstep, size
 
 /* ---- images --------------------------------------------------------------- */
 
+/* The wait list and event of piece p, chained for non-blocking writes;
+ * `cur` receives the piece's event.  After the piece: settle(). */
+struct chain {
+	cl_bool blk;
+	cl_uint nw;
+	const cl_event *wl;
+	cl_event *ev;
+	cl_event prev;        /* non-blocking: the last piece's event (ours) */
+};
+
+static void chain_args(struct chain *c, const struct piece *p, cl_uint *nw, const cl_event **wl,
+		       cl_event **ev, cl_event *cur)
+{
+	*nw = 0, *wl = NULL;
+	if (p->first)
+		*nw = c->nw, *wl = c->wl;
+	else if (c->prev)
+		*nw = 1, *wl = &c->prev;
+	*ev = c->blk ? (p->last ? c->ev : NULL) : cur;
+}
+
+static void chain_settle(struct chain *c, const struct piece *p, cl_int r, cl_event cur)
+{
+	if (c->prev)
+		whc_dispatch.clReleaseEvent(c->prev);
+	c->prev = NULL;
+	if (c->blk || !cur)
+		return;
+	if (r != CL_SUCCESS || !p->last)
+		c->prev = r == CL_SUCCESS ? cur : NULL;
+	else if (c->ev)
+		*c->ev = cur;
+	else
+		whc_dispatch.clReleaseEvent(cur);
+	if (r != CL_SUCCESS)
+		whc_dispatch.clReleaseEvent(cur);
+}
+
 struct img_xfer {
 	cl_command_queue q;
 	cl_mem img;
@@ -91,9 +133,7 @@ struct img_xfer {
 	const size_t *origin;
 	size_t rp, sp;         /* the caller's pitches, passed to every piece */
 	char *ptr;
-	cl_uint nw;
-	const cl_event *wl;
-	cl_event *ev;
+	struct chain c;
 };
 
 static cl_int img_piece(void *ctx, const struct piece *p)
@@ -101,14 +141,19 @@ static cl_int img_piece(void *ctx, const struct piece *p)
 	struct img_xfer *t = ctx;
 	size_t o[3] = { t->origin[0] + p->x, t->origin[1] + p->y, t->origin[2] + p->z };
 	size_t r[3] = { p->nx, p->ny, p->nz };
-	cl_uint nw = p->first ? t->nw : 0;
-	const cl_event *wl = p->first ? t->wl : NULL;
-	cl_event *ev = p->last ? t->ev : NULL;
+	cl_uint nw;
+	const cl_event *wl;
+	cl_event *ev, cur = NULL;
+	chain_args(&t->c, p, &nw, &wl, &ev, &cur);
+	cl_int e;
 	if (t->write)
-		return whc_gen_clEnqueueWriteImage(t->q, t->img, CL_TRUE, o, r, t->rp, t->sp,
-						   t->ptr + p->host_off, nw, wl, ev);
-	return whc_read_image(t->q, t->img, CL_TRUE, o, r, t->rp, t->sp, t->ptr + p->host_off, nw,
-			      wl, ev);
+		e = whc_gen_clEnqueueWriteImage(t->q, t->img, t->c.blk, o, r, t->rp, t->sp,
+						t->ptr + p->host_off, nw, wl, ev);
+	else
+		e = whc_read_image(t->q, t->img, CL_TRUE, o, r, t->rp, t->sp, t->ptr + p->host_off,
+				   nw, wl, ev);
+	chain_settle(&t->c, p, e, cur);
+	return e;
 }
 
 bool whc_image_steps(cl_mem img, const size_t *region, size_t rp, size_t sp, size_t *rstep,
@@ -143,18 +188,22 @@ bool whc_image_big(cl_mem img, const size_t *origin, const size_t *region, size_
 	       n > WHC_PIECE;
 }
 
-cl_int whc_image_pieces(cl_command_queue q, cl_mem img, bool write, const size_t *origin,
-			const size_t *region, size_t rp, size_t sp, void *ptr, cl_uint nw,
-			const cl_event *wl, cl_event *ev)
+cl_int whc_image_pieces(cl_command_queue q, cl_mem img, bool write, cl_bool blk,
+			const size_t *origin, const size_t *region, size_t rp, size_t sp, void *ptr,
+			cl_uint nw, const cl_event *wl, cl_event *ev)
 {
 	size_t rs, ss;
 	uint64_t n;
 	if (!ptr || !origin || !whc_image_steps(img, region, rp, sp, &rs, &ss, &n))
 		return CL_INVALID_VALUE;
 	const struct whc_obj *o = (const struct whc_obj *)img;
-	struct img_xfer t = { q, img, write, origin, rp, sp, ptr, nw, wl, ev };
-	return split(whc_image_elsize(img), region[0], region[1], region[2], rs, ss,
-		     o->imtype == CL_MEM_OBJECT_IMAGE1D_ARRAY, img_piece, &t);
+	struct img_xfer t = { q, img, write, origin, rp, sp, ptr,
+			      { write ? blk : CL_TRUE, nw, wl, ev, NULL } };
+	cl_int e = split(whc_image_elsize(img), region[0], region[1], region[2], rs, ss,
+			 o->imtype == CL_MEM_OBJECT_IMAGE1D_ARRAY, img_piece, &t);
+	if (t.c.prev)
+		whc_dispatch.clReleaseEvent(t.c.prev);
+	return e;
 }
 
 /* ---- buffer rectangles ---------------------------------------------------- */
@@ -166,9 +215,7 @@ struct rect_xfer {
 	const size_t *bo;
 	size_t brp, bsp, hrp, hsp;
 	char *ptr;             /* at the host origin */
-	cl_uint nw;
-	const cl_event *wl;
-	cl_event *ev;
+	struct chain c;
 };
 
 static cl_int rect_piece(void *ctx, const struct piece *p)
@@ -177,15 +224,19 @@ static cl_int rect_piece(void *ctx, const struct piece *p)
 	size_t bo[3] = { t->bo[0] + p->x, t->bo[1] + p->y, t->bo[2] + p->z };
 	const size_t ho[3] = { 0, 0, 0 };
 	size_t r[3] = { p->nx, p->ny, p->nz };
-	cl_uint nw = p->first ? t->nw : 0;
-	const cl_event *wl = p->first ? t->wl : NULL;
-	cl_event *ev = p->last ? t->ev : NULL;
+	cl_uint nw;
+	const cl_event *wl;
+	cl_event *ev, cur = NULL;
+	chain_args(&t->c, p, &nw, &wl, &ev, &cur);
+	cl_int e;
 	if (t->write)
-		return whc_gen_clEnqueueWriteBufferRect(t->q, t->buf, CL_TRUE, bo, ho, r, t->brp,
-							t->bsp, t->hrp, t->hsp, t->ptr + p->host_off,
-							nw, wl, ev);
-	return whc_read_rect(t->q, t->buf, CL_TRUE, bo, ho, r, t->brp, t->bsp, t->hrp, t->hsp,
-			     t->ptr + p->host_off, nw, wl, ev);
+		e = whc_gen_clEnqueueWriteBufferRect(t->q, t->buf, t->c.blk, bo, ho, r, t->brp, t->bsp,
+						     t->hrp, t->hsp, t->ptr + p->host_off, nw, wl, ev);
+	else
+		e = whc_read_rect(t->q, t->buf, CL_TRUE, bo, ho, r, t->brp, t->bsp, t->hrp, t->hsp,
+				  t->ptr + p->host_off, nw, wl, ev);
+	chain_settle(&t->c, p, e, cur);
+	return e;
 }
 
 /* Effective pitches as clEnqueueReadBufferRect defines them (0: tight). */
@@ -209,7 +260,7 @@ bool whc_rect_big(const size_t *bo, const size_t *ho, const size_t *rg, size_t h
 	return n != WH_CL_OVF && n > WHC_PIECE;
 }
 
-cl_int whc_rect_pieces(cl_command_queue q, cl_mem buf, bool write, const size_t *bo,
+cl_int whc_rect_pieces(cl_command_queue q, cl_mem buf, bool write, cl_bool blk, const size_t *bo,
 		       const size_t *ho, const size_t *rg, size_t brp, size_t bsp, size_t hrp,
 		       size_t hsp, void *ptr, cl_uint nw, const cl_event *wl, cl_event *ev)
 {
@@ -222,6 +273,10 @@ cl_int whc_rect_pieces(cl_command_queue q, cl_mem buf, bool write, const size_t 
 	uint64_t off = wh_cl_add(wh_cl_add(ho[0], wh_cl_mul(ho[1], h_rp)), wh_cl_mul(ho[2], h_sp));
 	if (off == WH_CL_OVF)
 		return CL_INVALID_VALUE;
-	struct rect_xfer t = { q, buf, write, bo, b_rp, b_sp, h_rp, h_sp, (char *)ptr + off, nw, wl, ev };
-	return split(1, rg[0], rg[1], rg[2], h_rp, h_sp, false, rect_piece, &t);
+	struct rect_xfer t = { q, buf, write, bo, b_rp, b_sp, h_rp, h_sp, (char *)ptr + off,
+			       { write ? blk : CL_TRUE, nw, wl, ev, NULL } };
+	cl_int e = split(1, rg[0], rg[1], rg[2], h_rp, h_sp, false, rect_piece, &t);
+	if (t.c.prev)
+		whc_dispatch.clReleaseEvent(t.c.prev);
+	return e;
 }

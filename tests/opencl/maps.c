@@ -14,11 +14,13 @@
  *                and its bytes are there after clWaitForEvents; a gated map
  *                for writing whose bytes reach the buffer after the unmap;
  *                and a gated map unmapped before it ever ran; a gated
- *                non-blocking image read into pitched host memory; gated
+ *                non-blocking image read into pitched host memory; a gated
+ *                non-blocking image write over 16 MiB (in pieces); gated
  *                unmaps (small and over one message) with callbacks
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "common.h"
@@ -225,6 +227,43 @@ static void gated_image_read(struct clenv *e)
 	clReleaseMemObject(m);
 }
 
+/* A non-blocking image write over one message's piece size (16 MiB: it
+ * goes in pieces), gated by a user event set afterwards
+ * (events/callbacks WriteImage3D). */
+static void gated_big_write(struct clenv *e)
+{
+	cl_int r;
+	const size_t w = 2100, h = 2100, n = w * h * 4;
+	unsigned char *a = malloc(n), *b = malloc(n);
+	if (!a || !b)
+		exit(3);
+	for (size_t i = 0; i < n; i++)
+		a[i] = (unsigned char)(i * 31 + (i >> 13));
+	cl_image_format fmt = { CL_RGBA, CL_UNSIGNED_INT8 };
+	cl_image_desc d = { .image_type = CL_MEM_OBJECT_IMAGE2D, .image_width = w, .image_height = h };
+	cl_mem m = clCreateImage(e->ctx, CL_MEM_READ_WRITE, &fmt, &d, NULL, &r);
+	CHECKE(r, "image");
+	cl_event gate = clCreateUserEvent(e->ctx, &r);
+	CHECKE(r, "user event");
+	size_t o[3] = { 0, 0, 0 }, rg[3] = { w, h, 1 };
+	cl_event ev;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(clEnqueueWriteImage(e->q, m, CL_FALSE, o, rg, 0, 0, a, 1, &gate, &ev));
+	double t_write = since(&t0);
+	cl_int st = 0;
+	CHECK(clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st, NULL));
+	CHECK(clSetUserEventStatus(gate, CL_COMPLETE));
+	CHECK(clWaitForEvents(1, &ev));
+	CHECK(clEnqueueReadImage(e->q, m, CL_TRUE, o, rg, 0, 0, b, 0, NULL, NULL));
+	printf("gated-big-write returned-at-once=%d pending=%d bytes=%d\n", t_write < 2.0,
+	       st > CL_COMPLETE, !memcmp(a, b, n));
+	clReleaseEvent(ev);
+	clReleaseEvent(gate);
+	clReleaseMemObject(m);
+	free(a), free(b);
+}
+
 static int g_status_seen[3];
 
 static void CL_CALLBACK on_status(cl_event ev, cl_int status, void *ud)
@@ -290,6 +329,7 @@ int main(void)
 		gated(&e, true, false);
 		gated(&e, true, true);
 		gated_image_read(&e);
+		gated_big_write(&e);
 	}
 	gated_unmapped_early(&e);
 	gated_unmap(&e, 4096);
