@@ -704,6 +704,31 @@ int main(int argc, char **argv)
 		if (r != INT32_MIN)
 			wh_msg_done(a.ch, &m);
 		check(REFUSED(r, CL_INVALID_VALUE), "clEnqueueMapBuffer past the end -> CL_INVALID_VALUE (got %d)", r);
+		/* The optional map mode byte (whcl_cl.h): an unknown bit, or a
+		 * map that does not wait yet wants its bytes in the reply, is
+		 * refused as malformed before anything is mapped. */
+		for (int i = 0; i < 2; i++) {
+			begin();
+			wh_enc_handle(&E, a.q);
+			wh_enc_handle(&E, ab);
+			wh_enc_u64(&E, CL_MAP_READ);
+			wh_enc_u64(&E, 0);
+			wh_enc_u64(&E, 200);
+			wh_enc_u32(&E, 0);
+			wh_enc_present(&E, false);
+			wh_enc_present(&E, false);
+			wh_enc_present(&E, i == 1);
+			if (i == 1) {
+				wh_enc_u8(&E, 0);
+				wh_enc_u64(&E, 200);
+			}
+			wh_enc_u8(&E, i == 1 ? WHCL_MAP_NOWAIT : 0x80);
+			r = rcall(&a, WHCL_F_clEnqueueMapBuffer, &d, &m);
+			if (r != INT32_MIN)
+				wh_msg_done(a.ch, &m);
+			check(r == INT32_MIN && last_st == WH_E_MALFORMED, "clEnqueueMapBuffer %s -> refused (%s)",
+			      i ? "NOWAIT with bytes wanted" : "unknown mode bit", wh_status_str((uint32_t)last_st));
+		}
 	}
 	/* Kernel argument indices and info sizes. */
 	r = set_arg_mem(&a, ak, 1000, ab);
