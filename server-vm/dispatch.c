@@ -14,10 +14,12 @@
 static bool fatal_on;
 static pthread_once_t fatal_once = PTHREAD_ONCE_INIT;
 
+/* On unless WORMHOLE_FATAL_MALFORMED is 0/no/false (a debugging aid for
+ * a client under development, never for production). */
 static void fatal_init(void)
 {
 	const char *v = getenv("WORMHOLE_FATAL_MALFORMED");
-	fatal_on = v && (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true"));
+	fatal_on = !(v && (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "false")));
 }
 
 bool wh_fatal_malformed(void)

@@ -30,11 +30,12 @@ int wh_dispatch(struct wh_client *c, const struct wh_msg *m, struct wh_enc *rep,
 void wh_client_fatal(struct wh_client *c, const char *why);
 bool wh_client_is_fatal(struct wh_client *c);
 
-/* Whether a message that fails to decode ends the session (venus's FATAL):
- * WORMHOLE_FATAL_MALFORMED=1 in wormholed's environment.  Off by default:
- * the hostile-client and attack tests keep sending on one connection after
- * a refused message, and clients report a refused posted call at their
- * next synchronizing call. */
+/* Whether a message that fails to decode (WH_E_MALFORMED, WH_E_TRUNCATED,
+ * WH_E_TOO_BIG) ends the session (venus's FATAL).  On by default: an
+ * honest client never sends one, so a client that does is not trusted with
+ * another message.  WORMHOLE_FATAL_MALFORMED=0 in wormholed's environment
+ * turns it off (debugging a client under development).  The hostile tests
+ * reconnect after every such refusal. */
 bool wh_fatal_malformed(void);
 
 #endif

@@ -437,6 +437,12 @@ done_fast:
 	for (;; i++) {
 		if (w && w->check) {
 			int st = w->check(w->ctx);
+			/* What the peer published before it went is still
+			 * delivered (a server that ends a session right after
+			 * its error reply, dispatch.h's fatal flag). */
+			if (st && consumer &&
+			    avail_need_o(r, UINT64_MAX, memory_order_seq_cst) >= need)
+				return WH_OK;
 			if (st)
 				return st;
 		}

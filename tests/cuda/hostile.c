@@ -7,6 +7,9 @@
  * wrong size, truncated messages, unknown functions, posts of calls whose
  * results are needed, out-of-range cuBLAS operands.  Every one must be
  * refused, and the server must still serve the client correctly afterwards.
+ * A message that fails to decode ends the session (the server's sticky
+ * fatal flag, server-vm/dispatch.h): those cases come last, each checks
+ * that its session is gone and reconnects.
  *   hostile ADDR [gpu]     ("gpu": also the cuBLAS cases, which need one)
  */
 #include <stdio.h>
@@ -19,6 +22,8 @@
 
 static struct wh_chan *ch;
 static int fails;
+static const char *addr;
+static struct wh_client_opts opts;
 
 #define EXPECT(cond, what)                                                  \
 	do {                                                                \
@@ -71,6 +76,28 @@ static void enc(struct wh_enc *e)
 	e->bulk = wh_chan_bulk(ch);
 }
 
+/* After a message that failed to decode: the session is over (the next
+ * call gets no answer), and a new one is served. */
+static void session_ended(const char *what)
+{
+	char msg[160], err[256];
+	struct wh_enc e;
+	enc(&e);
+	struct res r = call(WH_API_CUDA, WHC_SYNC_ERRORS, &e, false);
+	snprintf(msg, sizeof(msg), "%s ended the session (%s)", what, wh_status_str((uint32_t)r.rc));
+	EXPECT(r.rc != WH_OK && r.rc != WH_E_MALFORMED, msg);
+	wh_close(ch);
+	ch = NULL;
+	if (wh_connect(addr, &opts, &ch, err, sizeof(err)) != WH_OK) {
+		printf("FAIL  reconnect: %s\n", err);
+		exit(1);
+	}
+	enc(&e);
+	r = call(WH_API_CUDA, WHC_INIT, &e, false);
+	snprintf(msg, sizeof(msg), "a new session after %s is served", what);
+	EXPECT(r.rc == WH_OK && r.result == 0, msg);
+}
+
 /* The deferred error of everything posted so far. */
 static int32_t sync_errors(void)
 {
@@ -83,11 +110,11 @@ int main(int argc, char **argv)
 {
 	char err[256];
 	bool gpu = argc > 2 && !strcmp(argv[2], "gpu");
-	struct wh_client_opts o;
-	memset(&o, 0, sizeof(o));
-	o.name = "hostile";
-	o.token = getenv("WORMHOLE_TOKEN");
-	if (argc < 2 || wh_connect(argv[1], &o, &ch, err, sizeof(err)) != WH_OK) {
+	memset(&opts, 0, sizeof(opts));
+	opts.name = "hostile";
+	opts.token = getenv("WORMHOLE_TOKEN");
+	addr = argc > 1 ? argv[1] : NULL;
+	if (argc < 2 || wh_connect(argv[1], &opts, &ch, err, sizeof(err)) != WH_OK) {
 		fprintf(stderr, "hostile: cannot connect: %s\n", err);
 		return 2;
 	}
@@ -219,42 +246,6 @@ int main(int argc, char **argv)
 	post(WH_API_CUDA, WHC_LAUNCH, &e);
 	EXPECT(sync_errors() == 98, "launch of a forged kernel -> invalid device function");
 
-	/* malformed: truncated cudaMalloc, trailing bytes, unknown function,
-	 * a post of a call whose result is needed */
-	enc(&e);
-	wh_enc_present(&e, true);
-	wh_enc_u32(&e, 7);
-	r = call(WH_API_CUDA, WHCU_F_cudaMalloc, &e, false);
-	EXPECT(r.rc == WH_E_MALFORMED || r.rc == WH_E_TRUNCATED,
-	       "truncated message -> rejected (truncated)");
-	enc(&e);
-	wh_enc_u64(&e, buf);
-	wh_enc_u64(&e, 1);
-	r = call(WH_API_CUDA, WHCU_F_cudaFree, &e, false);
-	EXPECT(r.rc == WH_E_MALFORMED, "trailing bytes -> rejected as malformed");
-	enc(&e);
-	r = call(WH_API_CUDA, 999, &e, false);
-	EXPECT(r.rc == WH_E_UNKNOWN_FUNC, "unknown function -> rejected");
-	enc(&e);
-	wh_enc_u64(&e, buf);
-	wh_enc_u64(&e, 0);
-	wh_enc_count(&e, 1);
-	wh_enc_outbuf(&e, 32);
-	post(WH_API_CUDA, WHC_MEMCPY_D2H, &e);
-	sync_errors();
-	EXPECT(true, "posted D2H (needs a reply) did not crash the server");
-
-	/* pipelined D2H with an inline (non-arena) buffer */
-	enc(&e);
-	wh_enc_u64(&e, buf);
-	wh_enc_u64(&e, 0);
-	wh_enc_u32(&e, 1 << 20);
-	wh_enc_u8(&e, 0);            /* "inline" out-buffer */
-	wh_enc_u64(&e, 64 + 4096);
-	post(WH_API_CUDA, WHC_MEMCPY_D2H_PIPE, &e);
-	sync_errors();
-	EXPECT(true, "pipelined D2H without an arena buffer refused");
-
 	if (gpu) {
 		enc(&e);
 		r = call(WH_API_CUBLAS, WHB_CREATE, &e, true);
@@ -322,6 +313,43 @@ int main(int argc, char **argv)
 		wh_msg_done(ch, &m);
 	}
 	EXPECT(r.result == 0 && same, "afterwards: a valid round trip still works");
+
+	/* Malformed messages, last: each is refused and ends its session
+	 * (fatal flag); the next call on it finds the connection gone, and a
+	 * new session is served.  Truncated cudaMalloc, trailing bytes, a post
+	 * of a call whose result is needed, a pipelined D2H without an arena
+	 * buffer; an unknown function is refused without ending it. */
+	enc(&e);
+	r = call(WH_API_CUDA, 999, &e, false);
+	EXPECT(r.rc == WH_E_UNKNOWN_FUNC, "unknown function -> rejected");
+	enc(&e);
+	wh_enc_present(&e, true);
+	wh_enc_u32(&e, 7);
+	r = call(WH_API_CUDA, WHCU_F_cudaMalloc, &e, false);
+	EXPECT(r.rc == WH_E_MALFORMED || r.rc == WH_E_TRUNCATED,
+	       "truncated message -> rejected (truncated)");
+	session_ended("truncated message");
+	enc(&e);
+	wh_enc_u64(&e, 0x1000);
+	wh_enc_u64(&e, 1);
+	r = call(WH_API_CUDA, WHCU_F_cudaFree, &e, false);
+	EXPECT(r.rc == WH_E_MALFORMED, "trailing bytes -> rejected as malformed");
+	session_ended("trailing bytes");
+	enc(&e);
+	wh_enc_u64(&e, 0x1000);
+	wh_enc_u64(&e, 0);
+	wh_enc_count(&e, 1);
+	wh_enc_outbuf(&e, 32);
+	post(WH_API_CUDA, WHC_MEMCPY_D2H, &e);
+	session_ended("posted D2H (needs a reply)");
+	enc(&e);
+	wh_enc_u64(&e, 0x1000);
+	wh_enc_u64(&e, 0);
+	wh_enc_u32(&e, 1 << 20);
+	wh_enc_u8(&e, 0);            /* "inline" out-buffer */
+	wh_enc_u64(&e, 64 + 4096);
+	post(WH_API_CUDA, WHC_MEMCPY_D2H_PIPE, &e);
+	session_ended("pipelined D2H without an arena buffer");
 
 	wh_close(ch);
 	printf("%s: %d failure(s)\n", fails ? "FAIL" : "PASS", fails);

@@ -17,6 +17,10 @@
  * buffers must be unchanged and no reply to the attacker may carry a byte
  * of the victim's pattern.  One line per check, "PASS: ..." or "FAIL: ...",
  * then "N passed, N failed"; exit status 1 on any failure.
+ * A message that fails to decode ends the sender's session (the server's
+ * sticky fatal flag, server-vm/dispatch.h): those go through bcall(), a
+ * throwaway attacker session each, which also checks that the session is
+ * gone afterwards; the attacker's main session keeps its objects.
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
@@ -134,6 +138,71 @@ static int32_t deferred(struct cl *c)
 	int32_t def = wh_dec_i32(&d);
 	wh_msg_done(c->ch, &m);
 	return def;
+}
+
+static const char *g_addr, *g_atok;
+static uint64_t burner_leaks;
+static bool setup(struct cl *c, const char *addr, const char *token, uint64_t idbase);
+
+static bool decode_failure(int st)
+{
+	return st == WH_E_MALFORMED || st == WH_E_TRUNCATED || st == WH_E_TOO_BIG;
+}
+
+/* Connects a throwaway attacker session (no objects). */
+static bool burner(struct cl *b)
+{
+	char err[256] = "";
+	memset(b, 0, sizeof(*b));
+	b->who = "attacker";
+	b->watch = true;
+	struct wh_client_opts o = { .name = b->who, .token = g_atok };
+	if (wh_connect(g_addr, &o, &b->ch, err, sizeof(err))) {
+		fprintf(stderr, "attacker: connect %s: %s\n", g_addr, err);
+		return false;
+	}
+	return true;
+}
+
+/* After a message that failed to decode: its session must be gone (a
+ * well-formed call gets no answer). */
+static bool gone(struct cl *b)
+{
+	int st = last_st;
+	bool g = deferred(b) == INT32_MIN && last_st != WH_OK && !decode_failure(last_st);
+	last_st = st;
+	return g;
+}
+
+static int nburned;
+
+/* E as a sync call on a throwaway session (handles in E mean nothing
+ * there, which is fine: decoding fails before any lookup).  A refusal of
+ * the message as undecodable must also have ended that session. */
+static int32_t bcall(uint16_t f)
+{
+	struct cl b;
+	if (!burner(&b)) {
+		last_st = WH_E_PEER_GONE;
+		return INT32_MIN;
+	}
+	struct wh_dec d;
+	struct wh_msg m;
+	m.hdr.flags = 0;
+	int32_t r = rcall(&b, f, &d, &m);
+	int st = last_st;
+	if (r != INT32_MIN)
+		wh_msg_done(b.ch, &m);
+	/* (a status the client's own encoder gave never reached the server) */
+	if (r == INT32_MIN && decode_failure(st) && (m.hdr.flags & WH_F_ERROR)) {
+		nburned++;
+		if (!gone(&b))
+			check(false, "the session that sent an undecodable message (function %u) survived", f);
+	}
+	burner_leaks += b.leaks;
+	wh_close(b.ch);
+	last_st = st;
+	return r;
 }
 
 /* ---- well-formed calls ------------------------------------------------ */
@@ -470,6 +539,8 @@ int main(int argc, char **argv)
 	const char *addr = argv[1];
 	signal(SIGPIPE, SIG_IGN); /* raw sockets the server closes: EPIPE, not death */
 	const char *vtok = getenv("ISO_VICTIM_TOKEN"), *atok = getenv("ISO_ATTACKER_TOKEN");
+	g_addr = addr;
+	g_atok = atok;
 	wh_enc_init(&E, 4096, WH_MAX_PAYLOAD);
 	struct cl v = { .who = "iso-victim" }, a = { .who = "iso-attacker", .watch = true };
 	if (!setup(&v, addr, vtok, 0x1000) || !setup(&a, addr, atok, 0x40000000)) {
@@ -739,7 +810,7 @@ int main(int argc, char **argv)
 	wh_enc_u64(&E, 1ull << 20);
 	wh_enc_u8(&E, WHCL_ARG_BYTES);
 	wh_enc_bytes(&E, pat, 16);
-	r = scall(&a, WHCL_F_clSetKernelArg);
+	r = bcall(WHCL_F_clSetKernelArg);
 	check(r == INT32_MIN && last_st == WH_E_MALFORMED, "clSetKernelArg: arg_size 1 MiB with 16 value bytes -> refused (%s)",
 	      wh_status_str((uint32_t)last_st));
 	begin();
@@ -750,7 +821,7 @@ int main(int argc, char **argv)
 	wh_enc_u8(&E, 0);
 	wh_enc_u64(&E, 1ull << 40);
 	wh_enc_present(&E, false);
-	r = scall(&a, WHCL_F_clGetMemObjectInfo);
+	r = bcall(WHCL_F_clGetMemObjectInfo);
 	check(r == INT32_MIN && last_st == WH_E_TOO_BIG, "clGetMemObjectInfo with a 1 TiB out-buffer -> refused (%s)",
 	      wh_status_str((uint32_t)last_st));
 	begin();
@@ -768,7 +839,7 @@ int main(int argc, char **argv)
 	wh_enc_present(&E, true);
 	wh_enc_count(&E, 1);
 	wh_enc_handle(&E, 0);
-	r = scall(&a, WHCL_F_clWaitForEvents);
+	r = bcall(WHCL_F_clWaitForEvents);
 	check(r == INT32_MIN && last_st == WH_E_MALFORMED, "clWaitForEvents: 5 events announced, 1 sent -> refused (%s)",
 	      wh_status_str((uint32_t)last_st));
 	begin(); /* NDRange: more dimensions than sent */
@@ -781,7 +852,7 @@ int main(int argc, char **argv)
 	wh_enc_u64(&E, 16);
 	wh_enc_present(&E, false);
 	enc_nowait();
-	r = scall(&a, WHCL_F_clEnqueueNDRangeKernel);
+	r = bcall(WHCL_F_clEnqueueNDRangeKernel);
 	check(r == INT32_MIN && last_st == WH_E_MALFORMED, "clEnqueueNDRangeKernel work_dim 3 with 1 size -> refused (%s)",
 	      wh_status_str((uint32_t)last_st));
 
@@ -893,7 +964,7 @@ int main(int argc, char **argv)
 			for (size_t len = 0; len < 40; len += 3) { /* truncated */
 				begin();
 				wh_enc_raw(&E, junk, len);
-				r = scall(&a, fns[f]);
+				r = bcall(fns[f]);
 				total++;
 				refused += r == INT32_MIN && last_st != WH_E_PEER_GONE;
 			}
@@ -902,7 +973,7 @@ int main(int argc, char **argv)
 		begin(); /* a valid clFinish plus trailing bytes */
 		wh_enc_handle(&E, a.q);
 		wh_enc_u32(&E, 0);
-		r = scall(&a, WHCL_F_clFinish);
+		r = bcall(WHCL_F_clFinish);
 		check(r == INT32_MIN && last_st == WH_E_MALFORMED, "trailing bytes -> WH_E_MALFORMED (%s)", wh_status_str((uint32_t)last_st));
 		begin(); /* bytes frame claiming 2^63 bytes */
 		wh_enc_handle(&E, a.q);
@@ -914,14 +985,14 @@ int main(int argc, char **argv)
 		wh_enc_u8(&E, 0);
 		wh_enc_u64(&E, 1ull << 63);
 		enc_nowait();
-		r = scall(&a, WHCL_F_clEnqueueWriteBuffer);
+		r = bcall(WHCL_F_clEnqueueWriteBuffer);
 		check(r == INT32_MIN && (last_st == WH_E_TOO_BIG || last_st == WH_E_MALFORMED || last_st == WH_E_TRUNCATED),
 		      "bytes length 2^63 -> refused (%s)", wh_status_str((uint32_t)last_st));
 		begin(); /* array count 2^31 */
 		wh_enc_u32(&E, 1u << 31);
 		wh_enc_present(&E, true);
 		wh_enc_count(&E, 1u << 31);
-		r = scall(&a, WHCL_F_clWaitForEvents);
+		r = bcall(WHCL_F_clWaitForEvents);
 		check(r == INT32_MIN && last_st == WH_E_TOO_BIG, "array count 2^31 -> WH_E_TOO_BIG (%s)", wh_status_str((uint32_t)last_st));
 		begin(); /* out-buffer in the arena at an offset far outside it */
 		wh_enc_handle(&E, a.q);
@@ -934,7 +1005,7 @@ int main(int argc, char **argv)
 		wh_enc_u64(&E, 64);
 		wh_enc_u64(&E, (uint64_t)-4096);
 		enc_nowait();
-		r = scall(&a, WHCL_F_clEnqueueReadBuffer);
+		r = bcall(WHCL_F_clEnqueueReadBuffer);
 		check(r == INT32_MIN, "bulk out-buffer at arena offset -4096 -> refused (%s)", wh_status_str((uint32_t)last_st));
 		begin(); /* string without its NUL */
 		wh_enc_handle(&E, a.next++);
@@ -943,7 +1014,7 @@ int main(int argc, char **argv)
 		wh_enc_u8(&E, 0);
 		wh_enc_u64(&E, 3);
 		wh_enc_raw(&E, "inc", 3);
-		r = scall(&a, WHCL_F_clCreateKernel);
+		r = bcall(WHCL_F_clCreateKernel);
 		check(r == INT32_MIN, "string without NUL -> refused (%s)", wh_status_str((uint32_t)last_st));
 		begin();
 		r = scall(&a, 0);
@@ -963,11 +1034,24 @@ int main(int argc, char **argv)
 		wh_enc_u64(&E, 0);
 		wh_enc_present(&E, false);
 		wh_enc_present(&E, false);
-		post(&a, WHCL_F_clGetMemObjectInfo);
+		{
+			struct cl b;
+			bool ended = false;
+			if (burner(&b)) {
+				post(&b, WHCL_F_clGetMemObjectInfo);
+				ended = gone(&b);
+				wh_close(b.ch);
+			}
+			check(ended, "posting a sync-only call ends that session (fatal flag)");
+		}
 		r = deferred(&a);
-		check(r != INT32_MIN, "posting a sync-only call is dropped, the client keeps working (deferred %d)", r);
-		/* Random payloads for random functions: nothing may crash. */
-		int answered = 0;
+		check(r != INT32_MIN, "the attacker's main session keeps working (deferred %d)", r);
+		/* Random payloads for random functions: nothing may crash; a
+		 * session ended by an undecodable one is replaced. */
+		int answered = 0, sessions = 1;
+		struct cl rs;
+		if (!burner(&rs))
+			rs.ch = NULL;
 		for (int i = 0; i < 2000; i++) {
 			seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
 			uint16_t f = (uint16_t)(1 + seed % (WHCL_F_COUNT - 1));
@@ -980,13 +1064,26 @@ int main(int argc, char **argv)
 				/* mostly small values, so that counts and lengths parse */
 				wh_enc_u8(&E, (seed & 3) ? (uint8_t)(seed >> 40) % 4 : (uint8_t)(seed >> 32));
 			}
-			r = scall(&a, f);
-			if (last_st != WH_E_PEER_GONE)
-				answered++;
-			else
+			if (!rs.ch)
 				break;
+			r = scall(&rs, f);
+			if (last_st == WH_E_PEER_GONE)
+				break;
+			answered++;
+			if (r == INT32_MIN && decode_failure(last_st)) {
+				burner_leaks += rs.leaks;
+				wh_close(rs.ch);
+				if (!burner(&rs))
+					rs.ch = NULL;
+				sessions++;
+			}
 		}
-		check(answered > 1500, "random payloads to random functions: server answered %d", answered);
+		if (rs.ch) {
+			burner_leaks += rs.leaks;
+			wh_close(rs.ch);
+		}
+		check(answered > 1500, "random payloads to random functions: server answered %d (%d sessions)", answered, sessions);
+		check(nburned > 100, "%d undecodable messages each ended their session", nburned);
 	}
 
 	/* 8. The victim's data, and the server, after all that. */
@@ -1001,7 +1098,8 @@ int main(int argc, char **argv)
 	      finish_q(&v, v.q) == CL_SUCCESS && read_buffer(&v, v.q, vb2, 0, 64, got, VBUF) == CL_SUCCESS &&
 	      got[0] == (uint8_t)(MAGIC[0] + 1),
 	      "victim's kernel still runs on its buffer");
-	check(a.leaks == 0, "no reply to the attacker carried the victim's bytes (%" PRIu64 " did)", a.leaks);
+	check(a.leaks + burner_leaks == 0, "no reply to the attacker carried the victim's bytes (%" PRIu64 " did)",
+	      a.leaks + burner_leaks);
 	if (argc > 2)
 		raw_attacks(argv[2], atok);
 	wh_close(a.ch);

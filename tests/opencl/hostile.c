@@ -6,9 +6,12 @@
  * counts that disagree with their arrays, stale client ids.  Every
  * synchronous call must get an answer (a rejection or an API error), and
  * the server must still serve a well-formed call at the end.
- * With ROUNDS "fatal" (a server run with WORMHOLE_FATAL_MALFORMED=1): a
- * well-formed call is answered, a malformed one gets its error reply and
- * ends the session, so the next call finds the connection gone.
+ * A message that fails to decode ends the session (the server's sticky
+ * fatal flag, server-vm/dispatch.h): after every such refusal this client
+ * reconnects (and fetches its platform id again) before going on.
+ * With ROUNDS "fatal": a well-formed call is answered, a malformed one gets
+ * its error reply and ends the session, so the next call finds the
+ * connection gone.
  * With ROUNDS "version": protocol negotiation (specs/opencl.spec, version
  * 1.1): this client plays an older-minor client (1.0) against the newer
  * server: 1.0 calls are served, an id of 1.1 is refused until it announces
@@ -26,6 +29,32 @@
 
 static struct wh_chan *ch;
 static int fails;
+static const char *addr;
+static struct wh_client_opts opts;
+static int reconnects;
+static uint64_t plat;      /* the platform id, fetched again per session */
+static uint64_t fetch_platform(void);
+
+/* The server ended the session after a message that failed to decode:
+ * a new one (and a new platform id, ids are per session). */
+static void reconnect(void)
+{
+	char err[256];
+	wh_close(ch);
+	ch = NULL;
+	if (wh_connect(addr, &opts, &ch, err, sizeof(err)) != WH_OK) {
+		fprintf(stderr, "FAIL reconnect: %s\n", err);
+		exit(1);
+	}
+	reconnects++;
+	if (plat)
+		plat = fetch_platform();
+}
+
+static bool decode_failure(int rc)
+{
+	return rc == WH_E_MALFORMED || rc == WH_E_TRUNCATED || rc == WH_E_TOO_BIG;
+}
 
 /* Sync call; returns -1 when rejected (error reply), else the API result. */
 static int call(uint16_t f, struct wh_enc *e, const char *what, int64_t want)
@@ -36,6 +65,14 @@ static int call(uint16_t f, struct wh_enc *e, const char *what, int64_t want)
 	int64_t got;
 	if (rc != WH_OK && (m.hdr.flags & WH_F_ERROR)) {
 		got = -1000 - rc;  /* rejected before it ran */
+		wh_msg_done(ch, &m);
+		if (want != 1 && got != want) {
+			fprintf(stderr, "FAIL %s: got %lld, want %lld\n", what, (long long)got, (long long)want);
+			fails++;
+		}
+		if (decode_failure(rc))
+			reconnect();
+		return (int)got;
 	} else if (rc != WH_OK) {
 		fprintf(stderr, "FAIL %s: transport error %s (server died?)\n", what, wh_status_str((uint32_t)rc));
 		exit(1);
@@ -61,9 +98,10 @@ int main(int argc, char **argv)
 	}
 	int rounds = argc > 3 ? atoi(argv[3]) : 20;
 	bool fatal_mode = argc > 3 && !strcmp(argv[3], "fatal");
-	struct wh_client_opts o = { .name = "hostile", .token = argc > 2 ? argv[2] : NULL };
+	opts = (struct wh_client_opts){ .name = "hostile", .token = argc > 2 ? argv[2] : NULL };
+	addr = argv[1];
 	char err[256];
-	if (wh_connect(argv[1], &o, &ch, err, sizeof(err)) != WH_OK) {
+	if (wh_connect(argv[1], &opts, &ch, err, sizeof(err)) != WH_OK) {
 		fprintf(stderr, "connect: %s\n", err);
 		return 2;
 	}
@@ -120,15 +158,23 @@ int main(int argc, char **argv)
 		call(WHCL_F_clGetPlatformIDs, &e, "well-formed call before", CL_SUCCESS);
 		/* The same with a trailing byte: refused (error reply)... */
 		wh_enc_u8(&e, 7);
-		call(WHCL_F_clGetPlatformIDs, &e, "trailing byte", -1000 - WH_E_MALFORMED);
+		struct wh_msg m;
+		memset(&m, 0, sizeof(m));
+		int rc = wh_call(ch, WH_API_OPENCL, WHCL_F_clGetPlatformIDs, &e, &m);
+		if (rc != WH_E_MALFORMED || !(m.hdr.flags & WH_F_ERROR)) {
+			fprintf(stderr, "FAIL trailing byte: %s, want an error reply (malformed)\n",
+				wh_status_str((uint32_t)rc));
+			fails++;
+		}
+		if (rc == WH_OK || (m.hdr.flags & WH_F_ERROR))
+			wh_msg_done(ch, &m);
 		/* ...and the session is over. */
 		wh_enc_reset(&e);
 		wh_enc_u32(&e, 0);
 		wh_enc_present(&e, false);
 		wh_enc_present(&e, true);
-		struct wh_msg m;
 		memset(&m, 0, sizeof(m));
-		int rc = wh_call(ch, WH_API_OPENCL, WHCL_F_clGetPlatformIDs, &e, &m);
+		rc = wh_call(ch, WH_API_OPENCL, WHCL_F_clGetPlatformIDs, &e, &m);
 		if (rc == WH_OK || (m.hdr.flags & WH_F_ERROR)) {
 			fprintf(stderr, "FAIL the session survived a malformed message (%s)\n",
 				wh_status_str((uint32_t)rc));
@@ -161,7 +207,8 @@ int main(int argc, char **argv)
 				answered++;
 		}
 	}
-	printf("random payloads: %d rejected, %d answered with an API result\n", rejected, answered);
+	printf("random payloads: %d rejected, %d answered with an API result, %d sessions ended by the fatal flag\n",
+	       rejected, answered, reconnects);
 
 	/* 2. Forged handle: clGetDeviceInfo on an id never handed out. */
 	wh_enc_reset(&e);
@@ -174,22 +221,8 @@ int main(int argc, char **argv)
 	call(WHCL_F_clGetDeviceInfo, &e, "forged device handle", CL_INVALID_DEVICE);
 
 	/* A real platform id, then used as a device (wrong kind). */
-	wh_enc_reset(&e);
-	wh_enc_u32(&e, 1);
-	wh_enc_present(&e, true);
-	wh_enc_count(&e, 1);
-	wh_enc_present(&e, false);
 	struct wh_msg m;
-	uint64_t plat = 0;
-	if (wh_call(ch, WH_API_OPENCL, WHCL_F_clGetPlatformIDs, &e, &m) == WH_OK) {
-		struct wh_dec d;
-		wh_dec_init(&d, m.payload, m.hdr.payload_len, NULL);
-		wh_dec_i32(&d);
-		wh_dec_i32(&d);
-		if (wh_dec_count(&d, 1) == 1)
-			plat = wh_dec_handle(&d);
-		wh_msg_done(ch, &m);
-	}
+	plat = fetch_platform();
 	if (!plat) {
 		fprintf(stderr, "FAIL no platform id\n");
 		return 1;
@@ -291,6 +324,14 @@ int main(int argc, char **argv)
 	wh_enc_present(&e, false);
 	wh_enc_present(&e, false);
 	call(WHCL_F_clEnqueueWriteBuffer, &e, "write past the end of a buffer", CL_INVALID_VALUE);
+	/* buffer used as a queue */
+	wh_enc_reset(&e);
+	wh_enc_handle(&e, buf);
+	call(WHCL_F_clFinish, &e, "buffer id used as a queue", CL_INVALID_COMMAND_QUEUE);
+	/* 8. The server still serves a good call. */
+	wh_enc_reset(&e);
+	wh_enc_handle(&e, q);
+	call(WHCL_F_clFinish, &e, "good clFinish at the end", CL_SUCCESS);
 	/* bytes sent disagree with cb: rejected */
 	wh_enc_reset(&e);
 	wh_enc_handle(&e, q);
@@ -304,16 +345,38 @@ int main(int argc, char **argv)
 	wh_enc_present(&e, false);
 	wh_enc_present(&e, false);
 	call(WHCL_F_clEnqueueWriteBuffer, &e, "cb larger than the bytes sent", -1000 - WH_E_MALFORMED);
-	/* buffer used as a queue */
+	/* 9. That ended the session; a new one is served. */
 	wh_enc_reset(&e);
-	wh_enc_handle(&e, buf);
-	call(WHCL_F_clFinish, &e, "buffer id used as a queue", CL_INVALID_COMMAND_QUEUE);
-	/* 8. The server still serves a good call. */
-	wh_enc_reset(&e);
-	wh_enc_handle(&e, q);
-	call(WHCL_F_clFinish, &e, "good clFinish at the end", CL_SUCCESS);
+	wh_enc_u32(&e, 0);
+	wh_enc_present(&e, false);
+	wh_enc_present(&e, true);
+	call(WHCL_F_clGetPlatformIDs, &e, "good call on a new session", CL_SUCCESS);
 	wh_enc_free(&e);
 	wh_close(ch);
-	printf("hostile: %s (%d failures)\n", fails ? "FAIL" : "ok", fails);
+	printf("hostile: %s (%d failures, %d sessions in all)\n", fails ? "FAIL" : "ok", fails, reconnects + 1);
 	return fails ? 1 : 0;
+}
+
+/* clGetPlatformIDs(1, &id, NULL): this session's id of the first platform. */
+static uint64_t fetch_platform(void)
+{
+	struct wh_enc e;
+	struct wh_msg m;
+	uint64_t id = 0;
+	wh_enc_init(&e, 64, WH_MAX_PAYLOAD);
+	wh_enc_u32(&e, 1);
+	wh_enc_present(&e, true);
+	wh_enc_count(&e, 1);
+	wh_enc_present(&e, false);
+	if (wh_call(ch, WH_API_OPENCL, WHCL_F_clGetPlatformIDs, &e, &m) == WH_OK) {
+		struct wh_dec d;
+		wh_dec_init(&d, m.payload, m.hdr.payload_len, NULL);
+		wh_dec_i32(&d);
+		wh_dec_i32(&d);
+		if (wh_dec_count(&d, 1) == 1)
+			id = wh_dec_handle(&d);
+		wh_msg_done(ch, &m);
+	}
+	wh_enc_free(&e);
+	return id;
 }

@@ -227,12 +227,12 @@ if [ -x "$T/ocl-hostile" ]; then
 	if [ $rc -eq 0 ]; then ok "protocol versions: $out"; else bad "protocol versions (rc $rc)"; echo "$out" | tail -5; fi
 fi
 
-# 3b'. Sticky fatal flag (server-vm/dispatch.h): with
-# WORMHOLE_FATAL_MALFORMED=1 a message that fails to decode gets its error
+# 3b'. Sticky fatal flag (server-vm/dispatch.h, on by default): a message
+# that fails to decode gets its error
 # reply and ends that client's session, logged once; other clients and the
 # server go on.
 if [ -x "$T/ocl-hostile" ]; then
-	fsrv=$(WORMHOLE_FATAL_MALFORMED=1 start_server "$tmp/fatal.log" "unix:$tmp/f.sock")
+	fsrv=$(start_server "$tmp/fatal.log" "unix:$tmp/f.sock")
 	pids+=("$fsrv")
 	out=$(timeout 60 "$T/ocl-hostile" "unix:$tmp/f.sock" "" fatal 2>&1); rc=$?
 	sleep 0.2
