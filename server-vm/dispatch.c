@@ -100,7 +100,16 @@ static int preamble(struct wh_client *c, const struct wh_msg *m, struct wh_enc *
 	struct wh_dec d;
 	wh_dec_init(&d, m->payload, m->hdr.payload_len, wh_chan_bulk(c->ch));
 	wh_enc_reset(rep);
+	/* The reply head: the deferred error, filled in once the call ran (a
+	 * refused message leaves it for the next reply). */
+	bool head = (m->hdr.flags & WH_F_SYNC) && b->take_deferred;
+	if (head)
+		wh_enc_i32(rep, 0);
 	int rc = b->dispatch(c, c->api_state[api], m, &d, rep);
+	if (rc == WH_OK && head && !rep->err && rep->len >= 4) {
+		int32_t v = b->take_deferred(c->api_state[api]);
+		memcpy(rep->buf, &v, 4); /* little-endian, as the wire */
+	}
 	if (rc)
 		snprintf(why, whylen, "%s function %u rejected: %s", b->name,
 			 m->hdr.func_id, wh_status_str((uint32_t)rc));

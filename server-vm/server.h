@@ -113,6 +113,11 @@ struct wh_backend {
 	 * wh_status to reject the message (the core sends an error reply). */
 	int (*dispatch)(struct wh_client *c, void *state, const struct wh_msg *m,
 			struct wh_dec *d, struct wh_enc *rep);
+	/* Optional: the API's deferred error (the first failure of a posted
+	 * call since the last reply), returned and cleared.  With it, every
+	 * synchronous reply starts with it as an i32 (the reply head), written
+	 * by the one dispatch preamble (dispatch.c) and nowhere else. */
+	int32_t (*take_deferred)(void *state);
 };
 
 void wh_server_register_backend(const struct wh_backend *b);

@@ -141,7 +141,11 @@ static void do_init(void)
 	struct wh_msg m;
 	struct wh_dec d;
 	uint32_t res = 0;
+	/* whcuInit([out] ndev, [out] driver, [out] runtime) (specs/cuda.spec) */
 	whcu_enc_begin(&e, ch);
+	wh_enc_present(&e, true);
+	wh_enc_present(&e, true);
+	wh_enc_present(&e, true);
 	int rc = whcu_call(ch, API, WHC_INIT, &e, &m, &d, &res);
 	wh_enc_free(&e);
 	if (rc != WH_OK) {
@@ -160,20 +164,41 @@ static void do_init(void)
 	rt_version = wh_dec_i32(&d);
 	if (n < 0 || n > WHC_MAX_DEVICES)
 		n = 0;
+	int ok = wh_dec_finish(&d) == WH_OK;
+	whcu_call_end(ch, &m);
 	devs = calloc((size_t)n + 1, sizeof(*devs));
-	for (int i = 0; devs && i < n; i++) {
-		const void *p;
-		uint64_t len;
-		if (!wh_dec_bytes(&d, &p, &len, sizeof(struct cudaDeviceProp)) ||
-		    len != sizeof(struct cudaDeviceProp))
+	ok = ok && devs;
+	/* whcuDeviceInfo(device, [out size] prop, size, [out count] attrs, n) */
+	for (int i = 0; ok && i < n; i++) {
+		whcu_enc_begin(&e, ch);
+		wh_enc_i32(&e, i);
+		wh_enc_present(&e, true);
+		void *ob = wh_enc_outbuf(&e, sizeof(struct cudaDeviceProp));
+		wh_enc_u64(&e, sizeof(struct cudaDeviceProp));
+		wh_enc_present(&e, true);
+		wh_enc_count(&e, WHC_MAX_ATTRS);
+		wh_enc_u32(&e, WHC_MAX_ATTRS);
+		rc = whcu_call(ch, API, WHCU_F_whcuDeviceInfo, &e, &m, &d, &res);
+		wh_enc_free(&e);
+		if (rc != WH_OK || res) {
+			if (rc == WH_OK)
+				whcu_call_end(ch, &m);
+			ok = 0;
 			break;
-		memcpy(&devs[i].prop, p, sizeof(struct cudaDeviceProp));
+		}
+		/* the out-buffer: its length, then the bytes unless they went
+		 * to the arena (ob) */
+		uint64_t len = wh_dec_u64(&d);
+		const void *p = len != sizeof(struct cudaDeviceProp) ? NULL
+				: ob ? ob : wh_dec_take(&d, len);
+		if (p)
+			memcpy(&devs[i].prop, p, sizeof(struct cudaDeviceProp));
 		uint32_t na = wh_dec_count(&d, WHC_MAX_ATTRS);
 		for (uint32_t a = 0; a < na; a++)
 			devs[i].attr[a] = wh_dec_i32(&d);
+		ok = p && na == WHC_MAX_ATTRS && wh_dec_finish(&d) == WH_OK;
+		whcu_call_end(ch, &m);
 	}
-	int ok = devs && wh_dec_finish(&d) == WH_OK;
-	whcu_call_end(ch, &m);
 	whcu_unlock();
 	if (!ok) {
 		init_err = cudaErrorInitializationError;
@@ -724,15 +749,18 @@ static cudaError_t h2d(struct wh_chan *ch, uint64_t dst, const void *src,
 	do {
 		uint64_t len = n < chunk ? n : chunk;
 		bool last = len == n;
+		/* whcuMemcpyHtoD([value] dst, [in size] src, size, [opt] stream) */
 		struct wh_enc en;
 		whcu_enc_begin(&en, ch);
 		wh_enc_u64(&en, dst);
-		wh_enc_u64(&en, stream);
+		wh_enc_present(&en, true);
 		void *arena = wh_enc_outbuf(&en, len);
 		if (arena)
 			whcu_memcpy(arena, s, len);
 		else
 			wh_enc_raw(&en, s, len);
+		wh_enc_u64(&en, len);
+		wh_enc_handle(&en, stream);
 		cudaError_t e;
 		if (last && sync) {
 			e = simple_call(WHC_MEMCPY_H2D, &en, ch);
@@ -756,26 +784,16 @@ static cudaError_t d2h(struct wh_chan *ch, void *dst, uint64_t src,
 	char *o = dst;
 	bool bulk = wh_chan_bulk(ch) != NULL;
 	uint64_t chunk = bulk ? CHUNK_BULK : CHUNK_INLINE;
-	/* Up to 8 chunks per call through the arena (the arena is 128 MiB by
-	 * default), one per call inline. */
-	uint32_t per_call = bulk ? 8 : 1;
 	while (n) {
+		uint64_t len = n < chunk ? n : chunk;
+		/* whcuMemcpyDtoH([out size] dst, [value] src, size, [opt] stream) */
 		struct wh_enc en;
-		void *outs[WHC_MAX_D2H_CHUNKS];
-		uint64_t lens[WHC_MAX_D2H_CHUNKS];
-		uint32_t k = 0;
-		uint64_t left = n;
-		while (left && k < per_call) {
-			lens[k] = left < chunk ? left : chunk;
-			left -= lens[k];
-			k++;
-		}
 		whcu_enc_begin(&en, ch);
+		wh_enc_present(&en, true);
+		void *ob = wh_enc_outbuf(&en, len);
 		wh_enc_u64(&en, src);
-		wh_enc_u64(&en, stream);
-		wh_enc_count(&en, k);
-		for (uint32_t i = 0; i < k; i++)
-			outs[i] = wh_enc_outbuf(&en, lens[i]);
+		wh_enc_u64(&en, len);
+		wh_enc_handle(&en, stream);
 		struct wh_msg m;
 		struct wh_dec d;
 		uint32_t res = 0;
@@ -787,24 +805,19 @@ static cudaError_t d2h(struct wh_chan *ch, void *dst, uint64_t src,
 			whcu_call_end(ch, &m);
 			return (cudaError_t)res;
 		}
-		for (uint32_t i = 0; i < k; i++) {
-			if (outs[i]) {
-				whcu_memcpy(o, outs[i], lens[i]);
-			} else {
-				const void *p;
-				uint64_t len;
-				if (!wh_dec_bytes(&d, &p, &len, lens[i]) ||
-				    len != lens[i]) {
-					whcu_call_end(ch, &m);
-					return cudaErrorUnknown;
-				}
-				whcu_memcpy(o, p, len);
-			}
-			o += lens[i];
-			src += lens[i];
-			n -= lens[i];
+		/* the out-buffer: its length, then the bytes unless they went
+		 * to the arena (ob) */
+		uint64_t got = wh_dec_u64(&d);
+		const void *p = got != len ? NULL : ob ? ob : wh_dec_take(&d, len);
+		if (!p) {
+			whcu_call_end(ch, &m);
+			return cudaErrorUnknown;
 		}
+		whcu_memcpy(o, p, len);
 		whcu_call_end(ch, &m);
+		o += len;
+		src += len;
+		n -= len;
 	}
 	return cudaSuccess;
 }
@@ -827,12 +840,16 @@ static cudaError_t d2h_pipe(struct wh_chan *ch, void *dst, uint64_t src,
 		if (pc < WHC_PIPE_MIN_CHUNK)
 			pc = WHC_PIPE_MIN_CHUNK;
 		uint64_t nchunks = (len + pc - 1) / pc;
+		/* whcuMemcpyDtoHPipe([out size arena] buf, size, [value] src,
+		 * chunk, [opt] stream) */
 		struct wh_enc en;
 		whcu_enc_begin(&en, ch);
-		wh_enc_u64(&en, src);
-		wh_enc_u64(&en, stream);
-		wh_enc_u32(&en, (uint32_t)pc);
+		wh_enc_present(&en, true);
 		uint8_t *buf = wh_enc_outbuf(&en, WHC_PIPE_HDR + len);
+		wh_enc_u64(&en, WHC_PIPE_HDR + len);
+		wh_enc_u64(&en, src);
+		wh_enc_u32(&en, (uint32_t)pc);
+		wh_enc_handle(&en, stream);
 		if (!buf || ((uintptr_t)buf & 7)) {
 			wh_enc_free(&en);
 			/* arena full or absent: the plain path */
@@ -1441,7 +1458,9 @@ static cudaError_t launch(struct kfunc *f, dim3 g, dim3 b, void **args,
 		return e;
 	struct wh_enc en;
 	whcu_enc_begin(&en, ch);
-	wh_enc_u64(&en, f->handle);
+	/* whcuLaunch(func, [struct] grid, [struct] block, shmem, [opt] stream,
+	 * [in size] params, size) (specs/cuda.spec) */
+	wh_enc_handle(&en, f->handle);
 	wh_enc_u32(&en, g.x);
 	wh_enc_u32(&en, g.y);
 	wh_enc_u32(&en, g.z);
@@ -1449,14 +1468,17 @@ static cudaError_t launch(struct kfunc *f, dim3 g, dim3 b, void **args,
 	wh_enc_u32(&en, b.y);
 	wh_enc_u32(&en, b.z);
 	wh_enc_u32(&en, (uint32_t)(shmem > UINT32_MAX ? UINT32_MAX : shmem));
-	wh_enc_u64(&en, whcu_stream_id(stream));
-	wh_enc_count(&en, f->argbytes);
+	wh_enc_handle(&en, whcu_stream_id(stream));
+	wh_enc_present(&en, true);
+	wh_enc_u8(&en, 0);              /* inline bytes */
+	wh_enc_u64(&en, f->argbytes);
 	uint8_t *pb = wh_enc_space(&en, f->argbytes);
 	if (pb) {
 		memset(pb, 0, f->argbytes);
 		for (uint32_t i = 0; i < f->nparams; i++)
 			memcpy(pb + f->off[i], args[i], f->size[i]);
 	}
+	wh_enc_u64(&en, f->argbytes);
 	e = simple_post(WHC_LAUNCH, &en, ch);
 	end();
 	return e;

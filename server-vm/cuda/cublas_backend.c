@@ -752,8 +752,7 @@ static int blas_dispatch(struct wh_client *c, void *state,
 	if (f == 0 || f >= WHB_FUNC_COUNT ||
 	    (f != WHB_CREATE && f != WHB_DESTROY && !bhandlers[f]))
 		return WH_E_UNKNOWN_FUNC;
-	size_t head = rep->len;
-	wh_enc_u32(rep, 0);
+	size_t head = rep->len; /* after the reply head (dispatch.c) */
 	wh_enc_u32(rep, 0);
 	int res = blas_run(st, f, d, rep, sync);
 	if (res < 0)
@@ -768,13 +767,19 @@ static int blas_dispatch(struct wh_client *c, void *state,
 		return WH_OK;
 	}
 	if (res)
-		rep->len = head + 8;
-	/* head: i32 deferred, i32 result (whcuda_proto.h) */
+		rep->len = head + 4;
+	/* i32 result after the head (whcuda_proto.h) */
 	uint32_t v = (uint32_t)res;
-	memcpy(rep->buf + head, &st->deferred, 4);
-	memcpy(rep->buf + head + 4, &v, 4);
-	st->deferred = 0;
+	memcpy(rep->buf + head, &v, 4);
 	return WH_OK;
+}
+
+static int32_t blas_take_deferred(void *state)
+{
+	struct whb_state *st = state;
+	int32_t e = (int32_t)st->deferred;
+	st->deferred = 0;
+	return e;
 }
 
 const struct wh_backend wh_cublas_backend = {
@@ -784,4 +789,5 @@ const struct wh_backend wh_cublas_backend = {
 	.client_open = blas_client_open,
 	.client_close = blas_client_close,
 	.dispatch = blas_dispatch,
+	.take_deferred = blas_take_deferred,
 };

@@ -428,50 +428,95 @@ bool whcs_stream(struct whcs_state *st, uint64_t id, CUstream *out)
 
 /* ---- handlers ---------------------------------------------------------- */
 
-/* A handler decodes from d, runs, and returns a cudaError_t; outputs go to
- * rep after the reply head (dropped again when the result is an error).
- * Returning a negative number -WH_E_x rejects a malformed message. */
-typedef int (*handler_fn)(struct whcs_state *st, struct wh_dec *d,
-			  struct wh_enc *rep, bool sync);
-
+/* A hand-written handler (whcuModuleLoad's) decodes from d, runs, and
+ * returns a cudaError_t; outputs go to rep after the status (dropped again
+ * when the result is an error).  Returning a negative number -WH_E_x
+ * rejects a malformed message. */
 #define BAD(st, ...) (wh_audit((st)->c, __VA_ARGS__), cudaErrorInvalidValue)
-#define DEC_OK(d) ((d)->err == WH_OK)
 
-static int h_init(struct whcs_state *st, struct wh_dec *d, struct wh_enc *rep,
-		  bool sync)
+/* Per-call memory of the generated decoders (whcu_whs_alloc), freed when
+ * the call returns. */
+struct whcs_blk {
+	struct whcs_blk *next;
+	_Alignas(16) uint8_t data[];
+};
+
+void *whcu_whs_alloc(struct whcs_state *st, size_t n)
 {
-	(void)d;
-	(void)sync;
-	wh_enc_i32(rep, g_ndev);
-	wh_enc_i32(rep, g_drv_version);
-	wh_enc_i32(rep, CUDART_VERSION);
-	for (int i = 0; i < g_ndev; i++) {
-		wh_enc_u8(rep, 0);  /* inline bytes */
-		wh_enc_u64(rep, sizeof(struct cudaDeviceProp));
-		wh_enc_raw(rep, &g_devs[i].prop, sizeof(struct cudaDeviceProp));
-		wh_enc_count(rep, WHC_MAX_ATTRS);
-		for (int a = 0; a < WHC_MAX_ATTRS; a++)
-			wh_enc_i32(rep, g_devs[i].attr[a]);
-	}
-	return whcs_activate(st);
+	if (n > WH_MAX_PAYLOAD + (size_t)WH_MAX_ARRAY * 16)
+		return NULL;
+	struct whcs_blk *b = calloc(1, sizeof(*b) + n);
+	if (!b)
+		return NULL;
+	b->next = st->blocks;
+	st->blocks = b;
+	return b->data;
 }
 
-
-static int h_memcpy_h2d(struct whcs_state *st, struct wh_dec *d,
-			struct wh_enc *rep, bool sync)
+static void blocks_free(struct whcs_state *st)
 {
-	(void)rep; (void)sync;
-	uint64_t dst = wh_dec_u64(d);
-	uint64_t sid = wh_dec_u64(d);
-	const void *src;
-	uint64_t n;
-	if (!wh_dec_bytes(d, &src, &n, WH_MAX_PAYLOAD) || !DEC_OK(d))
-		return -WH_E_MALFORMED;
-	if (!whcs_range_ok(st, dst, n))
-		return BAD(st, "memcpy H2D to [0x%" PRIx64 ", +%" PRIu64 "): outside the client's allocations", dst, n);
-	CUstream s;
-	if (!whcs_stream(st, sid, &s))
-		return cudaErrorInvalidResourceHandle;
+	while (st->blocks) {
+		struct whcs_blk *n = st->blocks->next;
+		free(st->blocks);
+		st->blocks = n;
+	}
+}
+
+/* An out-buffer in the reply: its length, then the bytes unless they went
+ * to the client's arena buffer (ob). */
+void whcu_whs_enc_outbuf(struct wh_enc *rep, const void *ob, const void *data, uint64_t n)
+{
+	if (!data)
+		n = 0;
+	wh_enc_u64(rep, n);
+	if (!ob && n)
+		wh_enc_raw(rep, data, n);
+}
+
+/* ---- @server_body entries: the generated decoder (whcu_server.c) decoded
+ * every argument with explicit bounds, checked that the message was
+ * consumed, looked the handles up by kind, checked device ranges
+ * (check=whcu_devptr_ok) and the sizes of out-buffers; these act. ---- */
+
+cudaError_t whcu_body_init(struct whcs_state *st, const struct whcu_args_whcuInit *a)
+{
+	if (a->ndev)
+		*a->ndev = g_ndev;
+	if (a->driver)
+		*a->driver = g_drv_version;
+	if (a->runtime)
+		*a->runtime = CUDART_VERSION;
+	return (cudaError_t)whcs_activate(st);
+}
+
+cudaError_t whcu_body_device_info(struct whcs_state *st, const struct whcu_args_whcuDeviceInfo *a)
+{
+	(void)st;
+	if (a->device < 0 || a->device >= g_ndev)
+		return cudaErrorInvalidDevice;
+	if (a->size != sizeof(struct cudaDeviceProp) || a->nattrs != WHC_MAX_ATTRS)
+		return cudaErrorInvalidValue;
+	if (a->prop)
+		memcpy(a->prop, &g_devs[a->device].prop, sizeof(struct cudaDeviceProp));
+	if (a->attrs)
+		memcpy(a->attrs, g_devs[a->device].attr, sizeof(int) * WHC_MAX_ATTRS);
+	return cudaSuccess;
+}
+
+static CUstream body_stream(cudaStream_t s)
+{
+	return s ? (CUstream)s : CU_STREAM_LEGACY;
+}
+
+cudaError_t whcu_body_memcpy_htod(struct whcs_state *st, const struct whcu_args_whcuMemcpyHtoD *a)
+{
+	uint64_t n = a->size;
+	const void *src = a->src;
+	if (!n)
+		return cudaSuccess;
+	if (!src)
+		return cudaErrorInvalidValue;
+	CUstream s = body_stream(a->stream);
 	/* The source is the request (ring or arena), released when this
 	 * returns: the copy must be complete by then. */
 	CUresult r;
@@ -480,109 +525,63 @@ static int h_memcpy_h2d(struct whcs_state *st, struct wh_dec *d,
 		src = st->bounce;
 	}
 	if (s == CU_STREAM_LEGACY) {
-		r = cuMemcpyHtoD((CUdeviceptr)dst, src, n);
+		r = cuMemcpyHtoD((CUdeviceptr)(uintptr_t)a->dst, src, n);
 	} else {
-		r = cuMemcpyHtoDAsync((CUdeviceptr)dst, src, n, s);
+		r = cuMemcpyHtoDAsync((CUdeviceptr)(uintptr_t)a->dst, src, n, s);
 		if (r == CUDA_SUCCESS)
 			r = cuStreamSynchronize(s);
 	}
-	return (int)cu2cuda(r);
+	return (cudaError_t)cu2cuda(r);
 }
 
-static int h_memcpy_d2h(struct whcs_state *st, struct wh_dec *d,
-			struct wh_enc *rep, bool sync)
+cudaError_t whcu_body_memcpy_dtoh(struct whcs_state *st, const struct whcu_args_whcuMemcpyDtoH *a)
 {
-	uint64_t src = wh_dec_u64(d);
-	uint64_t sid = wh_dec_u64(d);
-	uint32_t k = wh_dec_count(d, WHC_MAX_D2H_CHUNKS);
-	void *outs[WHC_MAX_D2H_CHUNKS];
-	uint64_t lens[WHC_MAX_D2H_CHUNKS];
-	uint64_t total = 0, inline_total = 0;
-	for (uint32_t i = 0; i < k; i++) {
-		if (!wh_dec_outbuf(d, &outs[i], &lens[i], WH_MAX_PAYLOAD))
-			return -WH_E_MALFORMED;
-		total += lens[i];
-		if (!outs[i])
-			inline_total += lens[i];
-	}
-	if (!DEC_OK(d))
-		return -WH_E_MALFORMED;
-	if (!sync)
-		return -WH_E_MALFORMED; /* nowhere to put the data */
-	if (inline_total > WH_MAX_PAYLOAD - 4096)
-		return -WH_E_TOO_BIG;
-	if (!whcs_range_ok(st, src, total))
-		return BAD(st, "memcpy D2H from [0x%" PRIx64 ", +%" PRIu64 "): outside the client's allocations", src, total);
-	CUstream s;
-	if (!whcs_stream(st, sid, &s))
-		return cudaErrorInvalidResourceHandle;
-	CUresult r = CUDA_SUCCESS;
-	/* Small and inline: DMA into the pinned bounce buffer, then copy into
-	 * the reply (an arena out-buffer is registered: DMA goes there). */
-	if (k == 1 && !outs[0] && lens[0] <= BOUNCE_SIZE && st->bounce) {
-		void *dst = outs[0];
+	uint64_t n = a->size;
+	if (!n)
+		return cudaSuccess;
+	if (!a->dst)
+		return cudaErrorInvalidValue;
+	CUstream s = body_stream(a->stream);
+	CUdeviceptr src = (CUdeviceptr)(uintptr_t)a->src;
+	CUresult r;
+	/* Small and not in the arena: DMA into the pinned bounce buffer, then
+	 * copy into the reply's buffer. */
+	if (n <= BOUNCE_SIZE && st->bounce && !in_arena(st, a->dst, n)) {
 		if (s == CU_STREAM_LEGACY) {
-			r = cuMemcpyDtoH(st->bounce, (CUdeviceptr)src, lens[0]);
+			r = cuMemcpyDtoH(st->bounce, src, n);
 		} else {
-			r = cuMemcpyDtoHAsync(st->bounce, (CUdeviceptr)src, lens[0], s);
+			r = cuMemcpyDtoHAsync(st->bounce, src, n, s);
 			if (r == CUDA_SUCCESS)
 				r = cuStreamSynchronize(s);
 		}
-		if (r != CUDA_SUCCESS)
-			return (int)cu2cuda(r);
-		if (!dst) {
-			wh_enc_u8(rep, 0);
-			wh_enc_u64(rep, lens[0]);
-			dst = wh_enc_space(rep, lens[0]);
-			if (!dst)
-				return cudaErrorMemoryAllocation;
-		}
-		memcpy(dst, st->bounce, lens[0]);
-		return cudaSuccess;
+		if (r == CUDA_SUCCESS)
+			memcpy(a->dst, st->bounce, n);
+		return (cudaError_t)cu2cuda(r);
 	}
-	for (uint32_t i = 0; i < k && r == CUDA_SUCCESS; i++) {
-		void *dst = outs[i];
-		if (!dst) {
-			wh_enc_u8(rep, 0);
-			wh_enc_u64(rep, lens[i]);
-			dst = wh_enc_space(rep, lens[i]);
-			if (!dst)
-				return cudaErrorMemoryAllocation;
-		}
-		r = cuMemcpyDtoHAsync(dst, (CUdeviceptr)src, lens[i], s);
-		src += lens[i];
-	}
+	r = cuMemcpyDtoHAsync(a->dst, src, n, s);
 	if (r == CUDA_SUCCESS)
 		r = cuStreamSynchronize(s);
-	return (int)cu2cuda(r);
+	return (cudaError_t)cu2cuda(r);
 }
 
-static int h_memcpy_d2h_pipe(struct whcs_state *st, struct wh_dec *d,
-			     struct wh_enc *rep, bool sync)
+/* Errors go to the progress word the client polls (and are not deferred:
+ * the client has them already); what cannot be published there (no or a
+ * misaligned buffer) is an ordinary, deferred error. */
+cudaError_t whcu_body_memcpy_dtoh_pipe(struct whcs_state *st, const struct whcu_args_whcuMemcpyDtoHPipe *a)
 {
-	(void)rep; (void)sync;
-	uint64_t src = wh_dec_u64(d), sid = wh_dec_u64(d);
-	uint32_t chunk = wh_dec_u32(d);
-	void *out;
-	uint64_t olen;
-	if (!wh_dec_outbuf(d, &out, &olen, WH_MAX_PAYLOAD) || !DEC_OK(d))
-		return -WH_E_MALFORMED;
-	/* Only through the arena (the client polls it) and 8-aligned. */
-	if (!out || ((uintptr_t)out & 7) || olen <= WHC_PIPE_HDR ||
-	    chunk < WHC_PIPE_MIN_CHUNK)
-		return -WH_E_MALFORMED;
-	uint64_t n = olen - WHC_PIPE_HDR;
-	uint64_t nchunks = (n + chunk - 1) / chunk;
-	_Atomic uint64_t *prog = out;
-	uint8_t *data = (uint8_t *)out + WHC_PIPE_HDR;
+	if (!a->buf || ((uintptr_t)a->buf & 7) || a->size <= WHC_PIPE_HDR)
+		return cudaErrorInvalidValue;
+	_Atomic uint64_t *prog = a->buf;
+	uint8_t *data = (uint8_t *)a->buf + WHC_PIPE_HDR;
+	uint64_t n = a->size - WHC_PIPE_HDR, chunk = a->chunk;
+	uint64_t src = (uint64_t)(uintptr_t)a->src;
+	CUstream s = body_stream(a->stream);
 	int res = cudaSuccess;
-	CUstream s;
-	if (nchunks > WHC_MAX_D2H_CHUNKS)
-		res = BAD(st, "pipelined D2H: %" PRIu64 " chunks", nchunks);
+	uint64_t nchunks = chunk ? (n + chunk - 1) / chunk : 0;
+	if (chunk < WHC_PIPE_MIN_CHUNK || nchunks > WHC_MAX_D2H_CHUNKS)
+		res = BAD(st, "pipelined D2H: %" PRIu64 " bytes in chunks of %" PRIu64, n, chunk);
 	else if (!whcs_range_ok(st, src, n))
 		res = BAD(st, "memcpy D2H from [0x%" PRIx64 ", +%" PRIu64 "): outside the client's allocations", src, n);
-	else if (!whcs_stream(st, sid, &s))
-		res = cudaErrorInvalidResourceHandle;
 	for (uint64_t i = 0; res == cudaSuccess && i < nchunks; i++) {
 		if (!st->pipe_ev[i]) {
 			CUresult r = cuEventCreate(&st->pipe_ev[i], CU_EVENT_DISABLE_TIMING);
@@ -610,7 +609,7 @@ static int h_memcpy_d2h_pipe(struct whcs_state *st, struct wh_dec *d,
 	if (res != cudaSuccess)
 		atomic_store_explicit(prog, WHC_PIPE_ERROR | (uint32_t)res,
 				      memory_order_release);
-	return res;
+	return cudaSuccess;
 }
 
 static CUresult load_image(const void *img, CUmodule *mod, CUlibrary *lib)
@@ -656,7 +655,8 @@ static int h_module_load(struct whcs_state *st, struct wh_dec *d,
 		wh_dec_string(d, &vnames[i], WHC_MAX_NAME);
 	int ret = cudaSuccess;
 	void *copy = NULL;
-	if (!DEC_OK(d)) {
+	/* Everything decoded and consumed before anything acts. */
+	if (wh_dec_finish(d) != WH_OK) {
 		ret = -WH_E_MALFORMED;
 		goto out;
 	}
@@ -778,42 +778,24 @@ out:
 }
 
 
-static int h_launch(struct whcs_state *st, struct wh_dec *d,
-		    struct wh_enc *rep, bool sync)
+cudaError_t whcu_body_launch(struct whcs_state *st, const struct whcu_args_whcuLaunch *a)
 {
-	(void)rep; (void)sync;
-	uint64_t fid = wh_dec_u64(d);
-	uint32_t g[3], b[3];
-	for (int i = 0; i < 3; i++)
-		g[i] = wh_dec_u32(d);
-	for (int i = 0; i < 3; i++)
-		b[i] = wh_dec_u32(d);
-	uint32_t shmem = wh_dec_u32(d);
-	uint64_t sid = wh_dec_u64(d);
-	uint32_t nb = wh_dec_count(d, WHC_MAX_PARAM_BYTES);
-	const void *pb = wh_dec_take(d, nb);
-	if (!DEC_OK(d) || (nb && !pb))
-		return -WH_E_MALFORMED;
-	struct whcs_obj *fo = whcs_obj_get(st, fid, WHC_KIND_FUNC);
-	if (!fo)
-		return cudaErrorInvalidDeviceFunction;
-	if (nb != fo->u.func.argbytes)
-		return BAD(st, "launch: %u parameter bytes for a kernel that takes %u",
-			   nb, fo->u.func.argbytes);
-	CUstream s;
-	if (!whcs_stream(st, sid, &s))
-		return cudaErrorInvalidResourceHandle;
-	memcpy(st->params, pb, nb);
+	struct whcs_obj *fo = (struct whcs_obj *)(void *)a->func;
+	if (a->size != fo->u.func.argbytes)
+		return BAD(st, "launch: %zu parameter bytes for a kernel that takes %u",
+			   a->size, fo->u.func.argbytes);
+	if (a->size && !a->params)
+		return cudaErrorInvalidValue;
+	memcpy(st->params, a->params, a->size);
 	void *args[WHC_MAX_PARAMS];
 	for (uint32_t i = 0; i < fo->u.func.nparams; i++)
 		args[i] = st->params + fo->u.func.off[i];
-	CUresult r = cuLaunchKernel(fo->u.func.fn, g[0], g[1], g[2], b[0], b[1],
-				    b[2], shmem, s,
+	CUresult r = cuLaunchKernel(fo->u.func.fn, a->grid.x, a->grid.y, a->grid.z,
+				    a->block.x, a->block.y, a->block.z, a->shmem,
+				    body_stream(a->stream),
 				    fo->u.func.nparams ? args : NULL, NULL);
-	return (int)cu2cuda(r);
+	return (cudaError_t)cu2cuda(r);
 }
-
-
 
 /* ---- @server_body entries: the generated decoder did the decoding, the
  * handle lookups by kind and the checks; these get typed arguments. ---- */
@@ -1148,24 +1130,20 @@ cudaError_t whs_cuda_event_elapsed(struct whcs_state *st, float *ms, cudaEvent_t
 	return (cudaError_t)cu2cuda(cuEventElapsedTime(ms, (CUevent)a, (CUevent)b));
 }
 
-/* ---- hand-written entries: the handlers above behind the table --------- */
-
-/* Reply: [i32 deferred written by the dispatcher] i32 result, outputs. */
-static int hw(struct whcs_state *s, struct wh_dec *d, struct wh_enc *rep, bool async,
-	      handler_fn h)
+/* ---- whcuModuleLoad, the one hand-decoded entry (specs/cuda.spec says
+ * why): its handler decodes everything and checks that the message was
+ * consumed before it acts; outputs follow the status it returns. ---- */
+int whcu_whs_hw_whcuModuleLoad(struct whcs_state *s, struct wh_dec *d, struct wh_enc *rep,
+			       bool async)
 {
+	if (async)
+		return WH_E_MALFORMED; /* its results are needed */
 	size_t head = rep->len;
-	if (!async)
-		wh_enc_i32(rep, 0);
-	int res = h(s, d, rep, !async);
-	if (res < 0)
+	wh_enc_i32(rep, 0);
+	int res = h_module_load(s, d, rep, true);
+	if (res < 0) {
+		rep->len = head;
 		return -res;
-	if (wh_dec_finish(d) != WH_OK)
-		return WH_E_MALFORMED;
-	if (async) {
-		if (h != h_memcpy_d2h_pipe) /* reports through the arena */
-			whcs_defer(s, (uint32_t)res);
-		return WH_OK;
 	}
 	if (res != cudaSuccess)
 		rep->len = head + 4; /* no outputs with an error */
@@ -1173,19 +1151,6 @@ static int hw(struct whcs_state *s, struct wh_dec *d, struct wh_enc *rep, bool a
 	memcpy(rep->buf + head, &v, 4); /* little-endian hosts only */
 	return WH_OK;
 }
-
-#define HW(name, fn)                                                          \
-	int whcu_whs_hw_##name(struct whcs_state *s, struct wh_dec *d, struct wh_enc *rep, \
-			  bool async)                                         \
-	{                                                                     \
-		return hw(s, d, rep, async, fn);                              \
-	}
-HW(whcuInit, h_init)
-HW(whcuModuleLoad, h_module_load)
-HW(whcuLaunch, h_launch)
-HW(whcuMemcpyHtoD, h_memcpy_h2d)
-HW(whcuMemcpyDtoH, h_memcpy_d2h)
-HW(whcuMemcpyDtoHPipe, h_memcpy_d2h_pipe)
 
 static int cuda_dispatch(struct wh_client *c, void *state,
 			 const struct wh_msg *m, struct wh_dec *d,
@@ -1206,10 +1171,7 @@ static int cuda_dispatch(struct wh_client *c, void *state,
 	}
 	int act = f == WHC_INIT || f == WHC_SET_DEVICE ? cudaSuccess
 						       : whcs_activate(st);
-	if (!async) {
-		wh_enc_i32(rep, (int32_t)st->deferred);
-		st->deferred = 0;
-	}
+	/* (the reply head, the deferred error, is dispatch.c's) */
 	if (act != cudaSuccess) {
 		if (async) {
 			whcs_defer(st, (uint32_t)act);
@@ -1219,9 +1181,18 @@ static int cuda_dispatch(struct wh_client *c, void *state,
 		return WH_OK;
 	}
 	int rc = whcu_whs_fns[f].fn(st, d, rep, async);
+	blocks_free(st);
 	if (rc == WH_OK && rep->err)
 		rc = rep->err;
 	return rc;
+}
+
+static int32_t cuda_take_deferred(void *state)
+{
+	struct whcs_state *st = state;
+	int32_t e = (int32_t)st->deferred;
+	st->deferred = 0;
+	return e;
 }
 
 const struct wh_backend wh_cuda_backend = {
@@ -1232,4 +1203,5 @@ const struct wh_backend wh_cuda_backend = {
 	.client_open = cuda_client_open,
 	.client_close = cuda_client_close,
 	.dispatch = cuda_dispatch,
+	.take_deferred = cuda_take_deferred,
 };

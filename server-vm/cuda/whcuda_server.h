@@ -54,6 +54,7 @@ struct whcs_state {
 	bool arena_registered;
 	void *bounce;                  /* pinned, for small copies */
 	CUevent pipe_ev[WHC_MAX_D2H_CHUNKS];  /* D2H pipeline, lazily made */
+	struct whcs_blk *blocks;       /* per-call memory (whcu_whs_alloc) */
 	_Alignas(16) uint8_t params[WHC_MAX_PARAM_BYTES + 16];
 };
 

@@ -39,6 +39,8 @@ void whcu_whs_defer(struct whcs_state *s, const char *fn, cudaError_t err);
 void whcu_whs_log_check(struct whcs_state *s, const char *fn, const char *cond);
 bool whcu_whs_charge(struct whcs_state *s, uint64_t bytes);
 void whcu_whs_uncharge(struct whcs_state *s, uint64_t bytes);
+void *whcu_whs_alloc(struct whcs_state *s, size_t n);
+void whcu_whs_enc_outbuf(struct wh_enc *rep, const void *ob, const void *data, uint64_t n);
 
 #include "whcu_server.h"
 

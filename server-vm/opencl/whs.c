@@ -805,10 +805,6 @@ static int ocl_dispatch(struct wh_client *c, void *state, const struct wh_msg *m
 		wh_audit(s->c, "opencl: %s cannot be posted (its results are needed)", whs_fns[f].name);
 		return WH_E_MALFORMED;
 	}
-	if (!async) {
-		wh_enc_i32(rep, s->deferred);
-		s->deferred = CL_SUCCESS;
-	}
 	int rc = whs_fns[f].fn(s, d, rep, async);
 	arena_reset(s);
 	if (f == WHCL_F_clEnqueueNDRangeKernel || f == WHCL_F_clEnqueueTask)
@@ -823,6 +819,15 @@ static int ocl_dispatch(struct wh_client *c, void *state, const struct wh_msg *m
 	return rc;
 }
 
+/* The reply head (dispatch.c): the deferred error of earlier posts. */
+static int32_t ocl_take_deferred(void *state)
+{
+	struct whs *s = state;
+	cl_int e = s->deferred;
+	s->deferred = CL_SUCCESS;
+	return e;
+}
+
 const struct wh_backend wh_opencl_backend = {
 	.api_id = WH_API_OPENCL,
 	.name = "opencl",
@@ -831,6 +836,7 @@ const struct wh_backend wh_opencl_backend = {
 	.client_open = ocl_client_open,
 	.client_close = ocl_client_close,
 	.dispatch = ocl_dispatch,
+	.take_deferred = ocl_take_deferred,
 };
 
 /* whclVersion's body (@server_body): same major only; the client's minor,

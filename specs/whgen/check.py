@@ -32,7 +32,7 @@ PARAM_ANN = {
     'size': 'value', 'count': 'value', 'if': 'value', 'info': 'value',
     'lengths': 'value', 'zlist': 'value', 'codec': 'value', 'callback': 'value',
     'stage': 'value', 'drain': 'value', 'xform': 'value', 'check': 'value',
-    'invalid': 'value', 'valid': 'value', 'scope': 'value',
+    'invalid': 'value', 'valid': 'value', 'scope': 'value', 'arena': 'flag',
 }
 
 # Function attributes: 'flag', 'value' (needs (ARG)) or 'either'.
@@ -57,7 +57,7 @@ CLASS_ANN = {
     'scalar_out': {'out', 'opt'},
     'scalar_out_array': {'out', 'opt', 'count'},
     'bytes': {'in', 'opt', 'size', 'if', 'stage', 'drain'},
-    'bytes_out': {'out', 'opt', 'size', 'info'},
+    'bytes_out': {'out', 'opt', 'size', 'info', 'arena'},
     'string': {'in', 'string'},
     'strings': {'in', 'opt', 'strings', 'blobs', 'count', 'lengths'},
     'value': {'value', 'check', 'size', 'invalid', 'in'},
@@ -412,10 +412,18 @@ def check_func(spec, f):
     if len(errs) > 1:
         raise SpecError(errs[1].loc, '%s: two [errcode] parameters' % f.name)
     asy = 'async' in A or 'async_if' in A
-    if asy and hw is None and 'unsupported' not in A:
+    arenas = [p for p in f.params if 'arena' in p.ann]
+    if arenas and hw not in ('client', 'both'):
+        raise SpecError(arenas[0].loc, '%s: [arena] %s needs a hand-written client (@handwritten(client)): '
+                        'the generated stub does not read the shared arena while the call runs' % (f.name, arenas[0].name))
+    if arenas and 'info' in arenas[0].ann:
+        raise SpecError(arenas[0].loc, '%s: [arena] %s: an info buffer comes back in the reply' % (f.name, arenas[0].name))
+    if asy and not f.hw_server() and 'unsupported' not in A:
+        # A posted call has no reply: its outputs can only be out-buffers
+        # in the shared arena that the client reads itself.
         outs = [p for p in f.params if p.cls in ('scalar_out', 'scalar_out_array', 'handle_out_array',
-                                                  'bytes_out', 'value_out')]
-        if outs:
+                                                  'bytes_out', 'value_out') and 'arena' not in p.ann]
+        if outs and (hw is None or 'async' in A):
             raise SpecError(A.locs['async'] if 'async' in A else A.locs['async_if'],
                             '%s: asynchronous call with outputs (%s)' % (f.name, ', '.join(p.name for p in outs)))
     if ('retain' in A or 'release' in A) and not [p for p in f.params if p.cls == 'handle']:

@@ -14,6 +14,7 @@ def emit_server(spec, out):
     P = spec.prefix.upper()
     w = out.write
     w(header(spec, 'server decoders'))
+    w('#include <string.h>\n')
     for inc in spec.includes:
         w('#include %s\n' % inc)
     # The runtime first: it defines the types the spec names (and includes
@@ -205,6 +206,11 @@ def emit_server_body(spec, f, c):
                 c('if (p_%s && !(%s))' % (n, cond))
                 c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s sent although not wanted");' % (f.name, n))
         elif cls == 'bytes_out':
+            if p.has('arena'):
+                # The client reads it while the call runs (or after a post):
+                # an out-buffer in the reply would never be read.
+                c('if (p_%s && !ob_%s)' % (n, n))
+                c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: not an out-buffer in the shared arena");' % (f.name, n))
             c('if (_r == $OK && p_%s && n_%s != (uint64_t)(%s))' % (n, n, p.get('size')))
             c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: out-buffer of %%llu bytes, size expression disagrees", (unsigned long long)n_%s);' % (f.name, n, n))
             c('if (p_%s && _r == $OK) {' % n)

@@ -76,6 +76,38 @@ static void enc(struct wh_enc *e)
 	e->bulk = wh_chan_bulk(ch);
 }
 
+/* whcuInit([out] ndev, [out] driver, [out] runtime) */
+static void init_msg(struct wh_enc *e)
+{
+	enc(e);
+	for (int i = 0; i < 3; i++)
+		wh_enc_present(e, true);
+}
+
+/* whcuMemcpyHtoD([value] dst, [in size] src, size, [opt] stream) */
+static void h2d_msg(struct wh_enc *e, uint64_t dst, const void *src, uint64_t n)
+{
+	enc(e);
+	wh_enc_u64(e, dst);
+	wh_enc_present(e, true);
+	wh_enc_bytes(e, src, n);
+	wh_enc_u64(e, n);
+	wh_enc_handle(e, 0);
+}
+
+/* whcuMemcpyDtoH([out size] dst, [value] src, size, [opt] stream); returns
+ * the arena out-buffer or NULL (the bytes come in the reply) */
+static void *d2h_msg(struct wh_enc *e, uint64_t src, uint64_t n)
+{
+	enc(e);
+	wh_enc_present(e, true);
+	void *ob = wh_enc_outbuf(e, n);
+	wh_enc_u64(e, src);
+	wh_enc_u64(e, n);
+	wh_enc_handle(e, 0);
+	return ob;
+}
+
 /* After a message that failed to decode: the session is over (the next
  * call gets no answer), and a new one is served. */
 static void session_ended(const char *what)
@@ -92,7 +124,7 @@ static void session_ended(const char *what)
 		printf("FAIL  reconnect: %s\n", err);
 		exit(1);
 	}
-	enc(&e);
+	init_msg(&e);
 	r = call(WH_API_CUDA, WHC_INIT, &e, false);
 	snprintf(msg, sizeof(msg), "a new session after %s is served", what);
 	EXPECT(r.rc == WH_OK && r.result == 0, msg);
@@ -121,7 +153,7 @@ int main(int argc, char **argv)
 	struct wh_enc e;
 	struct res r;
 
-	enc(&e);
+	init_msg(&e);
 	r = call(WH_API_CUDA, WHC_INIT, &e, false);
 	EXPECT(r.rc == WH_OK && r.result == 0, "init");
 
@@ -140,27 +172,17 @@ int main(int argc, char **argv)
 
 	/* H2D past the end of the allocation */
 	char data[64] = "x";
-	enc(&e);
-	wh_enc_u64(&e, buf + (1 << 20) - 8);
-	wh_enc_u64(&e, 0);
-	wh_enc_bytes(&e, data, 16);
+	h2d_msg(&e, buf + (1 << 20) - 8, data, 16);
 	r = call(WH_API_CUDA, WHC_MEMCPY_H2D, &e, false);
 	EXPECT(r.result == 1, "H2D crossing the end of an allocation -> invalid value");
 
 	/* H2D to an address that was never allocated (wrapping range too) */
-	enc(&e);
-	wh_enc_u64(&e, UINT64_MAX - 4);
-	wh_enc_u64(&e, 0);
-	wh_enc_bytes(&e, data, 16);
+	h2d_msg(&e, UINT64_MAX - 4, data, 16);
 	r = call(WH_API_CUDA, WHC_MEMCPY_H2D, &e, false);
 	EXPECT(r.result == 1, "H2D to a wrapping address -> invalid value");
 
 	/* D2H from before the allocation */
-	enc(&e);
-	wh_enc_u64(&e, buf - 16);
-	wh_enc_u64(&e, 0);
-	wh_enc_count(&e, 1);
-	wh_enc_outbuf(&e, 32);
+	d2h_msg(&e, buf - 16, 32);
 	r = call(WH_API_CUDA, WHC_MEMCPY_D2H, &e, false);
 	EXPECT(r.result == 1, "D2H starting before an allocation -> invalid value");
 
@@ -236,13 +258,14 @@ int main(int argc, char **argv)
 
 	/* launch of a forged kernel, with a parameter buffer */
 	enc(&e);
-	wh_enc_u64(&e, 0x77);
+	wh_enc_handle(&e, 0x77);
 	for (int i = 0; i < 6; i++)
 		wh_enc_u32(&e, 1);
 	wh_enc_u32(&e, 0);
-	wh_enc_u64(&e, 0);
-	wh_enc_count(&e, 8);
-	wh_enc_raw(&e, data, 8);
+	wh_enc_handle(&e, 0);
+	wh_enc_present(&e, true);
+	wh_enc_bytes(&e, data, 8);
+	wh_enc_u64(&e, 8);
 	post(WH_API_CUDA, WHC_LAUNCH, &e);
 	EXPECT(sync_errors() == 98, "launch of a forged kernel -> invalid device function");
 
@@ -287,17 +310,10 @@ int main(int argc, char **argv)
 
 	/* ... and the client is still served correctly */
 	memset(data, 0x5a, sizeof(data));
-	enc(&e);
-	wh_enc_u64(&e, buf + 100);
-	wh_enc_u64(&e, 0);
-	wh_enc_bytes(&e, data, sizeof(data));
+	h2d_msg(&e, buf + 100, data, sizeof(data));
 	r = call(WH_API_CUDA, WHC_MEMCPY_H2D, &e, false);
 	struct wh_msg m;
-	enc(&e);
-	wh_enc_u64(&e, buf + 100);
-	wh_enc_u64(&e, 0);
-	wh_enc_count(&e, 1);
-	wh_enc_outbuf(&e, sizeof(data));
+	void *ob = d2h_msg(&e, buf + 100, sizeof(data));
 	int rc = wh_call(ch, WH_API_CUDA, WHC_MEMCPY_D2H, &e, &m);
 	wh_enc_free(&e);
 	bool same = false;
@@ -306,9 +322,9 @@ int main(int argc, char **argv)
 		wh_dec_init(&d, m.payload, m.hdr.payload_len, wh_chan_bulk(ch));
 		wh_dec_i32(&d);
 		int32_t res = wh_dec_i32(&d);
-		const void *p;
-		uint64_t n;
-		if (res == 0 && wh_dec_bytes(&d, &p, &n, sizeof(data)) && n == sizeof(data))
+		uint64_t n = wh_dec_u64(&d);
+		const void *p = n != sizeof(data) ? NULL : ob ? ob : wh_dec_take(&d, n);
+		if (res == 0 && p)
 			same = !memcmp(p, data, sizeof(data));
 		wh_msg_done(ch, &m);
 	}
@@ -335,19 +351,17 @@ int main(int argc, char **argv)
 	r = call(WH_API_CUDA, WHCU_F_cudaFree, &e, false);
 	EXPECT(r.rc == WH_E_MALFORMED, "trailing bytes -> rejected as malformed");
 	session_ended("trailing bytes");
-	enc(&e);
-	wh_enc_u64(&e, 0x1000);
-	wh_enc_u64(&e, 0);
-	wh_enc_count(&e, 1);
-	wh_enc_outbuf(&e, 32);
+	d2h_msg(&e, 0x1000, 32);
 	post(WH_API_CUDA, WHC_MEMCPY_D2H, &e);
 	session_ended("posted D2H (needs a reply)");
 	enc(&e);
-	wh_enc_u64(&e, 0x1000);
-	wh_enc_u64(&e, 0);
-	wh_enc_u32(&e, 1 << 20);
+	wh_enc_present(&e, true);
 	wh_enc_u8(&e, 0);            /* "inline" out-buffer */
 	wh_enc_u64(&e, 64 + 4096);
+	wh_enc_u64(&e, 64 + 4096);
+	wh_enc_u64(&e, 0x1000);
+	wh_enc_u32(&e, 1 << 20);
+	wh_enc_handle(&e, 0);
 	post(WH_API_CUDA, WHC_MEMCPY_D2H_PIPE, &e);
 	session_ended("pipelined D2H without an arena buffer");
 

@@ -8,6 +8,7 @@ dm_status DMAPI whc_gen_dmRead(dm_buf buf, dm_size offset, dm_size size, void *d
 dm_status DMAPI whc_wrap_read(dm_buf buf, dm_size offset, dm_size size, void *data);
 dm_status DMAPI whc_hw_dmMagic(dm_buf buf);
 dm_status DMAPI whc_whdmPoll(void);
+dm_status DMAPI whc_hw_dmStream(dm_buf buf, void *out, dm_size size);
 
 /* spec (small.spec:24):
  * Lists the devices.
@@ -575,4 +576,5 @@ void whc_fill_dispatch(dm_dispatch *t)
 	t->dmCheckBuf = whc_dmCheckBuf;
 	t->dmGone = whc_dmGone;
 	t->dmWindowsOnly = (void *)whc_slot_dmWindowsOnly;
+	t->dmStream = whc_hw_dmStream;
 }

@@ -45,7 +45,8 @@ enum whdm_func {
 	WHDM_F_whdmPoll = 16,
 	WHDM_F_dmGone = 17,
 	WHDM_F_dmWindowsOnly = 18,
-	WHDM_F_COUNT = 19,
+	WHDM_F_dmStream = 19,
+	WHDM_F_COUNT = 20,
 };
 
 static inline unsigned whdm_func_since(unsigned f)

@@ -37,5 +37,16 @@ struct whdm_args_dmCheckBuf {
 	dm_uint *state;
 };
 dm_status whs_body_check(struct whs *s, const struct whdm_args_dmCheckBuf *a);
+/* spec (small.spec:59):
+ * A posted copy into an out-buffer in the shared arena that the
+ * (hand-written) client reads while the call runs.
+ */
+/* dmStream (@server_body): every argument decoded, looked up and checked. */
+struct whdm_args_dmStream {
+	dm_buf buf;
+	void *out;
+	dm_size size;
+};
+dm_status whs_body_stream(struct whs *s, const struct whdm_args_dmStream *a);
 
 #endif
