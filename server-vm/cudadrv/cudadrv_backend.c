@@ -1114,13 +1114,9 @@ static int drv_dispatch(struct wh_client *c, void *state, const struct wh_msg *m
 		defer(s, CUDA_ERROR_INVALID_VALUE);
 		return WH_E_MALFORMED;
 	}
-	/* Reply head: the deferred error of earlier posted calls (kept when
-	 * the message is refused: the core's error reply does not carry it). */
-	CUresult saved = s->deferred;
-	if (!async) {
-		wh_enc_i32(rep, (int32_t)s->deferred);
-		s->deferred = CUDA_SUCCESS;
-	}
+	/* (the reply head, the deferred error of earlier posted calls, is
+	 * written by the dispatch preamble, server-vm/dispatch.c, and kept
+	 * when the message is refused) */
 	s->bind_owner = 0;
 	if (f != WHCD_F_whcdGetDevices && f != WHCD_F_whcdSetDevice) {
 		CUresult r = activate(s);
@@ -1137,11 +1133,17 @@ static int drv_dispatch(struct wh_client *c, void *state, const struct wh_msg *m
 	scratch_reset(s);
 	if (rc == WH_OK && rep->err)
 		rc = rep->err;
-	if (rc != WH_OK && !async && s->deferred == CUDA_SUCCESS)
-		s->deferred = saved;
 	if (rc != WH_OK && async)
 		defer(s, CUDA_ERROR_INVALID_VALUE);
 	return rc;
+}
+
+static int32_t drv_take_deferred(void *state)
+{
+	struct whcd_state *s = state;
+	CUresult e = s->deferred;
+	s->deferred = CUDA_SUCCESS;
+	return (int32_t)e;
 }
 
 const struct wh_backend wh_cudadrv_backend = {
@@ -1152,4 +1154,5 @@ const struct wh_backend wh_cudadrv_backend = {
 	.client_open = drv_client_open,
 	.client_close = drv_client_close,
 	.dispatch = drv_dispatch,
+	.take_deferred = drv_take_deferred,
 };
