@@ -486,14 +486,17 @@ CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *code, CUjit_o
 	uint64_t n = whcd_image_size(code, &kind);
 	if (!n)
 		return CUDA_ERROR_INVALID_IMAGE;
+	bool was = whcd_ctx_optional(true);
+	CUresult r = CUDA_ERROR_NOT_FOUND;
 	if (n >= WHCD_IMGCACHE_MIN_BYTES) {
 		uint8_t h[WHCD_SHA256_LEN];
 		whcd_sha256(code, n, h);
-		CUresult r = whc_whcdLibraryLoadCached(library, h, kind);
-		if (r != CUDA_ERROR_NOT_FOUND)
-			return r;
+		r = whc_whcdLibraryLoadCached(library, h, kind);
 	}
-	return whc_whcdLibraryLoad(library, code, n, kind);
+	if (r == CUDA_ERROR_NOT_FOUND)
+		r = whc_whcdLibraryLoad(library, code, n, kind);
+	whcd_ctx_optional(was);
+	return r;
 }
 
 /* ---- launches ------------------------------------------------------------------------------ */
@@ -1207,4 +1210,105 @@ CUresult CUDAAPI cuDeviceGetByPCIBusId(CUdevice *dev, const char *pciBusId)
 		}
 	}
 	return CUDA_ERROR_INVALID_DEVICE;
+}
+
+CUresult CUDAAPI cuModuleGetLoadingMode(CUmoduleLoadingMode *mode)
+{
+	if (!mode)
+		return CUDA_ERROR_INVALID_VALUE;
+	*mode = CU_MODULE_EAGER_LOADING;
+	return CUDA_SUCCESS;
+}
+
+/* Older spellings with the current ABI (specs/cudadrv.spec): aliases. */
+__asm__(".globl cuDeviceGetUuid\n\t.type cuDeviceGetUuid, @function\n\t.set cuDeviceGetUuid, cuDeviceGetUuid_v2");
+__asm__(".globl cuCtxDestroy\n\t.type cuCtxDestroy, @function\n\t.set cuCtxDestroy, cuCtxDestroy_v2");
+__asm__(".globl cuCtxPopCurrent\n\t.type cuCtxPopCurrent, @function\n\t.set cuCtxPopCurrent, cuCtxPopCurrent_v2");
+__asm__(".globl cuCtxPushCurrent\n\t.type cuCtxPushCurrent, @function\n\t.set cuCtxPushCurrent, cuCtxPushCurrent_v2");
+__asm__(".globl cuStreamDestroy\n\t.type cuStreamDestroy, @function\n\t.set cuStreamDestroy, cuStreamDestroy_v2");
+__asm__(".globl cuEventDestroy\n\t.type cuEventDestroy, @function\n\t.set cuEventDestroy, cuEventDestroy_v2");
+__asm__(".globl cuDevicePrimaryCtxRelease\n\t.type cuDevicePrimaryCtxRelease, @function\n\t.set cuDevicePrimaryCtxRelease, cuDevicePrimaryCtxRelease_v2");
+__asm__(".globl cuDevicePrimaryCtxReset\n\t.type cuDevicePrimaryCtxReset, @function\n\t.set cuDevicePrimaryCtxReset, cuDevicePrimaryCtxReset_v2");
+__asm__(".globl cuDevicePrimaryCtxSetFlags\n\t.type cuDevicePrimaryCtxSetFlags, @function\n\t.set cuDevicePrimaryCtxSetFlags, cuDevicePrimaryCtxSetFlags_v2");
+__asm__(".globl cuMemHostRegister\n\t.type cuMemHostRegister, @function\n\t.set cuMemHostRegister, cuMemHostRegister_v2");
+__asm__(".globl cuEventElapsedTime\n\t.type cuEventElapsedTime, @function\n\t.set cuEventElapsedTime, cuEventElapsedTime_v2");
+
+/* ---- libraries need no current context ----------------------------------------------------- */
+
+CUresult CUDAAPI whc_gen_cuLibraryUnload(CUlibrary library);
+CUresult CUDAAPI whc_gen_cuLibraryGetKernel(CUkernel *pKernel, CUlibrary library, const char *name);
+CUresult CUDAAPI whc_gen_cuLibraryGetModule(CUmodule *pMod, CUlibrary library);
+CUresult CUDAAPI whc_gen_cuLibraryGetGlobal(CUdeviceptr *dptr, size_t *bytes, CUlibrary library,
+					    const char *name);
+
+CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
+{
+	bool was = whcd_ctx_optional(true);
+	CUresult r = whc_gen_cuLibraryUnload(library);
+	whcd_ctx_optional(was);
+	return r;
+}
+
+CUresult CUDAAPI cuLibraryGetKernel(CUkernel *pKernel, CUlibrary library, const char *name)
+{
+	bool was = whcd_ctx_optional(true);
+	CUresult r = whc_gen_cuLibraryGetKernel(pKernel, library, name);
+	whcd_ctx_optional(was);
+	return r;
+}
+
+CUresult CUDAAPI cuLibraryGetModule(CUmodule *pMod, CUlibrary library)
+{
+	bool was = whcd_ctx_optional(true);
+	CUresult r = whc_gen_cuLibraryGetModule(pMod, library);
+	whcd_ctx_optional(was);
+	return r;
+}
+
+CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr *dptr, size_t *bytes, CUlibrary library, const char *name)
+{
+	bool was = whcd_ctx_optional(true);
+	CUresult r = whc_gen_cuLibraryGetGlobal(dptr, bytes, library, name);
+	whcd_ctx_optional(was);
+	return r;
+}
+
+/* ---- CUDA 13's forms that name the context ---------------------------------------------------- */
+
+CUresult CUDAAPI cuCtxGetDevice_v2(CUdevice *device, CUcontext ctx)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!device)
+		return CUDA_ERROR_INVALID_VALUE;
+	struct whc_obj *o = ctx ? ctx_obj(ctx) : whcd_current();
+	if (!o)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	*device = o->dev;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuCtxSynchronize_v2(CUcontext ctx)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	struct whc_obj *o = ctx ? ctx_obj(ctx) : whcd_current();
+	if (!o)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	struct whc_obj *cur = whcd_current();
+	whcd_set_current(o);
+	CUresult r = cuCtxSynchronize();
+	whcd_set_current(cur);
+	return r;
+}
+
+/* A kernel's attribute is set on its function in the current context
+ * (the server's one context per device). */
+CUresult CUDAAPI cuKernelSetAttribute(CUfunction_attribute attrib, int val, CUkernel kernel, CUdevice dev)
+{
+	CUresult r = dev_ok(dev);
+	if (r)
+		return r;
+	CUfunction f = as_function((CUfunction)(void *)kernel, &r);
+	return f ? cuFuncSetAttribute(f, attrib, val) : r;
 }

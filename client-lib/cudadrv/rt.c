@@ -37,6 +37,7 @@ static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static __thread struct whc_obj *tls_ctx;
 static __thread bool tls_no_ctx;       /* cuInit's own call needs no context */
+static __thread bool tls_ctx_optional; /* library calls: the current one, else device 0 */
 
 static struct whc_obj primaries[WHCD_MAX_DEVICES];
 
@@ -134,9 +135,9 @@ CUresult whc_begin(struct whc_call *k)
 	if (!tls_no_ctx) {
 		if (!whcd_initialized())
 			return CUDA_ERROR_NOT_INITIALIZED;
-		if (!tls_ctx)
+		if (!tls_ctx && !tls_ctx_optional)
 			return CUDA_ERROR_INVALID_CONTEXT;
-		dev = tls_ctx->dev;
+		dev = tls_ctx ? tls_ctx->dev : 0;
 	}
 	if (!chan)
 		return transport_error(chan_err);
@@ -431,4 +432,11 @@ void whcd_hook_named_kernel(CUresult r, CUkernel *k, CUlibrary lib, const char *
 	(void)lib;
 	if (r == CUDA_SUCCESS && k && *k && name)
 		((struct whc_obj *)(void *)*k)->name = strdup(name);
+}
+
+bool whcd_ctx_optional(bool on)
+{
+	bool was = tls_ctx_optional;
+	tls_ctx_optional = on;
+	return was;
 }

@@ -99,6 +99,9 @@ CUresult whcd_init(void);                    /* connect + device table, once */
 struct whc_obj *whcd_current(void);          /* this thread's context */
 void whcd_set_current(struct whc_obj *ctx);
 struct whc_obj *whcd_primary(int dev);       /* the device's primary context */
+/* Calls of this thread need no current context (libraries); returns the
+ * previous setting. */
+bool whcd_ctx_optional(bool on);
 /* The device range holding p (what the client allocated, module
  * variables): false for a host address. */
 bool whcd_dev_range(uint64_t p, uint64_t *base, uint64_t *size, int *dev);

@@ -85,14 +85,6 @@ API CUresult cuEventRecord(void *e, void *s) { (void)e; (void)s; return OK; }
 API CUresult cuEventSynchronize(void *e) { (void)e; return OK; }
 API CUresult cuEventQuery(void *e) { (void)e; return OK; }
 API CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) { (void)a; (void)b; *ms = 1.0f; return OK; }
-API CUresult cuModuleGetGlobal_v2(uint64_t *p, size_t *n, void *m, const char *name)
-{
-	(void)m; (void)name;
-	void *g = calloc(1, 64);
-	*p = (uint64_t)(uintptr_t)g;
-	*n = 64;
-	return OK;
-}
 API CUresult cuFuncGetAttribute(int *v, int a, void *f) { (void)f; *v = a == 0 ? 1024 : 0; return OK; }
 API CUresult cuFuncSetAttribute(void *f, int a, int v) { (void)f; (void)a; (void)v; return OK; }
 API CUresult cuDeviceGetName(char *name, int len, int dev) { (void)dev; strncpy(name, "Fake GPU", (size_t)len); return OK; }
@@ -168,6 +160,9 @@ struct ffunc {
 struct fmod {
 	unsigned nf;
 	struct ffunc f[16];
+	unsigned ng;                    /* variables, by name, 4 KiB each */
+	char gname[16][64];
+	void *g[16];
 };
 static struct ffunc nullfunc; /* functions of non-PTX images */
 
@@ -230,6 +225,26 @@ API CUresult cuModuleLoadData(void **m, const void *img)
 	return OK;
 }
 API CUresult cuModuleUnload(void *m) { free(m); return OK; }
+API CUresult cuModuleGetGlobal_v2(uint64_t *p, size_t *n, void *m, const char *name)
+{
+	struct fmod *x = m;
+	unsigned i;
+	for (i = 0; i < x->ng; i++)
+		if (!strncmp(x->gname[i], name, sizeof(x->gname[i]) - 1))
+			break;
+	if (i == x->ng) {
+		if (x->ng == 16)
+			return 500;
+		strncpy(x->gname[i], name, sizeof(x->gname[i]) - 1);
+		x->g[i] = calloc(1, 4096);
+		x->ng++;
+	}
+	if (p)
+		*p = (uint64_t)(uintptr_t)x->g[i];
+	if (n)
+		*n = 4096;
+	return OK;
+}
 API CUresult cuModuleGetFunction(void **f, void *m, const char *name)
 {
 	struct fmod *x = m;

@@ -6,7 +6,7 @@
 # libcuda.so.1 over shm, unix and tcp; then the hostile raw-wire client
 # (drvhostile) beside a well-behaved one.  Each client has a 96 MiB device
 # memory quota (cuMemGetInfo must show it, allocations past it fail).
-# usage: run.sh BUILD_DIR
+# usage: run.sh BUILD_DIR [CUDA_HOME]
 set -u
 B=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 WHD=$B/server-vm/wormholed T=$B/tests/cudadrv
@@ -24,6 +24,9 @@ mem = 96M
 [client t]
 token = $tok
 mem = 96M
+[client big]
+token = big-$tok
+mem = 1G
 EOC
 model=${WHCD_ISOLATE:-process}
 WHCD_DRIVER=$FAKE "$WHD" --isolate "$model" --api cudadrv -c "$tmp/wh.conf" -l "shm:wh-cd-$$" \
@@ -44,6 +47,25 @@ for a in "shm:wh-cd-$$" "unix:$tmp/s.sock" "tcp:127.0.0.1:$port"; do
 		&& ok "drvtest over ${a%%:*} ($model model): $(tail -1 "$tmp/d.out")" \
 		|| { bad "drvtest over ${a%%:*}"; grep -v '^PASS' "$tmp/d.out" | tail -15; }
 done
+# NVIDIA's own runtime on top: tests/cuda/roundtrip built with -cudart shared
+# (the toolkit's libcudart.so.13) and with nvcc's default static runtime.
+# Kernels do not run on the fake driver: roundtrip checks copies, streams,
+# events, symbols, refusals and attributes.
+CUDA_HOME=${2:-/usr/local/cuda}
+if [ -e "$CUDA_HOME/lib64/libcudart.so.13" ] && [ -x "$B/tests/cuda/roundtrip" ]; then
+	LD_LIBRARY_PATH=$CLIENT:$CUDA_HOME/lib64 WORMHOLE_SERVER="tcp:127.0.0.1:$port" WORMHOLE_TOKEN=big-$tok \
+		timeout 120 "$B/tests/cuda/roundtrip" >"$tmp/rt.out" 2>&1 && tail -1 "$tmp/rt.out" | grep -qx PASS \
+		&& ok "NVIDIA's libcudart.so.13 on Wormhole's libcuda.so.1: roundtrip PASS" \
+		|| { bad "NVIDIA's libcudart.so.13 on libcuda.so.1 (roundtrip)"; tail -5 "$tmp/rt.out"; }
+else
+	echo "SKIP: NVIDIA's shared runtime (no $CUDA_HOME/lib64/libcudart.so.13)"
+fi
+if [ -x "$T/roundtrip-static" ]; then
+	LD_LIBRARY_PATH=$CLIENT WORMHOLE_SERVER="tcp:127.0.0.1:$port" WORMHOLE_TOKEN=big-$tok \
+		timeout 120 "$T/roundtrip-static" >"$tmp/rts.out" 2>&1 && tail -1 "$tmp/rts.out" | grep -qx PASS \
+		&& ok "nvcc's static runtime on Wormhole's libcuda.so.1: roundtrip PASS" \
+		|| { bad "static runtime on libcuda.so.1 (roundtrip)"; tail -5 "$tmp/rts.out"; }
+fi
 # The hostile client, with a well-behaved client running beside it.
 if [ -x "$T/drvhostile" ]; then
 	LD_LIBRARY_PATH=$CLIENT WORMHOLE_SERVER="unix:$tmp/s.sock" WHCD_EXPECT_QUOTA=$quota \
