@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Wormhole's NVML on the driver-level client end to end, without a GPU:
+# Wormhole's NVML and NVIDIA's runtime on the driver-level client end to end, without a GPU:
 # wormholed --isolate process with the cudadrv backend on tests/cuda's fake driver, a 96 MiB
 # quota, and over shm:
 #   - libnvidia-ml.so.1 (client-lib/nvml) on client-lib/cudadrv's libcuda.so.1: device count,
-#     name, UUID, PCI bus id, memory total = the quota (nvml_client.py, Python's ctypes).
-# (NVIDIA's runtime through the client is tests/cudadrv/run.sh's part.)
+#     name, UUID, PCI bus id, memory total = the quota (nvml_client.py, Python's ctypes);
+#   - tests/cudaext/rtstart built with nvcc's default static runtime and with -cudart shared:
+#     output compared with expected/rtstart-client.txt (the fake driver runs no kernels).
 # usage: run-client.sh BUILD_DIR CUDA_HOME
 set -u
 B=$(cd "${1:?usage: run-client.sh BUILD_DIR CUDA_HOME}" && pwd)
@@ -36,6 +37,19 @@ else
 	bad "NVML on the client"; cat "$tmp/nvml.out"
 fi
 
+if [ -e "$lib64/libcudart.so.13" ]; then
+	for p in rtstart-static rtstart-shared; do
+		LD_LIBRARY_PATH=$CL:$lib64 timeout 120 "$B/tests/cudaext/$p" >"$tmp/$p.out" 2>"$tmp/$p.err"
+		st=$?
+		if [ $st -eq 0 ] && diff -u "$here/expected/rtstart-client.txt" "$tmp/$p.out" >"$tmp/$p.diff"; then
+			ok "$p (NVIDIA's runtime) on the client, output as expected"
+		else
+			bad "$p on the client (exit $st)"; cat "$tmp/$p.diff"; tail -5 "$tmp/$p.err"
+		fi
+	done
+else
+	echo "SKIP: no $lib64/libcudart.so.13: the runtime part"
+fi
 kill -0 "$wpid" 2>/dev/null || bad "wormholed died"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
