@@ -3,8 +3,8 @@
  * The part of NVML's ABI (nvml.h, NVML API version 13) that Wormhole's libnvidia-ml.so.1
  * implements: return codes, buffer sizes and the structures it fills, with NVIDIA's names and
  * layouts.  Written here because nvml.h is in no Debian package this project builds with; the
- * layouts are checked against the real header by nvml-abi-check.c when one is at hand
- * (WH_NVML_H=/path/to/nvml.h, see README.md).
+ * layouts are checked against the real header by tests/cudaext/nvml-abi-check.sh NVML_H where
+ * one is at hand (identical to nvml.h 13.0.87 from pip's nvidia-nvml-dev, 2026-12-07).
  *
  * Invariant: every type and value here is identical in size, layout and meaning to nvml.h's.
  */
