@@ -660,6 +660,8 @@ CUresult whcd_body_mem_alloc(struct whcd_state *s, const struct whcd_args_cuMemA
 
 CUresult whcd_body_mem_free(struct whcd_state *s, const struct whcd_args_cuMemFree_v2 *a)
 {
+	if (!a->dptr)
+		return CUDA_SUCCESS; /* as natively: freeing NULL does nothing */
 	size_t i = alloc_upper(s, a->dptr);
 	if (i == 0 || s->allocs[i - 1].base != a->dptr) {
 		wh_audit(s->c, "cudadrv: cuMemFree(%#llx): not an allocation of this client",
@@ -1082,6 +1084,17 @@ CUresult whcd_body_occupancy_flags(struct whcd_state *s, const struct whcd_args_
 		return CUDA_ERROR_INVALID_VALUE;
 	return D.cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(a->numBlocks, fo->real, a->blockSize,
 								       a->dynamicSMemSize, a->flags);
+}
+
+CUresult whcd_body_occupancy_smem(struct whcd_state *s, const struct whcd_args_cuOccupancyAvailableDynamicSMemPerBlock *a)
+{
+	(void)s;
+	struct whcd_obj *fo = (struct whcd_obj *)(void *)a->func;
+	NEED(cuOccupancyAvailableDynamicSMemPerBlock);
+	if (!a->dynamicSmemSize)
+		return CUDA_ERROR_INVALID_VALUE;
+	return D.cuOccupancyAvailableDynamicSMemPerBlock(a->dynamicSmemSize, fo->real, a->numBlocks,
+							  a->blockSize);
 }
 
 CUresult whcd_body_event_record_flags(struct whcd_state *s, const struct whcd_args_cuEventRecordWithFlags *a)

@@ -40,7 +40,8 @@
 	X(cuKernelGetFunction) X(cuModuleGetGlobal_v2) X(cuLibraryGetGlobal) \
 	X(cuCtxGetLimit) X(cuCtxSetLimit) X(cuLaunchCooperativeKernel) \
 	X(cuStreamGetAttribute) X(cuStreamSetAttribute) \
-	X(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags) X(cuEventRecordWithFlags)
+	X(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags) X(cuEventRecordWithFlags) \
+	X(cuOccupancyAvailableDynamicSMemPerBlock)
 
 #define WHCD_DRV_FIELD(name) __typeof__(name) *name;
 struct whcd_drv {

@@ -42,6 +42,24 @@ API CUresult cuDeviceGetAttribute(int *v, int attr, int dev)
 	case 16: *v = 132; break;               /* SMs */
 	case 75: *v = 9; break;                 /* cc major */
 	case 76: *v = 0; break;
+	/* plausible H100 values where libraries divide by them */
+	case 8: *v = 49152; break;              /* shared memory per block */
+	case 9: *v = 65536; break;              /* constant memory */
+	case 10: *v = 32; break;                /* warp size */
+	case 11: *v = 0x7fffffff; break;        /* max pitch */
+	case 12: *v = 65536; break;             /* registers per block */
+	case 13: *v = 1980000; break;           /* clock rate kHz */
+	case 14: *v = 512; break;               /* texture alignment */
+	case 15: case 31: case 40: *v = 1; break; /* overlap, concurrent kernels */
+	case 36: *v = 2619000; break;           /* memory clock */
+	case 37: *v = 5120; break;              /* bus width */
+	case 38: *v = 52428800; break;          /* L2 */
+	case 39: *v = 2048; break;              /* threads per SM */
+	case 41: *v = 1; break;                 /* unified addressing */
+	case 81: *v = 233472; break;            /* shared memory per SM */
+	case 82: *v = 65536; break;             /* registers per SM */
+	case 97: *v = 232448; break;            /* shared memory per block opt-in */
+	case 106: *v = 32; break;               /* blocks per SM */
 	default: *v = 0;
 	}
 	return OK;
@@ -359,3 +377,11 @@ API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int *n, void *
 	return cuOccupancyMaxActiveBlocksPerMultiprocessor(n, f, bs, sh);
 }
 API CUresult cuEventRecordWithFlags(void *e, void *s, unsigned f) { (void)e; (void)s; (void)f; return OK; }
+API CUresult cuOccupancyAvailableDynamicSMemPerBlock(size_t *n, void *f, int nb, int bs)
+{
+	(void)f; (void)bs;
+	*n = nb > 0 ? 233472 / (size_t)nb : 0;
+	if (*n > 232448)
+		*n = 232448;
+	return OK;
+}
