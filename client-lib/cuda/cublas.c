@@ -99,20 +99,20 @@ static void enc_head(struct wh_enc *e, struct wh_chan *ch, struct whb_handle *h)
 	wh_enc_u64(e, h->id);
 }
 
-/* Scalar: host mode -> value (es bytes in an 8-byte slot), device mode ->
- * address. */
+/* Scalar (whcbScalar, server-vm/cuda/whcb_types.h, sent as raw bytes):
+ * host mode -> value (es bytes of val), device mode -> address. */
 static void enc_scalar(struct wh_enc *e, struct whb_handle *h, const void *p,
 		       size_t es)
 {
+	whcbScalar v;
+	memset(&v, 0, sizeof(v));
 	if (h->pmode == CUBLAS_POINTER_MODE_DEVICE) {
-		wh_enc_u8(e, 1);
-		wh_enc_u64(e, (uint64_t)(uintptr_t)p);
+		v.dev = 1;
+		v.ptr = (uint64_t)(uintptr_t)p;
 	} else {
-		uint8_t b[8] = { 0 };
-		memcpy(b, p, es);
-		wh_enc_u8(e, 0);
-		wh_enc_raw(e, b, 8);
+		memcpy(v.val, p, es);
 	}
+	wh_enc_raw(e, &v, sizeof(v));
 }
 
 static void enc_ptr(struct wh_enc *e, const void *p)
@@ -139,6 +139,7 @@ cublasStatus_t cublasCreate_v2(cublasHandle_t *handle)
 	struct wh_msg m;
 	struct wh_dec d;
 	whcu_enc_begin(&e, ch);
+	wh_enc_present(&e, true); /* whcbCreate([out] handle) */
 	cublasStatus_t s = bcall(ch, WHB_CREATE, &e, &m, &d, true);
 	if (s == CUBLAS_STATUS_SUCCESS) {
 		h->id = wh_dec_u64(&d);
@@ -608,6 +609,7 @@ static cublasStatus_t reduce_op(uint16_t f, cublasHandle_t handle, int type,
 	}
 	wh_enc_u8(&e, dev);
 	wh_enc_u64(&e, dev ? (uint64_t)(uintptr_t)result : 0);
+	wh_enc_present(&e, !dev); /* [out] host_result */
 	cublasStatus_t s;
 	if (dev) {
 		s = bpost(ch, f, &e);

@@ -9,12 +9,15 @@
  */
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server.h"
 #include "whcuda_server.h"
+#include "whcuda_proto.h"
+#include "whs.h"
 
 #include <cublas_v2.h>
 
@@ -129,38 +132,59 @@ static bool span_ok(struct whcs_state *cs, uint64_t p, uint64_t bytes)
 	return bytes == 0 || whcs_range_ok(cs, p, bytes);
 }
 
-/* ---- decoding helpers ---------------------------------------------------- */
+/* ---- the server runtime of the generated decoders (whcb_server.c) ---- */
 
-struct scalar {
-	bool dev;
-	uint64_t ptr;
-	_Alignas(16) uint8_t val[16];
-};
-
-static void dec_scalar(struct wh_dec *d, struct scalar *s)
+void *whcb_whs_get(struct whb_state *st, uint64_t id, unsigned kind, const char *what)
 {
-	memset(s, 0, sizeof(*s));
-	s->dev = wh_dec_u8(d) != 0;
-	if (s->dev)
-		s->ptr = wh_dec_u64(d);
-	else
-		wh_dec_raw(d, s->val, 8);
+	if (kind == WHCB_K_STREAM)
+		return whcu_whs_get(st->cs, id, WHCU_K_STREAM, what);
+	if (kind != WHCB_K_HANDLE)
+		return NULL;
+	/* the object itself: whcbDestroy frees it */
+	return wh_client_handle(st->cs->c, id, WHC_KIND_BLAS, what);
 }
 
-static const void *scalar_arg(struct scalar *s)
+int whcb_whs_reject(struct whb_state *st, const char *fn, int status, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	wh_audit(st->cs->c, "cublas: %s rejected: %s", fn, msg);
+	return status;
+}
+
+void whcb_whs_defer(struct whb_state *st, const char *fn, cublasStatus_t err)
+{
+	(void)fn;
+	if (err && !st->deferred)
+		st->deferred = (uint32_t)err;
+}
+
+/* ---- bodies: every argument decoded and the handles looked up by the
+ * generated decoder; each checks every extent before cuBLAS runs. ---- */
+
+static struct whb_obj *B(cublasHandle_t h)
+{
+	return ((struct whcs_obj *)(void *)h)->u.blas;
+}
+
+static const void *scalar_arg(const whcbScalar *s)
 {
 	return s->dev ? (const void *)(uintptr_t)s->ptr : (const void *)s->val;
 }
 
-static bool scalar_ok(struct whcs_state *cs, const struct scalar *s, uint64_t es)
+static bool scalar_ok(struct whcs_state *cs, const whcbScalar *s, uint64_t es)
 {
+	if (s->dev > 1)
+		return false;
 	return !s->dev || whcs_range_ok(cs, s->ptr, es);
 }
 
-static struct whb_obj *get_handle(struct whb_state *st, uint64_t id)
+static uint64_t P(const void *p)
 {
-	struct whcs_obj *o = whcs_obj_get(st->cs, id, WHC_KIND_BLAS);
-	return o ? o->u.blas : NULL;
+	return (uint64_t)(uintptr_t)p;
 }
 
 static cublasStatus_t set_pmode(struct whb_obj *b, bool dev)
@@ -174,82 +198,68 @@ static bool op_ok(int t)
 	return t == CUBLAS_OP_N || t == CUBLAS_OP_T || t == CUBLAS_OP_C;
 }
 
-/* ---- handlers ------------------------------------------------------------ */
-
-typedef int (*bhandler_fn)(struct whb_state *st, struct whb_obj *b,
-			   struct wh_dec *d, struct wh_enc *rep, bool sync);
-
-static int b_set_stream(struct whb_state *st, struct whb_obj *b,
-			struct wh_dec *d, struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_create(struct whb_state *st, const struct whcb_args_whcbCreate *a)
 {
-	(void)rep; (void)sync;
-	uint64_t sid = wh_dec_u64(d);
-	if (d->err)
-		return -WH_E_MALFORMED;
-	CUstream s;
-	if (!whcs_stream(st->cs, sid, &s))
+	if (!a->handle)
 		return CUBLAS_STATUS_INVALID_VALUE;
+	struct whb_obj *b = calloc(1, sizeof(*b));
+	if (!b)
+		return CUBLAS_STATUS_ALLOC_FAILED;
+	cublasStatus_t r = cublasCreate(&b->h);
+	if (r != CUBLAS_STATUS_SUCCESS) {
+		free(b);
+		return r;
+	}
+	struct whcs_obj *o = whcs_obj_new(st->cs, WHC_KIND_BLAS);
+	if (!o) {
+		cublasDestroy(b->h);
+		free(b);
+		return CUBLAS_STATUS_ALLOC_FAILED;
+	}
+	o->u.blas = b;
+	*a->handle = o->id;
+	return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t whcb_body_destroy(struct whb_state *st, const struct whcb_args_whcbDestroy *a)
+{
+	destroy_handle(st->cs, (struct whcs_obj *)(void *)a->handle);
+	return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t whcb_body_set_stream(struct whb_state *st, const struct whcb_args_whcbSetStream *a)
+{
+	(void)st;
+	struct whb_obj *b = B(a->handle);
+	CUstream s = a->stream ? (CUstream)a->stream : CU_STREAM_LEGACY;
 	cublasStatus_t r = cublasSetStream(b->h, (cudaStream_t)s);
 	if (r == CUBLAS_STATUS_SUCCESS)
 		b->stream = s;
 	return r;
 }
 
-static int b_set_math(struct whb_state *st, struct whb_obj *b,
-		      struct wh_dec *d, struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_set_math_mode(struct whb_state *st, const struct whcb_args_whcbSetMathMode *a)
 {
-	(void)st; (void)rep; (void)sync;
-	int32_t v = wh_dec_i32(d);
-	if (d->err)
-		return -WH_E_MALFORMED;
-	return cublasSetMathMode(b->h, (cublasMath_t)v);
+	(void)st;
+	return cublasSetMathMode(B(a->handle)->h, (cublasMath_t)a->mode);
 }
 
-static int b_set_workspace(struct whb_state *st, struct whb_obj *b,
-			   struct wh_dec *d, struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_set_workspace(struct whb_state *st, const struct whcb_args_whcbSetWorkspace *a)
 {
-	(void)rep; (void)sync;
-	uint64_t p = wh_dec_u64(d), n = wh_dec_u64(d);
-	if (d->err)
-		return -WH_E_MALFORMED;
+	uint64_t p = P(a->ptr), n = a->size;
 	if (p && !whcs_range_ok(st->cs, p, n))
 		return BADV(st, "cublasSetWorkspace: [0x%" PRIx64 ", +%" PRIu64 ") is not the client's", p, n);
-	return cublasSetWorkspace(b->h, (void *)(uintptr_t)p, p ? n : 0);
+	return cublasSetWorkspace(B(a->handle)->h, a->ptr, p ? n : 0);
 }
 
+/* The three gemm entries share one argument shape. */
 struct gemm_args {
 	uint8_t type;
 	int32_t ta, tb, m, n, k, lda, ldb, ldc, batch;
 	int64_t sA, sB, sC;
-	struct scalar alpha, beta;
+	const whcbScalar *alpha, *beta;
 	uint64_t A, B, C;
 };
-
-static void dec_gemm(struct wh_dec *d, struct gemm_args *g, bool strided)
-{
-	g->type = wh_dec_u8(d);
-	g->ta = wh_dec_i32(d);
-	g->tb = wh_dec_i32(d);
-	g->m = wh_dec_i32(d);
-	g->n = wh_dec_i32(d);
-	g->k = wh_dec_i32(d);
-	dec_scalar(d, &g->alpha);
-	g->A = wh_dec_u64(d);
-	g->lda = wh_dec_i32(d);
-	g->B = wh_dec_u64(d);
-	g->ldb = wh_dec_i32(d);
-	dec_scalar(d, &g->beta);
-	g->C = wh_dec_u64(d);
-	g->ldc = wh_dec_i32(d);
-	g->sA = g->sB = g->sC = 0;
-	g->batch = 1;
-	if (strided) {
-		g->sA = wh_dec_i64(d);
-		g->sB = wh_dec_i64(d);
-		g->sC = wh_dec_i64(d);
-		g->batch = wh_dec_i32(d);
-	}
-}
 
 static int gemm_extents(struct whb_state *st, const struct gemm_args *g,
 			uint64_t es, uint64_t *ba, uint64_t *bb, uint64_t *bc)
@@ -262,23 +272,18 @@ static int gemm_extents(struct whb_state *st, const struct gemm_args *g,
 	*bb = mat_bytes(g->tb == CUBLAS_OP_N ? g->k : g->n,
 			g->tb == CUBLAS_OP_N ? g->n : g->k, g->ldb, es);
 	*bc = mat_bytes(g->m, g->n, g->ldc, es);
-	if (!scalar_ok(st->cs, &g->alpha, es) || !scalar_ok(st->cs, &g->beta, es))
+	if (!scalar_ok(st->cs, g->alpha, es) || !scalar_ok(st->cs, g->beta, es))
 		return BADV(st, "gemm: scalar pointer is not the client's");
 	return CUBLAS_STATUS_SUCCESS;
 }
 
-static int b_gemm(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		  struct wh_enc *rep, bool sync, int kind)
+static cublasStatus_t gemm(struct whb_state *st, struct whb_obj *b, const struct gemm_args *gp, int kind)
 {
-	(void)rep; (void)sync;
-	struct gemm_args g;
-	dec_gemm(d, &g, kind != WHB_GEMM);
-	if (d->err)
-		return -WH_E_MALFORMED;
+	struct gemm_args g = *gp;
 	uint64_t es = g.type ? 8 : 4, ba, bb, bc;
 	int r = gemm_extents(st, &g, es, &ba, &bb, &bc);
 	if (r)
-		return r;
+		return (cublasStatus_t)r;
 	if (g.m == 0 || g.n == 0 || g.batch == 0)
 		return CUBLAS_STATUS_SUCCESS;
 	if (kind == WHB_GEMM_STRIDED) {
@@ -292,28 +297,29 @@ static int b_gemm(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
 			return BADV(st, "gemm %dx%dx%d: a matrix lies outside the client's allocations",
 				    g.m, g.n, g.k);
 	}
-	set_pmode(b, g.alpha.dev);
+	set_pmode(b, g.alpha->dev);
+	const void *al = scalar_arg(g.alpha), *be = scalar_arg(g.beta);
 	cublasOperation_t ta = (cublasOperation_t)g.ta, tb = (cublasOperation_t)g.tb;
 	if (kind == WHB_GEMM) {
 		if (g.type)
-			return cublasDgemm(b->h, ta, tb, g.m, g.n, g.k, scalar_arg(&g.alpha),
+			return cublasDgemm(b->h, ta, tb, g.m, g.n, g.k, al,
 					   (const double *)(uintptr_t)g.A, g.lda,
 					   (const double *)(uintptr_t)g.B, g.ldb,
-					   scalar_arg(&g.beta), (double *)(uintptr_t)g.C, g.ldc);
-		return cublasSgemm(b->h, ta, tb, g.m, g.n, g.k, scalar_arg(&g.alpha),
+					   be, (double *)(uintptr_t)g.C, g.ldc);
+		return cublasSgemm(b->h, ta, tb, g.m, g.n, g.k, al,
 				   (const float *)(uintptr_t)g.A, g.lda,
 				   (const float *)(uintptr_t)g.B, g.ldb,
-				   scalar_arg(&g.beta), (float *)(uintptr_t)g.C, g.ldc);
+				   be, (float *)(uintptr_t)g.C, g.ldc);
 	}
 	if (kind == WHB_GEMM_STRIDED) {
 		if (g.type)
 			return cublasDgemmStridedBatched(b->h, ta, tb, g.m, g.n, g.k,
-				scalar_arg(&g.alpha), (const double *)(uintptr_t)g.A, g.lda, g.sA,
-				(const double *)(uintptr_t)g.B, g.ldb, g.sB, scalar_arg(&g.beta),
+				al, (const double *)(uintptr_t)g.A, g.lda, g.sA,
+				(const double *)(uintptr_t)g.B, g.ldb, g.sB, be,
 				(double *)(uintptr_t)g.C, g.ldc, g.sC, g.batch);
 		return cublasSgemmStridedBatched(b->h, ta, tb, g.m, g.n, g.k,
-			scalar_arg(&g.alpha), (const float *)(uintptr_t)g.A, g.lda, g.sA,
-			(const float *)(uintptr_t)g.B, g.ldb, g.sB, scalar_arg(&g.beta),
+			al, (const float *)(uintptr_t)g.A, g.lda, g.sA,
+			(const float *)(uintptr_t)g.B, g.ldb, g.sB, be,
 			(float *)(uintptr_t)g.C, g.ldc, g.sC, g.batch);
 	}
 	/* Batched with device pointer arrays. */
@@ -326,7 +332,7 @@ static int b_gemm(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
 	uint64_t *host = malloc(nb * 3);
 	if (!host)
 		return CUBLAS_STATUS_ALLOC_FAILED;
-	int ret = CUBLAS_STATUS_SUCCESS;
+	cublasStatus_t ret = CUBLAS_STATUS_SUCCESS;
 	if (cuStreamSynchronize(b->stream) != CUDA_SUCCESS ||
 	    cuMemcpyDtoH(host, g.A, nb) != CUDA_SUCCESS ||
 	    cuMemcpyDtoH(host + g.batch, g.B, nb) != CUDA_SUCCESS ||
@@ -360,38 +366,49 @@ static int b_gemm(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
 	}
 	void **pa = (void **)(uintptr_t)b->scratch;
 	if (g.type)
-		ret = cublasDgemmBatched(b->h, ta, tb, g.m, g.n, g.k, scalar_arg(&g.alpha),
+		ret = cublasDgemmBatched(b->h, ta, tb, g.m, g.n, g.k, al,
 					 (const double *const *)pa, g.lda,
 					 (const double *const *)(pa + g.batch), g.ldb,
-					 scalar_arg(&g.beta), (double *const *)(pa + 2 * g.batch),
+					 be, (double *const *)(pa + 2 * g.batch),
 					 g.ldc, g.batch);
 	else
-		ret = cublasSgemmBatched(b->h, ta, tb, g.m, g.n, g.k, scalar_arg(&g.alpha),
+		ret = cublasSgemmBatched(b->h, ta, tb, g.m, g.n, g.k, al,
 					 (const float *const *)pa, g.lda,
 					 (const float *const *)(pa + g.batch), g.ldb,
-					 scalar_arg(&g.beta), (float *const *)(pa + 2 * g.batch),
+					 be, (float *const *)(pa + 2 * g.batch),
 					 g.ldc, g.batch);
 out:
 	free(host);
 	return ret;
 }
 
-static int b_gemm_plain(struct whb_state *st, struct whb_obj *b,
-			struct wh_dec *d, struct wh_enc *rep, bool sync)
+#define GEMM_ARGS(a)                                                            \
+	{ .type = (a)->type, .ta = (a)->transa, .tb = (a)->transb, .m = (a)->m,  \
+	  .n = (a)->n, .k = (a)->k, .lda = (a)->lda, .ldb = (a)->ldb,           \
+	  .ldc = (a)->ldc, .alpha = &(a)->alpha, .beta = &(a)->beta,            \
+	  .A = P((a)->A), .B = P((a)->B), .C = P((a)->C), .batch = 1 }
+
+cublasStatus_t whcb_body_gemm(struct whb_state *st, const struct whcb_args_whcbGemm *a)
 {
-	return b_gemm(st, b, d, rep, sync, WHB_GEMM);
+	struct gemm_args g = GEMM_ARGS(a);
+	return gemm(st, B(a->handle), &g, WHB_GEMM);
 }
 
-static int b_gemm_strided(struct whb_state *st, struct whb_obj *b,
-			  struct wh_dec *d, struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_gemm_strided(struct whb_state *st, const struct whcb_args_whcbGemmStridedBatched *a)
 {
-	return b_gemm(st, b, d, rep, sync, WHB_GEMM_STRIDED);
+	struct gemm_args g = GEMM_ARGS(a);
+	g.batch = a->batch;
+	g.sA = a->strideA;
+	g.sB = a->strideB;
+	g.sC = a->strideC;
+	return gemm(st, B(a->handle), &g, WHB_GEMM_STRIDED);
 }
 
-static int b_gemm_batched(struct whb_state *st, struct whb_obj *b,
-			  struct wh_dec *d, struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_gemm_batched(struct whb_state *st, const struct whcb_args_whcbGemmBatched *a)
 {
-	return b_gemm(st, b, d, rep, sync, WHB_GEMM_BATCHED);
+	struct gemm_args g = GEMM_ARGS(a);
+	g.batch = a->batch;
+	return gemm(st, B(a->handle), &g, WHB_GEMM_BATCHED);
 }
 
 static uint64_t dtype_size(int t)
@@ -406,134 +423,98 @@ static uint64_t dtype_size(int t)
 	}
 }
 
-static int b_gemm_ex(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		     struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_gemm_ex(struct whb_state *st, const struct whcb_args_whcbGemmEx *a)
 {
-	(void)rep; (void)sync;
-	int32_t ta = wh_dec_i32(d), tb = wh_dec_i32(d);
-	int32_t m = wh_dec_i32(d), n = wh_dec_i32(d), k = wh_dec_i32(d);
-	struct scalar alpha, beta;
-	dec_scalar(d, &alpha);
-	uint64_t A = wh_dec_u64(d);
-	int32_t at = wh_dec_i32(d), lda = wh_dec_i32(d);
-	uint64_t B = wh_dec_u64(d);
-	int32_t bt = wh_dec_i32(d), ldb = wh_dec_i32(d);
-	dec_scalar(d, &beta);
-	uint64_t C = wh_dec_u64(d);
-	int32_t ct = wh_dec_i32(d), ldc = wh_dec_i32(d);
-	int32_t comp = wh_dec_i32(d), algo = wh_dec_i32(d);
-	if (d->err)
-		return -WH_E_MALFORMED;
-	uint64_t ea = dtype_size(at), eb = dtype_size(bt), ec = dtype_size(ct);
+	struct whb_obj *b = B(a->handle);
+	int ta = a->transa, tb = a->transb, m = a->m, n = a->n, k = a->k;
+	uint64_t ea = dtype_size(a->Atype), eb = dtype_size(a->Btype), ec = dtype_size(a->Ctype);
 	if (!op_ok(ta) || !op_ok(tb) || m < 0 || n < 0 || k < 0 || !ea || !eb || !ec)
 		return CUBLAS_STATUS_INVALID_VALUE;
-	uint64_t ba = mat_bytes(ta == CUBLAS_OP_N ? m : k, ta == CUBLAS_OP_N ? k : m, lda, ea);
-	uint64_t bb = mat_bytes(tb == CUBLAS_OP_N ? k : n, tb == CUBLAS_OP_N ? n : k, ldb, eb);
-	uint64_t bc = mat_bytes(m, n, ldc, ec);
-	if (!span_ok(st->cs, A, ba) || !span_ok(st->cs, B, bb) || !span_ok(st->cs, C, bc) ||
-	    !scalar_ok(st->cs, &alpha, 8) || !scalar_ok(st->cs, &beta, 8))
+	uint64_t ba = mat_bytes(ta == CUBLAS_OP_N ? m : k, ta == CUBLAS_OP_N ? k : m, a->lda, ea);
+	uint64_t bb = mat_bytes(tb == CUBLAS_OP_N ? k : n, tb == CUBLAS_OP_N ? n : k, a->ldb, eb);
+	uint64_t bc = mat_bytes(m, n, a->ldc, ec);
+	if (!span_ok(st->cs, P(a->A), ba) || !span_ok(st->cs, P(a->B), bb) ||
+	    !span_ok(st->cs, P(a->C), bc) ||
+	    !scalar_ok(st->cs, &a->alpha, 8) || !scalar_ok(st->cs, &a->beta, 8))
 		return BADV(st, "gemmEx %dx%dx%d: an operand lies outside the client's allocations", m, n, k);
-	set_pmode(b, alpha.dev);
+	set_pmode(b, a->alpha.dev);
 	return cublasGemmEx(b->h, (cublasOperation_t)ta, (cublasOperation_t)tb, m, n, k,
-			    scalar_arg(&alpha), (const void *)(uintptr_t)A, (cudaDataType)at, lda,
-			    (const void *)(uintptr_t)B, (cudaDataType)bt, ldb, scalar_arg(&beta),
-			    (void *)(uintptr_t)C, (cudaDataType)ct, ldc,
-			    (cublasComputeType_t)comp, (cublasGemmAlgo_t)algo);
+			    scalar_arg(&a->alpha), a->A, (cudaDataType)a->Atype, a->lda,
+			    a->B, (cudaDataType)a->Btype, a->ldb, scalar_arg(&a->beta),
+			    a->C, (cudaDataType)a->Ctype, a->ldc,
+			    (cublasComputeType_t)a->computeType, (cublasGemmAlgo_t)a->algo);
 }
 
-static int b_vec(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		 int f)
+/* Level 1: x (and y) of n elements with their increments. */
+static cublasStatus_t vec_check(struct whb_state *st, uint8_t type, int n, const void *x, int incx,
+				const void *y, int incy, bool has_y, const whcbScalar *alpha)
 {
-	uint8_t type = wh_dec_u8(d);
-	int32_t n = wh_dec_i32(d);
-	struct scalar alpha;
-	memset(&alpha, 0, sizeof(alpha));
-	if (f == WHB_AXPY || f == WHB_SCAL)
-		dec_scalar(d, &alpha);
-	uint64_t x = wh_dec_u64(d);
-	int32_t incx = wh_dec_i32(d), incy = 0;
-	uint64_t y = 0;
-	if (f != WHB_SCAL) {
-		y = wh_dec_u64(d);
-		incy = wh_dec_i32(d);
-	}
-	if (d->err)
-		return -WH_E_MALFORMED;
 	if (type > 1)
 		return CUBLAS_STATUS_INVALID_VALUE;
 	uint64_t es = type ? 8 : 4;
-	if (!span_ok(st->cs, x, vec_bytes(n, incx, es)) ||
-	    (f != WHB_SCAL && !span_ok(st->cs, y, vec_bytes(n, incy, es))) ||
-	    !scalar_ok(st->cs, &alpha, es))
+	if (!span_ok(st->cs, P(x), vec_bytes(n, incx, es)) ||
+	    (has_y && !span_ok(st->cs, P(y), vec_bytes(n, incy, es))) ||
+	    (alpha && !scalar_ok(st->cs, alpha, es)))
 		return BADV(st, "level-1 call on %d elements: a vector lies outside the client's allocations", n);
-	set_pmode(b, alpha.dev);
-	const void *a = scalar_arg(&alpha);
-	switch (f) {
-	case WHB_AXPY:
-		return type ? cublasDaxpy(b->h, n, a, (const double *)(uintptr_t)x, incx, (double *)(uintptr_t)y, incy)
-			    : cublasSaxpy(b->h, n, a, (const float *)(uintptr_t)x, incx, (float *)(uintptr_t)y, incy);
-	case WHB_SCAL:
-		return type ? cublasDscal(b->h, n, a, (double *)(uintptr_t)x, incx)
-			    : cublasSscal(b->h, n, a, (float *)(uintptr_t)x, incx);
-	default:
-		return type ? cublasDcopy(b->h, n, (const double *)(uintptr_t)x, incx, (double *)(uintptr_t)y, incy)
-			    : cublasScopy(b->h, n, (const float *)(uintptr_t)x, incx, (float *)(uintptr_t)y, incy);
-	}
+	return CUBLAS_STATUS_SUCCESS;
 }
 
-static int b_axpy(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		  struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_axpy(struct whb_state *st, const struct whcb_args_whcbAxpy *a)
 {
-	(void)rep; (void)sync;
-	return b_vec(st, b, d, WHB_AXPY);
+	cublasStatus_t r = vec_check(st, a->type, a->n, a->x, a->incx, a->y, a->incy, true, &a->alpha);
+	if (r)
+		return r;
+	struct whb_obj *b = B(a->handle);
+	set_pmode(b, a->alpha.dev);
+	const void *al = scalar_arg(&a->alpha);
+	return a->type ? cublasDaxpy(b->h, a->n, al, a->x, a->incx, a->y, a->incy)
+		       : cublasSaxpy(b->h, a->n, al, a->x, a->incx, a->y, a->incy);
 }
 
-static int b_scal(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		  struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_scal(struct whb_state *st, const struct whcb_args_whcbScal *a)
 {
-	(void)rep; (void)sync;
-	return b_vec(st, b, d, WHB_SCAL);
+	cublasStatus_t r = vec_check(st, a->type, a->n, a->x, a->incx, NULL, 0, false, &a->alpha);
+	if (r)
+		return r;
+	struct whb_obj *b = B(a->handle);
+	set_pmode(b, a->alpha.dev);
+	const void *al = scalar_arg(&a->alpha);
+	return a->type ? cublasDscal(b->h, a->n, al, a->x, a->incx)
+		       : cublasSscal(b->h, a->n, al, a->x, a->incx);
 }
 
-static int b_copy(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		  struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_copy(struct whb_state *st, const struct whcb_args_whcbCopy *a)
 {
-	(void)rep; (void)sync;
-	return b_vec(st, b, d, WHB_COPY);
+	cublasStatus_t r = vec_check(st, a->type, a->n, a->x, a->incx, a->y, a->incy, true, NULL);
+	if (r)
+		return r;
+	struct whb_obj *b = B(a->handle);
+	return a->type ? cublasDcopy(b->h, a->n, a->x, a->incx, a->y, a->incy)
+		       : cublasScopy(b->h, a->n, a->x, a->incx, a->y, a->incy);
 }
 
-static int b_reduce(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		    struct wh_enc *rep, bool sync, int f)
+/* Reductions: the result goes to a checked device address (result_dev) or
+ * comes back in host_result (a synchronous call). */
+static cublasStatus_t reduce(struct whb_state *st, cublasHandle_t h, int f, uint8_t type, int n,
+			     const void *x, int incx, const void *y, int incy,
+			     uint8_t result_dev, void *result, uint64_t *host_result)
 {
-	uint8_t type = wh_dec_u8(d);
-	int32_t n = wh_dec_i32(d);
-	uint64_t x = wh_dec_u64(d), y = 0;
-	int32_t incx = wh_dec_i32(d), incy = 0;
-	if (f == WHB_DOT) {
-		y = wh_dec_u64(d);
-		incy = wh_dec_i32(d);
-	}
-	bool dev = wh_dec_u8(d) != 0;
-	uint64_t res = wh_dec_u64(d);
-	if (d->err)
-		return -WH_E_MALFORMED;
-	if (type > 1)
+	cublasStatus_t r = vec_check(st, type, n, x, incx, y, incy, f == WHB_DOT, NULL);
+	if (r)
+		return r;
+	uint64_t rs = f == WHB_IAMAX ? 4 : (type ? 8 : 4);
+	if (result_dev > 1)
 		return CUBLAS_STATUS_INVALID_VALUE;
-	uint64_t es = type ? 8 : 4;
-	uint64_t rs = f == WHB_IAMAX ? 4 : es;
-	if (!span_ok(st->cs, x, vec_bytes(n, incx, es)) ||
-	    (f == WHB_DOT && !span_ok(st->cs, y, vec_bytes(n, incy, es))))
-		return BADV(st, "reduction on %d elements: a vector lies outside the client's allocations", n);
-	if (dev && !whcs_range_ok(st->cs, res, rs))
+	if (result_dev && !whcs_range_ok(st->cs, P(result), rs))
 		return BADV(st, "reduction result pointer is not the client's");
-	if (!dev && !sync)
-		return -WH_E_MALFORMED;
+	if (!result_dev && !host_result)
+		return CUBLAS_STATUS_INVALID_VALUE; /* nowhere to put it */
 	_Alignas(8) uint8_t out[8] = { 0 };
-	void *rp = dev ? (void *)(uintptr_t)res : (void *)out;
-	set_pmode(b, dev);
-	const double *xd = (const double *)(uintptr_t)x, *yd = (const double *)(uintptr_t)y;
-	const float *xs = (const float *)(uintptr_t)x, *ys = (const float *)(uintptr_t)y;
-	cublasStatus_t r;
+	void *rp = result_dev ? result : (void *)out;
+	struct whb_obj *b = B(h);
+	set_pmode(b, result_dev);
+	const double *xd = x, *yd = y;
+	const float *xs = x, *ys = y;
 	switch (f) {
 	case WHB_DOT:
 		r = type ? cublasDdot(b->h, n, xd, incx, yd, incy, rp)
@@ -549,197 +530,98 @@ static int b_reduce(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
 		r = type ? cublasIdamax(b->h, n, xd, incx, rp) : cublasIsamax(b->h, n, xs, incx, rp);
 		break;
 	}
-	if (sync)
-		wh_enc_raw(rep, out, 8);
+	if (!result_dev)
+		memcpy(host_result, out, 8);
 	return r;
 }
 
-static int b_dot(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		 struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_dot(struct whb_state *st, const struct whcb_args_whcbDot *a)
 {
-	return b_reduce(st, b, d, rep, sync, WHB_DOT);
+	return reduce(st, a->handle, WHB_DOT, a->type, a->n, a->x, a->incx, a->y, a->incy,
+		      a->result_dev, a->result, a->host_result);
 }
 
-static int b_nrm2(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		  struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_nrm2(struct whb_state *st, const struct whcb_args_whcbNrm2 *a)
 {
-	return b_reduce(st, b, d, rep, sync, WHB_NRM2);
+	return reduce(st, a->handle, WHB_NRM2, a->type, a->n, a->x, a->incx, NULL, 0,
+		      a->result_dev, a->result, a->host_result);
 }
 
-static int b_asum(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		  struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_asum(struct whb_state *st, const struct whcb_args_whcbAsum *a)
 {
-	return b_reduce(st, b, d, rep, sync, WHB_ASUM);
+	return reduce(st, a->handle, WHB_ASUM, a->type, a->n, a->x, a->incx, NULL, 0,
+		      a->result_dev, a->result, a->host_result);
 }
 
-static int b_iamax(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		   struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_iamax(struct whb_state *st, const struct whcb_args_whcbIamax *a)
 {
-	return b_reduce(st, b, d, rep, sync, WHB_IAMAX);
+	return reduce(st, a->handle, WHB_IAMAX, a->type, a->n, a->x, a->incx, NULL, 0,
+		      a->result_dev, a->result, a->host_result);
 }
 
-static int b_gemv(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		  struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_gemv(struct whb_state *st, const struct whcb_args_whcbGemv *a)
 {
-	(void)rep; (void)sync;
-	uint8_t type = wh_dec_u8(d);
-	int32_t t = wh_dec_i32(d), m = wh_dec_i32(d), n = wh_dec_i32(d);
-	struct scalar alpha, beta;
-	dec_scalar(d, &alpha);
-	uint64_t A = wh_dec_u64(d);
-	int32_t lda = wh_dec_i32(d);
-	uint64_t x = wh_dec_u64(d);
-	int32_t incx = wh_dec_i32(d);
-	dec_scalar(d, &beta);
-	uint64_t y = wh_dec_u64(d);
-	int32_t incy = wh_dec_i32(d);
-	if (d->err)
-		return -WH_E_MALFORMED;
-	if (type > 1 || !op_ok(t) || m < 0 || n < 0 || !incx || !incy)
+	int t = a->trans, m = a->m, n = a->n;
+	if (a->type > 1 || !op_ok(t) || m < 0 || n < 0 || !a->incx || !a->incy)
 		return CUBLAS_STATUS_INVALID_VALUE;
-	uint64_t es = type ? 8 : 4;
+	uint64_t es = a->type ? 8 : 4;
 	int32_t lx = t == CUBLAS_OP_N ? n : m, ly = t == CUBLAS_OP_N ? m : n;
-	if (!span_ok(st->cs, A, mat_bytes(m, n, lda, es)) ||
-	    !span_ok(st->cs, x, vec_bytes(lx, incx, es)) ||
-	    !span_ok(st->cs, y, vec_bytes(ly, incy, es)) ||
-	    !scalar_ok(st->cs, &alpha, es) || !scalar_ok(st->cs, &beta, es))
+	if (!span_ok(st->cs, P(a->A), mat_bytes(m, n, a->lda, es)) ||
+	    !span_ok(st->cs, P(a->x), vec_bytes(lx, a->incx, es)) ||
+	    !span_ok(st->cs, P(a->y), vec_bytes(ly, a->incy, es)) ||
+	    !scalar_ok(st->cs, &a->alpha, es) || !scalar_ok(st->cs, &a->beta, es))
 		return BADV(st, "gemv %dx%d: an operand lies outside the client's allocations", m, n);
-	set_pmode(b, alpha.dev);
-	if (type)
-		return cublasDgemv(b->h, (cublasOperation_t)t, m, n, scalar_arg(&alpha),
-				   (const double *)(uintptr_t)A, lda, (const double *)(uintptr_t)x,
-				   incx, scalar_arg(&beta), (double *)(uintptr_t)y, incy);
-	return cublasSgemv(b->h, (cublasOperation_t)t, m, n, scalar_arg(&alpha),
-			   (const float *)(uintptr_t)A, lda, (const float *)(uintptr_t)x,
-			   incx, scalar_arg(&beta), (float *)(uintptr_t)y, incy);
+	struct whb_obj *b = B(a->handle);
+	set_pmode(b, a->alpha.dev);
+	const void *al = scalar_arg(&a->alpha), *be = scalar_arg(&a->beta);
+	if (a->type)
+		return cublasDgemv(b->h, (cublasOperation_t)t, m, n, al, a->A, a->lda, a->x,
+				   a->incx, be, a->y, a->incy);
+	return cublasSgemv(b->h, (cublasOperation_t)t, m, n, al, a->A, a->lda, a->x,
+			   a->incx, be, a->y, a->incy);
 }
 
-static int b_ger(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		 struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_ger(struct whb_state *st, const struct whcb_args_whcbGer *a)
 {
-	(void)rep; (void)sync;
-	uint8_t type = wh_dec_u8(d);
-	int32_t m = wh_dec_i32(d), n = wh_dec_i32(d);
-	struct scalar alpha;
-	dec_scalar(d, &alpha);
-	uint64_t x = wh_dec_u64(d);
-	int32_t incx = wh_dec_i32(d);
-	uint64_t y = wh_dec_u64(d);
-	int32_t incy = wh_dec_i32(d);
-	uint64_t A = wh_dec_u64(d);
-	int32_t lda = wh_dec_i32(d);
-	if (d->err)
-		return -WH_E_MALFORMED;
-	if (type > 1 || m < 0 || n < 0 || !incx || !incy)
+	int m = a->m, n = a->n;
+	if (a->type > 1 || m < 0 || n < 0 || !a->incx || !a->incy)
 		return CUBLAS_STATUS_INVALID_VALUE;
-	uint64_t es = type ? 8 : 4;
-	if (!span_ok(st->cs, A, mat_bytes(m, n, lda, es)) ||
-	    !span_ok(st->cs, x, vec_bytes(m, incx, es)) ||
-	    !span_ok(st->cs, y, vec_bytes(n, incy, es)) ||
-	    !scalar_ok(st->cs, &alpha, es))
+	uint64_t es = a->type ? 8 : 4;
+	if (!span_ok(st->cs, P(a->A), mat_bytes(m, n, a->lda, es)) ||
+	    !span_ok(st->cs, P(a->x), vec_bytes(m, a->incx, es)) ||
+	    !span_ok(st->cs, P(a->y), vec_bytes(n, a->incy, es)) ||
+	    !scalar_ok(st->cs, &a->alpha, es))
 		return BADV(st, "ger %dx%d: an operand lies outside the client's allocations", m, n);
-	set_pmode(b, alpha.dev);
-	if (type)
-		return cublasDger(b->h, m, n, scalar_arg(&alpha), (const double *)(uintptr_t)x, incx,
-				  (const double *)(uintptr_t)y, incy, (double *)(uintptr_t)A, lda);
-	return cublasSger(b->h, m, n, scalar_arg(&alpha), (const float *)(uintptr_t)x, incx,
-			  (const float *)(uintptr_t)y, incy, (float *)(uintptr_t)A, lda);
+	struct whb_obj *b = B(a->handle);
+	set_pmode(b, a->alpha.dev);
+	const void *al = scalar_arg(&a->alpha);
+	if (a->type)
+		return cublasDger(b->h, m, n, al, a->x, a->incx, a->y, a->incy, a->A, a->lda);
+	return cublasSger(b->h, m, n, al, a->x, a->incx, a->y, a->incy, a->A, a->lda);
 }
 
-static int b_geam(struct whb_state *st, struct whb_obj *b, struct wh_dec *d,
-		  struct wh_enc *rep, bool sync)
+cublasStatus_t whcb_body_geam(struct whb_state *st, const struct whcb_args_whcbGeam *a)
 {
-	(void)rep; (void)sync;
-	uint8_t type = wh_dec_u8(d);
-	int32_t ta = wh_dec_i32(d), tb = wh_dec_i32(d);
-	int32_t m = wh_dec_i32(d), n = wh_dec_i32(d);
-	struct scalar alpha, beta;
-	dec_scalar(d, &alpha);
-	uint64_t A = wh_dec_u64(d);
-	int32_t lda = wh_dec_i32(d);
-	dec_scalar(d, &beta);
-	uint64_t B = wh_dec_u64(d);
-	int32_t ldb = wh_dec_i32(d);
-	uint64_t C = wh_dec_u64(d);
-	int32_t ldc = wh_dec_i32(d);
-	if (d->err)
-		return -WH_E_MALFORMED;
-	if (type > 1 || !op_ok(ta) || !op_ok(tb) || m < 0 || n < 0)
+	int ta = a->transa, tb = a->transb, m = a->m, n = a->n;
+	if (a->type > 1 || !op_ok(ta) || !op_ok(tb) || m < 0 || n < 0)
 		return CUBLAS_STATUS_INVALID_VALUE;
-	uint64_t es = type ? 8 : 4;
-	if (!span_ok(st->cs, A, mat_bytes(ta == CUBLAS_OP_N ? m : n, ta == CUBLAS_OP_N ? n : m, lda, es)) ||
-	    !span_ok(st->cs, B, mat_bytes(tb == CUBLAS_OP_N ? m : n, tb == CUBLAS_OP_N ? n : m, ldb, es)) ||
-	    !span_ok(st->cs, C, mat_bytes(m, n, ldc, es)) ||
-	    !scalar_ok(st->cs, &alpha, es) || !scalar_ok(st->cs, &beta, es))
+	uint64_t es = a->type ? 8 : 4;
+	if (!span_ok(st->cs, P(a->A), mat_bytes(ta == CUBLAS_OP_N ? m : n, ta == CUBLAS_OP_N ? n : m, a->lda, es)) ||
+	    !span_ok(st->cs, P(a->B), mat_bytes(tb == CUBLAS_OP_N ? m : n, tb == CUBLAS_OP_N ? n : m, a->ldb, es)) ||
+	    !span_ok(st->cs, P(a->C), mat_bytes(m, n, a->ldc, es)) ||
+	    !scalar_ok(st->cs, &a->alpha, es) || !scalar_ok(st->cs, &a->beta, es))
 		return BADV(st, "geam %dx%d: an operand lies outside the client's allocations", m, n);
-	set_pmode(b, alpha.dev);
-	if (type)
+	struct whb_obj *b = B(a->handle);
+	set_pmode(b, a->alpha.dev);
+	const void *al = scalar_arg(&a->alpha), *be = scalar_arg(&a->beta);
+	if (a->type)
 		return cublasDgeam(b->h, (cublasOperation_t)ta, (cublasOperation_t)tb, m, n,
-				   scalar_arg(&alpha), (const double *)(uintptr_t)A, lda,
-				   scalar_arg(&beta), (const double *)(uintptr_t)B, ldb,
-				   (double *)(uintptr_t)C, ldc);
+				   al, a->A, a->lda, be, a->B, a->ldb, a->C, a->ldc);
 	return cublasSgeam(b->h, (cublasOperation_t)ta, (cublasOperation_t)tb, m, n,
-			   scalar_arg(&alpha), (const float *)(uintptr_t)A, lda,
-			   scalar_arg(&beta), (const float *)(uintptr_t)B, ldb,
-			   (float *)(uintptr_t)C, ldc);
+			   al, a->A, a->lda, be, a->B, a->ldb, a->C, a->ldc);
 }
 
-static const bhandler_fn bhandlers[WHB_FUNC_COUNT] = {
-	[WHB_SET_STREAM] = b_set_stream,
-	[WHB_SET_MATH_MODE] = b_set_math,
-	[WHB_GEMM] = b_gemm_plain,
-	[WHB_GEMM_STRIDED] = b_gemm_strided,
-	[WHB_GEMM_BATCHED] = b_gemm_batched,
-	[WHB_GEMM_EX] = b_gemm_ex,
-	[WHB_AXPY] = b_axpy,
-	[WHB_DOT] = b_dot,
-	[WHB_NRM2] = b_nrm2,
-	[WHB_ASUM] = b_asum,
-	[WHB_SCAL] = b_scal,
-	[WHB_COPY] = b_copy,
-	[WHB_IAMAX] = b_iamax,
-	[WHB_GEMV] = b_gemv,
-	[WHB_GER] = b_ger,
-	[WHB_GEAM] = b_geam,
-	[WHB_SET_WORKSPACE] = b_set_workspace,
-};
-
-static int blas_run(struct whb_state *st, uint16_t f, struct wh_dec *d,
-		    struct wh_enc *rep, bool sync)
-{
-	if (whcs_activate(st->cs) != 0)
-		return CUBLAS_STATUS_NOT_INITIALIZED;
-	if (f == WHB_CREATE) {
-		struct whb_obj *b = calloc(1, sizeof(*b));
-		if (!b)
-			return CUBLAS_STATUS_ALLOC_FAILED;
-		cublasStatus_t r = cublasCreate(&b->h);
-		if (r != CUBLAS_STATUS_SUCCESS) {
-			free(b);
-			return r;
-		}
-		struct whcs_obj *o = whcs_obj_new(st->cs, WHC_KIND_BLAS);
-		if (!o) {
-			cublasDestroy(b->h);
-			free(b);
-			return CUBLAS_STATUS_ALLOC_FAILED;
-		}
-		o->u.blas = b;
-		wh_enc_u64(rep, o->id);
-		return CUBLAS_STATUS_SUCCESS;
-	}
-	uint64_t hid = wh_dec_u64(d);
-	if (d->err)
-		return -WH_E_MALFORMED;
-	struct whcs_obj *o = whcs_obj_get(st->cs, hid, WHC_KIND_BLAS);
-	if (!o)
-		return CUBLAS_STATUS_NOT_INITIALIZED;
-	if (f == WHB_DESTROY) {
-		destroy_handle(st->cs, o);
-		return CUBLAS_STATUS_SUCCESS;
-	}
-	return bhandlers[f](st, o->u.blas, d, rep, sync);
-}
+/* ---- dispatch: the generated table (whcb_server.c) ---------------------- */
 
 static int blas_dispatch(struct wh_client *c, void *state,
 			 const struct wh_msg *m, struct wh_dec *d,
@@ -747,31 +629,30 @@ static int blas_dispatch(struct wh_client *c, void *state,
 {
 	struct whb_state *st = state;
 	uint16_t f = m->hdr.func_id;
-	bool sync = m->hdr.flags & WH_F_SYNC;
+	bool async = !(m->hdr.flags & WH_F_SYNC);
 	(void)c;
-	if (f == 0 || f >= WHB_FUNC_COUNT ||
-	    (f != WHB_CREATE && f != WHB_DESTROY && !bhandlers[f]))
+	if (f == 0 || f >= WHCB_F_COUNT || !whcb_whs_fns[f].fn) {
+		wh_audit(st->cs->c, "cublas: unknown function %u", f);
 		return WH_E_UNKNOWN_FUNC;
-	size_t head = rep->len; /* after the reply head (dispatch.c) */
-	wh_enc_u32(rep, 0);
-	int res = blas_run(st, f, d, rep, sync);
-	if (res < 0)
-		return -res;
-	if (wh_dec_finish(d) != WH_OK)
+	}
+	if (async && !whcb_whs_fns[f].async_ok) {
+		wh_audit(st->cs->c, "cublas: %s cannot be posted (its results are needed)",
+			 whcb_whs_fns[f].name);
 		return WH_E_MALFORMED;
-	if (rep->err)
-		return rep->err;
-	if (!sync) {
-		if (res && !st->deferred)
-			st->deferred = (uint32_t)res;
+	}
+	/* (the reply head, the deferred status, is dispatch.c's) */
+	int act = whcs_activate(st->cs);
+	if (act != 0) {
+		if (async)
+			whcb_whs_defer(st, whcb_whs_fns[f].name, CUBLAS_STATUS_NOT_INITIALIZED);
+		else
+			wh_enc_i32(rep, CUBLAS_STATUS_NOT_INITIALIZED);
 		return WH_OK;
 	}
-	if (res)
-		rep->len = head + 4;
-	/* i32 result after the head (whcuda_proto.h) */
-	uint32_t v = (uint32_t)res;
-	memcpy(rep->buf + head, &v, 4);
-	return WH_OK;
+	int rc = whcb_whs_fns[f].fn(st, d, rep, async);
+	if (rc == WH_OK && rep->err)
+		rc = rep->err;
+	return rc;
 }
 
 static int32_t blas_take_deferred(void *state)

@@ -39,28 +39,22 @@
 #define WHC_SYNC_ERRORS     WHCU_F_whcuSyncErrors
 #define WHC_FUNC_COUNT      WHCU_F_COUNT
 
-/* Payloads of the hand-written calls (after the generated ids):
- *   whcuInit          -> i32 ndev, i32 driver, i32 runtime, per device:
- *                        bytes cudaDeviceProp, u32 n, n x i32 attributes
- *   whcuSetDevice     i32 dev
+/* Payloads: every entry's layout is its prototype in specs/cuda.spec or
+ * specs/cublas.spec, in the generator's encoding (scalars at their wire
+ * width, handles as u64 ids, "present" flags before optional and output
+ * parameters, byte runs and out-buffers length-framed, inline or in the
+ * arena; the generated decoders check all of it).  The one hand-decoded
+ * entry:
  *   whcuModuleLoad    bytes fatbin, u32 nf, nf x string, u32 nv, nv x string
  *                     -> u64 module, nf x (u64 func, u32 np,
  *                        np x (u32 off, u32 size), i32 attrs[WHC_NFATTR]),
  *                        nv x (u64 dptr, u64 size)
- *   whcuModuleUnload  u64 module (posted)
- *   whcuLaunch        u64 func, u32 grid[3], u32 block[3], u32 shmem,
- *                     u64 stream, u32 n, n parameter bytes (posted)
- *   whcuFuncSetAttribute u64 func, i32 attr, i32 value
- *   whcuMemcpyHtoD    u64 dst, u64 stream, bytes (sync or posted)
- *   whcuMemcpyDtoH    u64 src, u64 stream, u32 n, n x outbuf
- *   whcuMemcpyDtoHPipe u64 src, u64 stream, u32 chunk, outbuf of 64 + n
- *                     bytes in the arena (posted).  The server DMAs chunk
- *                     by chunk into the arena and after each one stores the
- *                     count of finished chunks (u64, release) in the first
- *                     8 bytes, or WHC_PIPE_ERROR | err; the client copies
- *                     chunks out meanwhile.
- *   whcuSyncErrors    nothing (returns the deferred error)
- * Every synchronous reply starts with i32 deferred, i32 result.
+ * whcuMemcpyDtoHPipe: the server DMAs chunk by chunk into the arena buffer
+ * and after each one stores the count of finished chunks (u64, release) in
+ * its first 8 bytes, or WHC_PIPE_ERROR | err; the client copies chunks out
+ * meanwhile.
+ * Every synchronous reply starts with i32 deferred (written by the server's
+ * dispatch preamble), i32 result.
  */
 
 /* Function attributes shipped with WHC_MODULE_LOAD, in this order

@@ -16,6 +16,8 @@
 
 #include "whcuda_server.h"
 #include <cuda_runtime_api.h>
+#include <cublas_api.h>
+#include "whcb_ids.h"
 
 /* Object types of the hand-written entries (specs/cuda.spec). */
 typedef struct whcu_module_st *whcuModule;
@@ -43,5 +45,21 @@ void *whcu_whs_alloc(struct whcs_state *s, size_t n);
 void whcu_whs_enc_outbuf(struct wh_enc *rep, const void *ob, const void *data, uint64_t n);
 
 #include "whcu_server.h"
+
+/* The cuBLAS backend's runtime (specs/cublas.spec, server_runtime
+ * prefix=whcb_whs state=whb_state; server-vm/cuda/cublas_backend.c). */
+struct whb_state;
+struct whcb_whs_fn {
+	const char *name;
+	int (*fn)(struct whb_state *s, struct wh_dec *d, struct wh_enc *rep, bool async);
+	bool async_ok;
+};
+extern const struct whcb_whs_fn whcb_whs_fns[WHCB_F_COUNT];
+void *whcb_whs_get(struct whb_state *s, uint64_t id, unsigned kind, const char *what);
+int whcb_whs_reject(struct whb_state *s, const char *fn, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void whcb_whs_defer(struct whb_state *s, const char *fn, cublasStatus_t err);
+
+#include "whcb_server.h"
 
 #endif

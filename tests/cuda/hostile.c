@@ -271,6 +271,7 @@ int main(int argc, char **argv)
 
 	if (gpu) {
 		enc(&e);
+		wh_enc_present(&e, true);
 		r = call(WH_API_CUBLAS, WHB_CREATE, &e, true);
 		uint64_t h = r.out;
 		EXPECT(r.result == 0 && h, "cublas handle");
@@ -284,16 +285,15 @@ int main(int argc, char **argv)
 		wh_enc_i32(&e, 64);
 		wh_enc_i32(&e, 64);
 		float one = 1;
-		uint8_t sc[8] = { 0 };
-		memcpy(sc, &one, 4);
-		wh_enc_u8(&e, 0);
-		wh_enc_raw(&e, sc, 8);
+		whcbScalar sc;
+		memset(&sc, 0, sizeof(sc));
+		memcpy(sc.val, &one, 4);
+		wh_enc_raw(&e, &sc, sizeof(sc));
 		wh_enc_u64(&e, buf);
 		wh_enc_i32(&e, 64);
 		wh_enc_u64(&e, buf);
 		wh_enc_i32(&e, 64);
-		wh_enc_u8(&e, 0);
-		wh_enc_raw(&e, sc, 8);
+		wh_enc_raw(&e, &sc, sizeof(sc));
 		wh_enc_u64(&e, buf + (1 << 20) - 4096);
 		wh_enc_i32(&e, 64);
 		post(WH_API_CUBLAS, WHB_GEMM, &e);
