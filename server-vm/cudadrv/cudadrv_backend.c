@@ -29,6 +29,7 @@
  */
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,8 @@
 static int g_ndev;
 static int g_drv_version;
 static struct whcd_devinfo g_devs[WHCD_MAX_DEVICES];
+static CUcontext g_spare_ctx;    /* made at init, adopted once (ensure_ctx) */
+static pthread_mutex_t g_spare_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int drv_init(struct wh_server *srv, char *err, size_t errlen)
 {
@@ -100,6 +103,18 @@ static int drv_init(struct wh_server *srv, char *err, size_t errlen)
 		d->attr[CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED] = 0;
 	}
 	g_ndev = n;
+	/* One context on device 0 made now, before the worker's sandbox is
+	 * closed (the driver opens its device files when a context is made):
+	 * the first client to need device 0 adopts it.  Each context still
+	 * serves one client only. */
+	CUdevice d0 = 0;
+	if (D.cuDeviceGet(&d0, 0) == CUDA_SUCCESS &&
+	    D.cuCtxCreate_v4(&g_spare_ctx, NULL, 0, d0) != CUDA_SUCCESS) {
+		CUctxCreateParams p;
+		memset(&p, 0, sizeof(p));
+		if (D.cuCtxCreate_v4(&g_spare_ctx, &p, 0, d0) != CUDA_SUCCESS)
+			g_spare_ctx = NULL;
+	}
 	wh_log("cudadrv: %d device(s), driver %d, first: %s", n, g_drv_version, g_devs[0].name);
 	return WH_OK;
 }
@@ -107,6 +122,9 @@ static int drv_init(struct wh_server *srv, char *err, size_t errlen)
 static void drv_fini(struct wh_server *srv)
 {
 	(void)srv;
+	if (g_spare_ctx)
+		D.cuCtxDestroy_v2(g_spare_ctx);
+	g_spare_ctx = NULL;
 	g_ndev = 0;
 }
 
@@ -163,6 +181,14 @@ static bool ensure_ctx(struct whcd_state *s, int dev)
 {
 	if (s->ctx[dev])
 		return true;
+	if (dev == 0) {
+		pthread_mutex_lock(&g_spare_lock);
+		s->ctx[0] = g_spare_ctx;
+		g_spare_ctx = NULL;
+		pthread_mutex_unlock(&g_spare_lock);
+		if (s->ctx[0])
+			return true;
+	}
 	CUdevice d = 0;
 	CUcontext ctx = NULL;
 	if (D.cuDeviceGet(&d, dev) != CUDA_SUCCESS)
