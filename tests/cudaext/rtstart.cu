@@ -64,5 +64,6 @@ int main()
 	OK(cudaStreamDestroy(s));
 	OK(cudaDeviceSynchronize());
 	round_trip("second round");
+	OK(cudaFree(nullptr)); // reaches the driver as cuMemFree(0): a no-op natively
 	return 0;
 }

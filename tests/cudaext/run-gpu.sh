@@ -6,7 +6,8 @@
 # they see (device, quota as the total memory), whether results are identical to native, and what
 # the driver-level client does not yet provide to them (WORMHOLE_DEBUG=1 lines).
 #   - rtstart-static / rtstart-shared (tests/cudaext/rtstart.cu, nvcc default static runtime and
-#     -cudart shared): outputs natively and through Wormhole must be identical;
+#     -cudart shared) and blas (cuBLAS: create, transfers, an SGEMM checksum): outputs natively and
+#     through Wormhole must be identical;
 #   - torch_query.py with the machine's PyTorch (WH_TORCH_PYTHON, default python3), kernels
 #     checked (WH_KERNELS_RUN=1): natively, then through Wormhole (total must be the quota).
 # usage: run-gpu.sh BUILD_DIR OUTDIR   (writes OUTDIR/summary.txt and OUTDIR/details.txt)
@@ -36,7 +37,7 @@ for _ in $(seq 300); do grep -q ready "$tmp/wd.log" 2>/dev/null && break; sleep 
 grep -q ready "$tmp/wd.log" || say "wormholed did not start: $(tail -3 "$tmp/wd.log")"
 W=(env LD_LIBRARY_PATH=$B/client-lib/cudadrv:$B/client-lib/nvml WORMHOLE_SERVER=shm:wh-ext-$$ WORMHOLE_DEBUG=1)
 
-for p in rtstart-static rtstart-shared; do
+for p in rtstart-static rtstart-shared blas; do
 	LD_LIBRARY_PATH=${NATIVE_LD:-${LD_LIBRARY_PATH:-}} timeout 60 "$X/$p" >"$tmp/$p.native" 2>&1
 	n=$?
 	timeout 60 "${W[@]}" "$X/$p" >"$tmp/$p.wh" 2>"$tmp/$p.err"
