@@ -447,6 +447,29 @@ cl_int CL_API_CALL whc_wrap_clWaitForEvents(cl_uint n, const cl_event *evs)
 	return r;
 }
 
+/* An application that learns of completion by polling an event's status
+ * finds the bytes of its deferred reads and maps there, as after a wait.
+ * (The drains query status themselves: not again from inside one.) */
+static __thread bool t_draining;
+
+cl_int CL_API_CALL whc_wrap_clGetEventInfo(cl_event ev, cl_event_info name, size_t size, void *value,
+					   size_t *size_ret)
+{
+	cl_int r = whc_gen_clGetEventInfo(ev, name, size, value, size_ret);
+	if (r == CL_SUCCESS && name == CL_EVENT_COMMAND_EXECUTION_STATUS && value &&
+	    size >= sizeof(cl_int) && !t_draining) {
+		cl_int st;
+		memcpy(&st, value, sizeof(st));
+		if (st == CL_COMPLETE) {
+			t_draining = true;
+			drain_reads();
+			whc_drain_maps();
+			t_draining = false;
+		}
+	}
+	return r;
+}
+
 cl_int CL_API_CALL whc_wrap_clFinish(cl_command_queue q)
 {
 	if (whc_user_events_unset() && whc_hid(q, WHCL_K_QUEUE)) {
@@ -634,8 +657,8 @@ static void drain_reads(void)
 	while (*pp) {
 		struct pending_read *p = *pp;
 		cl_int st = CL_QUEUED;
-		if (whc_dispatch.clGetEventInfo(p->ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st,
-						NULL) != CL_SUCCESS)
+		if (whc_gen_clGetEventInfo(p->ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st,
+					   NULL) != CL_SUCCESS)
 			st = -1;
 		if (st <= CL_COMPLETE) {
 			*pp = p->next;

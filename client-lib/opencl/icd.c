@@ -436,8 +436,8 @@ static void map_settle(struct map *m, bool fetch)
 static cl_int ev_status(cl_event ev)
 {
 	cl_int st = CL_QUEUED;
-	if (whc_dispatch.clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st,
-					NULL) != CL_SUCCESS)
+	if (whc_gen_clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st,
+				   NULL) != CL_SUCCESS)
 		st = -1;
 	return st;
 }

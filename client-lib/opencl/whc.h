@@ -256,6 +256,8 @@ cl_int CL_API_CALL whc_gen_clCompileProgram(cl_program, cl_uint, const cl_device
 					    cl_uint, const cl_program *, const char **,
 					    void(CL_CALLBACK *)(cl_program, void *), void *);
 cl_mem CL_API_CALL whc_gen_clCreateBuffer(cl_context, cl_mem_flags, size_t, void *, cl_int *);
+cl_int CL_API_CALL whc_gen_clGetEventInfo(cl_event, cl_event_info, size_t, void *, size_t *);
+cl_int CL_API_CALL whc_wrap_clGetEventInfo(cl_event, cl_event_info, size_t, void *, size_t *);
 cl_mem CL_API_CALL whc_gen_clCreateBufferWithProperties(cl_context, const cl_mem_properties *,
 							cl_mem_flags, size_t, void *, cl_int *);
 cl_mem CL_API_CALL whc_gen_clCreateImage(cl_context, cl_mem_flags, const cl_image_format *,

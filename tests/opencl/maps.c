@@ -13,7 +13,8 @@
  *                the map returns at once, completes once the event is set,
  *                and its bytes are there after clWaitForEvents; a gated map
  *                for writing whose bytes reach the buffer after the unmap;
- *                and a gated map unmapped before it ever ran; a gated
+ *                and a gated map unmapped before it ever ran; a gated map
+ *                whose completion is learnt by polling its status; a gated
  *                non-blocking image read into pitched host memory; a gated
  *                non-blocking image write over 16 MiB (in pieces); gated
  *                unmaps (small and over one message) with callbacks
@@ -163,6 +164,38 @@ static void gated(struct clenv *e, bool image, bool write)
 	printf("gated-%s-%s returned-at-once=%d pending=%d callback=%d bytes=%d after-unmap=%d\n",
 	       image ? "image" : "buffer", write ? "write" : "read", t_map < 2.0, before, cb, bytes,
 	       back);
+	clReleaseEvent(ev);
+	clReleaseEvent(gate);
+	clReleaseMemObject(m);
+}
+
+/* A gated map whose completion the application learns by polling the
+ * event's status (no wait): the bytes are there once it reads CL_COMPLETE. */
+static void gated_poll(struct clenv *e)
+{
+	cl_int r;
+	unsigned int init[1024];
+	for (unsigned i = 0; i < 1024; i++)
+		init[i] = i * 40503u + 7;
+	cl_mem m = clCreateBuffer(e->ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof(init), init, &r);
+	CHECKE(r, "buffer");
+	cl_event gate = clCreateUserEvent(e->ctx, &r);
+	CHECKE(r, "user event");
+	cl_event ev;
+	unsigned int *p = clEnqueueMapBuffer(e->q, m, CL_FALSE, CL_MAP_READ, 0, sizeof(init), 1, &gate, &ev, &r);
+	CHECKE(r, "gated map");
+	CHECK(clSetUserEventStatus(gate, CL_COMPLETE));
+	cl_int st = CL_QUEUED;
+	for (int i = 0; i < 20000 && st != CL_COMPLETE; i++) {
+		CHECK(clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st, NULL));
+		if (st != CL_COMPLETE) {
+			struct timespec ts = { 0, 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	printf("gated-poll complete=%d bytes=%d\n", st == CL_COMPLETE, !memcmp(p, init, sizeof(init)));
+	CHECK(clEnqueueUnmapMemObject(e->q, m, p, 0, NULL, NULL));
+	CHECK(clFinish(e->q));
 	clReleaseEvent(ev);
 	clReleaseEvent(gate);
 	clReleaseMemObject(m);
@@ -332,6 +365,7 @@ int main(void)
 		gated_big_write(&e);
 	}
 	gated_unmapped_early(&e);
+	gated_poll(&e);
 	gated_unmap(&e, 4096);
 	gated_unmap(&e, (size_t)64 << 20);
 	CHECK(clFinish(e.q));
