@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define WH_CL_OVF UINT64_MAX
 
@@ -44,11 +45,15 @@ static inline uint64_t wh_cl_add(uint64_t a, uint64_t b)
 	return r;
 }
 
-/* Bytes per pixel of an image format (0 when unknown). */
-static inline uint64_t wh_cl_format_bytes(const cl_image_format *f)
+/* Bytes per pixel of an image format (0 when unknown).  The format may sit
+ * at any address inside a message: read through a copy. */
+static inline uint64_t wh_cl_format_bytes(const cl_image_format *fp)
 {
-	if (!f)
+	if (!fp)
 		return 0;
+	cl_image_format fc;
+	memcpy(&fc, (const void *)fp, sizeof(fc));
+	const cl_image_format *f = &fc;
 	uint64_t ch;
 	switch (f->image_channel_order) {
 	case CL_R: case CL_A: case CL_INTENSITY: case CL_LUMINANCE: case CL_Rx:
