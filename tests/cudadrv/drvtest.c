@@ -520,8 +520,9 @@ int main(void)
 	static const unsigned char badelf[64] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
 	r = cuModuleLoadData(&bm, badelf);
 	CHECK(r == CUDA_ERROR_INVALID_IMAGE || r == CUDA_ERROR_INVALID_SOURCE, "bad ELF image: %d", (int)r);
-	CHECK(cuLaunchKernel(fadd, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL) == CUDA_ERROR_INVALID_VALUE,
-	      "launch without parameters");
+	if (!getenv("WHCD_NATIVE")) /* natively it may launch with garbage */
+		CHECK(cuLaunchKernel(fadd, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL) == CUDA_ERROR_INVALID_VALUE,
+		      "launch without parameters");
 	OKC(cuModuleUnload(mod));
 	if (!getenv("WHCD_NATIVE")) {
 		/* natively undefined; through Wormhole the id is stale */
