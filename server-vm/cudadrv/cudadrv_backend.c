@@ -26,6 +26,9 @@
  *    next synchronising call).
  *  - client_close frees everything in the client's contexts, then the
  *    contexts.
+ *  - Launches wait for the client's turn (the weighted fair scheduler,
+ *    devsched.h: the broker's under --isolate process) and are timed with
+ *    an event pair each; completed pairs are charged as device time.
  */
 
 #include <inttypes.h>
@@ -36,6 +39,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "devsched.h"
 #include "drv.h"
 #include "image.h"
 #include "imgcache.h"
@@ -158,6 +162,8 @@ struct whcd_blk {
 	_Alignas(16) unsigned char data[];
 };
 
+#define WHCD_TIMING 64
+
 struct whcd_state {
 	struct wh_client *c;
 	int dev;
@@ -168,6 +174,10 @@ struct whcd_state {
 	struct whcd_obj objs;       /* list head */
 	struct whcd_blk *scratch;
 	uint64_t bind_owner;        /* module/library of what the body creates */
+	/* Device time of launches (the broker's weighted fair scheduler):
+	 * an event pair around each launch, harvested when complete. */
+	struct { CUevent a, b; int dev; bool busy; } timing[WHCD_TIMING];
+	unsigned t_head, t_used;
 	_Alignas(16) unsigned char params[WHCD_MAX_PARAM_BYTES];
 };
 
@@ -279,6 +289,7 @@ static void drv_client_close(struct wh_client *c, void *state)
 		freed += s->allocs[i].size;
 		wh_uncharge_mem(s->c, s->allocs[i].size);
 	}
+	/* (the timing events go with their contexts) */
 	for (int d = 0; d < WHCD_MAX_DEVICES; d++)
 		if (s->ctx[d])
 			D.cuCtxDestroy_v2(s->ctx[d]);
@@ -611,6 +622,68 @@ CUresult whcd_body_occupancy(struct whcd_state *s, const struct whcd_args_cuOccu
 							      a->dynamicSMemSize);
 }
 
+/* ---- device time: weighted fair sharing of the device ----------------------- */
+
+/* Charges the device time of completed launches, oldest first; with
+ * wait, also waits for the oldest (the ring is full). */
+static void harvest(struct whcd_state *s, bool wait)
+{
+	while (s->t_used) {
+		unsigned i = (s->t_head + WHCD_TIMING - s->t_used) % WHCD_TIMING;
+		if (s->timing[i].dev != s->dev)
+			break; /* another device's: harvested when it is current */
+		CUresult q = wait ? D.cuEventSynchronize(s->timing[i].b) : D.cuEventQuery(s->timing[i].b);
+		if (q == CUDA_ERROR_NOT_READY)
+			break;
+		float ms = 0;
+		if (q == CUDA_SUCCESS && D.cuEventElapsedTime_v2(&ms, s->timing[i].a, s->timing[i].b) == CUDA_SUCCESS &&
+		    ms > 0)
+			wh_sched_charge(s->c, (uint64_t)((double)ms * 1e6));
+		s->timing[i].busy = false;
+		s->t_used--;
+		wait = false;
+	}
+}
+
+/* Before a launch: our turn (the scheduler), and a timing slot whose
+ * first event is recorded on the launch's stream.  Returns the slot or -1
+ * (no timing: the launch still runs). */
+static int time_begin(struct whcd_state *s, CUstream st, CUresult *err)
+{
+	*err = CUDA_SUCCESS;
+	harvest(s, false);
+	if (s->t_used == WHCD_TIMING)
+		harvest(s, true);
+	if (!wh_sched_begin(s->c)) {
+		*err = CUDA_ERROR_LAUNCH_FAILED;
+		return -1;
+	}
+	if (s->t_used == WHCD_TIMING)
+		return -1;
+	unsigned i = s->t_head;
+	if (s->timing[i].dev != s->dev && s->timing[i].a) {
+		D.cuEventDestroy_v2(s->timing[i].a);
+		D.cuEventDestroy_v2(s->timing[i].b);
+		s->timing[i].a = s->timing[i].b = NULL;
+	}
+	if (!s->timing[i].a && (D.cuEventCreate(&s->timing[i].a, CU_EVENT_DEFAULT) != CUDA_SUCCESS ||
+				D.cuEventCreate(&s->timing[i].b, CU_EVENT_DEFAULT) != CUDA_SUCCESS))
+		return -1;
+	s->timing[i].dev = s->dev;
+	if (D.cuEventRecord(s->timing[i].a, st) != CUDA_SUCCESS)
+		return -1;
+	return (int)i;
+}
+
+static void time_end(struct whcd_state *s, int slot, CUstream st, CUresult launched)
+{
+	if (slot < 0 || launched != CUDA_SUCCESS || D.cuEventRecord(s->timing[slot].b, st) != CUDA_SUCCESS)
+		return;
+	s->timing[slot].busy = true;
+	s->t_head = (s->t_head + 1) % WHCD_TIMING;
+	s->t_used++;
+}
+
 /* Checks a launch against the function's layout and builds the driver's
  * parameter array in the state's aligned buffer. */
 static CUresult launch_args(struct whcd_state *s, struct whcd_obj *fo, const void *params,
@@ -640,9 +713,14 @@ CUresult whcd_body_launch(struct whcd_state *s, const struct whcd_args_whcdLaunc
 	CUresult r = launch_args(s, fo, a->params, a->size, dims, ptrs);
 	if (r != CUDA_SUCCESS)
 		return r;
-	return D.cuLaunchKernel(fo->real, a->gridDimX, a->gridDimY, a->gridDimZ, a->blockDimX,
-				a->blockDimY, a->blockDimZ, a->sharedMemBytes, a->hStream,
-				fo->nparams ? ptrs : NULL, NULL);
+	int slot = time_begin(s, a->hStream, &r);
+	if (r != CUDA_SUCCESS)
+		return r;
+	r = D.cuLaunchKernel(fo->real, a->gridDimX, a->gridDimY, a->gridDimZ, a->blockDimX,
+			     a->blockDimY, a->blockDimZ, a->sharedMemBytes, a->hStream,
+			     fo->nparams ? ptrs : NULL, NULL);
+	time_end(s, slot, a->hStream, r);
+	return r;
 }
 
 CUresult whcd_body_launch_coop(struct whcd_state *s, const struct whcd_args_whcdLaunchCooperative *a)
@@ -656,16 +734,22 @@ CUresult whcd_body_launch_coop(struct whcd_state *s, const struct whcd_args_whcd
 	CUresult r = launch_args(s, fo, a->params, a->size, dims, ptrs);
 	if (r != CUDA_SUCCESS)
 		return r;
-	return D.cuLaunchCooperativeKernel(fo->real, a->gridDimX, a->gridDimY, a->gridDimZ,
-					   a->blockDimX, a->blockDimY, a->blockDimZ,
-					   a->sharedMemBytes, a->hStream, fo->nparams ? ptrs : NULL);
+	int slot = time_begin(s, a->hStream, &r);
+	if (r != CUDA_SUCCESS)
+		return r;
+	r = D.cuLaunchCooperativeKernel(fo->real, a->gridDimX, a->gridDimY, a->gridDimZ,
+					a->blockDimX, a->blockDimY, a->blockDimZ,
+					a->sharedMemBytes, a->hStream, fo->nparams ? ptrs : NULL);
+	time_end(s, slot, a->hStream, r);
+	return r;
 }
 
 CUresult whcd_body_ctx_sync(struct whcd_state *s, const struct whcd_args_cuCtxSynchronize *a)
 {
-	(void)s;
 	(void)a;
-	return D.cuCtxSynchronize();
+	CUresult r = D.cuCtxSynchronize();
+	harvest(s, false);
+	return r;
 }
 
 CUresult whcd_body_mem_alloc(struct whcd_state *s, const struct whcd_args_cuMemAlloc_v2 *a)
