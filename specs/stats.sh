@@ -49,6 +49,6 @@ done
 echo
 [ -n "$fmt" ] && { echo '| API | wire entries | decoding generated | generated decoding + hand-written body | hand-written decoder | refused | client only |'
 		   echo '|---|---:|---:|---:|---:|---:|---:|'; }
-for api in opencl cuda cublas echo admin control; do
+for api in opencl cuda cublas cudadrv echo admin control; do
 	gen "$top/specs/$api.spec" --stats --server-side $fmt
 done

@@ -201,6 +201,10 @@ static int run(struct wh_client *c, void *state, uint16_t f, uint16_t flags,
 	struct wh_dec d;
 	wh_dec_init(&d, p, n, NULL);
 	wh_enc_reset(rep);
+	/* The reply head (the deferred error) is the dispatch preamble's
+	 * (server-vm/dispatch.c), which this harness bypasses: reserve it. */
+	if (flags & WH_F_SYNC)
+		wh_enc_i32(rep, 0);
 	return wh_opencl_backend.dispatch(c, state, &m, &d, rep);
 }
 
