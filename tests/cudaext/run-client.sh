@@ -5,6 +5,7 @@
 # quota, and over shm:
 #   - libnvidia-ml.so.1 (client-lib/nvml) on client-lib/cudadrv's libcuda.so.1: device count,
 #     name, UUID, PCI bus id, memory total = the quota (nvml_client.py, Python's ctypes);
+#   - the client's export tables (exptab-test.c, as on the test driver, with the server behind);
 #   - tests/cudaext/rtstart built with nvcc's default static runtime and with -cudart shared:
 #     output compared with expected/rtstart-client.txt (the fake driver runs no kernels).
 # usage: run-client.sh BUILD_DIR CUDA_HOME
@@ -35,6 +36,14 @@ if LD_LIBRARY_PATH=$CL timeout 60 python3 "$here/nvml_client.py" "$B/client-lib/
 	ok "NVML on the client: $(tail -1 "$tmp/nvml.out")"
 else
 	bad "NVML on the client"; cat "$tmp/nvml.out"
+fi
+
+# The export tables of the client itself: unknown UUIDs refused, context-local storage whose
+# destructor runs in the client's cuCtxDestroy_v2, the integrity value over the server's devices.
+if timeout 60 "$B/tests/cudaext/cudaext-exptab" "$CL/libcuda.so.1" >"$tmp/etab.out" 2>&1; then
+	ok "export tables of the client: $(tail -1 "$tmp/etab.out")"
+else
+	bad "export tables of the client"; grep FAIL "$tmp/etab.out" | head -10
 fi
 
 if [ -e "$lib64/libcudart.so.13" ]; then
