@@ -15,9 +15,10 @@
  *    on this library's own handle and checked, with dladdr, to lie in it (a name the client does
  *    not implement is "not found", never another library's function);
  *  - purely local: no server round trip, works before cuInit and without a server;
- *  - every failure sets *pfn to NULL and returns an error (CUDA_ERROR_INVALID_VALUE for bad
- *    arguments, flags or a version newer than this driver; CUDA_ERROR_NOT_FOUND with the
- *    matching CUdriverProcAddressQueryResult otherwise).
+ *  - every failure sets *pfn to NULL: CUDA_ERROR_INVALID_VALUE for bad arguments, flags or a
+ *    version newer than this driver; a name not served (unknown, too old a version, or not
+ *    implemented by the client) is CUDA_SUCCESS with a NULL function and the matching
+ *    CUdriverProcAddressQueryResult, as NVIDIA's driver answers it.
  *  - WORMHOLE_DEBUG=1 prints every request that is not answered (what a program misses).
  */
 #define _GNU_SOURCE
@@ -137,7 +138,9 @@ static CUresult procaddr(const char *symbol, void **pfn, int cuda_version, cuuin
 				st == WHD_PA_FOUND ? name : "");
 		if (status && st == WHD_PA_OLD_VERSION)
 			*status = CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT;
-		return CUDA_ERROR_NOT_FOUND;
+		/* As NVIDIA's 13.0 driver does (cuda.h; its answer to the runtime's "" probe in the GPU
+		 * capture): success with a NULL function; symbolStatus says why. */
+		return CUDA_SUCCESS;
 	}
 	*pfn = p;
 	if (status)
