@@ -219,7 +219,7 @@ start_server() { # switcher
 	OCL_ICD_VENDORS=$NATV "$WHD" -l "$srv_addr" -a "unix:$OUT/admin-$srv_starts.sock" \
 		-c "$OUT/wh.conf" --api opencl >"$srv_log" 2>&1 &
 	srv_pid=$!
-	for _ in $(seq 200); do grep -q "ready" "$srv_log" 2>/dev/null && return 0; sleep 0.05; done
+	for _ in $(seq 1200); do grep -q "ready" "$srv_log" 2>/dev/null && return 0; sleep 0.05; done
 	cat "$srv_log" >&2
 	die "wormholed did not start on $srv_addr"
 }

@@ -29,7 +29,7 @@ echo "== starting wormholed (POCL behind it) on $addr"
 POCL_CACHE_DIR=$tmp/pocl-server "$B/server-vm/wormholed" --listen "$addr" --admin "unix:$tmp/admin.sock" --api opencl \
 	>"$tmp/wormholed.log" 2>&1 &
 srv=$!
-for _ in $(seq 100); do grep -q ready "$tmp/wormholed.log" && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q ready "$tmp/wormholed.log" && break; sleep 0.05; done
 grep -q ready "$tmp/wormholed.log" || { cat "$tmp/wormholed.log"; exit 1; }
 sed 's/^/   | /' "$tmp/wormholed.log"
 

@@ -132,6 +132,8 @@ const struct wh_backend wh_admin_backend = {
 
 /* ---- echo ------------------------------------------------------------- */
 
+bool wh_echo_spin;
+
 static int echo_dispatch(struct wh_client *c, void *state,
 			 const struct wh_msg *m, struct wh_dec *d,
 			 struct wh_enc *rep)
@@ -167,6 +169,10 @@ static int echo_dispatch(struct wh_client *c, void *state,
 			return WH_E_MALFORMED;
 		if (ns > 1000000000ull)
 			return WH_E_TOO_BIG;
+		if (!wh_echo_spin) {
+			wh_audit(c, "echo SPIN refused: a test API, served only with --api echo");
+			return WH_E_UNKNOWN_FUNC;
+		}
 		if (!wh_sched_begin(c))
 			return WH_E_PEER_GONE;
 		uint64_t t0 = wh_now_ns();

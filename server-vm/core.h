@@ -94,6 +94,9 @@ int wh_server_set_limits(struct wh_server *srv, uint32_t id,
 /* Admin API (wormholectl) and the Prometheus exporter. */
 extern const struct wh_backend wh_admin_backend;
 extern const struct wh_backend wh_echo_backend;
+/* echo's SPIN (burns CPU under the device-time scheduler: a test API) is
+ * served only when --api names echo explicitly (issue 11, class 5). */
+extern bool wh_echo_spin;
 void wh_admin_attach(struct wh_server *srv);
 int wh_metrics_start(struct wh_server *srv, const char *addr);
 void wh_metrics_render(struct wh_server *srv, struct wh_enc *out);

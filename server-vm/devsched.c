@@ -18,6 +18,7 @@ struct sched_node {
 	int64_t cap_tokens;
 	uint64_t cap_refill_ns;
 	struct wh_sched_stats stats;
+	uint64_t seen_ns;        /* process model: page usage.device_ns counted */
 	struct sched_node *next;
 };
 
@@ -55,6 +56,27 @@ static struct sched_node *find(struct wh_client *c)
 	return NULL;
 }
 
+/* Process model (broker): a worker charges its own page without a
+ * message; take what it added since we last looked.  A worker can only
+ * make its own numbers wrong. */
+static void pull(struct sched_node *n, uint64_t now)
+{
+	struct wh_worker_page *pg = n->c->page;
+	if (!pg)
+		return;
+	uint64_t total = atomic_load(&pg->usage.device_ns);
+	if (total > n->seen_ns) {
+		uint64_t d = total - n->seen_ns;
+		n->vtime += d / n->weight;
+		n->cap_tokens -= (int64_t)(d > INT64_MAX ? INT64_MAX : d);
+		n->last_active_ns = now;
+	}
+	n->seen_ns = total;
+	uint64_t a = atomic_load(&pg->active_ns);
+	if (a > n->last_active_ns && a <= now)
+		n->last_active_ns = a;
+}
+
 static bool is_active(const struct sched_node *n, uint64_t now)
 {
 	return n->waiting || now - n->last_active_ns < idle_ns;
@@ -66,6 +88,7 @@ static bool min_other_vtime(const struct sched_node *self, uint64_t now,
 {
 	bool any = false;
 	for (struct sched_node *n = nodes; n; n = n->next) {
+		pull(n, now);
 		if (n == self || !is_active(n, now))
 			continue;
 		if (!any || n->vtime < *out)
@@ -131,11 +154,45 @@ static uint64_t cap_delay(struct sched_node *n, uint32_t cap_pct, uint64_t now)
 	return (uint64_t)(-n->cap_tokens) * 100 / cap_pct;
 }
 
+/* Process model (broker), after a BEGIN went through: how much more device
+ * time the worker may use without asking (what the rule above would let
+ * through, assuming the others stand still: they only move ahead), at most
+ * two slices of its weight, its cap's tokens, and for one idle window.
+ * Tenants active beside each other get queue depth 1 (whs_sched.c). */
+static void grant(struct sched_node *n, uint64_t now)
+{
+	struct wh_worker_page *pg = n->c->page;
+	uint64_t other, budget = 2 * slice_ns * n->weight;
+	int active = 0;
+	for (struct sched_node *m = nodes; m; m = m->next)
+		active += m != n && is_active(m, now);
+	if (min_other_vtime(n, now, &other)) {
+		uint64_t room = other + slice_ns > n->vtime ? other + slice_ns - n->vtime : 0;
+		if (room < budget / n->weight)
+			budget = room * n->weight;
+	}
+	if (n->c->limits.cap_pct && n->c->limits.cap_pct < 100)
+		budget = n->cap_tokens > 0 && (uint64_t)n->cap_tokens < budget ?
+			 (uint64_t)n->cap_tokens : n->cap_tokens > 0 ? budget : 0;
+	atomic_store(&pg->grant_expires_ns, now + idle_ns);
+	atomic_store(&pg->grant_until_ns, n->seen_ns + budget);
+	if (active) {
+		for (struct sched_node *m = nodes; m; m = m->next)
+			if (m->c->page && is_active(m, now))
+				atomic_store(&m->c->page->shared_until_ns, now + idle_ns);
+	}
+}
+
 static const struct wh_sched_remote *remote;
 
 void wh_sched_set_remote(const struct wh_sched_remote *r)
 {
 	remote = r;
+}
+
+bool wh_sched_shared(struct wh_client *c)
+{
+	return remote && remote->shared && remote->shared(c);
 }
 
 bool wh_sched_begin(struct wh_client *c)
@@ -149,6 +206,7 @@ bool wh_sched_begin(struct wh_client *c)
 		return true;
 	}
 	uint64_t now = wh_now_ns(), t0 = now, other;
+	pull(n, now);
 	/* Coming back from idle: start level with the others. */
 	if (!is_active(n, now) && min_other_vtime(n, now, &other) && other > n->vtime)
 		n->vtime = other;
@@ -178,6 +236,8 @@ bool wh_sched_begin(struct wh_client *c)
 		n->stats.waits++;
 		n->stats.wait_ns += now - t0;
 	}
+	if (n->c->page)
+		grant(n, now);
 	pthread_mutex_unlock(&lock);
 	return true;
 }

@@ -48,12 +48,20 @@ void wh_sched_charge(struct wh_client *c, uint64_t ns);
 uint64_t wh_sched_vtime(struct wh_client *c);
 void wh_sched_get_stats(struct wh_client *c, struct wh_sched_stats *out);
 
-/* Process model: a worker holds no scheduler of its own; begin and charge
- * go to the broker's (worker/worker.c sets this once, before any call). */
+/* Process model: a worker holds no scheduler of its own; the broker's
+ * decides (worker/worker.c sets this once, before any call).  charge adds
+ * to the worker's shared page, which the broker reads; begin asks the
+ * broker only when the grant the broker wrote in the page is used up
+ * (no round trip per launch); shared says whether other tenants use the
+ * device (the backends keep their queue depth at 1 then). */
 struct wh_sched_remote {
 	bool (*begin)(struct wh_client *c);
 	void (*charge)(struct wh_client *c, uint64_t ns);
+	bool (*shared)(struct wh_client *c);
 };
 void wh_sched_set_remote(const struct wh_sched_remote *r);
+/* Whether, in the process model, other tenants use the device now
+ * (always false in the thread model: the backend sees them itself). */
+bool wh_sched_shared(struct wh_client *c);
 
 #endif

@@ -87,8 +87,13 @@ void wh_metrics_render(struct wh_server *srv, struct wh_enc *out)
 			     m[k].name, name, c->id, peer, v);
 		}
 	}
+	/* Pooled workers that have not accepted a connection yet are not
+	 * clients. */
+	int connected = 0;
+	for (struct wh_client *c = srv->clients; c; c = c->next)
+		connected += !atomic_load(&c->idle);
 	emit(out, "# HELP wormhole_clients Connected clients.\n# TYPE wormhole_clients gauge\n"
-		  "wormhole_clients %d\n", srv->nclients);
+		  "wormhole_clients %d\n", connected);
 	emit(out, "# HELP wormhole_clients_total Clients ever accepted.\n"
 		  "# TYPE wormhole_clients_total counter\nwormhole_clients_total %" PRIu64 "\n",
 	     srv->total_clients);

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * wormholed core: accepts clients on every listener, serves each on a
- * thread of its own, routes messages to API backends, enforces per-client
- * limits and cleans up after clients that leave or die.
+ * thread of its own (or hands it to a worker process, broker/), routes
+ * messages to API backends (dispatch.c), and cleans up after clients that
+ * leave or die.  Logging and audit lines are log.c's, per-client
+ * accounting and limits account.c's; neither includes this file's
+ * declarations beyond core.h, and none of the three includes another.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,148 +37,6 @@ void wh_server_register_backend(const struct wh_backend *b)
 const struct wh_backend *wh_server_backend(uint16_t api_id)
 {
 	return api_id < WH_API_COUNT ? backends[api_id] : NULL;
-}
-
-uint64_t wh_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- logging ---------------------------------------------------------- */
-
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* The broker forks workers from a multithreaded process: no other thread
- * may hold the log lock (and with it stderr's) at that instant. */
-static void log_prepare(void) { pthread_mutex_lock(&log_lock); }
-static void log_parent(void) { pthread_mutex_unlock(&log_lock); }
-static void log_child(void) { pthread_mutex_init(&log_lock, NULL); }
-static void log_atfork(void) { pthread_atfork(log_prepare, log_parent, log_child); }
-
-static void vlog(const char *tag, const char *fmt, va_list ap)
-{
-	struct timespec ts;
-	struct tm tm;
-	char stamp[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-	pthread_mutex_lock(&log_lock);
-	fprintf(stderr, "wormholed %s.%03ld %s", stamp, ts.tv_nsec / 1000000, tag);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	pthread_mutex_unlock(&log_lock);
-}
-
-void wh_log(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vlog("", fmt, ap);
-	va_end(ap);
-}
-
-/* The objects charged to the client (what the totals add up), in both
- * process models: not every handle (platform and device ids are not
- * objects), so that wormholectl's column and its total agree. */
-uint64_t wh_client_objects(struct wh_client *c)
-{
-	return atomic_load(&c->usage->objects);
-}
-
-void wh_server_totals(struct wh_server *srv, uint64_t *objects, uint64_t *mem)
-{
-	if (!srv->spawn) {
-		*objects = atomic_load(&srv->objects);
-		*mem = atomic_load(&srv->mem_bytes);
-		return;
-	}
-	/* Process model: each worker counts in its own page. */
-	*objects = *mem = 0;
-	for (struct wh_client *c = srv->clients; c; c = c->next) {
-		*objects += atomic_load(&c->usage->objects);
-		*mem += atomic_load(&c->usage->mem_bytes);
-	}
-}
-
-void wh_audit(struct wh_client *c, const char *fmt, ...)
-{
-	char tag[256];
-	va_list ap;
-	snprintf(tag, sizeof(tag), "AUDIT client=%u name=%s peer=%s: ", c->id,
-		 c->name, c->peer.id);
-	va_start(ap, fmt);
-	vlog(tag, fmt, ap);
-	va_end(ap);
-}
-
-/* ---- accounting ------------------------------------------------------- */
-
-bool wh_charge_mem(struct wh_client *c, uint64_t bytes)
-{
-	uint64_t limit = c->limits.mem_bytes;
-	uint64_t cur = atomic_load(&c->usage->mem_bytes);
-	do {
-		if (limit && (bytes > limit || cur > limit - bytes)) {
-			atomic_fetch_add(&c->usage->rejected, 1);
-			wh_audit(c, "device memory limit: %" PRIu64 " + %" PRIu64
-				 " > %" PRIu64 " bytes", cur, bytes, limit);
-			return false;
-		}
-	} while (!atomic_compare_exchange_weak(&c->usage->mem_bytes, &cur, cur + bytes));
-	atomic_fetch_add(&c->srv->mem_bytes, bytes);
-	return true;
-}
-
-void wh_uncharge_mem(struct wh_client *c, uint64_t bytes)
-{
-	atomic_fetch_sub(&c->usage->mem_bytes, bytes);
-	atomic_fetch_sub(&c->srv->mem_bytes, bytes);
-}
-
-bool wh_charge_object(struct wh_client *c)
-{
-	uint64_t limit = c->limits.objects;
-	uint64_t n = atomic_fetch_add(&c->usage->objects, 1);
-	if (limit && n >= limit) {
-		atomic_fetch_sub(&c->usage->objects, 1);
-		atomic_fetch_add(&c->usage->rejected, 1);
-		wh_audit(c, "object limit %" PRIu64 " reached", limit);
-		return false;
-	}
-	atomic_fetch_add(&c->srv->objects, 1);
-	return true;
-}
-
-void wh_uncharge_object(struct wh_client *c)
-{
-	atomic_fetch_sub(&c->usage->objects, 1);
-	atomic_fetch_sub(&c->srv->objects, 1);
-}
-
-bool wh_charge_inflight(struct wh_client *c)
-{
-	uint64_t limit = c->limits.inflight;
-	uint64_t n = atomic_fetch_add(&c->usage->inflight, 1);
-	if (limit && n >= limit) {
-		atomic_fetch_sub(&c->usage->inflight, 1);
-		atomic_fetch_add(&c->usage->rejected, 1);
-		return false;
-	}
-	return true;
-}
-
-void wh_uncharge_inflight(struct wh_client *c)
-{
-	atomic_fetch_sub(&c->usage->inflight, 1);
-}
-
-void wh_account_device_time(struct wh_client *c, uint64_t ns)
-{
-	atomic_fetch_add(&c->usage->device_ns, ns);
 }
 
 void *wh_client_handle(struct wh_client *c, uint64_t h, unsigned kind,
@@ -345,6 +206,7 @@ void wh_client_serve(struct wh_client *c)
 			break;   /* answered; the session ends (dispatch.h) */
 	}
 	atomic_store(&c->gone, true);
+	wh_audit_flush(c);
 	wh_log("client %u (%s) left: releasing %u objects, %" PRIu64 " bytes",
 	       c->id, c->name, wh_handles_count(&c->handles),
 	       (uint64_t)atomic_load(&c->usage->mem_bytes));
@@ -764,6 +626,5 @@ void wh_server_init(struct wh_server *srv)
 	pthread_mutex_init(&srv->clients_lock, NULL);
 	pthread_cond_init(&srv->clients_cond, NULL);
 	pthread_mutex_init(&srv->fork_lock, NULL);
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, log_atfork);
+	wh_log_init();
 }

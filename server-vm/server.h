@@ -52,6 +52,23 @@ struct wh_worker_page {
 	struct wh_usage usage;
 	struct wh_limits limits;
 	_Atomic uint32_t limits_seq;
+	/* Device time without a round trip per launch (devsched.c): the
+	 * worker adds what it measured to usage.device_ns and stamps
+	 * active_ns; the broker's scheduler reads both.  The broker writes
+	 * the grant: launches need no BEGIN while usage.device_ns is below
+	 * grant_until_ns and the clock below grant_expires_ns; shared_until_ns
+	 * says other tenants use the device (queue depth 1 until then). */
+	_Atomic uint64_t active_ns;
+	_Atomic uint64_t grant_until_ns;
+	_Atomic uint64_t grant_expires_ns;
+	_Atomic uint64_t shared_until_ns;
+};
+
+/* log.c's rate limit of one client's audit lines (under its lock). */
+struct wh_audit_rate {
+	uint64_t last_ns;
+	uint64_t tokens;               /* thousandths of a line */
+	uint64_t dropped, dropped_total;
 };
 
 struct wh_client {
@@ -91,6 +108,7 @@ struct wh_client {
 	pthread_mutex_t pending_lock;
 	struct wh_limits pending_limits;
 	_Atomic bool limits_changed;
+	struct wh_audit_rate audit_rate;
 	/* rate limiting (token bucket, owned by the client thread) */
 	double tokens;
 	uint64_t tokens_ns;
@@ -127,6 +145,10 @@ const struct wh_backend *wh_server_backend(uint16_t api_id);
 void wh_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void wh_audit(struct wh_client *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* log.c: once, before any fork (the log lock across fork). */
+void wh_log_init(void);
+/* log.c: reports the client's audit lines left out by the rate limit. */
+void wh_audit_flush(struct wh_client *c);
 
 /* Accounting helpers: return false (and count a rejection) when the client
  * would go over its limit; the backend then fails the call with the API's

@@ -65,12 +65,15 @@ static void usage(FILE *f)
 		"  -a, --admin ADDR      wormholectl address (default unix:/tmp/wormholed-admin.sock)\n"
 		"  -m, --metrics H:P     Prometheus metrics over HTTP\n"
 		"      --api LIST        backends to start: opencl,cuda,cublas,cudadrv,echo\n"
-		"                        (default: every compiled-in backend that finds a device)\n"
+		"                        (default: every compiled-in backend that finds a device,\n"
+		"                        and echo without its test call SPIN, which only a\n"
+		"                        LIST naming echo serves)\n"
 		"      --cpus LIST       pin polling threads to these CPUs (overrides hwloc)\n"
 		"      --pci BUSID       accelerator to place threads near (hwloc)\n"
-		"      --isolate MODEL   thread: every client on a thread of this process\n"
-		"                        (default); process: a sandboxed worker process\n"
-		"                        per client, this process only brokers\n"
+		"      --isolate MODEL   process (default): a sandboxed worker process\n"
+		"                        per client, this process only brokers; thread:\n"
+		"                        every client on a thread of this process (no\n"
+		"                        isolation from hostile kernels or driver crashes)\n"
 		"      --no-landlock, --no-seccomp, --no-memlimit\n"
 		"                        process model: leave that confinement out\n"
 		"      --worker-mem SIZE process model: host memory of a worker (2G)\n"
@@ -118,7 +121,7 @@ int main(int argc, char **argv)
 	int nlisten = 0;
 	const char *config = NULL, *admin = NULL, *metrics = NULL, *apis = NULL;
 	const char *cpus = NULL, *pci = NULL, *state = NULL;
-	bool process_model = false;
+	bool process_model = true;
 	struct wh_worker_opts wopts = { .pool = 1 };
 	char err[512];
 	int opt;
@@ -142,7 +145,9 @@ int main(int argc, char **argv)
 		case 'I':
 			if (!strcmp(optarg, "process")) {
 				process_model = true;
-			} else if (strcmp(optarg, "thread")) {
+			} else if (!strcmp(optarg, "thread")) {
+				process_model = false;
+			} else {
 				fprintf(stderr, "wormholed: --isolate is thread or process\n");
 				return 2;
 			}
@@ -263,6 +268,7 @@ int main(int argc, char **argv)
 		accel_asked++;
 	if (!apis || in_list(apis, "echo"))
 		wh_server_register_backend(&wh_echo_backend);
+	wh_echo_spin = apis && in_list(apis, "echo");
 	wh_server_register_backend(&wh_admin_backend);
 	wh_admin_attach(&srv);
 	if (!accel_up && !(apis && in_list(apis, "echo"))) {

@@ -24,7 +24,7 @@ printf '[client bench]\ntoken = %s\n' "$token" > "$out/server.conf"
 LD_LIBRARY_PATH=$cuda/lib64 "$server" -c "$out/server.conf" "shm:$name" "tcp:127.0.0.1:$port" > "$out/server.log" 2>&1 &
 spid=$!
 trap 'kill $spid 2>/dev/null; wait $spid 2>/dev/null' EXIT
-for _ in $(seq 100); do grep -q ready "$out/server.log" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q ready "$out/server.log" && break; sleep 0.1; done
 
 configs=(native shm tcp)
 [ -n "${GVIRTUS_HOME:-}" ] && configs+=(gvirtus)

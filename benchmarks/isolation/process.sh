@@ -29,7 +29,7 @@ for model in thread process; do
 	OCL_ICD_VENDORS=$tmp/native "$B/server-vm/wormholed" --isolate "$model" -l "shm:whpb-$$" \
 		-l "unix:$tmp/s.sock" -a none -c "$tmp/wh.conf" --api opencl,echo >"$tmp/$model.log" 2>&1 &
 	srv=$!
-	for _ in $(seq 200); do grep -q ready "$tmp/$model.log" && break; sleep 0.05; done
+	for _ in $(seq 1200); do grep -q ready "$tmp/$model.log" && break; sleep 0.05; done
 	S=shm:whpb-$$ U=unix:$tmp/s.sock
 	ocl "$S" "$B/tests/opencl/ocl-sgemm" 256 >/dev/null 2>&1	# warm the tenant's cache
 	for i in $(seq "$N"); do

@@ -40,7 +40,7 @@ EOC
 OCL_ICD_VENDORS=$tmp/native "$WHD" -l "unix:$tmp/s.sock" -a "unix:$tmp/admin.sock" -m "127.0.0.1:$mport" \
 	-c "$tmp/wh.conf" --api opencl >"$tmp/wd.log" 2>&1 &
 wpid=$!
-for _ in $(seq 100); do grep -q ready "$tmp/wd.log" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q ready "$tmp/wd.log" 2>/dev/null && break; sleep 0.05; done
 as() { local tok=$1; shift; OCL_ICD_VENDORS=$VEND WORMHOLE_SERVER=unix:$tmp/s.sock WORMHOLE_TOKEN=$tok-token-0123456789 "$@"; }
 val() { sed -E "s/.*$1=([0-9.]+).*/\1/" "$2"; }
 metric_dev() { curl -sf "http://127.0.0.1:$mport/metrics" | awk -v c="$1" '$1 ~ "^wormhole_client_device_seconds_total" && $1 ~ "client=\""c"\"" { print $2 }'; }

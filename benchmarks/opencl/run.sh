@@ -27,7 +27,7 @@ export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_
 OCL_ICD_VENDORS=$tmp/native "$B/server-vm/wormholed" -l shm:whbench-$$ -l "unix:$tmp/s.sock" -l "tcp:127.0.0.1:$port" \
 	-a "unix:$tmp/admin.sock" -c "$tmp/wh.conf" --api opencl >"$tmp/srv.log" 2>&1 &
 srv=$!
-for _ in $(seq 100); do grep -q ready "$tmp/srv.log" && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q ready "$tmp/srv.log" && break; sleep 0.05; done
 
 modes=(native shm unix tcp)
 addr_of() {

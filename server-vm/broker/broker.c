@@ -27,8 +27,9 @@
  *   before READY at once; a worker that misses the deadline is killed.
  * - A worker's record stays listed until it is reaped, so kick's kill()
  *   can never hit a reused pid.
- * - Device time: the broker's devsched.c schedules all workers (BEGIN /
- *   GO / CHARGE on the control socket, broker/ctl.h).
+ * - Device time: the broker's devsched.c schedules all workers: a worker
+ *   charges its page, and asks (BEGIN / GO on the control socket,
+ *   broker/ctl.h) only when the grant the broker wrote there is used up.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -282,18 +283,14 @@ static void *supervise(void *arg)
 			atomic_store(&c->ready, true);
 			break;
 		case WH_CTL_W_BEGIN: {
-			/* arg: device time the worker owes since its last turn. */
-			if (m.arg && atomic_load(&c->ready))
-				wh_sched_charge(c, m.arg);
+			/* The worker's grant is used up: wait for its turn
+			 * (devsched.c reads its charges from its page and
+			 * writes the next grant there). */
 			bool ok = atomic_load(&c->ready) && wh_sched_begin(c);
 			if (!ctl_send(c->ctl_fd, WH_CTL_W_GO, ok))
 				goto gone;
 			break;
 		}
-		case WH_CTL_W_CHARGE:
-			if (atomic_load(&c->ready))
-				wh_sched_charge(c, m.arg);
-			break;
 		default:
 			break;
 		}

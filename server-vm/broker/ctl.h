@@ -13,9 +13,9 @@
  *   worker -> broker  ACCEPTED {peer} (a pooled worker took a connection),
  *                     HELLO (driver started and sandboxed: the HELLO
  *                     deadline starts), READY {name, peer, limits},
- *                     BEGIN {ns owed} (asks a turn on the device; charges the
- *                     device time done since the last one), CHARGE {ns}
- *                     (only past 1 ms owed),
+ *                     BEGIN (asks a turn on the device when the grant in
+ *                     its page is used up; charges go to the page, not
+ *                     here: no message per launch or completion),
  *                     AUTH {peer, token} (once; answered AUTH {ok, name,
  *                     limits}: the broker holds the live policies)
  * The worker's death closes its end: the broker reaps it.
@@ -32,7 +32,7 @@ enum wh_ctl_type {
 	WH_CTL_W_HELLO = 2,
 	WH_CTL_W_READY = 3,
 	WH_CTL_W_BEGIN = 4,
-	WH_CTL_W_CHARGE = 5,
+	/* 5 was CHARGE: charges go to the worker's page now. */
 	WH_CTL_W_ACCEPTED = 6,
 	/* worker -> broker, once, during HELLO: {peer, token}; broker ->
 	 * worker: {ok, name, limits} by the live policies (runtime clients

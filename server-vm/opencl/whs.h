@@ -110,6 +110,11 @@ struct whs_flight;
 void whs_sched_close(struct whs *s);
 bool whs_unset_user_event(struct whs *s);
 /* Buffer rectangles and sub-buffer regions, checked here (whs_check.c). */
+/* Kernel arguments against the kernel's own argument information
+ * (whs_check.c): CL_SUCCESS or the API's error, audited. */
+cl_int whs_check_kernel_arg(struct whs *s, cl_kernel k, cl_uint idx, uint64_t size, int tag,
+			    const void *val, uint64_t n, void *obj);
+const char *whs_build_options(struct whs *s, const char *options);
 /* Reads that must finish before the reply, with a bounded wait when the
  * client holds an unset user event (whs_wait.c). */
 cl_int whs_wait_bounded(struct whs *s, cl_command_queue q, cl_event own, const char *fn);

@@ -92,3 +92,139 @@ cl_mem whs_chk_create_sub_buffer(struct whs *s, cl_mem b, cl_mem_flags f, cl_buf
 	}
 	return clCreateSubBuffer(b, f, t, info, err);
 }
+
+/* ---- kernel arguments (issue 11, class 1) --------------------------------
+ * A kernel argument that is an object (a buffer, image or pipe on a
+ * __global/__constant pointer, a sampler, a device queue) reaches the
+ * driver only as an object this client owns, of the right kind: never
+ * as client bytes, which the driver would read as an object pointer.
+ * Programs built from source through Wormhole carry the argument
+ * information (whs_build_options adds -cl-kernel-arg-info); without it
+ * (programs from binaries), a value the size of a pointer that points
+ * into this process is refused. */
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Whether addr is a mapped address of this process. */
+static bool mapped_here(uint64_t addr)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	if (pg <= 0)
+		pg = 4096;
+	unsigned char v;
+	uintptr_t base = (uintptr_t)addr & ~((uintptr_t)pg - 1);
+	return addr >= (uint64_t)pg && mincore((void *)base, 1, &v) == 0;
+}
+
+cl_int whs_check_kernel_arg(struct whs *s, cl_kernel k, cl_uint idx, uint64_t size, int tag,
+			    const void *val, uint64_t n, void *obj)
+{
+	cl_uint nargs = 0;
+	if (clGetKernelInfo(k, CL_KERNEL_NUM_ARGS, sizeof(nargs), &nargs, NULL) != CL_SUCCESS ||
+	    idx >= nargs)
+		return CL_SUCCESS;	/* the driver answers CL_INVALID_ARG_INDEX */
+	cl_kernel_arg_address_qualifier aq = 0;
+	char type[64] = "";
+	cl_int r = clGetKernelArgInfo(k, idx, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof(aq), &aq, NULL);
+	if (r == CL_SUCCESS)
+		r = clGetKernelArgInfo(k, idx, CL_KERNEL_ARG_TYPE_NAME, sizeof(type) - 1, type, NULL);
+	if (r != CL_SUCCESS && r != CL_INVALID_VALUE) {
+		/* No argument information (a program from a binary). */
+		uint64_t v = 0;
+		if (tag == WHCL_ARG_BYTES && size == sizeof(void *) && n == sizeof(v)) {
+			memcpy(&v, val, sizeof(v));
+			if (v && mapped_here(v)) {
+				wh_audit(s->c, "opencl: clSetKernelArg: argument %u: 8 bytes that point into "
+					 "the server, not one of the client's objects; refused", idx);
+				return CL_INVALID_ARG_VALUE;
+			}
+		}
+		return CL_SUCCESS;
+	}
+	type[sizeof(type) - 1] = '\0';
+	bool is_sampler = !strcmp(type, "sampler_t");
+	bool is_queue = !strcmp(type, "queue_t");
+	bool is_image = !strncmp(type, "image", 5);
+	bool is_mem = aq == CL_KERNEL_ARG_ADDRESS_GLOBAL || aq == CL_KERNEL_ARG_ADDRESS_CONSTANT;
+	cl_kernel_arg_type_qualifier tq = 0;
+	if (is_mem && clGetKernelArgInfo(k, idx, CL_KERNEL_ARG_TYPE_QUALIFIER, sizeof(tq), &tq, NULL) !=
+	    CL_SUCCESS)
+		tq = 0;
+	const char *why = NULL;
+	if (is_mem) {
+		if (tag == WHCL_ARG_BYTES) {
+			/* Only a NULL buffer may come as bytes. */
+			uint64_t v = 0;
+			if (n == sizeof(v))
+				memcpy(&v, val, sizeof(v));
+			if (n != sizeof(v) || v)
+				why = "bytes for a memory-object argument";
+		} else if (tag != WHCL_ARG_MEM) {
+			why = "a non-memory object for a memory-object argument";
+		} else if (obj) {
+			cl_mem_object_type mt = 0;
+			if (clGetMemObjectInfo(obj, CL_MEM_TYPE, sizeof(mt), &mt, NULL) != CL_SUCCESS)
+				why = "an unusable memory object";
+			else if (is_image && (mt == CL_MEM_OBJECT_BUFFER || mt == CL_MEM_OBJECT_PIPE))
+				why = "a buffer for an image argument";
+			else if (!is_image && mt != CL_MEM_OBJECT_BUFFER &&
+				 !(mt == CL_MEM_OBJECT_PIPE && (tq & CL_KERNEL_ARG_TYPE_PIPE)))
+				why = "an image for a buffer argument";
+		}
+	} else if (is_sampler) {
+		if (tag != WHCL_ARG_SAMPLER)
+			why = "not a sampler for a sampler argument";
+	} else if (is_queue) {
+		if (tag != WHCL_ARG_QUEUE)
+			why = "not a device queue for a queue argument";
+	} else if (tag == WHCL_ARG_SAMPLER || tag == WHCL_ARG_QUEUE ||
+		   (tag == WHCL_ARG_MEM && aq != CL_KERNEL_ARG_ADDRESS_LOCAL)) {
+		why = "an object for a value argument";
+	}
+	(void)size;
+	if (!why)
+		return CL_SUCCESS;
+	wh_audit(s->c, "opencl: clSetKernelArg: argument %u (%s): %s; refused", idx,
+		 type[0] ? type : "?", why);
+	return is_mem ? CL_INVALID_MEM_OBJECT : is_sampler ? CL_INVALID_SAMPLER :
+	       is_queue ? CL_INVALID_DEVICE_QUEUE : CL_INVALID_ARG_VALUE;
+}
+
+/* clBuildProgram / clCompileProgram options with -cl-kernel-arg-info
+ * added (whs_check_kernel_arg needs it), in per-call memory. */
+const char *whs_build_options(struct whs *s, const char *options)
+{
+	static const char opt[] = "-cl-kernel-arg-info";
+	if (options && strstr(options, opt))
+		return options;
+	size_t n = options ? strlen(options) : 0;
+	char *o = whs_alloc(s, n + sizeof(opt) + 1);
+	if (!o)
+		return options;
+	if (n) {
+		memcpy(o, options, n);
+		o[n++] = ' ';
+	}
+	memcpy(o + n, opt, sizeof(opt));
+	return o;
+}
+
+cl_int whs_build_program(struct whs *s, cl_program program, cl_uint num_devices,
+			 const cl_device_id *device_list, const char *options,
+			 void(CL_CALLBACK *pfn_notify)(cl_program, void *), void *user_data)
+{
+	return clBuildProgram(program, num_devices, device_list, whs_build_options(s, options),
+			      pfn_notify, user_data);
+}
+
+cl_int whs_compile_program(struct whs *s, cl_program program, cl_uint num_devices,
+			   const cl_device_id *device_list, const char *options,
+			   cl_uint num_input_headers, const cl_program *input_headers,
+			   const char **header_include_names,
+			   void(CL_CALLBACK *pfn_notify)(cl_program, void *), void *user_data)
+{
+	return clCompileProgram(program, num_devices, device_list, whs_build_options(s, options),
+				num_input_headers, input_headers, header_include_names, pfn_notify,
+				user_data);
+}

@@ -104,6 +104,11 @@ int whs_hw_clSetKernelArg(struct whs *s, struct wh_dec *d, struct wh_enc *rep, b
 			      whs_failed_err(s, hid, tag == WHCL_ARG_SAMPLER ? CL_INVALID_SAMPLER :
 					     tag == WHCL_ARG_QUEUE ? CL_INVALID_DEVICE_QUEUE :
 					     CL_INVALID_MEM_OBJECT));
+	/* Class 1 (issue 11): object arguments only as this client's objects
+	 * of the kernel's argument kind, never as bytes. */
+	r = whs_check_kernel_arg(s, k, idx, size, tag, val, n, obj);
+	if (r != CL_SUCCESS)
+		return finish(s, "clSetKernelArg", rep, async, r);
 	if (tag == WHCL_ARG_BYTES) {
 		/* aligned copy: the message bytes may sit at any address */
 		void *a = whs_alloc(s, n + 1);

@@ -269,6 +269,7 @@ static unsigned queue_depth(struct whs_flight *self)
 		pthread_mutex_unlock(&f->lock);
 	}
 	pthread_mutex_unlock(&g_lock);
+	shared = shared || wh_sched_shared(self->c);
 	unsigned d = depth_limit();
 	return shared && d > WHS_QUEUE_DEPTH_SHARED ? WHS_QUEUE_DEPTH_SHARED : d;
 }

@@ -117,16 +117,19 @@ static bool ctl_wait_go(uint32_t *ok)
 
 /* ---- the broker's scheduler, from here --------------------------------- */
 
-/* Device time done and not yet told: sent with the next BEGIN (one round
- * trip per turn, no message per completion), or at once past 1 ms so a
- * long kernel is charged when it ends. */
-static _Atomic uint64_t owed_ns;
-
+/* Device time: charged into our page (the broker reads it, no message);
+ * a launch asks the broker (BEGIN, one round trip) only when the grant it
+ * wrote in the page is used up or expired. */
 static bool remote_begin(struct wh_client *c)
 {
-	(void)c;
+	struct wh_worker_page *pg = c->page;
+	uint64_t now = wh_now_ns();
+	if (atomic_load(&pg->usage.device_ns) < atomic_load(&pg->grant_until_ns) &&
+	    now < atomic_load(&pg->grant_expires_ns)) {
+		atomic_store(&pg->active_ns, now);
+		return true;
+	}
 	struct wh_ctl m = { .type = WH_CTL_W_BEGIN };
-	m.arg = atomic_exchange(&owed_ns, 0);
 	uint32_t ok = 0;
 	if (!ctl_send(&m) || !ctl_wait_go(&ok))
 		return false;
@@ -135,19 +138,21 @@ static bool remote_begin(struct wh_client *c)
 
 static void remote_charge(struct wh_client *c, uint64_t ns)
 {
-	(void)c;
-	uint64_t owed = atomic_fetch_add(&owed_ns, ns) + ns;
-	if (owed < 1000000)
-		return;
-	/* From any thread (driver callbacks): one datagram, sent whole. */
-	struct wh_ctl m = { .type = WH_CTL_W_CHARGE, .arg = atomic_exchange(&owed_ns, 0) };
-	if (m.arg)
-		ctl_send(&m);
+	/* From any thread (driver callbacks): two atomic stores. */
+	if (ns)
+		wh_account_device_time(c, ns);
+	atomic_store(&c->page->active_ns, wh_now_ns());
+}
+
+static bool remote_shared(struct wh_client *c)
+{
+	return wh_now_ns() < atomic_load(&c->page->shared_until_ns);
 }
 
 static const struct wh_sched_remote remote_sched = {
 	.begin = remote_begin,
 	.charge = remote_charge,
+	.shared = remote_shared,
 };
 
 /* wormholectl set: the broker bumped the page's sequence. */

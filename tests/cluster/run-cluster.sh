@@ -259,7 +259,7 @@ tls_key = $T/evil/server.key
 EOF
 "$WHD" -c "$T/evil.conf" --api echo -l tls:127.0.0.1:0 --admin none >"$T/evil.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do grep -q ready "$T/evil.log" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q ready "$T/evil.log" && break; sleep 0.1; done
 eport=$(sed -n 's/.*listening on tls:127.0.0.1:\([0-9]*\).*/\1/p' "$T/evil.log")
 out=$(via "$probe" "tls:127.0.0.1:$eport"); rc=$?
 check "a client refuses a server with another CA's certificate" \
@@ -322,7 +322,7 @@ cert = $(cat "$T/evil/client.fp")
 EOF
 "$WHD" -c "$T/remote.conf" --api echo -l "unix:$T/remote.sock" >"$T/remote.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do grep -q ready "$T/remote.log" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q ready "$T/remote.log" && break; sleep 0.1; done
 radm=$(sed -n 's/.*listening on \(tls:127.0.0.1:[0-9]*\) (admin.*/\1/p' "$T/remote.log")
 rctl() { WORMHOLE_TLS_CA=$T/pki/ca.pem "$CTL" --server "$radm" "$@"; }
 out=$(WORMHOLE_TLS_CERT=$T/pki/client.pem WORMHOLE_TLS_KEY=$T/pki/client.key rctl client add job-9 mem=1M 2>&1)

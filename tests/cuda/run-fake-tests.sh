@@ -18,7 +18,7 @@ LD_LIBRARY_PATH=$progs "$progs/whcuda-testd" -c "$out/server.conf" "shm:$name" \
 	"tcp:127.0.0.1:$port" "tls:127.0.0.1:$((port + 1))" > "$out/server.log" 2>&1 &
 spid=$!
 trap 'kill $spid 2>/dev/null; wait $spid 2>/dev/null' EXIT
-for _ in $(seq 100); do grep -q ready "$out/server.log" && break; kill -0 $spid 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 600); do grep -q ready "$out/server.log" && break; kill -0 $spid 2>/dev/null || break; sleep 0.1; done
 grep -q ready "$out/server.log" || { echo "server did not start"; cat "$out/server.log"; exit 1; }
 rc=0
 LD_LIBRARY_PATH=$libs WORMHOLE_SERVER=shm:$name "$progs/roundtrip" || { echo "FAIL: roundtrip over shm"; rc=1; }

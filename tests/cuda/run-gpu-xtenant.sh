@@ -23,7 +23,7 @@ for model in process thread; do
 	"$B/server-vm/wormholed" --isolate "$model" --api cuda -l "unix:$tmp/$model.sock" -a none \
 		>"$tmp/$model.log" 2>&1 &
 	wpid=$!
-	for _ in $(seq 300); do grep -q ready "$tmp/$model.log" && break; sleep 0.1; done
+	for _ in $(seq 600); do grep -q ready "$tmp/$model.log" && break; sleep 0.1; done
 	A=unix:$tmp/$model.sock
 	rm -f "$tmp/go"
 	LD_LIBRARY_PATH=$L WORMHOLE_SERVER=$A timeout 120 "$P" victim "$tmp/go" >"$tmp/v.out" 2>&1 & vp=$!

@@ -34,7 +34,7 @@ done
 sw=$(sed -n "/switcher_sources = files(/,/)/p" switcher/meson.build | grep -oE "'[a-z0-9_-]+\.c'" | tr -d "'" | sed 's|^|switcher/|')
 # The OpenCL backend's sources, as its meson.build lists them.
 ocl=$(sed -n "/static_library('whopencl',/,/)/p" server-vm/opencl/meson.build | grep -oE "'[a-z0-9_-]+\.c'" | tr -d "'" | sed 's|^|server-vm/opencl/|')
-srv=(server-vm/server.c server-vm/dispatch.c server-vm/handles.c server-vm/devsched.c server-vm/config.c
+srv=(server-vm/server.c server-vm/log.c server-vm/account.c server-vm/dispatch.c server-vm/handles.c server-vm/devsched.c server-vm/config.c
 	$ocl "$out/gen/whcl_server.c" tests/fuzz/fuzz_dispatch.c)
 # Switcher sources see only their own include directories.
 swinc=(-Iinclude -Iswitcher -I"$out/gen")

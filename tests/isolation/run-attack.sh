@@ -41,7 +41,7 @@ EOC
 OCL_ICD_VENDORS=$tmp/native "$WHD" -l "unix:$tmp/s.sock" -l "shm:wh-iso-$$" -a "unix:$tmp/admin.sock" \
 	-m "127.0.0.1:$mport" -c "$tmp/wh.conf" --api opencl >"$tmp/wd.log" 2>&1 &
 wpid=$!
-for _ in $(seq 100); do grep -q ready "$tmp/wd.log" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q ready "$tmp/wd.log" 2>/dev/null && break; sleep 0.05; done
 grep -q ready "$tmp/wd.log" || { cat "$tmp/wd.log"; echo "FAIL: wormholed did not start"; echo "0 passed, 1 failed"; exit 1; }
 
 # An ICD victim running kernels throughout the attack.

@@ -56,7 +56,7 @@ start() { # LOG EXTRA-ARGS...: starts wormholed, sets wpid
 	OCL_ICD_VENDORS=$tmp/native "$WHD" -l "unix:$tmp/s.sock" -l "shm:wh-isop-$$" -l tcp:127.0.0.1:0 \
 		-a "$admin" -c "$tmp/wh.conf" --api opencl "$@" >"$log" 2>&1 &
 	wpid=$!
-	for _ in $(seq 200); do grep -q ready "$log" 2>/dev/null && break; sleep 0.05; done
+	for _ in $(seq 1200); do grep -q ready "$log" 2>/dev/null && break; sleep 0.05; done
 	grep -q ready "$log"
 }
 stop() { kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null; wpid=; }

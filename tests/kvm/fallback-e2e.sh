@@ -12,7 +12,7 @@ name=whvmf-$$
 "$B/server-vm/wormholed" --api opencl -l "shm:$name" -a none >"$tmp/wd.log" 2>&1 &
 srv=$!
 trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do grep -q ready "$tmp/wd.log" && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q ready "$tmp/wd.log" && break; sleep 0.05; done
 mkdir "$tmp/native" && cp /etc/OpenCL/vendors/pocl.icd "$tmp/native/"
 exp=$(OCL_ICD_VENDORS=$tmp/native "$B/tests/opencl/ocl-vecadd" 4096 3)
 got=$(OCL_ICD_VENDORS=$B/client-lib/opencl/vendors WORMHOLE_SERVER=vmfunc:$name \

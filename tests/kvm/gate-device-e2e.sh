@@ -25,7 +25,7 @@ truncate -s 2M "$tmp/server-ram"
 srv=$!
 gate=
 trap 'kill $srv $gate 2>/dev/null; wait $srv $gate 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do grep -q ready "$tmp/wd.log" && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q ready "$tmp/wd.log" && break; sleep 0.05; done
 mkdir "$tmp/native" && cp /etc/OpenCL/vendors/pocl.icd "$tmp/native/"
 pass=0 fail=0
 res() { if [ "$1" = ok ]; then echo "PASS: $2"; pass=$((pass + 1)); else echo "FAIL: $2"; fail=$((fail + 1)); fi; }

@@ -36,8 +36,10 @@ int main(void)
 	CHECK(clGetProgramBuildInfo(p, e.dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &len));
 	char *log = calloc(1, len + 1);
 	CHECK(clGetProgramBuildInfo(p, e.dev, CL_PROGRAM_BUILD_LOG, len, log, NULL));
-	printf("build=%d status=%d loglen=%zu mentions_symbol=%d\n", r, st, len,
-	       strstr(log, "undefined_thing") != NULL);
+	/* The length depends on the path of POCL's cache (a worker of the
+	 * process model has its own): print whether it is the log's. */
+	printf("build=%d status=%d loglen_matches=%d mentions_symbol=%d\n", r, st,
+	       len > 1 && strlen(log) + 1 == len, strstr(log, "undefined_thing") != NULL);
 	/* POCL names a temporary file in the log: keep what follows it. */
 	printf("--- log (paths elided) ---\n");
 	for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {

@@ -33,7 +33,7 @@ weight = 3
 EOF2
 "$WD" --api echo --config "$tmp/ok.conf" --admin "$admin" --metrics "127.0.0.1:$mport" 2>"$tmp/wd.log" &
 wpid=$!
-for _ in $(seq 50); do grep -q ready "$tmp/wd.log" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q ready "$tmp/wd.log" && break; sleep 0.1; done
 
 # 2. TCP peers without a valid token are refused before any call runs.
 out=$(timeout 10 "$SPIN" "tcp:127.0.0.1:$port" - 1000 0.1 2>&1); rc=$?
@@ -114,7 +114,7 @@ check "a client section that can never match refused with FILE:LINE" '[ $rc -eq 
 printf '[server]\nlisten = unix:%s/cfg.sock\n[client u]\nuid = 4242\n' "$tmp" >"$tmp/uid.conf"
 "$WD" --api echo --config "$tmp/uid.conf" --listen "unix:$tmp/flag.sock" --admin none >"$tmp/wd2.log" 2>&1 &
 wpid=$!
-for _ in $(seq 50); do grep -q ready "$tmp/wd2.log" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q ready "$tmp/wd2.log" && break; sleep 0.1; done
 check "--listen beside config listen lines: warned" 'grep -q "warning: --listen given: the 1 .listen =. line(s) of .*uid.conf are not used" "$tmp/wd2.log"'
 check "unix socket open to the config's uid clients (0666)" '[ "$(stat -c %a "$tmp/flag.sock")" = 666 ]'
 kill "$wpid"; wait "$wpid"; wpid=
