@@ -143,7 +143,15 @@ static void real_release(unsigned kind, void *real)
 	case WHCL_K_MEM: clReleaseMemObject(real); break;
 	case WHCL_K_SAMPLER: clReleaseSampler(real); break;
 	case WHCL_K_PROGRAM: clReleaseProgram(real); break;
-	case WHCL_K_KERNEL: clReleaseKernel(real); break;
+	case WHCL_K_KERNEL: {
+		/* Its last reference: drop the argument buffers it held. */
+		cl_uint rc = 0;
+		if (clGetKernelInfo(real, CL_KERNEL_REFERENCE_COUNT, sizeof(rc), &rc, NULL) == CL_SUCCESS &&
+		    rc == 1)
+			whs_karg_drop_kernel(real);
+		clReleaseKernel(real);
+		break;
+	}
 	case WHCL_K_EVENT: clReleaseEvent(real); break;
 	default: break;
 	}

@@ -228,3 +228,76 @@ cl_int whs_compile_program(struct whs *s, cl_program program, cl_uint num_device
 				num_input_headers, input_headers, header_include_names, pfn_notify,
 				user_data);
 }
+
+/* ---- kernel argument lifetimes (issue 11, class 3) ------------------------
+ * A memory object set as a kernel argument is retained here until the
+ * argument is set again or the kernel goes: a client that releases the
+ * buffer and then launches (POCL asserted on that) launches on a buffer
+ * that still exists.  Bounded: one hold per (kernel, argument index), and
+ * kernels count against the client's object limit. */
+
+#include <pthread.h>
+
+struct karg {
+	cl_kernel k;
+	cl_uint idx;
+	cl_mem m;
+	struct karg *next;
+};
+static pthread_mutex_t karg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct karg *kargs;
+
+void whs_karg_hold(cl_kernel k, cl_uint idx, cl_mem m)
+{
+	cl_mem old = NULL;
+	if (m && clRetainMemObject(m) != CL_SUCCESS)
+		m = NULL;
+	pthread_mutex_lock(&karg_lock);
+	struct karg **pp = &kargs;
+	while (*pp && !((*pp)->k == k && (*pp)->idx == idx))
+		pp = &(*pp)->next;
+	if (*pp) {
+		old = (*pp)->m;
+		if (m) {
+			(*pp)->m = m;
+		} else {
+			struct karg *x = *pp;
+			*pp = x->next;
+			free(x);
+		}
+	} else if (m) {
+		struct karg *x = malloc(sizeof(*x));
+		if (x) {
+			*x = (struct karg){ k, idx, m, kargs };
+			kargs = x;
+		} else {
+			old = m;	/* no hold without memory: as before */
+		}
+	}
+	pthread_mutex_unlock(&karg_lock);
+	if (old)
+		clReleaseMemObject(old);
+}
+
+void whs_karg_drop_kernel(cl_kernel k)
+{
+	struct karg *drop = NULL;
+	pthread_mutex_lock(&karg_lock);
+	for (struct karg **pp = &kargs; *pp;) {
+		if ((*pp)->k == k) {
+			struct karg *x = *pp;
+			*pp = x->next;
+			x->next = drop;
+			drop = x;
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	pthread_mutex_unlock(&karg_lock);
+	while (drop) {
+		struct karg *n = drop->next;
+		clReleaseMemObject(drop->m);
+		free(drop);
+		drop = n;
+	}
+}

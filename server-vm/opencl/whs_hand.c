@@ -121,6 +121,8 @@ int whs_hw_clSetKernelArg(struct whs *s, struct wh_dec *d, struct wh_enc *rep, b
 	} else {
 		r = clSetKernelArg(k, idx, size, &obj);
 	}
+	if (r == CL_SUCCESS)
+		whs_karg_hold(k, idx, tag == WHCL_ARG_MEM ? obj : NULL);
 	return finish(s, "clSetKernelArg", rep, async, r);
 }
 
