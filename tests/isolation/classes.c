@@ -27,11 +27,10 @@
 
 static int nok, nbad;
 
-static void check(const char *cls, int good, const char *fmt, cl_int e)
+/* what: a description; e: the call's result, printed after it. */
+static void check(const char *cls, int good, const char *what, cl_int e)
 {
-	printf("%s %s: ", good ? "ok" : "BAD", cls);
-	printf(fmt, (int)e);
-	printf("\n");
+	printf("%s %s: %s (%d)\n", good ? "ok" : "BAD", cls, what, (int)e);
 	fflush(stdout);
 	good ? nok++ : nbad++;
 }
@@ -81,7 +80,7 @@ static void alive(const char *cls)
 	if (!e)
 		e = clEnqueueReadBuffer(q, b, CL_TRUE, 0, sizeof(out), out, 0, NULL, NULL);
 	check(cls, !e && !memcmp(in, out, sizeof(in)),
-	      "the attacker's own session still computes correctly (%d)", e);
+	      "the attacker's own session still computes correctly", e);
 	clReleaseMemObject(a);
 	clReleaseMemObject(b);
 	if (k)
@@ -95,7 +94,7 @@ static void c_args(void)
 {
 	cl_int e;
 	cl_program p = build(src, &e);
-	check("args", !e, "program built (%d)", e);
+	check("args", !e, "program built", e);
 	if (e)
 		return;
 	cl_kernel rd = clCreateKernel(p, "rd", &e), val = clCreateKernel(p, "val", &e);
@@ -104,16 +103,16 @@ static void c_args(void)
 	for (size_t i = 0; i < sizeof(fakes) / sizeof(fakes[0]); i++) {
 		e = clSetKernelArg(rd, 0, 8, &fakes[i]);
 		check("args", e == CL_INVALID_MEM_OBJECT,
-		      "8 raw bytes for a __global pointer argument refused with CL_INVALID_MEM_OBJECT (%d)", e);
+		      "8 raw bytes for a __global pointer argument refused with CL_INVALID_MEM_OBJECT", e);
 	}
 	cl_mem nul = NULL;
 	e = clSetKernelArg(rd, 0, sizeof(nul), &nul);
-	check("args", e == CL_SUCCESS, "a NULL buffer is still accepted (%d)", e);
+	check("args", e == CL_SUCCESS, "a NULL buffer is still accepted", e);
 	cl_mem buf = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 64, NULL, &e);
 	e = clSetKernelArg(smp, 0, sizeof(buf), &buf);
-	check("args", e == CL_INVALID_SAMPLER, "a buffer for a sampler argument refused (%d)", e);
+	check("args", e == CL_INVALID_SAMPLER, "a buffer for a sampler argument refused", e);
 	e = clSetKernelArg(val, 0, sizeof(buf), &buf);
-	check("args", e == CL_INVALID_ARG_VALUE, "a buffer for a long argument refused (%d)", e);
+	check("args", e == CL_INVALID_ARG_VALUE, "a buffer for a long argument refused", e);
 	/* A value argument of 8 bytes is still a value. */
 	int64_t v = 0x4141414141414141ll, got = 0;
 	e = clSetKernelArg(val, 0, sizeof(v), &v);
@@ -123,14 +122,14 @@ static void c_args(void)
 		e = clEnqueueTask(q, val, 0, NULL, NULL);
 	if (!e)
 		e = clEnqueueReadBuffer(q, buf, CL_TRUE, 0, sizeof(got), &got, 0, NULL, NULL);
-	check("args", !e && got == v, "an 8-byte long argument still passes by value (%d)", e);
+	check("args", !e && got == v, "an 8-byte long argument still passes by value", e);
 	cl_bool images = CL_FALSE;
 	clGetDeviceInfo(dev, CL_DEVICE_IMAGE_SUPPORT, sizeof(images), &images, NULL);
 	if (images) {
 		cl_program ip = build(img_src, &e);
 		cl_kernel ik = ip ? clCreateKernel(ip, "img", &e) : NULL;
 		e = ik ? clSetKernelArg(ik, 0, sizeof(buf), &buf) : -1;
-		check("args", e == CL_INVALID_MEM_OBJECT, "a buffer for an image argument refused (%d)", e);
+		check("args", e == CL_INVALID_MEM_OBJECT, "a buffer for an image argument refused", e);
 		if (ik)
 			clReleaseKernel(ik);
 		if (ip)
@@ -164,7 +163,7 @@ static void c_lifetime(void)
 		usleep(1000);
 	usleep(100000);
 	check("lifetime", e == CL_BUILD_PROGRAM_FAILURE && built_calls == 1,
-	      "failed build with a callback: CL_BUILD_PROGRAM_FAILURE, callback once (%d)", e);
+	      "failed build with a callback: CL_BUILD_PROGRAM_FAILURE, callback once", e);
 	clReleaseProgram(bp);
 	/* An id learnt from an info query outlives the application's release. */
 	cl_mem buf = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 4096, NULL, &e);
@@ -173,7 +172,7 @@ static void c_lifetime(void)
 	cl_uint ndev = 0;
 	if (!e)
 		e = clGetContextInfo(c2, CL_CONTEXT_NUM_DEVICES, sizeof(ndev), &ndev, NULL);
-	check("lifetime", !e && ndev == 1, "context from CL_MEM_CONTEXT usable (%d)", e);
+	check("lifetime", !e && ndev == 1, "context from CL_MEM_CONTEXT usable", e);
 	/* A staged write from host memory the application frees once the
 	 * call returned; queued behind a user event. */
 	cl_event ue = clCreateUserEvent(ctx, &e);
@@ -193,7 +192,7 @@ static void c_lifetime(void)
 	if (!e)
 		e = clEnqueueReadBuffer(q, buf, CL_TRUE, 0, sizeof(back), back, 0, NULL, NULL);
 	check("lifetime", !e && !memcmp(back, keep, sizeof(back)),
-	      "write gated by a user event lands intact (%d)", e);
+	      "write gated by a user event lands intact", e);
 	clReleaseEvent(ue);
 	/* Launch after an argument buffer was released (POCL aborted on it):
 	 * an error or a result, never the end of the session. */
@@ -206,7 +205,7 @@ static void c_lifetime(void)
 	size_t g = 16;
 	e = clEnqueueNDRangeKernel(q, k, 1, NULL, &g, NULL, 0, NULL, NULL);
 	cl_int f = clFinish(q);
-	check("lifetime", f == CL_SUCCESS, "launch after an argument buffer was released: no crash (%d)", e);
+	check("lifetime", f == CL_SUCCESS, "launch after an argument buffer was released: no crash", e);
 	clReleaseKernel(k);
 	clReleaseProgram(p);
 	clReleaseMemObject(buf);
@@ -221,14 +220,14 @@ static void c_abort(void)
 	e = clEnqueueWaitForEvents(q, 1, &ue);
 	clSetUserEventStatus(ue, CL_COMPLETE);
 	clFinish(q);
-	check("abort", 1, "clEnqueueWaitForEvents answered (%d)", e);
+	check("abort", 1, "clEnqueueWaitForEvents answered", e);
 	clReleaseEvent(ue);
 	ue = clCreateUserEvent(ctx, &e);
 	cl_event m = NULL;
 	e = clEnqueueMarkerWithWaitList(q, 1, &ue, &m);
 	clSetUserEventStatus(ue, -1);
 	cl_int f = clFinish(q);
-	check("abort", 1, "marker under a failed user event answered (%d)", f);
+	check("abort", 1, "marker under a failed user event answered", f);
 	if (m)
 		clReleaseEvent(m);
 	clReleaseEvent(ue);
@@ -240,14 +239,14 @@ static void c_abort(void)
 	size_t g = 4, l = 4;
 	cl_int e2 = e ? e : clEnqueueNDRangeKernel(q, k, 1, NULL, &g, &l, 0, NULL, NULL);
 	clFinish(q);
-	check("abort", e2 != CL_SUCCESS, "1 TiB __local argument refused (%d)", e2);
+	check("abort", e2 != CL_SUCCESS, "1 TiB __local argument refused", e2);
 	clReleaseMemObject(o);
 	clReleaseKernel(k);
 	clReleaseProgram(p);
 	cl_queue_properties props[] = { CL_QUEUE_PROPERTIES,
 		CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE | CL_QUEUE_ON_DEVICE, 0 };
 	cl_command_queue dq = clCreateCommandQueueWithProperties(ctx, dev, props, &e);
-	check("abort", 1, "on-device queue answered (%d)", e);
+	check("abort", 1, "on-device queue answered", e);
 	if (dq)
 		clReleaseCommandQueue(dq);
 	alive("abort");
@@ -263,7 +262,7 @@ static void c_flood(void)
 	int refused = 0;
 	for (int i = 0; i < 3000; i++)
 		refused += clSetKernelArg(k, 0, 8, &fake) == CL_INVALID_MEM_OBJECT;
-	check("flood", refused == 3000, "3000 refused calls, each answered (%d)", refused);
+	check("flood", refused == 3000, "3000 refused calls, each answered", refused);
 	clReleaseKernel(k);
 	clReleaseProgram(p);
 	alive("flood");
