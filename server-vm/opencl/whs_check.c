@@ -301,3 +301,16 @@ void whs_karg_drop_kernel(cl_kernel k)
 		drop = n;
 	}
 }
+
+/* clEnqueueWaitForEvents (OpenCL 1.1, deprecated): POCL 3.1 exit()s on it.
+ * Its replacement since 1.2 does the same: later commands wait for the
+ * events.  The errors are the replacement's (the same list in the spec;
+ * an empty list is CL_INVALID_VALUE for WaitForEvents). */
+cl_int whs_wait_for_events(struct whs *s, cl_command_queue command_queue, cl_uint num_events,
+			   const cl_event *event_list)
+{
+	(void)s;
+	if (!num_events || !event_list)
+		return CL_INVALID_VALUE;
+	return clEnqueueBarrierWithWaitList(command_queue, num_events, event_list, NULL);
+}

@@ -32,7 +32,7 @@ model=${WHCD_ISOLATE:-process}
 WHCD_DRIVER=$FAKE "$WHD" --isolate "$model" --api cudadrv -c "$tmp/wh.conf" -l "shm:wh-cd-$$" \
 	-l "unix:$tmp/s.sock" -l tcp:127.0.0.1:0 -a none >"$tmp/wd.log" 2>&1 &
 wpid=$!
-for _ in $(seq 300); do grep -q ready "$tmp/wd.log" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q ready "$tmp/wd.log" 2>/dev/null && break; sleep 0.05; done
 if ! grep -q ready "$tmp/wd.log"; then
 	cat "$tmp/wd.log"; echo "FAIL: wormholed did not start"; echo "0 passed, 1 failed"; exit 1
 fi
