@@ -930,6 +930,24 @@ cl_int CL_API_CALL whc_wrap_clEnqueueReadBuffer(cl_command_queue q, cl_mem buf, 
 		he = whc_read_deferred(q, buf, offset, cb, ptr, nwait, wl, event, &done);
 		if (done)
 			return he;
+	} else if (whc_user_events_unset()) {
+		/* A blocking read that may wait for a user event another
+		 * thread sets (issue 11, class 7): the server must not wait
+		 * for it (that thread's call would queue behind ours).  The
+		 * deferred read, then a wait here that polls, as
+		 * clWaitForEvents does; it copies the bytes out. */
+		bool done;
+		cl_event own = NULL;
+		he = whc_read_deferred(q, buf, offset, cb, ptr, nwait, wl, &own, &done);
+		if (done) {
+			if (he == CL_SUCCESS && own)
+				he = whc_dispatch.clWaitForEvents(1, &own);
+			if (own && event && he == CL_SUCCESS)
+				*event = own;
+			else if (own)
+				whc_dispatch.clReleaseEvent(own);
+			return he;
+		}
 	}
 	return read_buffer(q, buf, blocking, offset, cb, ptr, nwait, wl, event);
 }

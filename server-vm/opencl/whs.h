@@ -118,6 +118,7 @@ const char *whs_build_options(struct whs *s, const char *options);
 /* Memory objects held for kernel arguments (whs_check.c). */
 void whs_karg_hold(cl_kernel k, cl_uint idx, cl_mem m);
 void whs_karg_drop_kernel(cl_kernel k);
+cl_int whs_check_local_mem(struct whs *s, cl_command_queue q, cl_kernel k);
 /* Reads that must finish before the reply, with a bounded wait when the
  * client holds an unset user event (whs_wait.c). */
 cl_int whs_wait_bounded(struct whs *s, cl_command_queue q, cl_event own, const char *fn);

@@ -314,3 +314,22 @@ cl_int whs_wait_for_events(struct whs *s, cl_command_queue command_queue, cl_uin
 		return CL_INVALID_VALUE;
 	return clEnqueueBarrierWithWaitList(command_queue, num_events, event_list, NULL);
 }
+
+/* Before a launch: the kernel's local memory (its own __local variables and
+ * the sizes set for its __local arguments) must fit the device's.  POCL
+ * 3.1 takes a 1 TiB __local argument and asserts at the launch. */
+cl_int whs_check_local_mem(struct whs *s, cl_command_queue q, cl_kernel k)
+{
+	cl_device_id d = NULL;
+	cl_ulong have = 0, need = 0;
+	if (clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof(d), &d, NULL) != CL_SUCCESS ||
+	    clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof(have), &have, NULL) != CL_SUCCESS ||
+	    clGetKernelWorkGroupInfo(k, d, CL_KERNEL_LOCAL_MEM_SIZE, sizeof(need), &need, NULL) !=
+		    CL_SUCCESS)
+		return CL_SUCCESS;	/* the driver answers for a bad queue or kernel */
+	if (need <= have)
+		return CL_SUCCESS;
+	wh_audit(s->c, "opencl: launch refused: the kernel needs %llu bytes of local memory, "
+		 "the device has %llu", (unsigned long long)need, (unsigned long long)have);
+	return CL_OUT_OF_RESOURCES;
+}

@@ -367,7 +367,10 @@ cl_int whs_sched_ndrange(struct whs *s, cl_command_queue q, cl_kernel k, cl_uint
 			 cl_uint nw, const cl_event *wl, cl_event *ev)
 {
 	struct whs_flight *f = NULL;
-	cl_int r = launch_begin(s, q, &f);
+	cl_int r = whs_check_local_mem(s, q, k);
+	if (r != CL_SUCCESS)
+		return r;
+	r = launch_begin(s, q, &f);
 	if (r != CL_SUCCESS)
 		return r;
 	cl_event own = NULL;
@@ -379,7 +382,10 @@ cl_int whs_sched_task(struct whs *s, cl_command_queue q, cl_kernel k, cl_uint nw
 		      const cl_event *wl, cl_event *ev)
 {
 	struct whs_flight *f = NULL;
-	cl_int r = launch_begin(s, q, &f);
+	cl_int r = whs_check_local_mem(s, q, k);
+	if (r != CL_SUCCESS)
+		return r;
+	r = launch_begin(s, q, &f);
 	if (r != CL_SUCCESS)
 		return r;
 	cl_event own = NULL;
@@ -412,6 +418,18 @@ cl_command_queue whs_sched_create_queue_props(struct whs *s, cl_context ctx, cl_
 		if (p[i] == CL_QUEUE_PROPERTIES) {
 			q[i + 1] |= CL_QUEUE_PROFILING_ENABLE;
 			have = true;
+			/* POCL 3.1 exit()s on an on-device queue, which it
+			 * does not offer: refuse what the device says it
+			 * cannot do (issue 11, class 4). */
+			cl_uint odq = 0;
+			if ((p[i + 1] & CL_QUEUE_ON_DEVICE) &&
+			    (clGetDeviceInfo(dev, CL_DEVICE_MAX_ON_DEVICE_QUEUES, sizeof(odq), &odq,
+					     NULL) != CL_SUCCESS || !odq)) {
+				wh_audit(s->c, "opencl: on-device queue refused: the device offers none");
+				if (err)
+					*err = CL_INVALID_QUEUE_PROPERTIES;
+				return NULL;
+			}
 		}
 	}
 	if (!have) {
