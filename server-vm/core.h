@@ -68,8 +68,17 @@ struct wh_server {
 	struct wh_limits remote_limits;
 };
 
-/* wormholectl's default address (wormholed --admin, wormholectl --server). */
-#define WH_DEFAULT_ADMIN "unix:/tmp/wormholed-admin.sock"
+/* wormholectl's default address (wormholed --admin, wormholectl --server):
+ * in WH_RUN_DIR when that is a directory of root's that only root may write
+ * (no other user can create the name first: issue 11, class 6), else the
+ * old one in /tmp (a server not run as root).  admin.c. */
+#define WH_RUN_DIR "/run/wormhole"
+#define WH_DEFAULT_ADMIN_RUN "unix:" WH_RUN_DIR "/admin.sock"
+#define WH_DEFAULT_ADMIN_TMP "unix:/tmp/wormholed-admin.sock"
+const char *wh_default_admin(void);
+/* wormholed run as root: creates WH_RUN_DIR (0755) when absent.  Returns
+ * false, with why, when it exists but is not root's alone. */
+bool wh_run_dir_setup(char *why, size_t n);
 
 /* Who peer is by the live policies: WH_OK with *name ("" for a client no
  * policy names) and *limits filled, or WH_E_DENIED.  Sets peer->auth_name
@@ -98,8 +107,13 @@ extern const struct wh_backend wh_echo_backend;
  * served only when --api names echo explicitly (issue 11, class 5). */
 extern bool wh_echo_spin;
 void wh_admin_attach(struct wh_server *srv);
-int wh_metrics_start(struct wh_server *srv, const char *addr);
-void wh_metrics_render(struct wh_server *srv, struct wh_enc *out);
+/* Prometheus text on HOST:PORT: several readers at once (at most
+ * WH_METRICS_READERS), each with a deadline; per-client series (names,
+ * peers, usage) only for readers on the loopback address, or for all when
+ * all_detail (wormholed --metrics-all). */
+int wh_metrics_start(struct wh_server *srv, const char *addr, bool all_detail);
+/* detail: the per-client series too (the admin API always). */
+void wh_metrics_render(struct wh_server *srv, struct wh_enc *out, bool detail);
 
 /* Function ids of the admin API (WH_ADMIN_F_*) and of the echo API
  * (WH_ECHO_F_*): specs/admin.spec and specs/echo.spec, the one definition. */

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * Prometheus text exposition of per-client figures, served over plain HTTP
- * on the --metrics address (one small thread; GET only, bounded request).
+ * on the --metrics address: GET only, a bounded request read under one
+ * deadline, several readers at once (a thread each, at most
+ * WH_METRICS_READERS; one more is answered 503 and closed), a slow reader
+ * cut off by its deadline.  Tenants' names, peers and usage go only to
+ * readers on the loopback address (or to every reader with
+ * --metrics-all); others get the server's totals (issue 11, class 5).
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -12,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -45,7 +52,7 @@ static void label(char *dst, size_t cap, const char *s)
 	dst[j] = '\0';
 }
 
-void wh_metrics_render(struct wh_server *srv, struct wh_enc *out)
+void wh_metrics_render(struct wh_server *srv, struct wh_enc *out, bool detail)
 {
 	static const struct {
 		const char *name, *help, *type;
@@ -60,7 +67,7 @@ void wh_metrics_render(struct wh_server *srv, struct wh_enc *out)
 		{ "wormhole_client_memory_limit_bytes", "Device memory limit (0: none).", "gauge" },
 	};
 	pthread_mutex_lock(&srv->clients_lock);
-	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+	for (size_t k = 0; detail && k < sizeof(m) / sizeof(m[0]); k++) {
 		emit(out, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help,
 		     m[k].name, m[k].type);
 		for (struct wh_client *c = srv->clients; c; c = c->next) {
@@ -128,19 +135,54 @@ void wh_metrics_render(struct wh_server *srv, struct wh_enc *out)
 	}
 }
 
+#define WH_METRICS_READERS 8
+#define WH_METRICS_DEADLINE_MS 3000
+
 struct metrics_ctx {
 	struct wh_server *srv;
 	int fd;
+	bool all_detail;
 };
 
-static void serve_one(struct wh_server *srv, int cfd)
+struct metrics_conn {
+	struct wh_server *srv;
+	int fd;
+	bool detail;
+};
+
+static _Atomic int readers;
+
+static bool loopback(const struct sockaddr_storage *ss)
 {
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+		       (!memcmp(a->sin6_addr.s6_addr, v4mapped, 12) && a->sin6_addr.s6_addr[12] == 127);
+	}
+	return false;
+}
+
+static int left_ms(uint64_t deadline)
+{
+	uint64_t now = wh_now_ns();
+	return now >= deadline ? 0 : (int)((deadline - now) / 1000000ull);
+}
+
+static void serve_one(struct metrics_conn *mc)
+{
+	int cfd = mc->fd;
+	uint64_t deadline = wh_now_ns() + WH_METRICS_DEADLINE_MS * 1000000ull;
 	char req[2048];
 	size_t got = 0;
 	struct pollfd p = { .fd = cfd, .events = POLLIN };
 
-	/* Read the request head, with a deadline and a size bound. */
-	while (got < sizeof(req) - 1 && poll(&p, 1, 2000) == 1) {
+	/* Read the request head: one deadline for all of it, a size bound. */
+	while (got < sizeof(req) - 1 && left_ms(deadline) > 0 && poll(&p, 1, left_ms(deadline)) == 1) {
 		ssize_t n = read(cfd, req + got, sizeof(req) - 1 - got);
 		if (n <= 0)
 			break;
@@ -157,23 +199,38 @@ static void serve_one(struct wh_server *srv, int cfd)
 		status = "404 Not Found";
 		wh_enc_raw(&body, "try /metrics\n", 13);
 	} else {
-		wh_metrics_render(srv, &body);
+		wh_metrics_render(mc->srv, &body, mc->detail);
 	}
 	char head[256];
 	int hn = snprintf(head, sizeof(head),
 			  "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
 			  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
 			  status, body.len);
-	if (write(cfd, head, (size_t)hn) == hn) {
-		size_t off = 0;
-		while (off < body.len) {
-			ssize_t n = write(cfd, body.buf + off, body.len - off);
-			if (n <= 0)
-				break;
-			off += (size_t)n;
-		}
+	/* Writes under the same deadline: a reader that does not read is
+	 * cut off. */
+	struct pollfd w = { .fd = cfd, .events = POLLOUT };
+	size_t off = 0, total = (size_t)hn + body.len;
+	while (off < total && left_ms(deadline) > 0 && poll(&w, 1, left_ms(deadline)) == 1) {
+		const char *src = off < (size_t)hn ? head + off : (const char *)body.buf + (off - (size_t)hn);
+		size_t len = off < (size_t)hn ? (size_t)hn - off : total - off;
+		ssize_t n = send(cfd, src, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
 	}
 	wh_enc_free(&body);
+}
+
+static void *reader_main(void *arg)
+{
+	struct metrics_conn *mc = arg;
+	serve_one(mc);
+	close(mc->fd);
+	free(mc);
+	atomic_fetch_sub(&readers, 1);
+	return NULL;
 }
 
 static void *metrics_main(void *arg)
@@ -183,18 +240,47 @@ static void *metrics_main(void *arg)
 		struct pollfd p = { .fd = mc->fd, .events = POLLIN };
 		if (poll(&p, 1, 500) != 1)
 			continue;
-		int cfd = accept(mc->fd, NULL, NULL);
-		if (cfd < 0)
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int cfd = accept4(mc->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				struct timespec ts = { 0, 100000000 };
+				nanosleep(&ts, NULL);
+			}
 			continue;
-		serve_one(mc->srv, cfd);
-		close(cfd);
+		}
+		struct metrics_conn *c = NULL;
+		if (atomic_fetch_add(&readers, 1) >= WH_METRICS_READERS ||
+		    !(c = malloc(sizeof(*c)))) {
+			atomic_fetch_sub(&readers, 1);
+			static const char busy[] = "HTTP/1.0 503 Service Unavailable\r\n"
+						   "Connection: close\r\n\r\n";
+			if (send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				(void)0;
+			close(cfd);
+			continue;
+		}
+		c->srv = mc->srv;
+		c->fd = cfd;
+		c->detail = mc->all_detail || loopback(&ss);
+		pthread_t t;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &a, reader_main, c)) {
+			close(cfd);
+			free(c);
+			atomic_fetch_sub(&readers, 1);
+		}
+		pthread_attr_destroy(&a);
 	}
 	close(mc->fd);
 	free(mc);
 	return NULL;
 }
 
-int wh_metrics_start(struct wh_server *srv, const char *addr)
+int wh_metrics_start(struct wh_server *srv, const char *addr, bool all_detail)
 {
 	char host[256];
 	const char *colon = strrchr(addr, ':');
@@ -230,12 +316,14 @@ int wh_metrics_start(struct wh_server *srv, const char *addr)
 	}
 	mc->srv = srv;
 	mc->fd = fd;
+	mc->all_detail = all_detail;
 	if (pthread_create(&t, NULL, metrics_main, mc)) {
 		close(fd);
 		free(mc);
 		return -1;
 	}
 	pthread_detach(t);
-	wh_log("metrics on http://%s/metrics", addr);
+	wh_log("metrics on http://%s/metrics (tenants' series for %s readers)", addr,
+	       all_detail ? "all" : "loopback");
 	return 0;
 }

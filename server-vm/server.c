@@ -535,8 +535,8 @@ int wh_server_listen(struct wh_server *srv, const char *addr, bool admin)
 	}
 	if (admin)
 		wh_log("listening on %s (admin: wormholectl%s%s list)", where,
-		       strcmp(addr, WH_DEFAULT_ADMIN) ? " --server " : "",
-		       strcmp(addr, WH_DEFAULT_ADMIN) ? where : "");
+		       strcmp(addr, wh_default_admin()) ? " --server " : "",
+		       strcmp(addr, wh_default_admin()) ? where : "");
 	else
 		wh_log("listening on %s", where);
 	return 0;

@@ -31,7 +31,8 @@ static void usage(FILE *f)
 		   "       wormholectl [--server ADDR] client add NAME [token=T|@FILE|@-|-] [cert=sha256:HEX]\n"
 		   "                                  [subject=DN] [KEY=VALUE]...\n"
 		   "       wormholectl [--server ADDR] client list | client remove NAME\n"
-		   "  ADDR defaults to $WORMHOLE_ADMIN or unix:/tmp/wormholed-admin.sock\n"
+		   "  ADDR defaults to $WORMHOLE_ADMIN, else unix:/run/wormhole/admin.sock when\n"
+		   "  /run/wormhole is root's alone, else unix:/tmp/wormholed-admin.sock\n"
 		   "  KEY: mem objects inflight rate weight cap (sizes take K/M/G)\n");
 }
 
@@ -314,7 +315,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!addr)
-		addr = WH_DEFAULT_ADMIN;
+		addr = wh_default_admin();
 	if (optind >= argc) {
 		usage(stderr);
 		return 2;

@@ -62,8 +62,12 @@ static void usage(FILE *f)
 		"  -c, --config FILE     clients, tokens, weights and limits (see docs)\n"
 		"      --state FILE      clients added by wormholectl client add, kept across\n"
 		"                        restarts (default: [server] state, else CONFIG.clients)\n"
-		"  -a, --admin ADDR      wormholectl address (default unix:/tmp/wormholed-admin.sock)\n"
-		"  -m, --metrics H:P     Prometheus metrics over HTTP\n"
+		"  -a, --admin ADDR      wormholectl address (default, as root:\n"
+		"                        unix:/run/wormhole/admin.sock, where only root may\n"
+		"                        create names; else unix:/tmp/wormholed-admin.sock)\n"
+		"  -m, --metrics H:P     Prometheus metrics over HTTP (tenants' series only\n"
+		"                        to loopback readers)\n"
+		"      --metrics-all     tenants' series to every metrics reader\n"
 		"      --api LIST        backends to start: opencl,cuda,cublas,cudadrv,echo\n"
 		"                        (default: every compiled-in backend that finds a device,\n"
 		"                        and echo without its test call SPIN, which only a\n"
@@ -113,6 +117,7 @@ int main(int argc, char **argv)
 		{ "no-memlimit", no_argument, NULL, 'M' },
 		{ "worker-mem", required_argument, NULL, 'W' },
 		{ "worker-pool", required_argument, NULL, 'O' },
+		{ "metrics-all", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -121,7 +126,7 @@ int main(int argc, char **argv)
 	int nlisten = 0;
 	const char *config = NULL, *admin = NULL, *metrics = NULL, *apis = NULL;
 	const char *cpus = NULL, *pci = NULL, *state = NULL;
-	bool process_model = true;
+	bool process_model = true, metrics_all = false;
 	struct wh_worker_opts wopts = { .pool = 1 };
 	char err[512];
 	int opt;
@@ -153,6 +158,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'L': wopts.no_landlock = true; break;
+		case 'X': metrics_all = true; break;
 		case 'O': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -199,8 +205,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wormholed: bad state file: %s\n", err);
 		return 2;
 	}
-	if (!admin)
-		admin = srv.cfg.admin[0] ? srv.cfg.admin : WH_DEFAULT_ADMIN;
+	char run_why[200];
+	bool run_ok = geteuid() == 0 && wh_run_dir_setup(run_why, sizeof(run_why));
+	if (!admin && !srv.cfg.admin[0]) {
+		if (geteuid() == 0 && !run_ok)
+			wh_log("admin address: %s; using %s (another user could take that "
+			       "name first)", run_why, WH_DEFAULT_ADMIN_TMP);
+		admin = wh_default_admin();
+	} else if (!admin) {
+		admin = srv.cfg.admin;
+	}
 	if (!metrics && srv.cfg.metrics[0])
 		metrics = srv.cfg.metrics;
 
@@ -299,7 +313,7 @@ int main(int argc, char **argv)
 			return 1;
 	if (strcmp(admin, "none") && wh_server_listen(&srv, admin, true))
 		return 1;
-	if (metrics && wh_metrics_start(&srv, metrics))
+	if (metrics && wh_metrics_start(&srv, metrics, metrics_all))
 		return 1;
 	wh_log("ready");
 

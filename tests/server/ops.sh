@@ -31,7 +31,8 @@ weight = 1
 token = heavy-token-0123456789
 weight = 3
 EOF2
-"$WD" --api echo --config "$tmp/ok.conf" --admin "$admin" --metrics "127.0.0.1:$mport" 2>"$tmp/wd.log" &
+# Metrics on every address: tenants' series go to loopback readers only.
+"$WD" --api echo --config "$tmp/ok.conf" --admin "$admin" --metrics "0.0.0.0:$mport" 2>"$tmp/wd.log" &
 wpid=$!
 for _ in $(seq 600); do grep -q ready "$tmp/wd.log" && break; sleep 0.1; done
 
@@ -74,6 +75,24 @@ check "wormholectl set weight" '"$CTL" --server "$admin" set "$lid" weight 9'
 sleep 0.2
 curl -sf "http://127.0.0.1:$mport/metrics" >"$tmp/metrics"
 check "metrics endpoint reports per-client figures" 'grep -q "wormhole_client_weight{client=\"light\".*} 9" "$tmp/metrics" && grep -q "^wormhole_clients 2" "$tmp/metrics"'
+# Several readers at once: two that never send a request do not hold up a
+# third (each has a 3 s deadline), and they are cut off.
+exec 8<>"/dev/tcp/127.0.0.1/$mport" 9<>"/dev/tcp/127.0.0.1/$mport"
+t0=$(date +%s%N)
+curl -sf -m 5 "http://127.0.0.1:$mport/metrics" >"$tmp/m2"; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "metrics: two silent readers do not delay a third (${ms} ms)" '[ $rc -eq 0 ] && [ $ms -lt 2000 ] && grep -q "^wormhole_clients 2" "$tmp/m2"'
+t0=$(date +%s%N); timeout 10 cat <&8 >/dev/null; ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+exec 8>&- 9>&-
+check "metrics: a silent reader is cut off by its deadline (${ms} ms more)" '[ $ms -lt 5000 ]'
+# Tenants' names and usage only for loopback readers.
+ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' | grep -v '^127\.')
+if [ -n "$ip" ]; then
+	curl -sf -m 5 "http://$ip:$mport/metrics" >"$tmp/m3"; rc=$?
+	check "metrics: a reader on $ip gets the totals, no tenant's name" '[ $rc -eq 0 ] && grep -q "^wormhole_clients 2" "$tmp/m3" && ! grep -q "light\|heavy\|wormhole_client_" "$tmp/m3"'
+else
+	echo "SKIP: metrics visibility: no non-loopback IPv4 address on this host"
+fi
 check "wormholectl kick" '"$CTL" --server "$admin" kick "$hid"'
 wait $hp; hrc=$?
 check "kicked client sees its calls fail" '[ $hrc -ne 0 ] && grep -q "call:" "$tmp/h2"'
