@@ -8,7 +8,8 @@
 # WH_KILL_ISOLATE (default thread): the process model to run.  In the
 # thread model the clean-up of a dead client's objects inside one shared
 # process is what is tested (100 clients); in the process model (meson
-# isolation-kill-process, 10 clients: each starts a worker and a driver)
+# isolation-kill-process, 5 clients: each starts a worker and a driver;
+# a burst of new sessions starts their drivers one after the other)
 # each dead client's worker ends and the broker's counts return.
 # usage: run-kill.sh BUILD_DIR [N]
 set -u
@@ -55,7 +56,7 @@ for ((w = 0; w < N; w += 10)); do
 		pids+=($!)
 	done
 	for ((i = w; i < w + 10 && i < N; i++)); do
-		for _ in $(seq 600); do grep -q READY "$tmp/w$i" && break; sleep 0.05; done
+		for _ in $(seq 2400); do grep -q READY "$tmp/w$i" && break; sleep 0.05; done
 		grep -q READY "$tmp/w$i" && ready=$((ready + 1))
 	done
 	sleep 0.$((RANDOM % 3))
