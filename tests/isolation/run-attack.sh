@@ -38,7 +38,12 @@ objects = 32
 token = $ISO_RATED_TOKEN
 rate = 100
 EOC
-OCL_ICD_VENDORS=$tmp/native "$WHD" -l "unix:$tmp/s.sock" -l "shm:wh-iso-$$" -a "unix:$tmp/admin.sock" \
+# --isolate thread: the wire checks under attack here are the same code in
+# both models, and every undecodable message ends its session (the fatal
+# flag), so the attacker opens dozens of throwaway sessions: in the process
+# model each would start a worker and its driver (seconds on a loaded
+# host).  The process model's own attacks: run-classes.sh, run-process.sh.
+OCL_ICD_VENDORS=$tmp/native "$WHD" --isolate thread -l "unix:$tmp/s.sock" -l "shm:wh-iso-$$" -a "unix:$tmp/admin.sock" \
 	-m "127.0.0.1:$mport" -c "$tmp/wh.conf" --api opencl >"$tmp/wd.log" 2>&1 &
 wpid=$!
 for _ in $(seq 1200); do grep -q ready "$tmp/wd.log" 2>/dev/null && break; sleep 0.05; done

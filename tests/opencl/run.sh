@@ -218,13 +218,19 @@ done
 # 3b. Hostile client: random payloads for every function, forged and
 # wrong-kind handles, sizes and counts that disagree; the server answers
 # every call and keeps serving.
+# The client reconnects after every message the fatal flag ends a session
+# for (thousands): against --isolate thread, as each session of the process
+# model starts a worker and its driver (the decoders are the same code).
 if [ -x "$T/ocl-hostile" ]; then
-	out=$(timeout 300 "$T/ocl-hostile" "unix:$tmp/s.sock" "" 50 2>&1); rc=$?
-	if [ $rc -eq 0 ] && kill -0 "$srv" 2>/dev/null; then
+	hs=$(WHD_EXTRA="--isolate thread" start_server "$tmp/hostile.log" "unix:$tmp/h.sock")
+	pids+=("$hs")
+	out=$(timeout 300 "$T/ocl-hostile" "unix:$tmp/h.sock" "" 50 2>&1); rc=$?
+	if [ $rc -eq 0 ] && kill -0 "$hs" 2>/dev/null; then
 		ok "hostile client: $(head -1 <<<"$out"); server alive"
 	else
 		bad "hostile client (rc $rc)"; echo "$out" | tail -5
 	fi
+	kill "$hs" 2>/dev/null
 fi
 
 # 3b''. Protocol negotiation: an older-minor client (1.0) against this
