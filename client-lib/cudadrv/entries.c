@@ -1225,13 +1225,10 @@ __asm__(".globl cuDeviceGetUuid\n\t.type cuDeviceGetUuid, @function\n\t.set cuDe
 __asm__(".globl cuCtxDestroy\n\t.type cuCtxDestroy, @function\n\t.set cuCtxDestroy, cuCtxDestroy_v2");
 __asm__(".globl cuCtxPopCurrent\n\t.type cuCtxPopCurrent, @function\n\t.set cuCtxPopCurrent, cuCtxPopCurrent_v2");
 __asm__(".globl cuCtxPushCurrent\n\t.type cuCtxPushCurrent, @function\n\t.set cuCtxPushCurrent, cuCtxPushCurrent_v2");
-__asm__(".globl cuStreamDestroy\n\t.type cuStreamDestroy, @function\n\t.set cuStreamDestroy, cuStreamDestroy_v2");
-__asm__(".globl cuEventDestroy\n\t.type cuEventDestroy, @function\n\t.set cuEventDestroy, cuEventDestroy_v2");
 __asm__(".globl cuDevicePrimaryCtxRelease\n\t.type cuDevicePrimaryCtxRelease, @function\n\t.set cuDevicePrimaryCtxRelease, cuDevicePrimaryCtxRelease_v2");
 __asm__(".globl cuDevicePrimaryCtxReset\n\t.type cuDevicePrimaryCtxReset, @function\n\t.set cuDevicePrimaryCtxReset, cuDevicePrimaryCtxReset_v2");
 __asm__(".globl cuDevicePrimaryCtxSetFlags\n\t.type cuDevicePrimaryCtxSetFlags, @function\n\t.set cuDevicePrimaryCtxSetFlags, cuDevicePrimaryCtxSetFlags_v2");
 __asm__(".globl cuMemHostRegister\n\t.type cuMemHostRegister, @function\n\t.set cuMemHostRegister, cuMemHostRegister_v2");
-__asm__(".globl cuEventElapsedTime\n\t.type cuEventElapsedTime, @function\n\t.set cuEventElapsedTime, cuEventElapsedTime_v2");
 
 /* ---- libraries need no current context ----------------------------------------------------- */
 
@@ -1312,3 +1309,21 @@ CUresult CUDAAPI cuKernelSetAttribute(CUfunction_attribute attrib, int val, CUke
 	CUfunction f = as_function((CUfunction)(void *)kernel, &r);
 	return f ? cuFuncSetAttribute(f, attrib, val) : r;
 }
+
+/* Those whose current entry is generated (another object file): a local
+ * forwarder, aliased (an alias must name a symbol of the same file). */
+__attribute__((used)) static CUresult whcd_old_stream_destroy(CUstream s)
+{
+	return cuStreamDestroy_v2(s);
+}
+__attribute__((used)) static CUresult whcd_old_event_destroy(CUevent e)
+{
+	return cuEventDestroy_v2(e);
+}
+__attribute__((used)) static CUresult whcd_old_event_elapsed(float *ms, CUevent a, CUevent b)
+{
+	return cuEventElapsedTime_v2(ms, a, b);
+}
+__asm__(".globl cuStreamDestroy\n\t.type cuStreamDestroy, @function\n\t.set cuStreamDestroy, whcd_old_stream_destroy");
+__asm__(".globl cuEventDestroy\n\t.type cuEventDestroy, @function\n\t.set cuEventDestroy, whcd_old_event_destroy");
+__asm__(".globl cuEventElapsedTime\n\t.type cuEventElapsedTime, @function\n\t.set cuEventElapsedTime, whcd_old_event_elapsed");
