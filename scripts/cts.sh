@@ -26,7 +26,8 @@
 #   --switcher LIST      shm, unix and/or tcp (default shm)
 #   --build-dir DIR      CTS build directory (default ~/.cache/wormhole-cts/build)
 #   --wh-build DIR       Wormhole's Meson build directory (default ./build)
-#   --out DIR            where logs and results go (default a new mktemp dir)
+#   --out DIR            where logs and results go (default a new mktemp dir): MODE.tsv
+#                        (suite, test, result), MODE.times (and seconds), log/MODE/
 #   --tests LIST         only these test names (in whichever suites have them)
 #   --cl-headers DIR     KhronosGroup/OpenCL-Headers (default CTS_SOURCE_DIR/../OpenCL-Headers)
 #   --spirv-headers DIR  KhronosGroup/SPIRV-Headers (default CTS_SOURCE_DIR/../SPIRV-Headers)
@@ -286,6 +287,7 @@ for m in "${modes[@]}"; do
 		[ ${#tests[@]} -gt 0 ] || die "$exe lists no tests"
 		for t in "${tests[@]}"; do
 			if [ -n "$ONLY" ] && ! grep -qx -- "$t" <<<"${ONLY//,/$'\n'}"; then continue; fi
+			t0=$(date +%s%N)
 			if [ "$m" = native ]; then
 				r=$(run_one native "$exe" "$t")
 			elif [ $ALL -eq 0 ] && [ -f "$OUT/native.tsv" ] &&
@@ -304,8 +306,10 @@ for m in "${modes[@]}"; do
 					unreached=$((unreached + 1))
 				fi
 			fi
+			secs=$(( ($(date +%s%N) - t0) / 1000000 ))
 			printf '%s\t%s\t%s\n' "$suite" "$t" "$r" >>"$OUT/$m.tsv"
-			printf '%-8s %-16s %-48s %s\n' "$m" "$suite" "$t" "$r"
+			printf '%s\t%s\t%s\t%d.%03d\n' "$suite" "$t" "$r" $((secs / 1000)) $((secs % 1000)) >>"$OUT/$m.times"
+			printf '%-8s %-16s %-48s %-10s %d.%03d s\n' "$m" "$suite" "$t" "$r" $((secs / 1000)) $((secs % 1000))
 		done
 	done
 	[ "$m" = native ] || stop_server
