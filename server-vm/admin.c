@@ -3,13 +3,10 @@
  * Operator API (served only on the admin address) and the echo API used by
  * tests and benchmarks.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core.h"
 #include "devsched.h"
@@ -132,38 +129,6 @@ const struct wh_backend wh_admin_backend = {
 	.name = "admin",
 	.dispatch = admin_dispatch,
 };
-
-/* ---- the default admin address --------------------------------------- */
-
-static bool run_dir_trusted(void)
-{
-	struct stat st;
-	return lstat(WH_RUN_DIR, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
-	       !(st.st_mode & (S_IWGRP | S_IWOTH));
-}
-
-const char *wh_default_admin(void)
-{
-	return run_dir_trusted() ? WH_DEFAULT_ADMIN_RUN : WH_DEFAULT_ADMIN_TMP;
-}
-
-bool wh_run_dir_setup(char *why, size_t n)
-{
-	if (geteuid() != 0) {
-		snprintf(why, n, "not root: %s is root's", WH_RUN_DIR);
-		return false;
-	}
-	if (mkdir(WH_RUN_DIR, 0755) && errno != EEXIST) {
-		snprintf(why, n, "%s: %s", WH_RUN_DIR, strerror(errno));
-		return false;
-	}
-	if (!run_dir_trusted()) {
-		snprintf(why, n, "%s is not a directory of root's that only root may write",
-			 WH_RUN_DIR);
-		return false;
-	}
-	return true;
-}
 
 /* ---- echo ------------------------------------------------------------- */
 

@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "core.h"
 
 void wh_config_defaults(struct wh_config *cfg)
 {
@@ -349,4 +352,36 @@ const struct wh_client_policy *wh_config_match(const struct wh_config *cfg,
 			return p;
 	}
 	return NULL;
+}
+
+/* ---- the default admin address --------------------------------------- */
+
+static bool run_dir_trusted(void)
+{
+	struct stat st;
+	return lstat(WH_RUN_DIR, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+const char *wh_default_admin(void)
+{
+	return run_dir_trusted() ? WH_DEFAULT_ADMIN_RUN : WH_DEFAULT_ADMIN_TMP;
+}
+
+bool wh_run_dir_setup(char *why, size_t n)
+{
+	if (geteuid() != 0) {
+		snprintf(why, n, "not root: %s is root's", WH_RUN_DIR);
+		return false;
+	}
+	if (mkdir(WH_RUN_DIR, 0755) && errno != EEXIST) {
+		snprintf(why, n, "%s: %s", WH_RUN_DIR, strerror(errno));
+		return false;
+	}
+	if (!run_dir_trusted()) {
+		snprintf(why, n, "%s is not a directory of root's that only root may write",
+			 WH_RUN_DIR);
+		return false;
+	}
+	return true;
 }

@@ -71,7 +71,7 @@ struct wh_server {
 /* wormholectl's default address (wormholed --admin, wormholectl --server):
  * in WH_RUN_DIR when that is a directory of root's that only root may write
  * (no other user can create the name first: issue 11, class 6), else the
- * old one in /tmp (a server not run as root).  admin.c. */
+ * old one in /tmp (a server not run as root).  config.c. */
 #define WH_RUN_DIR "/run/wormhole"
 #define WH_DEFAULT_ADMIN_RUN "unix:" WH_RUN_DIR "/admin.sock"
 #define WH_DEFAULT_ADMIN_TMP "unix:/tmp/wormholed-admin.sock"
