@@ -40,7 +40,9 @@ fi
 
 # The export tables of the client itself: unknown UUIDs refused, context-local storage whose
 # destructor runs in the client's cuCtxDestroy_v2, the integrity value over the server's devices.
-if timeout 60 "$B/tests/cudaext/cudaext-exptab" "$CL/libcuda.so.1" >"$tmp/etab.out" 2>&1; then
+if [ ! -x "$B/tests/cudaext/cudaext-exptab" ]; then
+	echo "SKIP: the export-table test (built only with nettle's headers)"
+elif timeout 60 "$B/tests/cudaext/cudaext-exptab" "$CL/libcuda.so.1" >"$tmp/etab.out" 2>&1; then
 	ok "export tables of the client: $(tail -1 "$tmp/etab.out")"
 else
 	bad "export tables of the client"; grep FAIL "$tmp/etab.out" | head -10
