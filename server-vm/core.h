@@ -52,6 +52,7 @@ struct wh_server {
 	pthread_mutex_t fork_lock;
 	_Atomic int preauth;         /* workers not yet past HELLO */
 	_Atomic uint64_t workers_started, worker_deaths, handshake_timeouts;
+	_Atomic uint64_t sched_turns;	/* BEGINs answered (process model) */
 	_Atomic uint64_t pool_fail_ns;  /* a pooled worker died before accepting */
 	const struct wh_backend *accel[8];   /* started in every worker */
 	int naccel;

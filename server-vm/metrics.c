@@ -120,6 +120,11 @@ void wh_metrics_render(struct wh_server *srv, struct wh_enc *out, bool detail)
 			  "# TYPE wormhole_workers_started_total counter\n"
 			  "wormhole_workers_started_total %" PRIu64 "\n",
 		     (uint64_t)atomic_load(&srv->workers_started));
+		emit(out, "# HELP wormhole_scheduler_turns_total Round trips of workers to the "
+			  "broker's scheduler (a worker asks only when its grant is used up).\n"
+			  "# TYPE wormhole_scheduler_turns_total counter\n"
+			  "wormhole_scheduler_turns_total %" PRIu64 "\n",
+		     (uint64_t)atomic_load(&srv->sched_turns));
 		emit(out, "# HELP wormhole_worker_deaths_total Workers that died serving a "
 			  "client (crash, abort, signal; kicks not counted).\n"
 			  "# TYPE wormhole_worker_deaths_total counter\n"

@@ -286,6 +286,7 @@ static void *supervise(void *arg)
 			/* The worker's grant is used up: wait for its turn
 			 * (devsched.c reads its charges from its page and
 			 * writes the next grant there). */
+			atomic_fetch_add(&srv->sched_turns, 1);
 			bool ok = atomic_load(&c->ready) && wh_sched_begin(c);
 			if (!ctl_send(c->ctl_fd, WH_CTL_W_GO, ok))
 				goto gone;

@@ -59,6 +59,12 @@ l=$(sed -E 's/.*device_ns=([0-9]+).*/\1/' "$tmp/l"); h=$(sed -E 's/.*device_ns=(
 share=$(awk -v l="$l" -v h="$h" 'BEGIN { if (l + h == 0) print -1; else printf "%.1f", 100 * l / (l + h) }')
 echo "light share ${share}% (light ${l} ns, heavy ${h} ns)"
 check "weights 1:3 give the light client 25% +- 7" 'awk -v s="$share" "BEGIN { exit !(s >= 18 && s <= 32) }"'
+# Process model (the default): scheduled calls do not each ask the broker;
+# a worker asks only when the grant the broker wrote in its page is used up.
+calls=$(( $(sed -E 's/.*calls=([0-9]+).*/\1/' "$tmp/l") + $(sed -E 's/.*calls=([0-9]+).*/\1/' "$tmp/h") ))
+turns=$(curl -sf "http://127.0.0.1:$mport/metrics" | awk '$1 == "wormhole_scheduler_turns_total" { print $2 }')
+echo "scheduled calls ${calls}, round trips to the broker's scheduler ${turns}"
+check "scheduled calls need fewer round trips to the broker than calls (${turns:-?} for ${calls})" '[ -n "$turns" ] && [ "$calls" -gt 0 ] && [ "$turns" -lt "$calls" ]'
 
 # 4. wormholectl sees clients, changes a weight at run time, disconnects.
 timeout 20 "$SPIN" "tcp:127.0.0.1:$port" light-token-0123456789 1000000 4 >"$tmp/l2" 2>&1 &
