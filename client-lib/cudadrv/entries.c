@@ -1327,3 +1327,36 @@ __attribute__((used)) static CUresult whcd_old_event_elapsed(float *ms, CUevent 
 __asm__(".globl cuStreamDestroy\n\t.type cuStreamDestroy, @function\n\t.set cuStreamDestroy, whcd_old_stream_destroy");
 __asm__(".globl cuEventDestroy\n\t.type cuEventDestroy, @function\n\t.set cuEventDestroy, whcd_old_event_destroy");
 __asm__(".globl cuEventElapsedTime\n\t.type cuEventElapsedTime, @function\n\t.set cuEventElapsedTime, whcd_old_event_elapsed");
+
+/* The file is the client's: read it here, load its bytes as an image. */
+CUresult CUDAAPI cuModuleLoad(CUmodule *module, const char *fname)
+{
+	if (!module || !fname)
+		return CUDA_ERROR_INVALID_VALUE;
+	FILE *f = fopen(fname, "rb");
+	if (!f)
+		return CUDA_ERROR_FILE_NOT_FOUND;
+	size_t cap = 1 << 16, n = 0;
+	unsigned char *buf = malloc(cap + 1);
+	while (buf) {
+		size_t k = fread(buf + n, 1, cap - n, f);
+		n += k;
+		if (n < cap)
+			break;
+		unsigned char *nb = cap < (1ull << 30) ? realloc(buf, 2 * cap + 1) : NULL;
+		if (!nb) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		buf = nb;
+		cap *= 2;
+	}
+	fclose(f);
+	if (!buf)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	buf[n] = 0; /* PTX text is NUL-terminated */
+	CUresult r = n ? module_load(module, buf) : CUDA_ERROR_INVALID_IMAGE;
+	free(buf);
+	return r;
+}

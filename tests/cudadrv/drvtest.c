@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cuda.h>
 
@@ -394,6 +395,22 @@ int main(void)
 	OKC(cuMemHostRegister(reg, 1 << 16, 0));
 	OKC(cuMemHostUnregister(reg));
 	free(reg);
+
+	/* a module from a file */
+	char path[] = "/tmp/drvtest-ptx-XXXXXX";
+	int pfd = mkstemp(path);
+	CHECK(pfd >= 0, "temporary file");
+	if (pfd >= 0) {
+		CHECK(write(pfd, ptx, sizeof(ptx) - 1) == (ssize_t)(sizeof(ptx) - 1), "write PTX file");
+		close(pfd);
+		CUmodule fm;
+		CUfunction ff;
+		OKC(cuModuleLoad(&fm, path));
+		OKC(cuModuleGetFunction(&ff, fm, "fill32"));
+		OKC(cuModuleUnload(fm));
+		unlink(path);
+		CHECK(cuModuleLoad(&fm, path) == CUDA_ERROR_FILE_NOT_FOUND, "a missing module file");
+	}
 
 	/* a module image over 16 KB, twice: the second travels as its hash */
 	size_t bign = 40000;
