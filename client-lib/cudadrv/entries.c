@@ -1360,3 +1360,46 @@ CUresult CUDAAPI cuModuleLoad(CUmodule *module, const char *fname)
 	free(buf);
 	return r;
 }
+
+/* ---- capture status: never capturing -------------------------------------------------------------- */
+
+static CUresult capture_info(CUstream s, CUstreamCaptureStatus *st, cuuint64_t *id, CUgraph *g,
+			     const CUgraphNode **deps, const CUgraphEdgeData **edges, size_t *n)
+{
+	if (!whcd_initialized())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!stream_ok(s))
+		return CUDA_ERROR_INVALID_HANDLE;
+	if (!st)
+		return CUDA_ERROR_INVALID_VALUE;
+	*st = CU_STREAM_CAPTURE_STATUS_NONE;
+	if (id)
+		*id = 0;
+	if (g)
+		*g = NULL;
+	if (deps)
+		*deps = NULL;
+	if (edges)
+		*edges = NULL;
+	if (n)
+		*n = 0;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuStreamGetCaptureInfo_v3(CUstream hStream, CUstreamCaptureStatus *captureStatus_out,
+					   cuuint64_t *id_out, CUgraph *graph_out,
+					   const CUgraphNode **dependencies_out,
+					   const CUgraphEdgeData **edgeData_out, size_t *numDependencies_out)
+{
+	return capture_info(hStream, captureStatus_out, id_out, graph_out, dependencies_out, edgeData_out,
+			    numDependencies_out);
+}
+
+/* The CUDA 11.3 form (cuda.h declares it only for the driver's own build). */
+__attribute__((used)) static CUresult whcd_capture_info_v2(CUstream s, CUstreamCaptureStatus *st,
+							   cuuint64_t *id, CUgraph *g,
+							   const CUgraphNode **deps, size_t *n)
+{
+	return capture_info(s, st, id, g, deps, NULL, n);
+}
+__asm__(".globl cuStreamGetCaptureInfo_v2\n\t.type cuStreamGetCaptureInfo_v2, @function\n\t.set cuStreamGetCaptureInfo_v2, whcd_capture_info_v2");

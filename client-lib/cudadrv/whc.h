@@ -90,6 +90,11 @@ CUresult CUDAAPI whc_whcdLaunch(CUfunction f, unsigned gridDimX, unsigned gridDi
 				unsigned blockDimX, unsigned blockDimY, unsigned blockDimZ,
 				unsigned sharedMemBytes, CUstream hStream, const void *params, size_t size);
 
+/* Exported entries cuda.h declares only for the driver's own build. */
+CUresult CUDAAPI cuStreamGetCaptureInfo_v2(CUstream hStream, CUstreamCaptureStatus *captureStatus_out,
+					   cuuint64_t *id_out, CUgraph *graph_out,
+					   const CUgraphNode **dependencies_out, size_t *numDependencies_out);
+
 /* Shared by the hand-written entries (rt.c). */
 extern int whcd_ndev;
 extern int whcd_drv_version;

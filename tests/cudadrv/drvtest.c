@@ -390,6 +390,9 @@ int main(void)
 	CUstreamCaptureStatus cap = CU_STREAM_CAPTURE_STATUS_ACTIVE;
 	OKC(cuStreamIsCapturing(st, &cap));
 	CHECK(cap == CU_STREAM_CAPTURE_STATUS_NONE, "capture status %d", (int)cap);
+	cap = CU_STREAM_CAPTURE_STATUS_ACTIVE;
+	OKC(cuStreamGetCaptureInfo(st, &cap, NULL, NULL, NULL, NULL, NULL));
+	CHECK(cap == CU_STREAM_CAPTURE_STATUS_NONE, "capture info status %d", (int)cap);
 	OKC(cuMemFreeHost(pinned));
 	void *reg = malloc(1 << 16);
 	OKC(cuMemHostRegister(reg, 1 << 16, 0));
