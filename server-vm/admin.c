@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * Operator API (served only on the admin address) and the echo API used by
- * tests and benchmarks.
+ * Operator API (served only on the admin address; its decoding generated
+ * from specs/admin.spec, the bodies here) and the echo API used by tests
+ * and benchmarks.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "core.h"
 #include "devsched.h"
+#include "wh_admin_server.h"
 
 static struct wh_server *admin_srv;
 
@@ -41,87 +44,124 @@ static void put_client(struct wh_enc *e, struct wh_client *c)
 	wh_enc_u32(e, l.cap_pct);
 }
 
+/* The admin API's decoding is generated (specs/admin.spec, wh_admin_server.c):
+ * each body below receives its arguments decoded and checked, and writes
+ * the reply (Wormhole's own APIs carry no status word: a failure is the
+ * error reply).  The state is the admin connection itself. */
+struct wh_admin_state {
+	struct wh_server *srv;
+	struct wh_client *self;
+};
+
+int wh_admin_whs_reject(struct wh_admin_state *s, const char *fn, int err, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	wh_audit(s->self, "admin %s: %s", fn, msg);
+	return err;
+}
+
+int wh_admin_list(struct wh_admin_state *s, const struct wh_admin_args_LIST *a, struct wh_enc *rep)
+{
+	struct wh_server *srv = s->srv;
+	(void)a;
+	pthread_mutex_lock(&srv->clients_lock);
+	uint32_t n = 0;
+	for (struct wh_client *c = srv->clients; c; c = c->next)
+		n += !c->is_admin && atomic_load(&c->ready);
+	wh_enc_count(rep, n);
+	for (struct wh_client *c = srv->clients; c; c = c->next)
+		if (!c->is_admin && atomic_load(&c->ready))
+			put_client(rep, c);
+	uint64_t objects, mem;
+	wh_server_totals(srv, &objects, &mem);
+	pthread_mutex_unlock(&srv->clients_lock);
+	wh_enc_u64(rep, objects);
+	wh_enc_u64(rep, mem);
+	return WH_OK;
+}
+
+int wh_admin_set(struct wh_admin_state *s, const struct wh_admin_args_SET *a, struct wh_enc *rep)
+{
+	struct wh_server *srv = s->srv;
+	if (!a->key || strnlen(a->key, 64) >= 64)
+		return WH_E_MALFORMED;
+	int rc = -1;
+	pthread_mutex_lock(&srv->clients_lock);
+	for (struct wh_client *c = srv->clients; c; c = c->next) {
+		if (c->id != a->id)
+			continue;
+		pthread_mutex_lock(&c->pending_lock);
+		struct wh_limits l = c->pending_limits;
+		pthread_mutex_unlock(&c->pending_lock);
+		/* -2 unknown key, -3 value out of range */
+		int r = wh_limits_set(&l, a->key, a->value);
+		rc = r == 1 ? 0 : r == 0 ? -2 : -3;
+		if (!rc) {
+			wh_client_set_limits(c, &l);
+			wh_log("admin: client %u %s = %" PRIu64, a->id, a->key, a->value);
+		}
+	}
+	pthread_mutex_unlock(&srv->clients_lock);
+	wh_enc_i32(rep, rc);
+	return WH_OK;
+}
+
+int wh_admin_kick(struct wh_admin_state *s, const struct wh_admin_args_KICK *a, struct wh_enc *rep)
+{
+	int rc = wh_server_kick(s->srv, a->id);
+	if (!rc)
+		wh_log("admin: disconnecting client %u", a->id);
+	wh_enc_i32(rep, rc);
+	return WH_OK;
+}
+
+int wh_admin_metrics(struct wh_admin_state *s, const struct wh_admin_args_METRICS *a, struct wh_enc *rep)
+{
+	(void)a;
+	struct wh_enc text;
+	wh_enc_init(&text, 4096, 16u << 20);
+	wh_metrics_render(s->srv, &text, true);
+	wh_enc_u8(&text, 0);
+	if (!text.err)
+		wh_enc_string(rep, (const char *)text.buf);
+	int err = text.err;
+	wh_enc_free(&text);
+	return err;
+}
+
+int wh_admin_client_list(struct wh_admin_state *s, const struct wh_admin_args_CLIENT_LIST *a,
+			 struct wh_enc *rep)
+{
+	(void)a;
+	return wh_policy_client_list(s->srv, rep);
+}
+
+int wh_admin_client_remove(struct wh_admin_state *s, const struct wh_admin_args_CLIENT_REMOVE *a,
+			   struct wh_enc *rep)
+{
+	return wh_policy_client_remove(s->srv, s->self, a->name, rep);
+}
+
+int wh_admin_whs_hw_CLIENT_ADD(struct wh_admin_state *s, struct wh_dec *d, struct wh_enc *rep, bool async)
+{
+	(void)async;
+	return wh_policy_client_add(s->srv, s->self, d, rep);
+}
+
 static int admin_dispatch(struct wh_client *self, void *state,
 			  const struct wh_msg *m, struct wh_dec *d,
 			  struct wh_enc *rep)
 {
-	struct wh_server *srv = admin_srv;
 	(void)state;
-	switch (m->hdr.func_id) {
-	case WH_ADMIN_F_LIST: {
-		if (wh_dec_finish(d))
-			return WH_E_MALFORMED;
-		pthread_mutex_lock(&srv->clients_lock);
-		uint32_t n = 0;
-		for (struct wh_client *c = srv->clients; c; c = c->next)
-			n += !c->is_admin && atomic_load(&c->ready);
-		wh_enc_count(rep, n);
-		for (struct wh_client *c = srv->clients; c; c = c->next)
-			if (!c->is_admin && atomic_load(&c->ready))
-				put_client(rep, c);
-		uint64_t objects, mem;
-		wh_server_totals(srv, &objects, &mem);
-		pthread_mutex_unlock(&srv->clients_lock);
-		wh_enc_u64(rep, objects);
-		wh_enc_u64(rep, mem);
-		return rep->err;
-	}
-	case WH_ADMIN_F_SET: {
-		uint32_t id = wh_dec_u32(d);
-		const char *key;
-		wh_dec_string(d, &key, 64);
-		uint64_t v = wh_dec_u64(d);
-		if (wh_dec_finish(d) || !key)
-			return WH_E_MALFORMED;
-		int rc = -1;
-		pthread_mutex_lock(&srv->clients_lock);
-		for (struct wh_client *c = srv->clients; c; c = c->next) {
-			if (c->id != id)
-				continue;
-			pthread_mutex_lock(&c->pending_lock);
-			struct wh_limits l = c->pending_limits;
-			pthread_mutex_unlock(&c->pending_lock);
-			/* -2 unknown key, -3 value out of range */
-			int r = wh_limits_set(&l, key, v);
-			rc = r == 1 ? 0 : r == 0 ? -2 : -3;
-			if (!rc) {
-				wh_client_set_limits(c, &l);
-				wh_log("admin: client %u %s = %" PRIu64, id, key, v);
-			}
-		}
-		pthread_mutex_unlock(&srv->clients_lock);
-		wh_enc_i32(rep, rc);
-		return rep->err;
-	}
-	case WH_ADMIN_F_KICK: {
-		uint32_t id = wh_dec_u32(d);
-		if (wh_dec_finish(d))
-			return WH_E_MALFORMED;
-		int rc = wh_server_kick(srv, id);
-		if (!rc)
-			wh_log("admin: disconnecting client %u", id);
-		wh_enc_i32(rep, rc);
-		return rep->err;
-	}
-	case WH_ADMIN_F_CLIENT_ADD:
-	case WH_ADMIN_F_CLIENT_LIST:
-	case WH_ADMIN_F_CLIENT_REMOVE:
-		return wh_policy_admin(srv, self, m->hdr.func_id, d, rep);
-	case WH_ADMIN_F_METRICS: {
-		if (wh_dec_finish(d))
-			return WH_E_MALFORMED;
-		struct wh_enc text;
-		wh_enc_init(&text, 4096, 16u << 20);
-		wh_metrics_render(srv, &text, true);
-		wh_enc_u8(&text, 0);
-		if (!text.err)
-			wh_enc_string(rep, (const char *)text.buf);
-		int err = text.err ? text.err : rep->err;
-		wh_enc_free(&text);
-		return err;
-	}
-	}
-	return WH_E_UNKNOWN_FUNC;
+	uint16_t f = m->hdr.func_id;
+	if (f >= WH_ADMIN_F_COUNT || !wh_admin_whs_fns[f].fn)
+		return WH_E_UNKNOWN_FUNC;
+	struct wh_admin_state s = { .srv = admin_srv, .self = self };
+	return wh_admin_whs_fns[f].fn(&s, d, rep, false);
 }
 
 const struct wh_backend wh_admin_backend = {

@@ -193,8 +193,10 @@ static int reply(struct wh_enc *rep, int32_t rc, const char *msg)
 	return rep->err;
 }
 
-static int client_add(struct wh_server *srv, struct wh_client *self,
-		      struct wh_dec *d, struct wh_enc *rep)
+/* Decoded by hand: its n key/value pairs travel without the presence flag
+ * of a generated array (specs/admin.spec). */
+int wh_policy_client_add(struct wh_server *srv, struct wh_client *self,
+			 struct wh_dec *d, struct wh_enc *rep)
 {
 	const char *name = NULL, *token = NULL, *cert = NULL, *subject = NULL;
 	wh_dec_string(d, &name, 256);
@@ -287,12 +289,11 @@ static int client_add(struct wh_server *srv, struct wh_client *self,
 	return rep->err;
 }
 
-static int client_remove(struct wh_server *srv, struct wh_client *self,
-			 struct wh_dec *d, struct wh_enc *rep)
+/* name: decoded by the generated admin decoder (specs/admin.spec). */
+int wh_policy_client_remove(struct wh_server *srv, struct wh_client *self,
+			    const char *name, struct wh_enc *rep)
 {
-	const char *name = NULL;
-	wh_dec_string(d, &name, 256);
-	if (wh_dec_finish(d) || !name)
+	if (!name || strnlen(name, 256) >= 256)
 		return WH_E_MALFORMED;
 	char msg[320] = "";
 	int32_t rc = 0;
@@ -338,10 +339,8 @@ static int client_remove(struct wh_server *srv, struct wh_client *self,
 	return rep->err;
 }
 
-static int client_list(struct wh_server *srv, struct wh_dec *d, struct wh_enc *rep)
+int wh_policy_client_list(struct wh_server *srv, struct wh_enc *rep)
 {
-	if (wh_dec_finish(d))
-		return WH_E_MALFORMED;
 	pthread_rwlock_rdlock(&srv->policy_lock);
 	const struct wh_config *cfg = &srv->cfg;
 	wh_enc_count(rep, (uint32_t)cfg->nclients);
@@ -364,16 +363,3 @@ static int client_list(struct wh_server *srv, struct wh_dec *d, struct wh_enc *r
 	return rep->err;
 }
 
-int wh_policy_admin(struct wh_server *srv, struct wh_client *self,
-		    uint16_t func, struct wh_dec *d, struct wh_enc *rep)
-{
-	switch (func) {
-	case WH_ADMIN_F_CLIENT_ADD:
-		return client_add(srv, self, d, rep);
-	case WH_ADMIN_F_CLIENT_REMOVE:
-		return client_remove(srv, self, d, rep);
-	case WH_ADMIN_F_CLIENT_LIST:
-		return client_list(srv, d, rep);
-	}
-	return WH_E_UNKNOWN_FUNC;
-}

@@ -15,6 +15,8 @@
  * client add without a token or certificate asks the server for a fresh
  * random token and prints it ("token=HEX"); remove revokes the client and
  * ends its sessions.  Both are kept across a restart (the state file).
+ * Requests are encoded by the generated wh_admin_client.h (specs/admin.spec;
+ * client add's by hand, as the spec says); replies are decoded here.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -24,6 +26,7 @@
 
 #include "config.h"
 #include "core.h"
+#include "wh_admin_client.h"
 
 static void usage(FILE *f)
 {
@@ -63,6 +66,7 @@ static int cmd_list(struct wh_chan *ch)
 	struct wh_enc req;
 	struct wh_msg rep;
 	wh_enc_init(&req, 64, 0);
+	wh_admin_enc_LIST(&req);
 	int rc = call(ch, WH_ADMIN_F_LIST, &req, &rep);
 	wh_enc_free(&req);
 	if (rc)
@@ -230,7 +234,7 @@ static int client_remove(struct wh_chan *ch, const char *name)
 {
 	struct wh_enc req;
 	wh_enc_init(&req, 128, 0);
-	wh_enc_string(&req, name);
+	wh_admin_enc_CLIENT_REMOVE(&req, name);
 	struct wh_msg rep;
 	int rc = call(ch, WH_ADMIN_F_CLIENT_REMOVE, &req, &rep);
 	wh_enc_free(&req);
@@ -259,6 +263,7 @@ static int client_list(struct wh_chan *ch)
 {
 	struct wh_enc req;
 	wh_enc_init(&req, 16, 0);
+	wh_admin_enc_CLIENT_LIST(&req);
 	struct wh_msg rep;
 	int rc = call(ch, WH_ADMIN_F_CLIENT_LIST, &req, &rep);
 	wh_enc_free(&req);
@@ -336,7 +341,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "kick") && argc - optind == 2) {
 		uint32_t id;
 		if (parse_id(argv[optind + 1], &id)) {
-			wh_enc_u32(&req, id);
+			wh_admin_enc_KICK(&req, id);
 			rc = simple(ch, WH_ADMIN_F_KICK, &req, "kick");
 		}
 	} else if (!strcmp(cmd, "set") && argc - optind == 4) {
@@ -358,9 +363,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "wormholectl: value %s out of range for %s (%s)\n", val, key,
 				!strcmp(key, "weight") ? "weight is 1 to 10000" : "cap is 0 to 100 percent");
 		} else {
-			wh_enc_u32(&req, id);
-			wh_enc_string(&req, argv[optind + 2]);
-			wh_enc_u64(&req, v);
+			wh_admin_enc_SET(&req, id, key, v);
 			rc = simple(ch, WH_ADMIN_F_SET, &req, "set");
 		}
 	} else if (!strcmp(cmd, "client") && argc - optind >= 3 &&
@@ -374,6 +377,7 @@ int main(int argc, char **argv)
 		rc = client_remove(ch, argv[optind + 2]);
 	} else if (!strcmp(cmd, "metrics") && argc - optind == 1) {
 		struct wh_msg rep;
+		wh_admin_enc_METRICS(&req);
 		rc = call(ch, WH_ADMIN_F_METRICS, &req, &rep);
 		if (!rc) {
 			struct wh_dec d;

@@ -302,6 +302,9 @@ def check_func(spec, f):
     if 'server_body' in A and f.ret.replace('const', '').strip() != spec.errcode_type:
         raise SpecError(A.locs['server_body'], '%s: @server_body needs a function returning %s'
                         % (f.name, spec.errcode_type))
+    if 'server_body' in A and spec.rt_raw and [p for p in f.params if p.ann.get('out')]:
+        raise SpecError(A.locs['server_body'], '%s: @server_body with an output under server_runtime reply=raw '
+                        '(the body writes its results to the reply)' % f.name)
     if 'server_body' in A and [p for p in f.params if p.ann.get('errcode')]:
         raise SpecError(A.locs['server_body'], '%s: @server_body with an [errcode] parameter' % f.name)
     if hw in ('server', 'both') and 'server_call' in A:
@@ -451,9 +454,28 @@ def check_func(spec, f):
             raise SpecError(A.locs['unsupported'], '%s: @unsupported("why"): a string' % f.name)
 
 
+def check_raw(spec, f):
+    """server_runtime reply=raw: the generated client side is a request
+    encoder and the server side a decoder handing a typed struct to a
+    @server_body that writes the reply; what that cannot carry is refused."""
+    if f.slot or f.has('unsupported') or f.hw() == 'local':
+        return
+    if not f.hw_server() and not f.has('server_body'):
+        raise SpecError(f.loc, '%s: under server_runtime reply=raw an entry needs @server_body '
+                        'or a hand-written server side (there is no real function to call)' % f.name)
+    if f.hw_client() and f.hw_server():
+        return
+    for p in f.params:
+        if p.cls not in ('scalar', 'string'):
+            raise SpecError(p.loc, '%s: %s: under server_runtime reply=raw only scalars and strings '
+                            'are generated' % (f.name, p.name))
+
+
 def check(spec):
     check_spec_level(spec)
     for i, f in enumerate(spec.funcs):
         f.fid = i + 1
         check_func(spec, f)
+        if spec.rt_raw:
+            check_raw(spec, f)
     return spec

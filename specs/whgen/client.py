@@ -34,7 +34,36 @@ def client_unsupported(spec, f, c, msg):
     c(err_return(spec, f, f.get('unsupported_code', spec.unsup_err)))
 
 
+def emit_client_raw(spec, out):
+    """server_runtime reply=raw: the replies carry no status word and
+    their content is the hand-written body's, so the client side generated
+    is the request: one static inline encoder per entry (a header), which
+    the tool fills and sends; it decodes the reply itself."""
+    P = spec.prefix.upper()
+    w = out.write
+    w(header(spec, 'request encoders'))
+    w('#ifndef %s_CLIENT_H\n#define %s_CLIENT_H\n\n#include <stdint.h>\n' % (P, P))
+    for inc in spec.includes:
+        w('#include %s\n' % inc)
+    w('#include "%s_ids.h"\n\n' % spec.prefix)
+    for f in spec.funcs:
+        if f.slot or f.has('unsupported') or f.hw_client():
+            continue
+        w(doc_comment(f))
+        ps = ', '.join(['struct wh_enc *req'] + [p.decl for p in f.params])
+        w('static inline int %s_enc_%s(%s)\n{\n' % (spec.prefix, f.name, ps))
+        for p in f.params:
+            if p.cls == 'string':
+                w('\twh_enc_string(req, %s);\n' % p.name)
+            else:
+                w('\t%s\n' % enc_scalar(spec, p.base, p.name, 'req'))
+        w('\treturn req->err;\n}\n\n')
+    w('#endif\n')
+
+
 def emit_client(spec, out):
+    if spec.rt_raw:
+        return emit_client_raw(spec, out)
     P = spec.prefix.upper()
     w = out.write
     w(header(spec, 'client stubs'))

@@ -128,6 +128,11 @@ class Spec:
         # line): functions PREFIX_get, PREFIX_reject..., state struct STATE.
         self.rt_prefix = 'whs'
         self.rt_state = 'whs'
+        # server_runtime reply=raw: Wormhole's own APIs, whose replies carry
+        # no status word (a failure is an error reply): @server_body
+        # functions also receive the reply encoder and write their results.
+        self.rt_raw = False
+        self.rt_raw_loc = None
         self.doc = []           # leading comment of the file
         self.seen = {}          # one-off statements -> Loc
 

@@ -204,12 +204,18 @@ def parse_stmt(spec, kw, t, off, doc):
         a = parse_ann(rest, off, t.loc)
         a.what = 'server_runtime key'
         for k in a.keys():
-            if k not in ('prefix', 'state'):
-                raise SpecError(a.locs[k], 'server_runtime: unknown key %r (prefix=, state=)' % k)
+            if k not in ('prefix', 'state', 'reply'):
+                raise SpecError(a.locs[k], 'server_runtime: unknown key %r (prefix=, state=, reply=)' % k)
+            if k == 'reply':
+                if a.get(k) != 'raw':
+                    raise SpecError(a.locs[k], 'server_runtime: reply= takes only raw')
+                continue
             if a.get(k) is True or not re.match(r'^[a-z_]\w*$', a.get(k)):
                 raise SpecError(a.locs[k], 'server_runtime: %s= needs a C identifier' % k)
         spec.rt_prefix = a.get('prefix', spec.rt_prefix)
         spec.rt_state = a.get('state', spec.rt_state)
+        spec.rt_raw = a.get('reply') == 'raw'
+        spec.rt_raw_loc = a.locs.get('reply')
     elif kw == 'scalar':
         if len(words) < 2:
             raise SpecError(loc, 'usage: scalar WIRE CTYPE...')

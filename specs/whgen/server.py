@@ -19,7 +19,11 @@ def emit_server(spec, out):
         w('#include %s\n' % inc)
     # The runtime first: it defines the types the spec names (and includes
     # PREFIX_server.h itself, so that hand-written files see it too).
-    w('#include "%s_ids.h"\n#include "whs.h"\n#include "%s_server.h"\n\n' % (spec.prefix, spec.prefix))
+    if spec.rt_raw:
+        # reply=raw: the runtime is what PREFIX_server.h declares
+        w('#include "%s_ids.h"\n#include "%s_server.h"\n\n' % (spec.prefix, spec.prefix))
+    else:
+        w('#include "%s_ids.h"\n#include "whs.h"\n#include "%s_server.h"\n\n' % (spec.prefix, spec.prefix))
     table = []
     for f in spec.funcs:
         if f.slot:
@@ -345,7 +349,7 @@ def emit_server_body(spec, f, c):
         for p, a in zip(f.params, args):
             c('\t\t.%s = %s,' % (p.name, a))
         c('\t};')
-        c('\t_r = %s(s, &_a);' % f.get('server_body'))
+        c('\t_r = %s(s, &_a%s);' % (f.get('server_body'), ', rep' if spec.rt_raw else ''))
         call_name = None
     else:
         c('if (_r == $OK) {')
@@ -392,6 +396,10 @@ def emit_server_body(spec, f, c):
     if f.has('server_hook'):
         c('%s(s, _r%s);' % (f.get('server_hook'), ''.join(', ' + a for a in [p.name for p in f.params if p.cls in ('scalar', 'handle')])))
     # 5. reply
+    if spec.rt_raw:
+        # the body wrote its results; a failure is the error reply
+        c('return _r != $OK ? _r : rep->err;')
+        return
     c('if (async) {')
     c('\tif (_r != $OK) $RT_defer(s, "%s", _r);' % f.name)
     if new_ret and spec.failed:
@@ -460,6 +468,16 @@ def emit_server_header(spec, out):
     for inc in spec.includes:
         w('#include %s\n' % inc)
     w('#include "%s_ids.h"\n\nstruct $ST;\nstruct wh_dec;\nstruct wh_enc;\n\n' % spec.prefix)
+    if spec.rt_raw:
+        # reply=raw: no shared runtime header; the hand-written side
+        # supplies the reject hook, the generated side the dispatch table
+        w('/* The dispatch table (generated): one decoder per entry that travels. */\n')
+        w('struct $RT_fn {\n\tconst char *name;\n')
+        w('\tint (*fn)(struct $ST *s, struct wh_dec *d, struct wh_enc *rep, bool async);\n\tbool async_ok;\n};\n')
+        w('extern const struct $RT_fn $RT_fns[%s_F_COUNT];\n' % P)
+        w('/* A message that failed to decode: log it, return err (the error reply). */\n')
+        w('int $RT_reject(struct $ST *s, const char *fn, int err, const char *fmt, ...)\n')
+        w('\t__attribute__((format(printf, 4, 5)));\n\n')
     seen = set()
 
     def once(key, text):
@@ -483,7 +501,8 @@ def emit_server_header(spec, out):
                 w('\t%s;\n' % p.decl)
             if not f.params:
                 w('\tchar unused_;\n')
-            w('};\n%s %s(struct $ST *s, const struct %s *a);\n' % (f.ret, f.get('server_body'), args_struct(spec, f)))
+            w('};\n%s %s(struct $ST *s, const struct %s *a%s);\n' % (f.ret, f.get('server_body'), args_struct(spec, f),
+                                                            ', struct wh_enc *rep' if spec.rt_raw else ''))
         if f.has('server_hook'):
             ps = ', '.join(['struct $ST *s', '$ET r'] + [p.decl for p in f.params if p.cls in ('scalar', 'handle')])
             once(f.get('server_hook'), '/* %s (@server_hook) */\nvoid %s(%s);\n' % (f.name, f.get('server_hook'), ps))
