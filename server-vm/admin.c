@@ -146,10 +146,10 @@ int wh_admin_client_remove(struct wh_admin_state *s, const struct wh_admin_args_
 	return wh_policy_client_remove(s->srv, s->self, a->name, rep);
 }
 
-int wh_admin_whs_hw_CLIENT_ADD(struct wh_admin_state *s, struct wh_dec *d, struct wh_enc *rep, bool async)
+int wh_admin_client_add(struct wh_admin_state *s, const struct wh_admin_args_CLIENT_ADD *a,
+			struct wh_enc *rep)
 {
-	(void)async;
-	return wh_policy_client_add(s->srv, s->self, d, rep);
+	return wh_policy_client_add(s->srv, s->self, a, rep);
 }
 
 static int admin_dispatch(struct wh_client *self, void *state,

@@ -126,8 +126,9 @@ void wh_metrics_render(struct wh_server *srv, struct wh_enc *out, bool detail);
  * path for later changes. */
 int wh_policy_load_state(struct wh_server *srv, const char *path, char *err,
 			 size_t errlen);
+struct wh_admin_args_CLIENT_ADD;
 int wh_policy_client_add(struct wh_server *srv, struct wh_client *self,
-			 struct wh_dec *d, struct wh_enc *rep);
+			 const struct wh_admin_args_CLIENT_ADD *a, struct wh_enc *rep);
 int wh_policy_client_remove(struct wh_server *srv, struct wh_client *self,
 			    const char *name, struct wh_enc *rep);
 int wh_policy_client_list(struct wh_server *srv, struct wh_enc *rep);

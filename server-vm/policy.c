@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "wh_admin_server.h"
 
 static bool name_ok(const char *s)
 {
@@ -193,30 +194,27 @@ static int reply(struct wh_enc *rep, int32_t rc, const char *msg)
 	return rep->err;
 }
 
-/* Decoded by hand: its n key/value pairs travel without the presence flag
- * of a generated array (specs/admin.spec). */
+/* The request is decoded by the generated admin decoder (specs/admin.spec):
+ * a's strings are NUL-terminated and bounded by WH_MAX_STRING; a->limits
+ * says which limit arguments are given (WH_LIMIT_KEYS order). */
 int wh_policy_client_add(struct wh_server *srv, struct wh_client *self,
-			 struct wh_dec *d, struct wh_enc *rep)
+			 const struct wh_admin_args_CLIENT_ADD *a, struct wh_enc *rep)
 {
-	const char *name = NULL, *token = NULL, *cert = NULL, *subject = NULL;
-	wh_dec_string(d, &name, 256);
-	wh_dec_string(d, &token, 256);
-	wh_dec_string(d, &cert, 256);
-	wh_dec_string(d, &subject, 256);
-	uint32_t nkeys = wh_dec_count(d, 16);
+	const char *name = a->name, *token = a->token, *cert = a->cert, *subject = a->subject;
+	if (!name || !token || !cert || !subject || strnlen(name, 256) >= 256 ||
+	    strnlen(token, 256) >= 256 || strnlen(cert, 256) >= 256 || strnlen(subject, 256) >= 256)
+		return WH_E_MALFORMED;
+	static const char *const keys[] = { "mem", "objects", "inflight", "rate", "weight", "cap" };
+	const uint64_t vals[] = { a->mem, a->objects, a->inflight, a->rate, a->weight, a->cap };
 	struct wh_limits l = srv->cfg.defaults;	/* set at start, then read-only */
 	char msg[320] = "";
-	for (uint32_t i = 0; i < nkeys && !d->err; i++) {
-		const char *key = NULL;
-		wh_dec_string(d, &key, 64);
-		uint64_t v = wh_dec_u64(d);
-		if (!d->err && !msg[0] && (!key || wh_limits_set(&l, key, v) != 1))
+	if (a->limits >> 6)
+		snprintf(msg, sizeof(msg), "bad limit set 0x%x (keys: mem objects inflight rate "
+			 "weight cap)", a->limits);
+	for (unsigned i = 0; i < 6 && !msg[0]; i++)
+		if ((a->limits >> i & 1) && wh_limits_set(&l, keys[i], vals[i]) != 1)
 			snprintf(msg, sizeof(msg), "bad limit %s = %" PRIu64 " (keys: mem "
-				 "objects inflight rate weight 1-10000 cap 0-100)",
-				 key ? key : "?", v);
-	}
-	if (wh_dec_finish(d) || !name || !token || !cert || !subject)
-		return WH_E_MALFORMED;
+				 "objects inflight rate weight 1-10000 cap 0-100)", keys[i], vals[i]);
 	char gen[49] = "";
 	if (!strcmp(token, "-")) {
 		uint8_t rnd[24];

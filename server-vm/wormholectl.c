@@ -15,8 +15,8 @@
  * client add without a token or certificate asks the server for a fresh
  * random token and prints it ("token=HEX"); remove revokes the client and
  * ends its sessions.  Both are kept across a restart (the state file).
- * Requests are encoded by the generated wh_admin_client.h (specs/admin.spec;
- * client add's by hand, as the spec says); replies are decoded here.
+ * Requests are encoded by the generated wh_admin_client.h (specs/admin.spec);
+ * replies are decoded here.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -151,9 +151,10 @@ static int simple(struct wh_chan *ch, uint16_t func, struct wh_enc *req, const c
 static int client_add(struct wh_chan *ch, int argc, char **argv)
 {
 	const char *token = NULL, *cert = "", *subject = "";
-	const char *keys[16];
-	uint64_t vals[16];
-	uint32_t n = 0;
+	/* the limits in WH_LIMIT_KEYS order (specs/admin.spec CLIENT_ADD) */
+	static const char *const keys[] = { "mem", "objects", "inflight", "rate", "weight", "cap" };
+	uint64_t vals[6] = { 0 };
+	uint32_t set = 0;
 	for (int i = 1; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 		if (!eq || eq == argv[i]) {
@@ -181,29 +182,28 @@ static int client_add(struct wh_chan *ch, int argc, char **argv)
 			cert = v;
 		else if (!strcmp(k, "subject"))
 			subject = v;
-		else if (n == 16) {
-			fprintf(stderr, "wormholectl: too many limits\n");
-			return 2;
-		} else if (!wh_parse_size(v, &vals[n])) {
-			fprintf(stderr, "wormholectl: bad value '%s' for %s\n", v, k);
-			return 2;
-		} else {
-			keys[n++] = k;
+		else {
+			unsigned ki = 0;
+			while (ki < 6 && strcmp(k, keys[ki]))
+				ki++;
+			if (ki == 6) {
+				fprintf(stderr, "wormholectl: unknown key '%s' (keys: token cert subject "
+					WH_LIMIT_KEYS ")\n", k);
+				return 2;
+			}
+			if (!wh_parse_size(v, &vals[ki])) {
+				fprintf(stderr, "wormholectl: bad value '%s' for %s\n", v, k);
+				return 2;
+			}
+			set |= 1u << ki;
 		}
 	}
 	if (!token)
 		token = cert[0] || subject[0] ? "" : "-";
 	struct wh_enc req;
 	wh_enc_init(&req, 256, 0);
-	wh_enc_string(&req, argv[0]);
-	wh_enc_string(&req, token);
-	wh_enc_string(&req, cert);
-	wh_enc_string(&req, subject);
-	wh_enc_count(&req, n);
-	for (uint32_t i = 0; i < n; i++) {
-		wh_enc_string(&req, keys[i]);
-		wh_enc_u64(&req, vals[i]);
-	}
+	wh_admin_enc_CLIENT_ADD(&req, argv[0], token, cert, subject, set, vals[0], vals[1], vals[2],
+				vals[3], vals[4], vals[5]);
 	struct wh_msg rep;
 	int rc = call(ch, WH_ADMIN_F_CLIENT_ADD, &req, &rep);
 	wh_enc_free(&req);
