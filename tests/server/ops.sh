@@ -105,6 +105,11 @@ check "kicked client sees its calls fail" '[ $hrc -ne 0 ] && grep -q "call:" "$t
 wait $lp; lrc=$?
 check "the other client keeps working" '[ $lrc -eq 0 ] && grep -q calls= "$tmp/l2"'
 check "kick of an unknown client fails" '! "$CTL" --server "$admin" kick 99999 2>/dev/null'
+# Hostile admin messages: refused by the generated decoders (or the body),
+# answered with an error, and the server keeps serving.
+out=$("$B/tests/server/admin_hostile" "$admin" 2>&1); rc=$?
+echo "$out" | sed 's/^/  /'
+check "hostile admin messages refused, LIST still served" '[ $rc -eq 0 ] && [ "$(grep -c "^PASS" <<<"$out")" -eq 6 ]'
 
 # 4b. wormholectl set: each mistake named precisely (no client needed for
 # those checked before asking; the server's own answers for the others).
