@@ -103,6 +103,8 @@ static inline cl_int whclPoll(void) { return CL_SUCCESS; }
 
 /* Hand-written dispatchers (whs_hand.c) are declared in whcl_server.h. */
 void whs_unmap_all(struct whs *s);
+/* The size= of the unmap's write-back (opencl.spec, whclUnmapMemObjectWire). */
+uint64_t whs_unmap_len(struct whs *s, cl_mem mem, cl_ulong map_id);
 
 /* Kernel launches under the device-time scheduler (whs_sched.c): the
  * generated dispatcher's calls go through these wrappers. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Hand-written server dispatchers (the spec says why for each): kernel
- * arguments, maps/unmaps, and fetching one program binary.  Same rules as
+ * arguments and maps, the unmap's body and fetching one program binary.  Same rules as
  * the generated ones: decode everything, fail closed on any inconsistency,
  * look every handle up with its kind, check sizes against the real object.
  */
@@ -340,63 +340,47 @@ int whs_hw_clEnqueueMapImage(struct whs *s, struct wh_dec *d, struct wh_enc *rep
 	return WH_OK;
 }
 
-int whs_hw_clEnqueueUnmapMemObject(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async)
+/* The live map of mem with this id, or NULL (and its link in *pp). */
+static struct whs_map *map_find(struct whs *s, cl_mem mem, uint64_t map_id, struct whs_map ***pp)
 {
-	const char *fn = "clEnqueueUnmapMemObject";
-	uint64_t hq = wh_dec_handle(d), hm = wh_dec_handle(d);
-	uint64_t map_id = wh_dec_u64(d);
-	bool wrote = wh_dec_present(d);
-	const void *data = NULL;
-	uint64_t n = 0;
-	if (wrote)
-		wh_dec_bytes(d, &data, &n, WH_MAX_PAYLOAD);
-	struct waitlist wl;
-	dec_waitlist(s, d, &wl);
-	bool p_ev = wh_dec_present(d);
-	uint64_t id_ev = p_ev ? wh_dec_handle(d) : 0;
-	int w = wh_dec_finish(d);
-	if (w != WH_OK)
-		return whs_reject(s, fn, w, "malformed request");
-	if (p_ev && !whs_id_fresh(s, id_ev))
-		return whs_reject(s, fn, WH_E_BAD_HANDLE, "event id is not fresh");
-	cl_int r = resolve_waitlist(s, &wl);
-	if (r == -1)
-		return whs_reject(s, fn, WH_E_MALFORMED, "wait list count disagrees");
-	cl_command_queue q = NULL;
-	cl_mem mem = NULL;
-	if (r == CL_SUCCESS && !(q = whs_get(s, hq, WHCL_K_QUEUE, "command_queue")))
-		r = whs_failed_err(s, hq, CL_INVALID_COMMAND_QUEUE);
-	if (r == CL_SUCCESS && !(mem = whs_get(s, hm, WHCL_K_MEM, "memobj")))
-		r = whs_failed_err(s, hm, CL_INVALID_MEM_OBJECT);
-	struct whs_map *m = NULL, **pp;
-	for (pp = &s->maps; r == CL_SUCCESS && *pp; pp = &(*pp)->next)
-		if ((*pp)->id == map_id)
-			break;
-	if (r == CL_SUCCESS) {
-		m = *pp;
-		if (!m || m->mem != mem) {
-			whs_log_check(s, fn, "mapped_ptr names a live map of memobj");
-			r = CL_INVALID_VALUE;
-		} else if (wrote && n != m->len) {
-			return whs_reject(s, fn, WH_E_MALFORMED, "write-back of %" PRIu64 " bytes for a %" PRIu64 "-byte map", n, m->len);
-		} else if (wrote && m->nowait) {
-			/* its bytes may not be there yet: the client writes them
-			 * after the unmap */
-			return whs_reject(s, fn, WH_E_MALFORMED, "write-back for a map enqueued without waiting");
+	for (struct whs_map **p = &s->maps; *p; p = &(*p)->next)
+		if ((*p)->id == map_id) {
+			if (pp)
+				*pp = p;
+			return (*p)->mem == mem ? *p : NULL;
 		}
+	return NULL;
+}
+
+/* The size= of the unmap's write-back (opencl.spec, whclUnmapMemObjectWire):
+ * the map's length; UINT64_MAX, which no byte run matches (a malformed
+ * request), for an id that names no live map of mem or a map enqueued
+ * without waiting (its bytes may not be there yet: the client writes them
+ * after the unmap). */
+uint64_t whs_unmap_len(struct whs *s, cl_mem mem, cl_ulong map_id)
+{
+	struct whs_map *m = map_find(s, mem, map_id, NULL);
+	return m && !m->nowait ? m->len : UINT64_MAX;
+}
+
+/* clEnqueueUnmapMemObject's body (@server_body of its wire form): decoded,
+ * queue, memory object and wait list looked up, the event id fresh, the
+ * write-back (a->data, NULL when none) exactly the map's length. */
+cl_int whs_unmap(struct whs *s, const struct whcl_args_whclUnmapMemObjectWire *a)
+{
+	struct whs_map **pp = NULL;
+	struct whs_map *m = map_find(s, a->memobj, a->map_id, &pp);
+	if (!m) {
+		whs_log_check(s, "clEnqueueUnmapMemObject", "mapped_ptr names a live map of memobj");
+		return CL_INVALID_VALUE;
 	}
-	cl_event ev = NULL;
-	if (r == CL_SUCCESS) {
-		*pp = m->next;
-		if (wrote && n)
-			memcpy(m->ptr, data, n);
-		r = clEnqueueUnmapMemObject(q, mem, m->ptr, wl.n, wl.ids ? wl.ev : NULL,
-					    p_ev ? &ev : NULL);
-		map_free(m);
-	}
-	if (r == CL_SUCCESS && p_ev && ev)
-		r = whs_bind(s, id_ev, WHCL_K_EVENT, ev, 0);
-	return finish(s, fn, rep, async, r);
+	*pp = m->next;
+	if (a->data && m->len)
+		memcpy(m->ptr, a->data, m->len);
+	cl_int r = clEnqueueUnmapMemObject(a->command_queue, a->memobj, m->ptr, a->num_events_in_wait_list,
+					   a->event_wait_list, a->event);
+	map_free(m);
+	return r;
 }
 
 /* whclGetProgramBinary's body (@server_body): the message is decoded and

@@ -69,7 +69,7 @@ def kind_const(spec, ctype):
 
 
 def fid_const(spec, f):
-    return '%s_F_%s' % (spec.prefix.upper(), f.name)
+    return '%s_F_%s' % (spec.prefix.upper(), f.wire_name())
 
 
 def is_async_capable(f):

@@ -41,7 +41,7 @@ ATTRS = {
     'release': 'flag', 'mem': 'value', 'check': 'value', 'hook': 'value',
     'wrap': 'value', 'server_call': 'value', 'server_hook': 'value',
     'handwritten': 'value', 'unsupported': 'either', 'internal': 'flag',
-    'since': 'value', 'server_body': 'value',
+    'since': 'value', 'server_body': 'value', 'wire_of': 'value',
 }
 HANDWRITTEN = ('client', 'server', 'both', 'local')
 
@@ -344,8 +344,9 @@ def check_func(spec, f):
                             'or hand-write the entry)' % (f.name, p.name))
         if 'size' in a and 'count' in a:
             raise SpecError(a.locs['count'], '%s: %s: contradictory annotations size= and count=' % (f.name, p.name))
-        if hw in ('both', 'local'):
-            # Neither side is generated: the prototype is only declared
+        if hw in ('both', 'local') or (hw == 'client' and f.name in spec.wired):
+            # Neither side is generated from this prototype (a wired entry's
+            # server decodes its @wire_of form): it is only declared
             # (and the annotations' names checked above).
             p.cls = None
             continue
@@ -458,7 +459,7 @@ def check_raw(spec, f):
     """server_runtime reply=raw: the generated client side is a request
     encoder and the server side a decoder handing a typed struct to a
     @server_body that writes the reply; what that cannot carry is refused."""
-    if f.slot or f.has('unsupported') or f.hw() == 'local':
+    if f.slot or f.has('unsupported') or f.hw() == 'local' or f.name in spec.wired:
         return
     if not f.hw_server() and not f.has('server_body'):
         raise SpecError(f.loc, '%s: under server_runtime reply=raw an entry needs @server_body '
@@ -471,11 +472,62 @@ def check_raw(spec, f):
                             'are generated' % (f.name, p.name))
 
 
+def check_wire(spec):
+    """@wire_of(ENTRY): this declaration is the wire form of ENTRY, whose
+    client side is hand-written and whose prototype (the API's) is not what
+    travels.  The server decodes ENTRY's id as declared here, generated, and
+    hands the result to a @server_body; the wire form has no id, no client
+    stub and no dispatch-table slot of its own."""
+    byname = {f.name: f for f in spec.funcs}
+    wired = {}
+    for f in spec.funcs:
+        if not f.has('wire_of'):
+            continue
+        A = f.attrs
+        loc = A.locs['wire_of']
+        x = A.get('wire_of')
+        if not IDENT.match(x):
+            raise SpecError(loc, '%s: @wire_of(%s): an entry name' % (f.name, x))
+        t = byname.get(x)
+        if t is None:
+            raise SpecError(loc, '%s: @wire_of(%s): no such entry%s' % (f.name, x, hint(x, list(byname))))
+        if t is f or t.has('wire_of'):
+            raise SpecError(loc, '%s: @wire_of(%s): names a wire form' % (f.name, x))
+        if t.hw() != 'client':
+            raise SpecError(loc, '%s: @wire_of(%s): the entry must be @handwritten(client)' % (f.name, x))
+        if x in wired:
+            raise SpecError(loc, '%s: @wire_of(%s): %s is already its wire form' % (f.name, x, wired[x]))
+        for k in ('handwritten', 'wrap', 'unsupported', 'internal', 'hook', 'since', 'async_if', 'sync_point'):
+            if k in A:
+                raise SpecError(A.locs[k], '%s: @%s contradicts @wire_of' % (f.name, k))
+        if 'server_body' not in A and 'server_call' not in A:
+            raise SpecError(loc, '%s: @wire_of needs @server_body or @server_call (no real function has this prototype)' % f.name)
+        if t.has('async') != f.has('async'):
+            raise SpecError(loc, '%s: @wire_of(%s): @async must agree with the entry' % (f.name, x))
+        wired[x] = f.name
+        t.wired_by = f
+        f.wire_target = t
+
+
 def check(spec):
     check_spec_level(spec)
-    for i, f in enumerate(spec.funcs):
-        f.fid = i + 1
+    # Wire forms first (their attributes checked before anything relies on
+    # them): the entries they decode are not generated from their own
+    # prototypes.
+    for f in spec.funcs:
+        if not f.slot:
+            check_attrs(f)
+    check_wire(spec)
+    spec.wired = {f.get('wire_of') for f in spec.funcs if f.has('wire_of')}
+    n = 0
+    for f in spec.funcs:
+        if not f.has('wire_of'):
+            n += 1
+            f.fid = n
         check_func(spec, f)
         if spec.rt_raw:
             check_raw(spec, f)
+    for f in spec.funcs:
+        if f.has('wire_of'):
+            f.fid = f.wire_target.fid
     return spec

@@ -72,7 +72,7 @@ def emit_client(spec, out):
     w('#include "%s_ids.h"\n#include "whc.h"\n\n' % spec.prefix)
     direct = spec.direct
     for f in spec.funcs:
-        if f.slot:
+        if f.slot or f.has('wire_of'):
             continue
         if f.has('internal'):
             w('%s;\n' % proto(f, 'whc_%s' % f.name))
@@ -86,6 +86,8 @@ def emit_client(spec, out):
     w('\n')
     names = {}
     for f in spec.funcs:
+        if f.has('wire_of'):
+            continue  # a server-side wire form: no stub, no slot
         if f.slot and direct:
             # No dispatch table: the slot is exported under its own name
             # (an assembler alias, so that the API header's prototype,

@@ -27,10 +27,11 @@ def emit_ids(spec, out):
     w('#define %s_K_FIRST %d\n#define %s_K_LAST %d\n\n' % (
         P, 0x100 * spec.api_id + 1, P, 0x100 * spec.api_id + len(spec.handles)))
     w('enum %s_func {\n' % spec.prefix)
-    for f in spec.funcs:
+    ids = [f for f in spec.funcs if not f.has('wire_of')]
+    for f in ids:
         w('\t%s = %d,%s\n' % (fid_const(spec, f), f.fid,
                                ' /* since %s */' % f.get('since') if f.has('since') else ''))
-    w('\t%s_F_COUNT = %d,\n};\n\n' % (P, len(spec.funcs) + 1))
+    w('\t%s_F_COUNT = %d,\n};\n\n' % (P, len(ids) + 1))
     # The minor version each function appeared in: a server answers an
     # older-minor client's calls, and refuses (UNKNOWN_FUNC) ids newer than
     # the version the client announced.

@@ -93,9 +93,15 @@ class Func:
         self.fid = None
         self.slot = False
         self.stage = None
+        self.wired_by = None    # the @wire_of declaration of this entry
+        self.wire_target = None # the entry this @wire_of declaration decodes
 
     def has(self, k):
         return k in self.attrs
+
+    def wire_name(self):
+        """The entry this one's id and messages belong to (@wire_of)."""
+        return self.attrs.get('wire_of', self.name)
 
     def get(self, k, d=None):
         return self.attrs.get(k, d)
@@ -123,6 +129,7 @@ class Spec:
         self.handles = {}
         self.infomaps = {}
         self.funcs = []
+        self.wired = set()      # entries some @wire_of declaration decodes
         self.errors = None      # Ann of the errors line
         # Names of the server runtime the decoders call (server_runtime
         # line): functions PREFIX_get, PREFIX_reject..., state struct STATE.

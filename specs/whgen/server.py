@@ -31,6 +31,8 @@ def emit_server(spec, out):
         hw = f.get('handwritten')
         if f.has('unsupported') or hw == 'local':
             continue
+        if f.wired_by is not None:
+            continue  # decoded as its @wire_of declaration says
         if f.hw_server():
             w('int $RT_hw_%s(struct $ST *s, struct wh_dec *d, struct wh_enc *rep, bool async);\n' % f.name)
             table.append((f, '$RT_hw_%s' % f.name))
@@ -42,9 +44,10 @@ def emit_server(spec, out):
         w(c.text())
         w('}\n\n')
         table.append((f, '$RT_%s' % f.name))
+    table.sort(key=lambda t: t[0].fid)
     w('const struct $RT_fn $RT_fns[%s_F_COUNT] = {\n' % P)
     for f, fn in table:
-        w('\t[%s] = { "%s", %s, %s },\n' % (fid_const(spec, f), f.name, fn,
+        w('\t[%s] = { "%s", %s, %s },\n' % (fid_const(spec, f), f.wire_name(), fn,
                                          'true' if (is_async_capable(f)) else 'false'))
     w('};\n')
 
@@ -58,6 +61,7 @@ def lookup_err(spec, idexpr, invalid):
 
 def emit_server_body(spec, f, c):
     H = spec.handles
+    fname = f.wire_name()  # the entry's name in audits and deferred errors
     new_ret = returns_handle(spec, f)
     c('$ET _r = $OK;')
     c('int _w = WH_OK;')
@@ -170,7 +174,7 @@ def emit_server_body(spec, f, c):
         elif cls in ('userdata', 'ignore'):
             pass
     c('if ((_w = wh_dec_finish(d)) != WH_OK)')
-    c('\treturn $RT_reject(s, "%s", _w, "malformed request");' % f.name)
+    c('\treturn $RT_reject(s, "%s", _w, "malformed request");' % fname)
     # 3. handle lookups
     for p in f.params:
         n = p.name
@@ -201,22 +205,22 @@ def emit_server_body(spec, f, c):
                 c('\t_r = %s;' % spec.malformed_err)
             c('if (%s && (uint64_t)n_%s != (uint64_t)(%s))' % (arr, n, p.get('count')))
             c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: %%u elements, %s says otherwise", n_%s);' % (
-                f.name, n, p.get('count').replace('"', ''), n))
+                fname, n, p.get('count').replace('"', ''), n))
         elif cls == 'bytes':
             cond = p.get('if')
             c('if (_r == $OK && p_%s && n_%s != (uint64_t)(%s))' % (n, n, p.get('size')))
-            c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: %%llu bytes sent, size expression disagrees", (unsigned long long)n_%s);' % (f.name, n, n))
+            c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: %%llu bytes sent, size expression disagrees", (unsigned long long)n_%s);' % (fname, n, n))
             if cond:
                 c('if (p_%s && !(%s))' % (n, cond))
-                c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s sent although not wanted");' % (f.name, n))
+                c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s sent although not wanted");' % (fname, n))
         elif cls == 'bytes_out':
             if p.has('arena'):
                 # The client reads it while the call runs (or after a post):
                 # an out-buffer in the reply would never be read.
                 c('if (p_%s && !ob_%s)' % (n, n))
-                c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: not an out-buffer in the shared arena");' % (f.name, n))
+                c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: not an out-buffer in the shared arena");' % (fname, n))
             c('if (_r == $OK && p_%s && n_%s != (uint64_t)(%s))' % (n, n, p.get('size')))
-            c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: out-buffer of %%llu bytes, size expression disagrees", (unsigned long long)n_%s);' % (f.name, n, n))
+            c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: out-buffer of %%llu bytes, size expression disagrees", (unsigned long long)n_%s);' % (fname, n, n))
             c('if (p_%s && _r == $OK) {' % n)
             c('\t%s = ob_%s ? ob_%s : $RT_alloc(s, n_%s + 1);' % (n, n, n, n))
             c('\tif (!%s) _r = $NOMEM;' % n)
@@ -225,18 +229,18 @@ def emit_server_body(spec, f, c):
             c('}')
         elif cls in ('scalar_out_array', 'handle_out_array'):
             c('if (p_%s && (uint64_t)n_%s != (uint64_t)(%s))' % (n, n, p.get('count')))
-            c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: count disagrees");' % (f.name, n))
+            c('\treturn $RT_reject(s, "%s", WH_E_MALFORMED, "%s: count disagrees");' % (fname, n))
         elif cls == 'handle_new':
             if True:
                 c('if (p_%s && !$RT_id_fresh(s, id_%s))' % (n, n))
-                c('\treturn $RT_reject(s, "%s", WH_E_BAD_HANDLE, "%s: client-chosen id is not fresh");' % (f.name, n))
+                c('\treturn $RT_reject(s, "%s", WH_E_BAD_HANDLE, "%s: client-chosen id is not fresh");' % (fname, n))
     if new_ret:
         c('if (!$RT_id_fresh(s, _ret_id))')
-        c('\treturn $RT_reject(s, "%s", WH_E_BAD_HANDLE, "client-chosen id is not fresh");' % f.name)
+        c('\treturn $RT_reject(s, "%s", WH_E_BAD_HANDLE, "client-chosen id is not fresh");' % fname)
     for p in f.params:
         if p.cls == 'value' and p.get('check'):
             c('if (_r == $OK && !%s(s, (const void *)(uintptr_t)%s, %s)) {' % (p.get('check'), p.name, p.get('size', '0')))
-            c('\t$RT_log_check(s, "%s", "%s: address not owned by this client");' % (f.name, p.name))
+            c('\t$RT_log_check(s, "%s", "%s: address not owned by this client");' % (fname, p.name))
             c('\t_r = %s;' % p.get('invalid', spec.malformed_err))
             c('}')
     # Extra server-side checks declared in the spec.
@@ -244,7 +248,7 @@ def emit_server_body(spec, f, c):
         for _, chk in split_top(f.get('check'), ','):
             cond, _, code = chk.strip().partition('?')
             c('if (_r == $OK && !(%s)) {' % cond.strip())
-            c('\t$RT_log_check(s, "%s", "%s");' % (f.name, cond.strip().replace('"', '\\"')))
+            c('\t$RT_log_check(s, "%s", "%s");' % (fname, cond.strip().replace('"', '\\"')))
             c('\t_r = %s;' % code.strip())
             c('}')
     for p in f.params:
@@ -334,7 +338,7 @@ def emit_server_body(spec, f, c):
     for p in f.params:
         if p.cls == 'scalar_array' and any(q.cls == 'strings' and q.get('lengths') == p.name for q in f.params):
             pass
-    call_name = f.get('server_call', f.name)
+    call_name = f.get('server_call', fname)
     if f.has('server_call'):
         # The replacement receives the client's state first (never a
         # thread-local); its prototype is in PREFIX_server.h.
@@ -401,7 +405,7 @@ def emit_server_body(spec, f, c):
         c('return _r != $OK ? _r : rep->err;')
         return
     c('if (async) {')
-    c('\tif (_r != $OK) $RT_defer(s, "%s", _r);' % f.name)
+    c('\tif (_r != $OK) $RT_defer(s, "%s", _r);' % fname)
     if new_ret and spec.failed:
         c('\tif (_r != $OK) %s_note(s, _ret_id, _r);' % spec.failed)
     c('\treturn WH_OK;')

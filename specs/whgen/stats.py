@@ -50,7 +50,7 @@ def classify_server(f):
 
 def stats_server(spec, out, fmt='text', label=None):
     """Per wire entry (internal ones included): is its decoding generated?"""
-    rows = {f.name: classify_server(f) for f in spec.funcs}
+    rows = {f.name: classify_server(f) for f in spec.funcs if f.wired_by is None}
     by = {k: sorted(s for s, c in rows.items() if c == k) for k in SERVER_ORDER}
     label = label or spec.api
     if fmt == 'md':
@@ -65,7 +65,7 @@ def count(spec, exports=None):
     rows = {}
     if exports is None:
         for f in spec.funcs:
-            if not f.has('internal'):
+            if not f.has('internal') and not f.has('wire_of'):
                 rows[f.name] = classify(f)
     else:
         fs = {f.name: f for f in spec.funcs}

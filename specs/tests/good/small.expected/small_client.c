@@ -9,6 +9,7 @@ dm_status DMAPI whc_wrap_read(dm_buf buf, dm_size offset, dm_size size, void *da
 dm_status DMAPI whc_hw_dmMagic(dm_buf buf);
 dm_status DMAPI whc_whdmPoll(void);
 dm_status DMAPI whc_hw_dmStream(dm_buf buf, void *out, dm_size size);
+dm_status DMAPI whc_hw_dmMapBuf(dm_buf buf, void *where);
 
 /* spec (small.spec:24):
  * Lists the devices.
@@ -577,4 +578,5 @@ void whc_fill_dispatch(dm_dispatch *t)
 	t->dmGone = whc_dmGone;
 	t->dmWindowsOnly = (void *)whc_slot_dmWindowsOnly;
 	t->dmStream = whc_hw_dmStream;
+	t->dmMapBuf = whc_hw_dmMapBuf;
 }

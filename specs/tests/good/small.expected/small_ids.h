@@ -46,7 +46,8 @@ enum whdm_func {
 	WHDM_F_dmGone = 17,
 	WHDM_F_dmWindowsOnly = 18,
 	WHDM_F_dmStream = 19,
-	WHDM_F_COUNT = 20,
+	WHDM_F_dmMapBuf = 20,
+	WHDM_F_COUNT = 21,
 };
 
 static inline unsigned whdm_func_since(unsigned f)

@@ -634,6 +634,49 @@ static int whs_dmStream(struct whs *s, struct wh_dec *d, struct wh_enc *rep, boo
 	return WH_OK;
 }
 
+/* spec (small.spec:64):
+ * dmMapBuf as it travels: where becomes the server's map id, bytes may
+ * come back with it.
+ */
+static int whs_dmMapBufWire(struct whs *s, struct wh_dec *d, struct wh_enc *rep, bool async)
+{
+	dm_status _r = DM_OK;
+	int _w = WH_OK;
+	(void)rep; (void)async; (void)_w;
+	uint64_t h_buf = wh_dec_handle(d);
+	dm_buf buf = NULL;
+	dm_size map_id = (dm_size)wh_dec_u64(d);
+	const void *back = NULL;
+	uint64_t n_back = 0;
+	bool p_back = wh_dec_present(d);
+	if (p_back) wh_dec_bytes(d, &back, &n_back, WH_MAX_PAYLOAD);
+	if ((_w = wh_dec_finish(d)) != WH_OK)
+		return whs_reject(s, "dmMapBuf", _w, "malformed request");
+	if (_r == DM_OK && !(buf = whs_get(s, h_buf, WHDM_K_BUF, "buf")))
+		_r = whs_failed_err(s, h_buf, DM_EBADBUF);
+	if (_r == DM_OK && p_back && n_back != (uint64_t)(whs_map_len(buf, map_id)))
+		return whs_reject(s, "dmMapBuf", WH_E_MALFORMED, "back: %llu bytes sent, size expression disagrees", (unsigned long long)n_back);
+	if (_r == DM_OK && p_back && n_back && n_back <= 4096) {
+		void *_a = whs_alloc(s, n_back);
+		if (!_a) _r = DM_ENOMEM; else { memcpy(_a, back, n_back); back = _a; }
+	}
+	if (_r == DM_OK) {
+		struct whdm_args_dmMapBufWire _a = {
+			.buf = buf,
+			.map_id = map_id,
+			.back = (const void *)back,
+		};
+		_r = whs_body_map(s, &_a);
+	} else if (false) {
+	}
+	if (async) {
+		if (_r != DM_OK) whs_defer(s, "dmMapBuf", _r);
+		return WH_OK;
+	}
+	wh_enc_i32(rep, _r);
+	return WH_OK;
+}
+
 const struct whs_fn whs_fns[WHDM_F_COUNT] = {
 	[WHDM_F_dmGetDevices] = { "dmGetDevices", whs_dmGetDevices, false },
 	[WHDM_F_dmCreateBuf] = { "dmCreateBuf", whs_dmCreateBuf, true },
@@ -652,4 +695,5 @@ const struct whs_fn whs_fns[WHDM_F_COUNT] = {
 	[WHDM_F_dmCheckBuf] = { "dmCheckBuf", whs_dmCheckBuf, false },
 	[WHDM_F_whdmPoll] = { "whdmPoll", whs_whdmPoll, false },
 	[WHDM_F_dmStream] = { "dmStream", whs_dmStream, true },
+	[WHDM_F_dmMapBuf] = { "dmMapBuf", whs_dmMapBufWire, true },
 };

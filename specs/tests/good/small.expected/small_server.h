@@ -48,5 +48,16 @@ struct whdm_args_dmStream {
 	dm_size size;
 };
 dm_status whs_body_stream(struct whs *s, const struct whdm_args_dmStream *a);
+/* spec (small.spec:64):
+ * dmMapBuf as it travels: where becomes the server's map id, bytes may
+ * come back with it.
+ */
+/* dmMapBufWire (@server_body): every argument decoded, looked up and checked. */
+struct whdm_args_dmMapBufWire {
+	dm_buf buf;
+	dm_size map_id;
+	const void *back;
+};
+dm_status whs_body_map(struct whs *s, const struct whdm_args_dmMapBufWire *a);
 
 #endif
