@@ -328,6 +328,47 @@ int main(int argc, char **argv)
 	wh_enc_reset(&e);
 	wh_enc_handle(&e, buf);
 	call(WHCL_F_clFinish, &e, "buffer id used as a queue", CL_INVALID_COMMAND_QUEUE);
+	/* 7b. The unmap's generated decoder (opencl.spec whclUnmapMemObjectWire):
+	 * a map of the buffer (no bytes back), then an unmap naming a map id
+	 * the server never handed out (CL_INVALID_VALUE), then the right id
+	 * with the map's bytes written back. */
+	uint64_t map_id = 0;
+	wh_enc_reset(&e);
+	wh_enc_handle(&e, q);
+	wh_enc_handle(&e, buf);
+	wh_enc_u64(&e, CL_MAP_READ | CL_MAP_WRITE);
+	wh_enc_u64(&e, 0);               /* offset */
+	wh_enc_u64(&e, 64);              /* cb */
+	wh_enc_u32(&e, 0);
+	wh_enc_present(&e, false);       /* wait list */
+	wh_enc_present(&e, false);       /* event */
+	wh_enc_present(&e, false);       /* no bytes back */
+	if (wh_call(ch, WH_API_OPENCL, WHCL_F_clEnqueueMapBuffer, &e, &m) == WH_OK) {
+		struct wh_dec d;
+		wh_dec_init(&d, m.payload, m.hdr.payload_len, NULL);
+		wh_dec_i32(&d);
+		if (wh_dec_i32(&d) == CL_SUCCESS)
+			map_id = wh_dec_u64(&d);
+		wh_msg_done(ch, &m);
+	}
+	if (!map_id) {
+		fprintf(stderr, "FAIL map of a good buffer\n");
+		fails++;
+	}
+	for (int i = 0; i < 2; i++) {
+		wh_enc_reset(&e);
+		wh_enc_handle(&e, q);
+		wh_enc_handle(&e, buf);
+		wh_enc_u64(&e, i ? map_id : map_id + 1000);
+		wh_enc_present(&e, i == 1);
+		if (i)
+			wh_enc_bytes(&e, data, 64);
+		wh_enc_u32(&e, 0);
+		wh_enc_present(&e, false);
+		wh_enc_present(&e, false);
+		call(WHCL_F_clEnqueueUnmapMemObject, &e, i ? "unmap with its bytes" : "unmap of a map id never handed out",
+		     i ? CL_SUCCESS : CL_INVALID_VALUE);
+	}
 	/* 8. The server still serves a good call. */
 	wh_enc_reset(&e);
 	wh_enc_handle(&e, q);
