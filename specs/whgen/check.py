@@ -11,6 +11,7 @@ never guess.  Each rule is listed, with what it protects, in specs/README.md
 import difflib
 import re
 
+from .cgen import wire_of
 from .source import SpecError
 
 WIRE = ('u8', 'u16', 'u32', 'u64', 'i32', 'i64', 'f32', 'f64')
@@ -466,10 +467,23 @@ def check_raw(spec, f):
                         'or a hand-written server side (there is no real function to call)' % f.name)
     if f.hw_client() and f.hw_server():
         return
-    for p in f.params:
-        if p.cls not in ('scalar', 'string'):
-            raise SpecError(p.loc, '%s: %s: under server_runtime reply=raw only scalars and strings '
-                            'are generated' % (f.name, p.name))
+    names = [q.name for q in f.params]
+    for i, p in enumerate(f.params):
+        if p.cls == 'bytes':
+            # a length-prefixed byte run; its size= parameter, a later u64
+            # scalar, is not sent (it is the run's length)
+            sz = p.get('size')
+            if p.has('opt') or p.has('if') or p.has('stage') or sz not in names[i + 1:]:
+                raise SpecError(p.loc, '%s: %s: under server_runtime reply=raw input bytes need size= naming '
+                                'a later u64 parameter, and no opt, if= or stage=' % (f.name, p.name))
+            q = f.params[names.index(sz)]
+            if q.cls != 'scalar' or wire_of(spec, q.base) != 'u64':
+                raise SpecError(p.loc, '%s: %s: size=%s must be a u64 scalar under server_runtime reply=raw'
+                                % (f.name, p.name, sz))
+            q.implied = True
+        elif p.cls not in ('scalar', 'string'):
+            raise SpecError(p.loc, '%s: %s: under server_runtime reply=raw only scalars, strings and input '
+                            'bytes are generated' % (f.name, p.name))
 
 
 def check_wire(spec):

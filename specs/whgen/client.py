@@ -55,6 +55,10 @@ def emit_client_raw(spec, out):
         for p in f.params:
             if p.cls == 'string':
                 w('\twh_enc_string(req, %s);\n' % p.name)
+            elif p.cls == 'bytes':
+                w('\twh_enc_bytes(req, %s, %s);\n' % (p.name, p.get('size')))
+            elif getattr(p, 'implied', False):
+                pass  # the length of the byte run
             else:
                 w('\t%s\n' % enc_scalar(spec, p.base, p.name, 'req'))
         w('\treturn req->err;\n}\n\n')

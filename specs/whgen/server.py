@@ -73,7 +73,11 @@ def emit_server_body(spec, f, c):
     for p in f.params:
         n = p.name
         cls = p.cls
-        if cls == 'scalar':
+        if cls == 'scalar' and getattr(p, 'implied', False):
+            # reply=raw: the length of the byte run it sizes
+            src = [q for q in f.params if q.cls == 'bytes' and q.get('size') == n][0]
+            c('%s %s = (%s)n_%s;' % (p.base, n, p.base, src.name))
+        elif cls == 'scalar':
             c('%s %s = (%s)%s;' % (p.base, n, p.base, dec_scalar(spec, p.base)))
         elif cls == 'handle':
             c('uint64_t h_%s = wh_dec_handle(d);' % n)
@@ -100,6 +104,11 @@ def emit_server_body(spec, f, c):
             c('\t\tif (%s) %s[_i] = _v;' % (n, n))
             c('\t}')
             c('}')
+        elif cls == 'bytes' and spec.rt_raw:
+            c('const void *%s = NULL;' % n)
+            c('uint64_t n_%s = 0;' % n)
+            c('bool p_%s = true;' % n)
+            c('wh_dec_bytes(d, &%s, &n_%s, WH_MAX_PAYLOAD);' % (n, n))
         elif cls == 'bytes':
             c('const void *%s = NULL;' % n)
             c('uint64_t n_%s = 0;' % n)
@@ -260,7 +269,7 @@ def emit_server_body(spec, f, c):
             c('	if (!(st_%s = malloc(n_%s))) _r = $NOMEM;' % (p.name, p.name))
             c('	else { memcpy(st_%s, %s, n_%s); %s = st_%s; }' % (p.name, p.name, p.name, p.name, p.name))
             c('}')
-        elif p.cls == 'bytes':
+        elif p.cls == 'bytes' and not spec.rt_raw:
             c('if (_r == $OK && p_%s && n_%s && n_%s <= 4096) {' % (p.name, p.name, p.name))
             c('	void *_a = $RT_alloc(s, n_%s);' % p.name)
             c('	if (!_a) _r = $NOMEM; else { memcpy(_a, %s, n_%s); %s = _a; }' % (p.name, p.name, p.name))

@@ -107,9 +107,9 @@ check "the other client keeps working" '[ $lrc -eq 0 ] && grep -q calls= "$tmp/l
 check "kick of an unknown client fails" '! "$CTL" --server "$admin" kick 99999 2>/dev/null'
 # Hostile admin messages: refused by the generated decoders (or the body),
 # answered with an error, and the server keeps serving.
-out=$("$B/tests/server/admin_hostile" "$admin" 2>&1); rc=$?
+out=$("$B/tests/server/admin_hostile" "$admin" "tcp:127.0.0.1:$port" light-token-0123456789 2>&1); rc=$?
 echo "$out" | sed 's/^/  /'
-check "hostile admin messages refused, LIST still served" '[ $rc -eq 0 ] && [ "$(grep -c "^PASS" <<<"$out")" -eq 6 ]'
+check "hostile admin and echo messages refused, LIST and echo still served" '[ $rc -eq 0 ] && [ "$(grep -c "^PASS" <<<"$out")" -eq 10 ]'
 
 # 4b. wormholectl set: each mistake named precisely (no client needed for
 # those checked before asking; the server's own answers for the others).
